@@ -1,0 +1,572 @@
+//! User reports: the wire format, its validation into a [`Report`], and the rule
+//! that counts one report per reporter, service and hour.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::catalog::{Catalog, ProblemId, ServiceId};
+use crate::gazetteer::{Gazetteer, Place};
+use crate::geoip::GeoIp;
+use crate::time::{self, DAY_MS, MINUTE_MS, Millis};
+
+/// A report as it arrives, JSON object or one NDJSON line. Strings borrow from the
+/// body where they have no escapes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportInput<'a> {
+    #[serde(borrow, default)]
+    pub service: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub problem: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub client: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub city: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub region: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub country: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub lon: Option<f64>,
+    #[serde(borrow, default)]
+    pub ip: Option<Cow<'a, str>>,
+}
+
+/// A valid report, resolved against the catalog and the gazetteer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Report {
+    /// When the problem was seen.
+    pub at: Millis,
+    /// When seismo received the report.
+    pub received: Millis,
+    pub service: ServiceId,
+    pub problem: ProblemId,
+    pub place: Place,
+    /// Salted hash of the reporter's id (or of IP and user agent); never the id itself.
+    pub client: u64,
+}
+
+/// Why a report was refused. `field` names the offending field when there is one.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct ReportError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// Not JSON, or not one JSON object.
+    MalformedJson,
+    /// A field the report format does not have.
+    UnknownField,
+    /// A field of the wrong JSON type.
+    InvalidField,
+    MissingField,
+    UnknownService,
+    UnknownProblem,
+    InvalidTime,
+    TimeInFuture,
+    TimeTooOld,
+    InvalidCoordinates,
+    InvalidIp,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::MalformedJson => "malformed_json",
+            ErrorCode::UnknownField => "unknown_field",
+            ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::MissingField => "missing_field",
+            ErrorCode::UnknownService => "unknown_service",
+            ErrorCode::UnknownProblem => "unknown_problem",
+            ErrorCode::InvalidTime => "invalid_time",
+            ErrorCode::TimeInFuture => "time_in_future",
+            ErrorCode::TimeTooOld => "time_too_old",
+            ErrorCode::InvalidCoordinates => "invalid_coordinates",
+            ErrorCode::InvalidIp => "invalid_ip",
+        }
+    }
+
+    /// True when the input is not a report object at all (HTTP 400), false when it is
+    /// one whose values are wrong (HTTP 422).
+    pub fn is_malformed(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::MalformedJson | ErrorCode::UnknownField | ErrorCode::InvalidField
+        )
+    }
+}
+
+impl ReportError {
+    fn new(code: ErrorCode, field: Option<&str>, message: impl Into<String>) -> ReportError {
+        ReportError {
+            code,
+            message: message.into(),
+            field: field.map(str::to_string),
+        }
+    }
+}
+
+impl<'a> ReportInput<'a> {
+    /// Parses one JSON report object.
+    pub fn from_json(json: &'a [u8]) -> Result<ReportInput<'a>, ReportError> {
+        // Serde would read a JSON array as the struct's fields in order; a report is an object.
+        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ReportError::new(
+                ErrorCode::MalformedJson,
+                None,
+                "a report must be a JSON object",
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_slice(json);
+        let input = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.to_string();
+            if inner.is_syntax() || inner.is_eof() {
+                ReportError::new(ErrorCode::MalformedJson, None, message)
+            } else if message.starts_with("unknown field") {
+                let field = message.split('`').nth(1).unwrap_or(&path).to_string();
+                ReportError::new(ErrorCode::UnknownField, Some(&field), message)
+            } else {
+                ReportError::new(ErrorCode::InvalidField, Some(&path), message)
+            }
+        })?;
+        de.end()
+            .map_err(|e| ReportError::new(ErrorCode::MalformedJson, None, e.to_string()))?;
+        Ok(input)
+    }
+}
+
+/// The limits a report is validated against.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeLimits {
+    /// How far in the future `at` may be (clock skew).
+    pub max_future: Millis,
+    /// How old `at` may be without an import token.
+    pub max_age: Millis,
+}
+
+impl Default for TimeLimits {
+    fn default() -> Self {
+        TimeLimits {
+            max_future: 5 * MINUTE_MS,
+            max_age: 7 * DAY_MS,
+        }
+    }
+}
+
+/// What the receiver knows about a report besides its body.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    pub now: Millis,
+    /// The address the report came from; placed by GeoIP when the report names no place.
+    pub peer_ip: Option<IpAddr>,
+    /// Bytes that identify an anonymous reporter (IP and user agent) when the report
+    /// has no `client`.
+    pub anonymous_client: &'a [u8],
+    /// Reports older than [`TimeLimits::max_age`] are accepted (import token, or the
+    /// `seismo import` command).
+    pub allow_old: bool,
+}
+
+/// Everything a report is validated and resolved with.
+pub struct ReportRules<'a> {
+    pub catalog: &'a Catalog,
+    pub gazetteer: &'a Gazetteer,
+    pub geoip: Option<&'a GeoIp>,
+    pub limits: TimeLimits,
+    /// Secret salt of client hashes, so that stored hashes do not reveal addresses.
+    pub client_salt: u64,
+}
+
+impl ReportRules<'_> {
+    pub fn validate(
+        &self,
+        input: &ReportInput,
+        received: &Received,
+    ) -> Result<Report, ReportError> {
+        let service_name = input.service.as_deref().ok_or_else(|| {
+            ReportError::new(
+                ErrorCode::MissingField,
+                Some("service"),
+                "service is required",
+            )
+        })?;
+        let service = self.catalog.resolve(service_name).ok_or_else(|| {
+            ReportError::new(
+                ErrorCode::UnknownService,
+                Some("service"),
+                format!("no service is called {service_name:?}"),
+            )
+        })?;
+        let entry = self.catalog.service(service);
+        let problem = match input.problem.as_deref() {
+            None => entry.other_problem(),
+            Some(p) => entry.problem(p).ok_or_else(|| {
+                ReportError::new(
+                    ErrorCode::UnknownProblem,
+                    Some("problem"),
+                    format!(
+                        "{} has no problem {p:?}; it has {}",
+                        entry.slug,
+                        entry.problems.join(", ")
+                    ),
+                )
+            })?,
+        };
+        let at = match input.at.as_deref() {
+            None => received.now,
+            Some(text) => time::parse_rfc3339(text).ok_or_else(|| {
+                ReportError::new(
+                    ErrorCode::InvalidTime,
+                    Some("at"),
+                    format!("{text:?} is not an RFC 3339 time"),
+                )
+            })?,
+        };
+        if at > received.now + self.limits.max_future {
+            return Err(ReportError::new(
+                ErrorCode::TimeInFuture,
+                Some("at"),
+                format!(
+                    "{} is more than {} minutes in the future",
+                    time::format_rfc3339(at),
+                    self.limits.max_future / MINUTE_MS
+                ),
+            ));
+        }
+        if !received.allow_old && at < received.now - self.limits.max_age {
+            return Err(ReportError::new(
+                ErrorCode::TimeTooOld,
+                Some("at"),
+                format!(
+                    "{} is more than {} days old; older reports need an import token",
+                    time::format_rfc3339(at),
+                    self.limits.max_age / DAY_MS
+                ),
+            ));
+        }
+        let place = self.place(input, received.peer_ip)?;
+        let client = match input.client.as_deref() {
+            Some(id) => self.client_key(b"client", id.as_bytes()),
+            None => self.client_key(b"anonymous", received.anonymous_client),
+        };
+        Ok(Report {
+            at,
+            received: received.now,
+            service,
+            problem,
+            place,
+            client,
+        })
+    }
+
+    fn client_key(&self, kind: &[u8], id: &[u8]) -> u64 {
+        xxh3_64_with_seed(id, self.client_salt ^ xxh3_64_with_seed(kind, 0))
+    }
+
+    fn place(&self, input: &ReportInput, peer_ip: Option<IpAddr>) -> Result<Place, ReportError> {
+        if input.city.is_some() || input.country.is_some() || input.region.is_some() {
+            return Ok(self.gazetteer.resolve_named(
+                input.city.as_deref(),
+                input.country.as_deref(),
+                input.region.as_deref(),
+            ));
+        }
+        match (input.lat, input.lon) {
+            (Some(lat), Some(lon)) => {
+                if !(-90.0..=90.0).contains(&lat) {
+                    return Err(ReportError::new(
+                        ErrorCode::InvalidCoordinates,
+                        Some("lat"),
+                        "lat must be between -90 and 90",
+                    ));
+                }
+                if !(-180.0..=180.0).contains(&lon) {
+                    return Err(ReportError::new(
+                        ErrorCode::InvalidCoordinates,
+                        Some("lon"),
+                        "lon must be between -180 and 180",
+                    ));
+                }
+                let city = self.gazetteer.nearest_city(lat, lon);
+                return Ok(city.map(|c| self.gazetteer.place_of(c)).unwrap_or_default());
+            }
+            (Some(_), None) => {
+                return Err(ReportError::new(
+                    ErrorCode::InvalidCoordinates,
+                    Some("lon"),
+                    "lat needs lon",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ReportError::new(
+                    ErrorCode::InvalidCoordinates,
+                    Some("lat"),
+                    "lon needs lat",
+                ));
+            }
+            (None, None) => {}
+        }
+        let ip = match input.ip.as_deref() {
+            Some(text) => Some(text.trim().parse::<IpAddr>().map_err(|_| {
+                ReportError::new(
+                    ErrorCode::InvalidIp,
+                    Some("ip"),
+                    format!("{text:?} is not an IP address"),
+                )
+            })?),
+            None => peer_ip,
+        };
+        Ok(match (ip, self.geoip) {
+            (Some(ip), Some(geoip)) => geoip.locate(self.gazetteer, ip).unwrap_or_default(),
+            _ => Place::default(),
+        })
+    }
+}
+
+/// One report counts per reporter per service per window (60 minutes by default):
+/// a report closer than the window to the reporter's latest counted report for that
+/// service is a duplicate. It is stored, but not counted.
+#[derive(Debug, Clone)]
+pub struct CountingRule {
+    window: Millis,
+    last_counted: HashMap<(u64, ServiceId), Millis>,
+}
+
+impl CountingRule {
+    pub const DEFAULT_WINDOW: Millis = 60 * MINUTE_MS;
+
+    pub fn new(window: Millis) -> CountingRule {
+        CountingRule {
+            window,
+            last_counted: HashMap::new(),
+        }
+    }
+
+    /// Decides whether `report` counts, and remembers it if it does.
+    pub fn admit(&mut self, report: &Report) -> bool {
+        let key = (report.client, report.service);
+        match self.last_counted.get_mut(&key) {
+            Some(last) if (report.at - *last).abs() < self.window => false,
+            Some(last) => {
+                *last = (*last).max(report.at);
+                true
+            }
+            None => {
+                self.last_counted.insert(key, report.at);
+                true
+            }
+        }
+    }
+
+    /// Forgets reporters whose latest counted report is older than `before`: reports
+    /// that could be their duplicates are too old to be accepted.
+    pub fn forget_before(&mut self, before: Millis) {
+        self.last_counted
+            .retain(|_, last| *last >= before - self.window);
+    }
+
+    pub fn window(&self) -> Millis {
+        self.window
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_rfc3339;
+
+    const NOW: &str = "2026-01-22T18:30:00Z";
+
+    fn rules() -> ReportRules<'static> {
+        static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        ReportRules {
+            catalog: CATALOG.get_or_init(Catalog::demo),
+            gazetteer: Gazetteer::embedded(),
+            geoip: None,
+            limits: TimeLimits::default(),
+            client_salt: 7,
+        }
+    }
+
+    fn received() -> Received<'static> {
+        Received {
+            now: parse_rfc3339(NOW).unwrap(),
+            peer_ip: None,
+            anonymous_client: b"127.0.0.1|curl",
+            allow_old: false,
+        }
+    }
+
+    fn check(json: &str) -> Result<Report, ReportError> {
+        let input = ReportInput::from_json(json.as_bytes())?;
+        rules().validate(&input, &received())
+    }
+
+    fn code(json: &str) -> (&'static str, Option<String>) {
+        let e = check(json).unwrap_err();
+        (e.code.as_str(), e.field)
+    }
+
+    #[test]
+    fn a_full_report_is_resolved() {
+        let r = check(r#"{"service":"Outlook","problem":"EMAIL","at":"2026-01-22T18:15:00Z","client":"u1","city":"Minneapolis","country":"US","region":"MN"}"#).unwrap();
+        let rules = rules();
+        assert_eq!(rules.catalog.service(r.service).slug, "microsoft-365");
+        assert_eq!(
+            rules.catalog.service(r.service).problems[r.problem.0 as usize],
+            "email"
+        );
+        assert_eq!(r.at, parse_rfc3339("2026-01-22T18:15:00Z").unwrap());
+        assert_eq!(
+            rules.gazetteer.label(&r.place),
+            "Minneapolis, Minnesota, US"
+        );
+    }
+
+    #[test]
+    fn defaults_problem_time_and_client() {
+        let r = check(r#"{"service":"aws"}"#).unwrap();
+        let rules = rules();
+        assert_eq!(
+            rules.catalog.service(r.service).problems[r.problem.0 as usize],
+            "other"
+        );
+        assert_eq!(r.at, received().now);
+        assert_eq!(r.place, Place::default());
+        let other = rules
+            .validate(
+                &ReportInput::from_json(br#"{"service":"aws"}"#).unwrap(),
+                &Received {
+                    anonymous_client: b"10.0.0.9|curl",
+                    ..received()
+                },
+            )
+            .unwrap();
+        assert_ne!(
+            r.client, other.client,
+            "different reporters get different client keys"
+        );
+        let named = check(r#"{"service":"aws","client":"127.0.0.1|curl"}"#).unwrap();
+        assert_ne!(
+            named.client, r.client,
+            "explicit ids and derived ids do not collide"
+        );
+    }
+
+    #[test]
+    fn coordinates_resolve_to_the_nearest_city() {
+        let r = check(r#"{"service":"aws","lat":32.78,"lon":-96.80}"#).unwrap();
+        assert_eq!(rules().gazetteer.label(&r.place), "Dallas, Texas, US");
+        assert_eq!(
+            code(r#"{"service":"aws","lat":91,"lon":0}"#),
+            ("invalid_coordinates", Some("lat".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","lat":10}"#),
+            ("invalid_coordinates", Some("lon".into()))
+        );
+    }
+
+    #[test]
+    fn every_error_code_names_its_field() {
+        assert_eq!(
+            code(r#"{"problem":"email"}"#),
+            ("missing_field", Some("service".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"hotmail2"}"#),
+            ("unknown_service", Some("service".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","problem":"email"}"#),
+            ("unknown_problem", Some("problem".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","at":"noon"}"#),
+            ("invalid_time", Some("at".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","at":"2026-01-22T18:36:00Z"}"#),
+            ("time_in_future", Some("at".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","at":"2026-01-15T18:29:00Z"}"#),
+            ("time_too_old", Some("at".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","ip":"300.1.1.1"}"#),
+            ("invalid_ip", Some("ip".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","colour":"red"}"#),
+            ("unknown_field", Some("colour".into()))
+        );
+        assert_eq!(
+            code(r#"{"service":"aws","lat":"north"}"#),
+            ("invalid_field", Some("lat".into()))
+        );
+        assert_eq!(code(r#"{"service":"aws""#), ("malformed_json", None));
+        assert_eq!(code(r#"{"service":"aws"} {}"#), ("malformed_json", None));
+        assert_eq!(code(r#"["aws"]"#), ("malformed_json", None));
+    }
+
+    #[test]
+    fn limits_are_inclusive_and_old_reports_pass_with_allow_old() {
+        assert!(check(r#"{"service":"aws","at":"2026-01-22T18:35:00Z"}"#).is_ok());
+        assert!(check(r#"{"service":"aws","at":"2026-01-15T18:30:00Z"}"#).is_ok());
+        let input =
+            ReportInput::from_json(br#"{"service":"aws","at":"2025-01-01T00:00:00Z"}"#).unwrap();
+        assert!(
+            rules()
+                .validate(
+                    &input,
+                    &Received {
+                        allow_old: true,
+                        ..received()
+                    }
+                )
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn one_report_counts_per_client_service_and_hour() {
+        let base = check(r#"{"service":"aws","client":"a","at":"2026-01-22T17:00:00Z"}"#).unwrap();
+        let at = |minutes: i64| Report {
+            at: base.at + minutes * MINUTE_MS,
+            ..base
+        };
+        let mut rule = CountingRule::new(CountingRule::DEFAULT_WINDOW);
+        assert!(rule.admit(&at(0)));
+        assert!(!rule.admit(&at(59)), "59 minutes later is a duplicate");
+        assert!(
+            !rule.admit(&at(-59)),
+            "an earlier report within the hour is a duplicate too"
+        );
+        assert!(rule.admit(&at(60)), "60 minutes later counts");
+        assert!(!rule.admit(&at(100)));
+        let other_client = Report {
+            client: base.client + 1,
+            ..at(1)
+        };
+        assert!(rule.admit(&other_client), "another reporter counts");
+        let gcp = check(r#"{"service":"gcp","client":"a","at":"2026-01-22T17:00:00Z"}"#).unwrap();
+        assert!(rule.admit(&gcp), "another service counts");
+        rule.forget_before(base.at + 200 * MINUTE_MS);
+        assert!(rule.admit(&at(61)), "forgotten reporters count again");
+    }
+}
