@@ -1,1 +1,54 @@
+//! Where reports are kept: the [`Store`] trait, its SQLite implementation, and the
+//! [`Writer`] that commits reports in groups and acknowledges each one only after
+//! its group is durable.
 
+mod record;
+mod sqlite;
+mod writer;
+
+pub use record::StoredReport;
+pub use sqlite::SqliteStore;
+pub use writer::{Committed, Outcome, Writer, WriterConfig};
+
+use seismo_core::time::Millis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database value: {0}")]
+    Decode(#[from] rusqlite::types::FromSqlError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the writer has stopped")]
+    WriterStopped,
+}
+
+/// A durable log of reports and a few settings.
+///
+/// Implementations keep SQL portable between SQLite and PostgreSQL: times are epoch
+/// milliseconds, booleans are integers.
+pub trait Store: Send {
+    /// Appends `reports` in one transaction. When this returns `Ok`, every report is
+    /// durable (it survives a crash of the process) and the returned ids, in the same
+    /// order, identify them. On `Err` none of them was stored.
+    fn append(&mut self, reports: &[StoredReport<'_>]) -> Result<Vec<i64>, StoreError>;
+
+    /// Calls `visit` for every report with `at >= since`, in order of `at`.
+    fn scan(
+        &mut self,
+        since: Millis,
+        visit: &mut dyn FnMut(StoredReport<'_>),
+    ) -> Result<(), StoreError>;
+
+    /// How many reports are stored.
+    fn count(&mut self) -> Result<u64, StoreError>;
+
+    /// A stored setting, such as the client-hash salt.
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
+
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+}

@@ -1,0 +1,335 @@
+//! The single writer: it decides which reports count, commits them in groups and
+//! acknowledges each report only after the transaction holding it committed.
+//!
+//! Many callers submit at once; whatever is queued when the writer is free goes into
+//! the next transaction, so under load one fsync serves thousands of reports while a
+//! lone report still commits at once.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use seismo_core::catalog::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::report::{CountingRule, Report};
+use seismo_core::time::{DAY_MS, HOUR_MS, Millis};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Store, StoreError, StoredReport};
+
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// At most this many reports go into one transaction.
+    pub max_batch: usize,
+    /// Submissions that may wait for the writer before submitters wait too.
+    pub queue: usize,
+    /// The counting window (one report per client, service and window).
+    pub counting_window: Millis,
+    /// Reporters silent for this long (in report time) are forgotten by the counting
+    /// rule; as long as the oldest report accepted without an import token.
+    pub forget_after: Millis,
+    /// At start, reports with `at` at or after this are replayed to the observer (and
+    /// the counting rule) to rebuild in-memory state.
+    pub replay_since: Millis,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            max_batch: 20_000,
+            queue: 1024,
+            counting_window: CountingRule::DEFAULT_WINDOW,
+            forget_after: 7 * DAY_MS,
+            replay_since: Millis::MIN,
+        }
+    }
+}
+
+/// What became of one submitted report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Outcome {
+    pub id: i64,
+    /// False when the report is a duplicate under the counting rule.
+    pub counted: bool,
+}
+
+/// Reports that are durable now, with their outcomes, in commit order.
+pub struct Committed<'a> {
+    pub reports: &'a [Report],
+    pub outcomes: &'a [Outcome],
+}
+
+type Reply = oneshot::Sender<Result<Vec<Outcome>, Arc<StoreError>>>;
+
+struct Job {
+    reports: Vec<Report>,
+    reply: Reply,
+}
+
+/// A handle to submit reports to the writer thread. Cloning shares the writer; the
+/// thread ends when every handle is dropped and the queue is drained.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+}
+
+/// A submission waiting for its commit.
+pub type Pending = oneshot::Receiver<Result<Vec<Outcome>, Arc<StoreError>>>;
+
+impl Writer {
+    /// Replays stored reports into the counting rule and `on_commit`, then starts the
+    /// writer thread. `on_commit` runs on that thread after every commit, before the
+    /// submitters hear of it, so whoever is acknowledged can read their report.
+    pub fn start(
+        mut store: Box<dyn Store>,
+        catalog: Arc<Catalog>,
+        gazetteer: &'static Gazetteer,
+        config: WriterConfig,
+        mut on_commit: Box<dyn FnMut(Committed<'_>) + Send>,
+    ) -> Result<(Writer, JoinHandle<()>), StoreError> {
+        let mut rule = CountingRule::new(config.counting_window);
+        let mut newest_at = Millis::MIN;
+        let (mut reports, mut outcomes) = (Vec::new(), Vec::new());
+        store.scan(config.replay_since, &mut |stored| {
+            let Some(report) = stored.to_report(&catalog, gazetteer) else {
+                return;
+            };
+            if stored.counted {
+                rule.admit(&report);
+            }
+            newest_at = newest_at.max(report.at);
+            reports.push(report);
+            outcomes.push(Outcome {
+                id: 0,
+                counted: stored.counted,
+            });
+        })?;
+        on_commit(Committed {
+            reports: &reports,
+            outcomes: &outcomes,
+        });
+        drop((reports, outcomes));
+        rule.forget_before(newest_at.saturating_sub(config.forget_after));
+
+        let (tx, rx) = mpsc::channel(config.queue);
+        let mut thread = WriterThread {
+            store,
+            catalog,
+            gazetteer,
+            config,
+            rule,
+            newest_at,
+            last_forget: newest_at,
+            on_commit,
+        };
+        let handle = std::thread::Builder::new()
+            .name("seismo-writer".into())
+            .spawn(move || thread.run(rx))
+            .map_err(|source| StoreError::Io {
+                path: "writer thread".into(),
+                source,
+            })?;
+        Ok((Writer { tx }, handle))
+    }
+
+    /// Submits reports and waits until they are durable.
+    pub async fn submit(&self, reports: Vec<Report>) -> Result<Vec<Outcome>, Arc<StoreError>> {
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .send(Job { reports, reply })
+            .await
+            .map_err(|_| Arc::new(StoreError::WriterStopped))?;
+        done.await
+            .map_err(|_| Arc::new(StoreError::WriterStopped))?
+    }
+
+    /// Submits reports from a thread outside the async runtime, without waiting for the
+    /// commit: the returned [`Pending`] tells when it happened. Blocks while the queue is full.
+    pub fn submit_blocking(&self, reports: Vec<Report>) -> Result<Pending, StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .blocking_send(Job { reports, reply })
+            .map_err(|_| StoreError::WriterStopped)?;
+        Ok(done)
+    }
+}
+
+struct WriterThread {
+    store: Box<dyn Store>,
+    catalog: Arc<Catalog>,
+    gazetteer: &'static Gazetteer,
+    config: WriterConfig,
+    rule: CountingRule,
+    newest_at: Millis,
+    last_forget: Millis,
+    on_commit: Box<dyn FnMut(Committed<'_>) + Send>,
+}
+
+impl WriterThread {
+    fn run(&mut self, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut jobs = vec![first];
+            let mut size = jobs[0].reports.len();
+            while size < self.config.max_batch {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        size += job.reports.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(jobs);
+        }
+    }
+
+    fn commit(&mut self, jobs: Vec<Job>) {
+        let reports: Vec<Report> = jobs
+            .iter()
+            .flat_map(|j| j.reports.iter().copied())
+            .collect();
+        let counted: Vec<bool> = reports.iter().map(|r| self.rule.admit(r)).collect();
+        let stored: Vec<StoredReport<'_>> = reports
+            .iter()
+            .zip(&counted)
+            .map(|(r, &c)| StoredReport::from_report(r, c, &self.catalog, self.gazetteer))
+            .collect();
+        match self.store.append(&stored) {
+            Ok(ids) => {
+                let outcomes: Vec<Outcome> = ids
+                    .into_iter()
+                    .zip(counted)
+                    .map(|(id, counted)| Outcome { id, counted })
+                    .collect();
+                (self.on_commit)(Committed {
+                    reports: &reports,
+                    outcomes: &outcomes,
+                });
+                let mut rest = outcomes.as_slice();
+                for job in jobs {
+                    let (mine, others) = rest.split_at(job.reports.len());
+                    rest = others;
+                    // A submitter that stopped waiting still has its reports stored.
+                    let _ = job.reply.send(Ok(mine.to_vec()));
+                }
+                self.newest_at = reports
+                    .iter()
+                    .map(|r| r.at)
+                    .fold(self.newest_at, Millis::max);
+                if self.newest_at > self.last_forget + HOUR_MS {
+                    self.rule
+                        .forget_before(self.newest_at - self.config.forget_after);
+                    self.last_forget = self.newest_at;
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, reports = reports.len(), "commit failed");
+                // The rule admitted reports that were not stored: forget those decisions.
+                self.rebuild_rule();
+                let error = Arc::new(error);
+                for job in jobs {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    fn rebuild_rule(&mut self) {
+        let mut rule = CountingRule::new(self.config.counting_window);
+        let since = self
+            .newest_at
+            .saturating_sub(self.config.forget_after + self.config.counting_window);
+        let (catalog, gazetteer) = (&self.catalog, self.gazetteer);
+        let scanned = self.store.scan(since, &mut |stored| {
+            if let (true, Some(report)) = (stored.counted, stored.to_report(catalog, gazetteer)) {
+                rule.admit(&report);
+            }
+        });
+        match scanned {
+            Ok(()) => self.rule = rule,
+            Err(error) => tracing::error!(%error, "cannot rebuild the counting rule"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::SqliteStore;
+    use seismo_core::catalog::{ProblemId, ServiceId};
+    use seismo_core::gazetteer::Place;
+    use seismo_core::time::MINUTE_MS;
+    use std::sync::Mutex;
+
+    fn report(client: u64, minute: i64) -> Report {
+        Report {
+            at: 1_000 * DAY_MS + minute * MINUTE_MS,
+            received: 1_000 * DAY_MS + minute * MINUTE_MS,
+            service: ServiceId(0),
+            problem: ProblemId(0),
+            place: Place::default(),
+            client,
+        }
+    }
+
+    fn start(
+        dir: &std::path::Path,
+        seen: Arc<Mutex<Vec<(i64, bool)>>>,
+    ) -> (Writer, JoinHandle<()>) {
+        let store = SqliteStore::open(dir).unwrap();
+        Writer::start(
+            Box::new(store),
+            Arc::new(Catalog::demo()),
+            Gazetteer::embedded(),
+            WriterConfig::default(),
+            Box::new(move |c| {
+                seen.lock().unwrap().extend(
+                    c.reports
+                        .iter()
+                        .zip(c.outcomes)
+                        .map(|(r, o)| (r.at, o.counted)),
+                )
+            }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn counts_commits_and_rebuilds_after_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (writer, handle) = start(dir.path(), seen.clone());
+        let first = writer
+            .submit_blocking(vec![report(1, 0), report(1, 30), report(2, 30)])
+            .unwrap();
+        let outcomes = first.blocking_recv().unwrap().unwrap();
+        assert_eq!(
+            outcomes.iter().map(|o| o.counted).collect::<Vec<_>>(),
+            [true, false, true]
+        );
+        assert!(outcomes[0].id < outcomes[1].id && outcomes[1].id < outcomes[2].id);
+        assert_eq!(seen.lock().unwrap().len(), 3, "the observer saw the commit");
+        drop(writer);
+        handle.join().unwrap();
+
+        // After a restart the rule remembers client 1's counted report at minute 0.
+        let replayed = Arc::new(Mutex::new(Vec::new()));
+        let (writer, handle) = start(dir.path(), replayed.clone());
+        assert_eq!(
+            replayed.lock().unwrap().len(),
+            3,
+            "stored reports are replayed to the observer"
+        );
+        let outcomes = writer
+            .submit_blocking(vec![report(1, 59), report(1, 60)])
+            .unwrap()
+            .blocking_recv()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            outcomes.iter().map(|o| o.counted).collect::<Vec<_>>(),
+            [false, true]
+        );
+        drop(writer);
+        handle.join().unwrap();
+    }
+}
