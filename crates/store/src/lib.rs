@@ -8,7 +8,7 @@ mod writer;
 
 pub use record::StoredReport;
 pub use sqlite::SqliteStore;
-pub use writer::{Committed, Outcome, Writer, WriterConfig};
+pub use writer::{Committed, Outcome, Pending, Writer, WriterConfig};
 
 use seismo_core::time::Millis;
 

@@ -1,1 +1,96 @@
+//! seismo's HTTP face: the JSON API under `/api/v1` and the server-rendered pages.
+//!
+//! [`app`] builds the router from an [`AppState`], so tests can call it without a
+//! socket; [`serve`] runs it on a bound listener until shutdown.
 
+mod api;
+mod error;
+mod intake;
+mod pages;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::routing::get;
+use seismo_core::catalog::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::geoip::GeoIp;
+use seismo_core::report::TimeLimits;
+use seismo_core::time::Millis;
+use seismo_detect::Series;
+use seismo_store::Writer;
+
+pub use error::ApiError;
+
+/// Where "now" comes from: the wall clock when serving, a fixed or stepped time in tests.
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// Settings of the HTTP intake.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub limits: TimeLimits,
+    /// Lets reports older than `limits.max_age` in when sent with
+    /// `Authorization: Bearer <token>`.
+    pub import_token: Option<String>,
+    /// Largest body of a single JSON report, in bytes.
+    pub max_json_body: usize,
+    /// Largest NDJSON body, in bytes.
+    pub max_ndjson_body: usize,
+    /// Take the reporter's address from the first `X-Forwarded-For` entry (only behind
+    /// a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Salt of client hashes (kept in the store).
+    pub client_salt: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            limits: TimeLimits::default(),
+            import_token: None,
+            max_json_body: 64 * 1024,
+            max_ndjson_body: 64 * 1024 * 1024,
+            trust_forwarded_for: false,
+            client_salt: 0,
+        }
+    }
+}
+
+pub struct AppState {
+    pub catalog: Arc<Catalog>,
+    pub gazetteer: &'static Gazetteer,
+    pub geoip: Option<Arc<GeoIp>>,
+    pub writer: Writer,
+    pub series: Arc<RwLock<Series>>,
+    pub config: WebConfig,
+    pub clock: Clock,
+}
+
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(pages::index))
+        .route(
+            "/report/{slug}",
+            get(pages::report_form).post(pages::report_submit),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", api::routes())
+        .fallback(|| async { ApiError::not_found("no such page") })
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

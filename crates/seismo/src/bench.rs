@@ -1,0 +1,275 @@
+//! `seismo bench`: intake throughput, each figure beside a reference measured in the
+//! same run on the same machine (these machines are shared and noisy: medians, ratios).
+//!
+//! - single reports: `wrk` POSTs one JSON report per request over keep-alive
+//!   connections to seismo, and the same requests to a trivial axum handler;
+//! - bulk: `seismo import` of an NDJSON file, next to raw inserts of the same rows
+//!   into the same store; and NDJSON bodies POSTed to the running server.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use axum::http::StatusCode;
+use axum::routing::post;
+use seismo_core::time::{DAY_MS, MINUTE_MS};
+use seismo_store::{SqliteStore, Store, StoredReport};
+use seismo_web::{AppState, WebConfig};
+
+use crate::Common;
+use crate::import::import;
+use crate::setup::{Intake, wall_clock};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Seconds of each wrk run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Keep-alive connections wrk holds open.
+    #[arg(long, default_value_t = 128)]
+    connections: u32,
+    /// Runs of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Reports in the bulk file.
+    #[arg(long, default_value_t = 1_000_000)]
+    reports: usize,
+}
+
+const CITIES: &[(&str, &str)] = &[
+    ("Los Angeles", "US"),
+    ("New York", "US"),
+    ("Minneapolis", "US"),
+    ("Dallas", "US"),
+    ("São Paulo", "BR"),
+    ("London", "GB"),
+    ("München", "DE"),
+    ("Tokyo", "JP"),
+];
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        bail!("wrk is not installed (Debian: apt-get install wrk)");
+    }
+    let dir = tempfile::tempdir()?;
+    let common = |name: &str| Common {
+        data: dir.path().join(name),
+        catalog: None,
+        geoip: None,
+        counting_window_minutes: 60,
+    };
+
+    let intake = Intake::open(&common("serve"))?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let seismo = runtime.block_on(start_seismo(&intake))?;
+    let trivial = runtime.block_on(start_trivial())?;
+    let script = dir.path().join("report.lua");
+    std::fs::write(&script, WRK_SCRIPT)?;
+    let (mut trivial_rates, mut seismo_rates) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        trivial_rates.push(wrk(trivial, &script, &args)?);
+        seismo_rates.push(wrk(seismo, &script, &args)?);
+        eprintln!(
+            "round {}: trivial {:.0} req/s, seismo {:.0} req/s",
+            round + 1,
+            trivial_rates[round],
+            seismo_rates[round]
+        );
+    }
+
+    let ndjson = bulk_file(args.reports);
+    let file = dir.path().join("bulk.ndjson");
+    std::fs::write(&file, &ndjson)?;
+    let (mut import_rates, mut raw_rates, mut http_rates) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        let target = Intake::open(&common(&format!("import-{round}")))?;
+        let started = Instant::now();
+        let summary = import(&target, ndjson.as_slice(), "bench", wall_clock())?;
+        target.finish();
+        import_rates.push(summary.accepted as f64 / started.elapsed().as_secs_f64());
+        if summary.rejected > 0 {
+            bail!("the bench file has {} rejected lines", summary.rejected);
+        }
+        raw_rates.push(raw_insert(
+            &common(&format!("raw-{round}")).data,
+            args.reports,
+        )?);
+        http_rates.push(post_ndjson(seismo, &ndjson)?);
+        eprintln!(
+            "round {}: import {:.0}/s, raw insert {:.0}/s, HTTP NDJSON {:.0}/s",
+            round + 1,
+            import_rates[round],
+            raw_rates[round],
+            http_rates[round]
+        );
+    }
+    let (trivial, seismo) = (median(trivial_rates), median(seismo_rates));
+    let (import_rate, raw, http) = (median(import_rates), median(raw_rates), median(http_rates));
+    println!("| measurement | median | reference (same run) | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| single JSON POSTs, {} connections | {seismo:.0} req/s | trivial axum handler {trivial:.0} req/s | {:.0}% |",
+        args.connections,
+        100.0 * seismo / trivial
+    );
+    println!(
+        "| `seismo import`, {} reports | {import_rate:.0} reports/s | raw SQLite inserts {raw:.0} rows/s | {:.0}% |",
+        args.reports,
+        100.0 * import_rate / raw
+    );
+    println!(
+        "| NDJSON POSTs of 10,000 lines | {http:.0} reports/s | raw SQLite inserts {raw:.0} rows/s | {:.0}% |",
+        100.0 * http / raw
+    );
+    runtime.shutdown_background();
+    intake.finish();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every request a different reporter, as in an outage.
+const WRK_SCRIPT: &str = r#"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/api/v1/reports", nil,
+    '{"service":"Outlook","problem":"email","city":"Minneapolis","country":"US","client":"c' .. n .. '"}')
+end
+"#;
+
+fn wrk(address: SocketAddr, script: &std::path::Path, args: &Args) -> anyhow::Result<f64> {
+    let output = Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{}", args.connections),
+            &format!("-d{}s", args.seconds),
+            "-s",
+        ])
+        .arg(script)
+        .arg(format!("http://{address}/"))
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if text.contains("Non-2xx") {
+        bail!("wrk saw errors:\n{text}");
+    }
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in wrk's output:\n{text}"))
+}
+
+async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
+    let state = Arc::new(AppState {
+        catalog: intake.catalog.clone(),
+        gazetteer: intake.gazetteer,
+        geoip: None,
+        writer: intake.writer.clone(),
+        series: intake.series.clone(),
+        config: WebConfig {
+            client_salt: intake.client_salt,
+            ..WebConfig::default()
+        },
+        clock: Arc::new(wall_clock),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(seismo_web::serve(
+        listener,
+        seismo_web::app(state),
+        std::future::pending(),
+    ));
+    Ok(address)
+}
+
+/// The reference: a POST handler that reads the body and answers like seismo, doing nothing.
+async fn start_trivial() -> anyhow::Result<SocketAddr> {
+    let app = axum::Router::new().route(
+        "/api/v1/reports",
+        post(|_body: axum::body::Bytes| async {
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({"id": 1, "counted": true})),
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(address)
+}
+
+/// `reports` NDJSON lines spread over the last six days.
+fn bulk_file(reports: usize) -> Vec<u8> {
+    let catalog = seismo_core::Catalog::demo();
+    let services = catalog.services();
+    let start = wall_clock() - 6 * DAY_MS;
+    let mut out = Vec::with_capacity(reports * 150);
+    for i in 0..reports {
+        let service = &services[i * 7 % services.len()];
+        let problem = &service.problems[i % service.problems.len()];
+        let (city, country) = CITIES[i * 13 % CITIES.len()];
+        let at = seismo_core::time::format_rfc3339(
+            start + (i as i64 * 5 * DAY_MS / reports as i64 / MINUTE_MS) * MINUTE_MS,
+        );
+        writeln!(
+            out,
+            r#"{{"service":"{}","problem":"{problem}","at":"{at}","client":"c{}","city":"{city}","country":"{country}"}}"#,
+            service.name,
+            i % 50_000
+        )
+        .expect("writing to memory");
+    }
+    out
+}
+
+/// Rows/s of the store alone: the same number of rows, prebuilt, in 10,000-row transactions.
+fn raw_insert(dir: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
+    let mut store = SqliteStore::open(dir)?;
+    let row = StoredReport {
+        at: wall_clock(),
+        received: wall_clock(),
+        service: "microsoft-365",
+        problem: "email",
+        city_geonameid: Some(5_037_649),
+        region: Some("MN"),
+        country: Some("US"),
+        client: 42,
+        counted: true,
+    };
+    let batch = vec![row; 10_000];
+    let started = Instant::now();
+    for _ in 0..rows / batch.len() {
+        store.append(&batch)?;
+    }
+    Ok((rows / batch.len() * batch.len()) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Reports/s of NDJSON bodies of 10,000 lines POSTed one after another.
+fn post_ndjson(address: SocketAddr, ndjson: &[u8]) -> anyhow::Result<f64> {
+    let client = reqwest::blocking::Client::new();
+    let lines: Vec<&[u8]> = ndjson.split_inclusive(|&b| b == b'\n').collect();
+    let started = Instant::now();
+    let mut accepted = 0u64;
+    for chunk in lines.chunks(10_000) {
+        let body: Vec<u8> = chunk.concat();
+        let response: serde_json::Value = client
+            .post(format!("http://{address}/api/v1/reports"))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()?
+            .error_for_status()?
+            .json()?;
+        accepted += response["accepted"].as_u64().unwrap_or(0);
+    }
+    Ok(accepted as f64 / started.elapsed().as_secs_f64())
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

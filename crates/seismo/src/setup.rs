@@ -1,0 +1,123 @@
+//! What every command starts with: catalog, gazetteer, store, writer and series.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+use seismo_core::catalog::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::geoip::GeoIp;
+use seismo_core::report::{ReportRules, TimeLimits};
+use seismo_core::time::{MINUTE_MS, Millis};
+use seismo_detect::Series;
+use seismo_store::{SqliteStore, Store, Writer, WriterConfig};
+
+use crate::Common;
+
+pub struct Intake {
+    pub catalog: Arc<Catalog>,
+    pub gazetteer: &'static Gazetteer,
+    pub geoip: Option<Arc<GeoIp>>,
+    pub series: Arc<RwLock<Series>>,
+    pub writer: Writer,
+    pub writer_thread: JoinHandle<()>,
+    pub client_salt: u64,
+    pub limits: TimeLimits,
+    /// How many reports the store held when it was opened.
+    pub stored_at_start: u64,
+}
+
+impl Intake {
+    pub fn open(common: &Common) -> anyhow::Result<Intake> {
+        let catalog = Arc::new(match &common.catalog {
+            Some(path) => Catalog::load(path)?,
+            None => Catalog::demo(),
+        });
+        let geoip = match &common.geoip {
+            Some(path) => Some(Arc::new(GeoIp::open(path)?)),
+            None => None,
+        };
+        let gazetteer = Gazetteer::embedded();
+        let mut store = SqliteStore::open(&common.data)
+            .with_context(|| format!("opening the store in {}", common.data.display()))?;
+        let client_salt = salt(&mut store)?;
+        let stored_at_start = store.count()?;
+        let series = Arc::new(RwLock::new(Series::new(catalog.services().len())));
+        let on_commit = {
+            let series = series.clone();
+            Box::new(move |committed: seismo_store::Committed<'_>| {
+                let mut series = series.write().expect("series lock");
+                for (report, outcome) in committed.reports.iter().zip(committed.outcomes) {
+                    if outcome.counted {
+                        series.add(report);
+                    }
+                }
+            })
+        };
+        let config = WriterConfig {
+            counting_window: common.counting_window_minutes * MINUTE_MS,
+            ..WriterConfig::default()
+        };
+        let (writer, writer_thread) = Writer::start(
+            Box::new(store),
+            catalog.clone(),
+            gazetteer,
+            config,
+            on_commit,
+        )?;
+        Ok(Intake {
+            catalog,
+            gazetteer,
+            geoip,
+            series,
+            writer,
+            writer_thread,
+            client_salt,
+            limits: TimeLimits::default(),
+            stored_at_start,
+        })
+    }
+
+    pub fn rules(&self) -> ReportRules<'_> {
+        ReportRules {
+            catalog: &self.catalog,
+            gazetteer: self.gazetteer,
+            geoip: self.geoip.as_deref(),
+            limits: self.limits,
+            client_salt: self.client_salt,
+        }
+    }
+
+    /// Waits until every submitted report is committed and the writer has stopped.
+    pub fn finish(self) {
+        drop(self.writer);
+        let _ = self.writer_thread.join();
+    }
+}
+
+/// The secret salt of client hashes: made once per store, then kept in it.
+fn salt(store: &mut SqliteStore) -> anyhow::Result<u64> {
+    if let Some(value) = store.setting("client_salt")? {
+        return value
+            .parse()
+            .context("the stored client_salt is not a number");
+    }
+    // RandomState is seeded from the operating system's randomness.
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos(),
+    );
+    let salt = hasher.finish();
+    store.set_setting("client_salt", &salt.to_string())?;
+    Ok(salt)
+}
+
+/// The wall clock, in epoch milliseconds.
+pub fn wall_clock() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}

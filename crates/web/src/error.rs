@@ -1,0 +1,61 @@
+//! API errors, rendered in one place as `{"error": {"code", "message", "field"}}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use seismo_core::report::ReportError;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        field: Option<&str>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: field.map(str::to_string),
+        }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message, None)
+    }
+
+    /// `{"code", "message", "field"}`, the inside of the error body; NDJSON results use it too.
+    pub fn body(&self) -> serde_json::Value {
+        json!({"code": self.code, "message": self.message, "field": self.field})
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(e: ReportError) -> ApiError {
+        let status = if e.code.is_malformed() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        ApiError {
+            status,
+            code: e.code.as_str(),
+            message: e.message,
+            field: e.field,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({"error": self.body()}))).into_response()
+    }
+}
