@@ -1,0 +1,423 @@
+//! The HTTP API and form, called through the router with a real SQLite store.
+
+use std::sync::{Arc, RwLock};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use seismo_core::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::time::parse_rfc3339;
+use seismo_detect::Series;
+use seismo_store::{SqliteStore, Writer, WriterConfig};
+use seismo_web::{AppState, WebConfig, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const NOW: &str = "2026-01-22T18:30:00Z";
+
+struct Server {
+    router: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+fn server(config: WebConfig) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::demo());
+    let series = Arc::new(RwLock::new(Series::new(catalog.services().len())));
+    let observer = series.clone();
+    let (writer, _thread) = Writer::start(
+        Box::new(SqliteStore::open(dir.path()).unwrap()),
+        catalog.clone(),
+        Gazetteer::embedded(),
+        WriterConfig::default(),
+        Box::new(move |c| {
+            let mut s = observer.write().unwrap();
+            for (r, o) in c.reports.iter().zip(c.outcomes) {
+                if o.counted {
+                    s.add(r);
+                }
+            }
+        }),
+    )
+    .unwrap();
+    let now = parse_rfc3339(NOW).unwrap();
+    let state = AppState {
+        catalog,
+        gazetteer: Gazetteer::embedded(),
+        geoip: None,
+        writer,
+        series,
+        config,
+        clock: Arc::new(move || now),
+    };
+    Server {
+        router: app(Arc::new(state)),
+        _dir: dir,
+    }
+}
+
+impl Server {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        (
+            status,
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+    }
+
+    async fn post(&self, content_type: &str, body: impl Into<Body>) -> (StatusCode, Value) {
+        let request = Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+            .unwrap();
+        let (status, body) = self.send(request).await;
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    async fn report(&self, report: Value) -> (StatusCode, Value) {
+        self.post("application/json", report.to_string()).await
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let (status, body) = self
+            .send(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+}
+
+fn error_of(body: &Value) -> (&str, Option<&str>) {
+    (
+        body["error"]["code"].as_str().unwrap(),
+        body["error"]["field"].as_str(),
+    )
+}
+
+#[tokio::test]
+async fn a_report_is_accepted_and_counted_once_per_hour() {
+    let s = server(WebConfig::default());
+    let report = json!({"service": "Office 365", "problem": "email", "client": "u1", "city": "Los Angeles", "country": "US"});
+    let (status, first) = s.report(report.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(first["counted"], true);
+    assert!(first["id"].as_i64().unwrap() > 0);
+    let (status, second) = s.report(report).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        second["counted"], false,
+        "the same reporter within the hour is a duplicate"
+    );
+    assert_ne!(first["id"], second["id"], "the duplicate is stored too");
+    let (_, other) = s
+        .report(json!({"service": "microsoft-365", "client": "u2"}))
+        .await;
+    assert_eq!(other["counted"], true);
+
+    let (_, service) = s.get("/api/v1/services/microsoft-365").await;
+    assert_eq!(service["reports_last_hour"], 2);
+}
+
+#[tokio::test]
+async fn errors_are_json_with_code_and_field() {
+    let s = server(WebConfig {
+        max_json_body: 200,
+        ..WebConfig::default()
+    });
+    let cases = [
+        (
+            json!({"service": "nope"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_service",
+            Some("service"),
+        ),
+        (
+            json!({"problem": "email"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing_field",
+            Some("service"),
+        ),
+        (
+            json!({"service": "aws", "problem": "email"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_problem",
+            Some("problem"),
+        ),
+        (
+            json!({"service": "aws", "at": "2026-01-22T18:40:00Z"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "time_in_future",
+            Some("at"),
+        ),
+        (
+            json!({"service": "aws", "at": "2026-01-10T00:00:00Z"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "time_too_old",
+            Some("at"),
+        ),
+        (
+            json!({"service": "aws", "at": "soon"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_time",
+            Some("at"),
+        ),
+        (
+            json!({"service": "aws", "lat": 12.0, "lon": 200.0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_coordinates",
+            Some("lon"),
+        ),
+        (
+            json!({"service": "aws", "ip": "nowhere"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_ip",
+            Some("ip"),
+        ),
+        (
+            json!({"service": "aws", "sevrice": "x"}),
+            StatusCode::BAD_REQUEST,
+            "unknown_field",
+            Some("sevrice"),
+        ),
+        (
+            json!({"service": 42}),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("service"),
+        ),
+    ];
+    for (report, status, code, field) in cases {
+        let (got, body) = s.report(report.clone()).await;
+        assert_eq!((got, error_of(&body)), (status, (code, field)), "{report}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let (status, body) = s.post("application/json", "{\"service\": ").await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::BAD_REQUEST, ("malformed_json", None))
+    );
+    let (status, body) = s.post("text/plain", "{}").await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ("unsupported_media_type", Some("Content-Type"))
+        )
+    );
+    let big = json!({"service": "aws", "client": "x".repeat(300)}).to_string();
+    let (status, body) = s.post("application/json", big).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, ("body_too_large", None))
+    );
+    let (status, body) = s.get("/api/v1/services/nope").await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::NOT_FOUND, ("unknown_service", Some("slug")))
+    );
+}
+
+#[tokio::test]
+async fn old_reports_need_the_import_token() {
+    let s = server(WebConfig {
+        import_token: Some("sesame".into()),
+        ..WebConfig::default()
+    });
+    let old = json!({"service": "aws", "at": "2025-12-01T00:00:00Z"}).to_string();
+    let with = |token: &str| {
+        Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(old.clone()))
+            .unwrap()
+    };
+    let (status, _) = s.send(with("sesame")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, body) = s.send(with("guess")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        error_of(&serde_json::from_slice(&body).unwrap()),
+        ("invalid_token", Some("Authorization"))
+    );
+    let (status, _) = s.post("application/json", old.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn ndjson_keeps_good_lines_and_names_bad_ones() {
+    let s = server(WebConfig::default());
+    let body = [
+        r#"{"service":"aws","client":"a","problem":"console"}"#,
+        r#"{"service":"aws","client":"a"}"#,
+        "",
+        r#"{"service":"not-a-service"}"#,
+        "{oops",
+        r#"{"service":"GitHub","client":"b","lat":44.98,"lon":-93.27}"#,
+        r#"{"service":"github","at":"2026-02-22T00:00:00Z"}"#,
+    ]
+    .join("\r\n");
+    let (status, result) = s.post("application/x-ndjson", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(result["accepted"], 3);
+    assert_eq!(result["duplicates"], 1);
+    let rejected: Vec<(u64, &str)> = result["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["error"]["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (4, "unknown_service"),
+            (5, "malformed_json"),
+            (7, "time_in_future")
+        ]
+    );
+
+    let (_, series) = s.get("/api/v1/services/github/series?from=2026-01-22T18:00:00Z&to=2026-01-22T19:00:00Z&step=3600&by=city").await;
+    assert_eq!(
+        series["points"],
+        json!([{"t": "2026-01-22T18:00:00Z", "count": 1, "key": "Minneapolis, Minnesota, US"}])
+    );
+}
+
+#[tokio::test]
+async fn series_by_problem_and_its_parameter_errors() {
+    let s = server(WebConfig::default());
+    for (client, minute, problem) in [
+        ("a", "18:01", "email"),
+        ("b", "18:02", "email"),
+        ("c", "18:20", "login"),
+    ] {
+        let at = format!("2026-01-22T{minute}:30Z");
+        s.report(json!({"service": "m365", "client": client, "problem": problem, "at": at}))
+            .await;
+    }
+    let (status, total) = s.get("/api/v1/services/microsoft-365/series?from=2026-01-22T18:00:00Z&to=2026-01-22T18:30:00Z&step=900").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(total["by"], "total");
+    let counts: Vec<(&str, u64)> = total["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["t"].as_str().unwrap(), p["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        counts,
+        [("2026-01-22T18:00:00Z", 2), ("2026-01-22T18:15:00Z", 1)]
+    );
+    let (_, by_problem) = s.get("/api/v1/services/microsoft-365/series?from=2026-01-22T18:00:00Z&to=2026-01-22T18:30:00Z&step=1800&by=problem").await;
+    assert_eq!(
+        by_problem["points"],
+        json!([{"t": "2026-01-22T18:00:00Z", "count": 2, "key": "email"}, {"t": "2026-01-22T18:00:00Z", "count": 1, "key": "login"}])
+    );
+    // Default window: the last 24 hours up to now, per minute.
+    let (_, default) = s.get("/api/v1/services/microsoft-365/series").await;
+    assert_eq!(default["points"].as_array().unwrap().len(), 24 * 60);
+    assert_eq!(default["to"], NOW);
+
+    for (query, code, field) in [
+        ("step=90", "invalid_step", "step"),
+        ("step=0", "invalid_step", "step"),
+        ("by=color", "invalid_by", "by"),
+        ("from=yesterday", "invalid_time", "from"),
+        (
+            "from=2026-01-22T19:00:00Z&to=2026-01-22T18:00:00Z",
+            "invalid_range",
+            "from",
+        ),
+        (
+            "from=2025-01-01T00:00:00Z&step=60",
+            "too_many_points",
+            "step",
+        ),
+    ] {
+        let (status, body) = s.get(&format!("/api/v1/services/aws/series?{query}")).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (StatusCode::BAD_REQUEST, (code, Some(field))),
+            "{query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn services_list_the_catalog() {
+    let s = server(WebConfig::default());
+    let (status, list) = s.get("/api/v1/services").await;
+    assert_eq!(status, StatusCode::OK);
+    let services = list["services"].as_array().unwrap();
+    assert!(services.len() >= 25);
+    let mimecast = services.iter().find(|s| s["slug"] == "mimecast").unwrap();
+    assert_eq!(mimecast["depends_on"], json!(["microsoft-365"]));
+    assert_eq!(
+        mimecast["problems"].as_array().unwrap().last().unwrap(),
+        "other"
+    );
+}
+
+#[tokio::test]
+async fn the_form_posts_a_report_without_javascript() {
+    let s = server(WebConfig::default());
+    let (status, page) = s
+        .send(Request::get("/report/slack").body(Body::empty()).unwrap())
+        .await;
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(r#"<form method="post" action="/report/slack">"#),
+        "{page}"
+    );
+    for problem in ["messaging", "login", "calls", "app", "other"] {
+        assert!(
+            page.contains(&format!(r#"name="problem" value="{problem}""#)),
+            "{problem}"
+        );
+    }
+    let submit = |body: &'static str| {
+        Request::post("/report/slack")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::USER_AGENT, "test-browser")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, page) = s
+        .send(submit("problem=calls&city=S%C3%A3o+Paulo&country=Brazil"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("your report is counted")
+    );
+    let (_, again) = s.send(submit("problem=calls&city=&country=")).await;
+    assert!(
+        String::from_utf8(again)
+            .unwrap()
+            .contains("not counted again")
+    );
+    let (status, bad) = s.send(submit("problem=teleportation")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8(bad).unwrap().contains("has no problem"));
+
+    let (_, series) = s.get("/api/v1/services/slack/series?from=2026-01-22T18:00:00Z&to=2026-01-22T19:00:00Z&step=3600&by=city").await;
+    assert_eq!(series["points"][0]["key"], "São Paulo, Sao Paulo, BR");
+    assert_eq!(series["points"][0]["count"], 1);
+    let (status, _) = s
+        .send(Request::get("/report/nope").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
