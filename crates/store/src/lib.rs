@@ -37,11 +37,12 @@ pub trait Store: Send {
     /// order, identify them. On `Err` none of them was stored.
     fn append(&mut self, reports: &[StoredReport<'_>]) -> Result<Vec<i64>, StoreError>;
 
-    /// Calls `visit` for every report with `at >= since`, in order of `at`.
+    /// Calls `visit` with the id and contents of every report with `at >= since`, in
+    /// order of `at`.
     fn scan(
         &mut self,
         since: Millis,
-        visit: &mut dyn FnMut(StoredReport<'_>),
+        visit: &mut dyn FnMut(i64, StoredReport<'_>),
     ) -> Result<(), StoreError>;
 
     /// How many reports are stored.

@@ -96,25 +96,28 @@ impl Store for SqliteStore {
     fn scan(
         &mut self,
         since: Millis,
-        visit: &mut dyn FnMut(StoredReport<'_>),
+        visit: &mut dyn FnMut(i64, StoredReport<'_>),
     ) -> Result<(), StoreError> {
         let mut select = self.conn.prepare(
-            "SELECT at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted
+            "SELECT at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, id
              FROM reports WHERE at_ms >= ?1 ORDER BY at_ms, id",
         )?;
         let mut rows = select.query([since])?;
         while let Some(row) = rows.next()? {
-            visit(StoredReport {
-                at: row.get(0)?,
-                received: row.get(1)?,
-                service: row.get_ref(2)?.as_str()?,
-                problem: row.get_ref(3)?.as_str()?,
-                city_geonameid: row.get(4)?,
-                region: row.get_ref(5)?.as_str_or_null()?,
-                country: row.get_ref(6)?.as_str_or_null()?,
-                client: row.get::<_, i64>(7)? as u64,
-                counted: row.get(8)?,
-            });
+            visit(
+                row.get(9)?,
+                StoredReport {
+                    at: row.get(0)?,
+                    received: row.get(1)?,
+                    service: row.get_ref(2)?.as_str()?,
+                    problem: row.get_ref(3)?.as_str()?,
+                    city_geonameid: row.get(4)?,
+                    region: row.get_ref(5)?.as_str_or_null()?,
+                    country: row.get_ref(6)?.as_str_or_null()?,
+                    client: row.get::<_, i64>(7)? as u64,
+                    counted: row.get(8)?,
+                },
+            );
         }
         Ok(())
     }

@@ -89,7 +89,7 @@ impl Writer {
         let mut rule = CountingRule::new(config.counting_window);
         let mut newest_at = Millis::MIN;
         let (mut reports, mut outcomes) = (Vec::new(), Vec::new());
-        store.scan(config.replay_since, &mut |stored| {
+        store.scan(config.replay_since, &mut |id, stored| {
             let Some(report) = stored.to_report(&catalog, gazetteer) else {
                 return;
             };
@@ -99,7 +99,7 @@ impl Writer {
             newest_at = newest_at.max(report.at);
             reports.push(report);
             outcomes.push(Outcome {
-                id: 0,
+                id,
                 counted: stored.counted,
             });
         })?;
@@ -239,7 +239,7 @@ impl WriterThread {
             .newest_at
             .saturating_sub(self.config.forget_after + self.config.counting_window);
         let (catalog, gazetteer) = (&self.catalog, self.gazetteer);
-        let scanned = self.store.scan(since, &mut |stored| {
+        let scanned = self.store.scan(since, &mut |_, stored| {
             if let (true, Some(report)) = (stored.counted, stored.to_report(catalog, gazetteer)) {
                 rule.admit(&report);
             }

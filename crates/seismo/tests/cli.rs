@@ -1,0 +1,166 @@
+//! The `seismo` command line: import, catalog errors.
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+
+use support::{Server, seismo};
+
+fn recent(minutes_ago: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    seismo_core::time::format_rfc3339(now - minutes_ago * 60_000)
+}
+
+#[test]
+fn import_stores_good_lines_and_reports_bad_ones_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("history.ndjson");
+    let lines = [
+        format!(
+            r#"{{"service":"Outlook","problem":"email","at":"{}","client":"a","city":"Dallas","country":"US"}}"#,
+            recent(30)
+        ),
+        format!(
+            r#"{{"service":"Outlook","problem":"email","at":"{}","client":"a"}}"#,
+            recent(20)
+        ),
+        r#"{"service":"hotmail"}"#.to_string(),
+        String::new(),
+        // Older than 7 days is fine for an import.
+        r#"{"service":"aws","at":"2025-06-01T12:00:00Z","client":"b"}"#.to_string(),
+        "not json".to_string(),
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let data = dir.path().join("data");
+    let output = seismo()
+        .args(["import", "--data"])
+        .arg(&data)
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "some lines were rejected\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("6 lines, 3 accepted (2 counted, 1 duplicates), 2 rejected"),
+        "{stdout}"
+    );
+    let name = file.display();
+    assert!(
+        stderr.contains(&format!(
+            "{name}:3: unknown_service (service): no service is called \"hotmail\""
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:6: malformed_json")),
+        "{stderr}"
+    );
+
+    // From standard input, into the same store: the same reporter within the hour is a duplicate.
+    let mut child = seismo()
+        .args(["import", "--data"])
+        .arg(&data)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let again = format!(r#"{{"service":"m365","at":"{}","client":"a"}}"#, recent(10));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(again.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 accepted (0 counted, 1 duplicates)")
+    );
+
+    let server = Server::start(&data, &[]);
+    let m365 = server.get("/api/v1/services/microsoft-365");
+    assert_eq!(m365["reports_last_hour"], 1);
+    let by_city = server.get("/api/v1/services/microsoft-365/series?step=3600&by=city");
+    let keys: Vec<&str> = by_city["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["Dallas, Texas, US"]);
+}
+
+#[test]
+fn a_bad_catalog_is_named_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        "[[service]]\nslug = \"mail\"\nname = \"Mail\"\ndepends_on = [\"dns\"]\n",
+    )
+    .unwrap();
+    let output = seismo()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--catalog")
+        .arg(&catalog)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!(
+        "{}:4:15: service[0].depends_on: unknown service \"dns\"",
+        catalog.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
+fn a_custom_catalog_replaces_the_demo_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        "[[service]]\nslug = \"intranet\"\nname = \"Intranet\"\nproblems = [\"vpn\"]\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--catalog", catalog.to_str().unwrap()],
+    );
+    let services = server.get("/api/v1/services");
+    assert_eq!(services["services"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        services["services"][0]["problems"],
+        serde_json::json!(["vpn", "other"])
+    );
+}
+
+#[test]
+fn demo_mode_starts_with_an_outage_to_look_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("demo"), &["--demo"]);
+    let m365 = server.get("/api/v1/services/microsoft-365")["reports_last_hour"]
+        .as_u64()
+        .unwrap();
+    let aws = server.get("/api/v1/services/aws")["reports_last_hour"]
+        .as_u64()
+        .unwrap();
+    assert!(m365 > 10 * aws.max(1), "Microsoft 365 {m365} vs AWS {aws}");
+    let mimecast = server.get("/api/v1/services/mimecast")["reports_last_hour"]
+        .as_u64()
+        .unwrap();
+    assert!(mimecast > aws, "Mimecast {mimecast} follows Microsoft 365");
+}

@@ -1,0 +1,81 @@
+//! An acknowledged report survives `kill -9` of the server.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use seismo_store::{SqliteStore, Store};
+use serde_json::json;
+use support::Server;
+
+#[test]
+fn acknowledged_reports_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &[]);
+    let url = server.url("/api/v1/reports");
+    let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let acks = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let posters: Vec<_> = (0..8)
+        .map(|thread| {
+            let (url, acknowledged, acks, stop) = (url.clone(), acknowledged.clone(), acks.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let report = json!({"service": "aws", "client": format!("t{thread}-{n}"), "problem": "console"});
+                    // After the kill requests fail: those reports were never acknowledged.
+                    let Ok(response) = client.post(&url).json(&report).send() else { continue };
+                    if response.status() == 202 {
+                        let body: serde_json::Value = response.json().unwrap();
+                        acknowledged.lock().unwrap().push(body["id"].as_i64().unwrap());
+                        acks.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    while acks.load(Ordering::Relaxed) < 2_000 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SIGKILL while the posters are still sending.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for poster in posters {
+        poster.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+
+    let mut stored = HashSet::new();
+    SqliteStore::open(&data)
+        .unwrap()
+        .scan(i64::MIN, &mut |id, _| {
+            stored.insert(id);
+        })
+        .unwrap();
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !stored.contains(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged reports are lost: {missing:?}",
+        missing.len(),
+        acknowledged.len()
+    );
+
+    // The restarted server rebuilds its counts from the store.
+    let server = Server::start(&data, &[]);
+    let aws = server.get("/api/v1/services/aws");
+    assert!(
+        aws["reports_last_hour"].as_u64().unwrap() >= acknowledged.len() as u64,
+        "{aws}"
+    );
+}
