@@ -235,12 +235,6 @@ impl Gazetteer {
         self.regions_by_name.get(&(country, fold(name))).copied()
     }
 
-    /// A region by country and code, as stored.
-    pub fn region_by_code(&self, country: &str, code: &str) -> Option<RegionId> {
-        let country = self.find_country(country)?;
-        self.find_region(country, code)
-    }
-
     /// Resolves a named place. The city is the most populous one of that name (or
     /// alternate name) inside the given country and region, or anywhere when no
     /// country is given. What cannot be resolved stays `None`; the rest is kept.

@@ -378,10 +378,6 @@ impl CountingRule {
         self.last_counted
             .retain(|_, last| *last >= before - self.window);
     }
-
-    pub fn window(&self) -> Millis {
-        self.window
-    }
 }
 
 #[cfg(test)]

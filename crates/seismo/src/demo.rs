@@ -41,7 +41,7 @@ const OUTAGE_CITIES: &[&str] = &[
 ];
 
 pub fn seed(intake: &Intake, now: Millis) -> anyhow::Result<u64> {
-    let mut rng = SmallRng::seed_from_u64(2026_01_22);
+    let mut rng = SmallRng::seed_from_u64(20_260_122);
     let start = minute_floor(now) - 24 * HOUR_MS;
     let outage_start = minute_floor(now) - 2 * HOUR_MS;
     let total_weight: f64 = CITIES.iter().map(|c| c.2).sum();

@@ -189,7 +189,7 @@ mod tests {
         assert_eq!(store.setting("nothing").unwrap(), None);
         let mut seen = Vec::new();
         store
-            .scan(150, &mut |r| {
+            .scan(150, &mut |_, r| {
                 seen.push((
                     r.at,
                     r.service.to_string(),

@@ -11,8 +11,8 @@ use seismo_core::catalog::{Service, ServiceId};
 use seismo_core::report::ReportInput;
 use seismo_core::time::HOUR_MS;
 
-use crate::AppState;
 use crate::intake::{self, Sender};
+use crate::{ApiError, AppState};
 
 #[derive(Template)]
 #[template(path = "index.html")]
@@ -46,16 +46,15 @@ pub async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
     Html(IndexPage { services }.render().expect("index renders"))
 }
 
-fn find<'a>(state: &'a AppState, slug: &str) -> Result<&'a Service, Response> {
+fn find<'a>(state: &'a AppState, slug: &str) -> Result<&'a Service, ApiError> {
     match state.catalog.by_slug(slug) {
         Some(id) => Ok(state.catalog.service(id)),
-        None => Err(crate::ApiError::new(
+        None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "unknown_service",
             format!("no service has the slug {slug:?}"),
             Some("slug"),
-        )
-        .into_response()),
+        )),
     }
 }
 
@@ -70,7 +69,7 @@ pub async fn report_form(State(state): State<Arc<AppState>>, Path(slug): Path<St
             .expect("report page renders"),
         )
         .into_response(),
-        Err(response) => response,
+        Err(error) => error.into_response(),
     }
 }
 
@@ -92,7 +91,7 @@ pub async fn report_submit(
 ) -> Response {
     let service = match find(&state, &slug) {
         Ok(service) => service,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let render = |status: StatusCode, ok: bool, text: String| {
         let page = ReportPage {
@@ -105,7 +104,7 @@ pub async fn report_submit(
         let sender = Sender::of(&state, &request)?;
         let body = intake::read_body(request.into_body(), state.config.max_json_body).await?;
         let fields: FormFields = serde_urlencoded::from_bytes(&body).map_err(|e| {
-            crate::ApiError::new(
+            ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_form",
                 e.to_string(),
@@ -126,7 +125,7 @@ pub async fn report_submit(
             ..ReportInput::default()
         };
         let report = intake::rules(&state).validate(&input, &sender.received((state.clock)()))?;
-        Ok::<_, crate::ApiError>(intake::submit(&state, vec![report]).await?[0])
+        Ok::<_, ApiError>(intake::submit(&state, vec![report]).await?[0])
     }
     .await;
     match result {
