@@ -1,8 +1,19 @@
-//! The detection engine. Pure: no IO, no clock; time is always an argument.
+//! The detection engine. Pure: no IO, no clock, no unseeded randomness; time is an
+//! input. The same code runs live (`seismo serve`, wall clock) and over history
+//! (`seismo detect`, the data's own time).
 //!
-//! For now it holds the [`series`]: counted reports per minute, per service, per
-//! service and problem, per service and city.
+//! Counted reports go in ([`Engine::observe`]); minute ticks ([`Engine::advance_to`])
+//! test each service's recent counts against its seasonal [`baseline`], open and move
+//! [`incident`]s, find the places and problems they hit, and link downstream incidents
+//! to their upstream ones.
 
+pub mod baseline;
+pub mod engine;
+mod geo;
+pub mod incident;
 pub mod series;
+pub mod stats;
 
+pub use engine::{Engine, EngineConfig, IncidentEvent};
+pub use incident::{Footprint, Incident, IncidentId, State};
 pub use series::{By, Key, Point, Series};

@@ -1,0 +1,299 @@
+//! The seasonal baseline: how many reports a service normally gets in an hour of the
+//! week, learnt from its own closed hours.
+//!
+//! The expectation for hour `h` is the same hour in the previous weeks (up to four) —
+//! before two weeks of history, blended with the same hour on the previous days (up to
+//! seven), and before a day, the mean of the hours seen. Each is smoothed over the
+//! neighbouring hours and averaged with the lowest and highest values dropped (a quiet
+//! holiday or a busy exception does not move it). The weekly profile is scaled by a
+//! level ratio: the median, over the last seven days, of what happened against what the
+//! weekly profile foresaw (so slow growth is followed, and one odd day is not). Hours
+//! inside an incident are masked and never learnt from.
+
+/// Hours in a week.
+pub const WEEK_HOURS: i64 = 7 * 24;
+/// Weeks of closed hours kept.
+const HISTORY_WEEKS: i64 = 5;
+const SLOTS: usize = (HISTORY_WEEKS * WEEK_HOURS) as usize;
+
+/// A closed hour: its count, with the top bit set when an incident masked it.
+const MASKED: u32 = 1 << 31;
+
+/// What the baseline knows about one hour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Expected {
+    /// Expected reports in the hour.
+    pub per_hour: f64,
+    /// Closed hours of history behind it, which sets how far to trust it.
+    pub history_hours: i64,
+}
+
+/// Closed hours of one service: counts and whether an incident masked them.
+#[derive(Debug, Clone)]
+pub struct HourHistory {
+    /// Ring of closed hours, `hour % SLOTS`; every hour from the first on is closed.
+    slots: Box<[u32]>,
+    first_hour: Option<i64>,
+    /// The newest closed hour.
+    closed_through: i64,
+    /// Level ratio and the hour it was computed for.
+    level: Option<(i64, f64)>,
+}
+
+impl Default for HourHistory {
+    fn default() -> Self {
+        HourHistory {
+            slots: vec![0; SLOTS].into_boxed_slice(),
+            first_hour: None,
+            closed_through: i64::MIN,
+            level: None,
+        }
+    }
+}
+
+impl HourHistory {
+    /// Records a closed hour; hours are closed in increasing order, and skipped ones
+    /// count as hours without reports. The history starts at the first hour with a report.
+    pub fn close(&mut self, hour: i64, count: u32, masked: bool) {
+        if self.first_hour.is_none() {
+            if count == 0 {
+                return;
+            }
+            self.first_hour = Some(hour);
+            self.closed_through = hour - 1;
+        }
+        if hour <= self.closed_through {
+            return;
+        }
+        for skipped in (self.closed_through + 1).max(hour - SLOTS as i64)..hour {
+            self.slots[skipped.rem_euclid(SLOTS as i64) as usize] = 0;
+        }
+        let value = count.min(MASKED - 1) | if masked { MASKED } else { 0 };
+        self.slots[hour.rem_euclid(SLOTS as i64) as usize] = value;
+        self.closed_through = hour;
+    }
+
+    pub fn closed_through(&self) -> i64 {
+        self.closed_through
+    }
+
+    /// Closed hours since the first report.
+    pub fn history_hours(&self) -> i64 {
+        self.first_hour
+            .map_or(0, |first| self.closed_through - first + 1)
+    }
+
+    /// The count of a closed, unmasked hour.
+    fn count(&self, hour: i64) -> Option<f64> {
+        let first = self.first_hour?;
+        if hour < first || hour > self.closed_through || hour <= self.closed_through - SLOTS as i64
+        {
+            return None;
+        }
+        let slot = self.slots[hour.rem_euclid(SLOTS as i64) as usize];
+        (slot & MASKED == 0).then_some(f64::from(slot))
+    }
+
+    /// The hour and its neighbours, weighted ¼ ½ ¼ over the known ones.
+    fn smoothed(&self, hour: i64) -> Option<f64> {
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for (h, w) in [(hour - 1, 0.25), (hour, 0.5), (hour + 1, 0.25)] {
+            if let Some(c) = self.count(h) {
+                sum += w * c;
+                weight += w;
+            }
+        }
+        (weight >= 0.5).then(|| sum / weight)
+    }
+
+    fn same_hour_before(&self, hour: i64, period: i64, periods: i64) -> Vec<f64> {
+        (1..=periods)
+            .filter_map(|k| self.smoothed(hour - k * period))
+            .collect()
+    }
+
+    /// The weekly profile alone: the same hour of the previous weeks.
+    fn weekly(&self, hour: i64) -> Option<f64> {
+        trimmed_mean(&mut self.same_hour_before(hour, WEEK_HOURS, HISTORY_WEEKS - 1))
+    }
+
+    /// Median over the last seven days of observed / weekly profile, clamped to ½…2;
+    /// 1 without weekly history. Recomputed every six hours.
+    fn level_ratio(&mut self, hour: i64) -> f64 {
+        if let Some((at, ratio)) = self.level
+            && hour - at < 6
+            && hour >= at
+        {
+            return ratio;
+        }
+        let mut ratios = Vec::new();
+        for day in 0..7 {
+            let (mut observed, mut foreseen, mut hours) = (0.0, 0.0, 0);
+            for h in (hour - 24 * (day + 1))..(hour - 24 * day) {
+                if let (Some(o), Some(f)) = (self.count(h), self.weekly(h)) {
+                    observed += o;
+                    foreseen += f;
+                    hours += 1;
+                }
+            }
+            if hours >= 12 && foreseen > 0.0 {
+                ratios.push(observed / foreseen);
+            }
+        }
+        let ratio = median(&mut ratios).map_or(1.0, |r| r.clamp(0.5, 2.0));
+        self.level = Some((hour, ratio));
+        ratio
+    }
+
+    /// Expected reports in `hour`, or `None` before the first closed hour with a report.
+    pub fn expected(&mut self, hour: i64) -> Option<Expected> {
+        let history_hours = self.history_hours();
+        if history_hours <= 0 {
+            return None;
+        }
+        let weekly = self.weekly(hour);
+        let weeks = self
+            .same_hour_before(hour, WEEK_HOURS, HISTORY_WEEKS - 1)
+            .len() as f64;
+        let daily = trimmed_mean(&mut self.same_hour_before(hour, 24, 7));
+        let per_hour = match (weekly, daily) {
+            // One week is a single noisy value: lean on the days as well. From two weeks on,
+            // the days would only blur weekdays with weekends.
+            (Some(w), Some(d)) if weeks < 2.0 => (2.0 * w * self.level_ratio(hour) + d) / 3.0,
+            (Some(w), _) => w * self.level_ratio(hour),
+            (None, Some(d)) => d,
+            // Less than a day: the mean of the hours seen so far.
+            (None, None) => {
+                let start = self
+                    .first_hour
+                    .unwrap_or(hour)
+                    .max(self.closed_through - SLOTS as i64 + 1);
+                let mut known: Vec<f64> = (start..=self.closed_through)
+                    .filter_map(|h| self.count(h))
+                    .collect();
+                mean(&mut known)?
+            }
+        };
+        Some(Expected {
+            per_hour,
+            history_hours,
+        })
+    }
+}
+
+fn mean(values: &mut [f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The mean without the lowest and the highest value when there are three or more.
+fn trimmed_mean(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0..=2 => mean(values),
+        n => mean(&mut values[1..n - 1]),
+    }
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A service with `per_hour(h)` reports in hour h, closed for `hours` hours.
+    fn history(hours: i64, per_hour: impl Fn(i64) -> u32) -> HourHistory {
+        let mut h = HourHistory::default();
+        for hour in 0..hours {
+            h.close(hour, per_hour(hour), false);
+        }
+        h
+    }
+
+    fn weekly_shape(hour: i64) -> u32 {
+        let weekend = hour.rem_euclid(WEEK_HOURS) >= 5 * 24;
+        let day_hour = hour.rem_euclid(24);
+        let base = if (8..18).contains(&day_hour) { 100 } else { 20 };
+        if weekend { base / 2 } else { base }
+    }
+
+    #[test]
+    fn learns_the_hour_of_the_week() {
+        let mut h = history(4 * WEEK_HOURS, weekly_shape);
+        let next = 4 * WEEK_HOURS;
+        for hour in [next + 10, next + 3, next + 5 * 24 + 10] {
+            let expected = h.expected(hour).unwrap().per_hour;
+            let truth = f64::from(weekly_shape(hour));
+            assert!(
+                (expected - truth).abs() < 0.25 * truth,
+                "hour {hour}: {expected} vs {truth}"
+            );
+        }
+    }
+
+    #[test]
+    fn cold_start_uses_days_then_the_mean() {
+        let mut h = history(5, |_| 12);
+        assert_eq!(h.expected(5).unwrap().per_hour, 12.0);
+        assert_eq!(h.expected(5).unwrap().history_hours, 5);
+        let mut h = history(48, |hour| if hour % 24 == 10 { 90 } else { 10 });
+        assert!(
+            h.expected(48 + 10).unwrap().per_hour > 40.0,
+            "the busy hour of the day is learnt after a day"
+        );
+        assert!(HourHistory::default().expected(3).is_none());
+    }
+
+    #[test]
+    fn masked_hours_are_not_learnt() {
+        let mut h = HourHistory::default();
+        for hour in 0..(4 * WEEK_HOURS) {
+            // An outage every week at hour 10 of day 1, masked as an incident.
+            let outage = hour.rem_euclid(WEEK_HOURS) == 24 + 10;
+            h.close(hour, if outage { 5_000 } else { 50 }, outage);
+        }
+        let expected = h.expected(4 * WEEK_HOURS + 24 + 10).unwrap().per_hour;
+        assert!((expected - 50.0).abs() < 5.0, "{expected}");
+    }
+
+    #[test]
+    fn a_quiet_holiday_does_not_lower_the_next_day() {
+        let holiday = 3 * WEEK_HOURS + 24; // Tuesday of the fourth week
+        let mut h = history(3 * WEEK_HOURS + 48, |hour| {
+            let normal = weekly_shape(hour);
+            if (holiday..holiday + 24).contains(&hour) {
+                normal / 3
+            } else {
+                normal
+            }
+        });
+        let wednesday_10 = 3 * WEEK_HOURS + 48 + 10;
+        let expected = h.expected(wednesday_10).unwrap().per_hour;
+        assert!(
+            expected > 90.0,
+            "busy day after a holiday expects {expected}"
+        );
+    }
+
+    #[test]
+    fn follows_a_slow_rise_in_level() {
+        // 3% more reports every day for five weeks.
+        let grow =
+            |hour: i64| (f64::from(weekly_shape(hour)) * 1.03f64.powf(hour as f64 / 24.0)) as u32;
+        let mut h = history(5 * WEEK_HOURS, grow);
+        let hour = 5 * WEEK_HOURS + 10;
+        let expected = h.expected(hour).unwrap().per_hour;
+        let truth = f64::from(grow(hour));
+        assert!(
+            (expected - truth).abs() < 0.1 * truth,
+            "{expected} vs {truth}"
+        );
+    }
+}

@@ -1,0 +1,146 @@
+//! Incidents: one lifecycle, suspected → confirmed → recovering → resolved, with every
+//! change kept with the numbers behind it.
+
+use seismo_core::catalog::ServiceId;
+use seismo_core::gazetteer::{CityId, CountryId, RegionId};
+use seismo_core::time::Millis;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncidentId(pub u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Reports are significantly above the baseline.
+    Suspected,
+    /// The surge is strong or lasting enough to be sure.
+    Confirmed,
+    /// Reports are falling from their peak.
+    Recovering,
+    /// Reports have been back at the baseline for the quiet period.
+    Resolved,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Suspected => "suspected",
+            State::Confirmed => "confirmed",
+            State::Recovering => "recovering",
+            State::Resolved => "resolved",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        self != State::Resolved
+    }
+}
+
+/// The surge test that decided a change: the window in which it was strongest.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Evidence {
+    /// Minutes of the window, ending at the change.
+    pub window_minutes: i64,
+    pub observed: u64,
+    pub expected: f64,
+    /// Probability of at least `observed` on a normal day (negative binomial).
+    pub p_value: f64,
+}
+
+/// Why an incident changed, as stored in its log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Opened {
+        state: State,
+        evidence: Evidence,
+    },
+    Became {
+        from: State,
+        to: State,
+        evidence: Evidence,
+    },
+    Reopened {
+        evidence: Evidence,
+    },
+    LinkedUpstream {
+        upstream: IncidentId,
+        inferred: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    pub at: Millis,
+    pub change: Change,
+}
+
+/// A problem's share of the incident's reports against its normal share.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProblemShare {
+    pub problem: String,
+    pub share: f64,
+    pub normal_share: f64,
+}
+
+/// A place whose reports rose above its own normal share.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AffectedPlace<P> {
+    pub place: P,
+    pub observed: u64,
+    pub expected: f64,
+    /// Adjusted for the number of places tested (Holm).
+    pub p_value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Footprint {
+    /// No place stood out (reports without places, or spread like normal traffic).
+    Unknown,
+    City,
+    Region,
+    Country,
+    Continent,
+    Global,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upstream {
+    pub incident: IncidentId,
+    pub service: ServiceId,
+    /// True when found from onset, footprint and problems rather than `depends_on`.
+    pub inferred: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub id: IncidentId,
+    pub service: ServiceId,
+    pub state: State,
+    /// When the engine, seeing only data up to then, first raised it.
+    pub detected_at: Millis,
+    /// Estimated onset: where the excess over the baseline began.
+    pub started_at: Millis,
+    /// When reports came back to the baseline.
+    pub ended_at: Option<Millis>,
+    pub peak_at: Millis,
+    /// Most reports in one minute.
+    pub peak_per_minute: u64,
+    /// 0–1, from the strongest surge test so far.
+    pub confidence: f64,
+    pub problems: Vec<ProblemShare>,
+    pub cities: Vec<AffectedPlace<CityId>>,
+    pub regions: Vec<AffectedPlace<RegionId>>,
+    pub countries: Vec<AffectedPlace<CountryId>>,
+    pub footprint: Footprint,
+    pub upstream: Option<Upstream>,
+    pub log: Vec<LogEntry>,
+    /// Reports per problem since `started_at`, indexed by problem id.
+    pub(crate) problem_counts: Vec<u64>,
+    /// Strongest surprise (−log10 p) seen.
+    pub(crate) max_surprise: f64,
+    /// Minutes in a row that looked normal, and since when.
+    pub(crate) quiet_since: Option<Millis>,
+    /// Highest 15-minute count, for "recovering".
+    pub(crate) peak_window: u64,
+}
