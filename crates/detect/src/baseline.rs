@@ -24,8 +24,11 @@ const MASKED: u32 = 1 << 31;
 pub struct Expected {
     /// Expected reports in the hour.
     pub per_hour: f64,
-    /// Closed hours of history behind it, which sets how far to trust it.
+    /// Closed hours of history behind it.
     pub history_hours: i64,
+    /// About how many reports the estimate averages: its relative error is near
+    /// 1/√basis, which the surge test adds to the traffic's own dispersion.
+    pub basis: f64,
 }
 
 /// Closed hours of one service: counts and whether an incident masked them.
@@ -83,32 +86,45 @@ impl HourHistory {
             .map_or(0, |first| self.closed_through - first + 1)
     }
 
-    /// The count of a closed, unmasked hour.
-    fn count(&self, hour: i64) -> Option<f64> {
+    /// A closed hour's count, and whether an incident masked it.
+    fn count(&self, hour: i64) -> Option<(f64, bool)> {
         let first = self.first_hour?;
         if hour < first || hour > self.closed_through || hour <= self.closed_through - SLOTS as i64
         {
             return None;
         }
         let slot = self.slots[hour.rem_euclid(SLOTS as i64) as usize];
-        (slot & MASKED == 0).then_some(f64::from(slot))
+        Some((f64::from(slot & !MASKED), slot & MASKED != 0))
     }
 
-    /// The hour and its neighbours, weighted ¼ ½ ¼ over the known ones.
-    fn smoothed(&self, hour: i64) -> Option<f64> {
+    /// The hour and its neighbours weighted ¼ ½ ¼, with whether the hour was masked.
+    /// Masked neighbours of an unmasked hour are left out.
+    fn smoothed(&self, hour: i64) -> Option<(f64, bool)> {
+        let (_, masked) = self.count(hour)?;
         let (mut sum, mut weight) = (0.0, 0.0);
         for (h, w) in [(hour - 1, 0.25), (hour, 0.5), (hour + 1, 0.25)] {
-            if let Some(c) = self.count(h) {
+            if let Some((c, m)) = self.count(h)
+                && (masked || !m)
+            {
                 sum += w * c;
                 weight += w;
             }
         }
-        (weight >= 0.5).then(|| sum / weight)
+        Some((sum / weight, masked))
     }
 
+    /// The smoothed counts of the same hour one to `periods` periods before. Masked
+    /// hours are left out, unless two or more are masked: what recurs (a weekly rush
+    /// that was once taken for an outage) is a pattern to learn, not an incident.
     fn same_hour_before(&self, hour: i64, period: i64, periods: i64) -> Vec<f64> {
-        (1..=periods)
+        let values: Vec<(f64, bool)> = (1..=periods)
             .filter_map(|k| self.smoothed(hour - k * period))
+            .collect();
+        let recurring = values.iter().filter(|(_, masked)| *masked).count() >= 2;
+        values
+            .into_iter()
+            .filter(|&(_, masked)| recurring || !masked)
+            .map(|(v, _)| v)
             .collect()
     }
 
@@ -130,7 +146,7 @@ impl HourHistory {
         for day in 0..7 {
             let (mut observed, mut foreseen, mut hours) = (0.0, 0.0, 0);
             for h in (hour - 24 * (day + 1))..(hour - 24 * day) {
-                if let (Some(o), Some(f)) = (self.count(h), self.weekly(h)) {
+                if let (Some((o, false)), Some(f)) = (self.count(h), self.weekly(h)) {
                     observed += o;
                     foreseen += f;
                     hours += 1;
@@ -151,32 +167,42 @@ impl HourHistory {
         if history_hours <= 0 {
             return None;
         }
-        let weekly = self.weekly(hour);
-        let weeks = self
-            .same_hour_before(hour, WEEK_HOURS, HISTORY_WEEKS - 1)
-            .len() as f64;
-        let daily = trimmed_mean(&mut self.same_hour_before(hour, 24, 7));
-        let per_hour = match (weekly, daily) {
+        let mut weekly = self.same_hour_before(hour, WEEK_HOURS, HISTORY_WEEKS - 1);
+        let mut daily = self.same_hour_before(hour, 24, 7);
+        // Each smoothed value stands for about two hours of reports.
+        let basis = 2.0 * (weekly.iter().sum::<f64>() + daily.iter().sum::<f64>());
+        let weeks = weekly.len();
+        let (weekly, daily) = (trimmed_mean(&mut weekly), trimmed_mean(&mut daily));
+        let (per_hour, basis) = match (weekly, daily) {
             // One week is a single noisy value: lean on the days as well. From two weeks on,
             // the days would only blur weekdays with weekends.
-            (Some(w), Some(d)) if weeks < 2.0 => (2.0 * w * self.level_ratio(hour) + d) / 3.0,
-            (Some(w), _) => w * self.level_ratio(hour),
-            (None, Some(d)) => d,
-            // Less than a day: the mean of the hours seen so far.
+            (Some(w), Some(d)) if weeks < 2 => {
+                ((2.0 * w * self.level_ratio(hour) + d) / 3.0, basis)
+            }
+            (Some(w), _) => (w * self.level_ratio(hour), basis),
+            (None, Some(d)) => (d, basis),
+            // Less than a day: the rhythm of the day is unknown, so the busiest hour seen so
+            // far stands for every hour (a quiet night must not make the morning a surge).
             (None, None) => {
                 let start = self
                     .first_hour
                     .unwrap_or(hour)
                     .max(self.closed_through - SLOTS as i64 + 1);
-                let mut known: Vec<f64> = (start..=self.closed_through)
-                    .filter_map(|h| self.count(h))
+                let known: Vec<f64> = (start..=self.closed_through)
+                    .filter_map(|h| self.smoothed(h))
+                    .filter(|c| !c.1)
+                    .map(|c| c.0)
                     .collect();
-                mean(&mut known)?
+                let busiest = known.iter().copied().fold(None, |max: Option<f64>, c| {
+                    Some(max.map_or(c, |m| m.max(c)))
+                })?;
+                (busiest, known.iter().sum())
             }
         };
         Some(Expected {
             per_hour,
             history_hours,
+            basis,
         })
     }
 }
@@ -239,9 +265,13 @@ mod tests {
     }
 
     #[test]
-    fn cold_start_uses_days_then_the_mean() {
-        let mut h = history(5, |_| 12);
-        assert_eq!(h.expected(5).unwrap().per_hour, 12.0);
+    fn cold_start_uses_the_busiest_hour_then_the_days() {
+        let mut h = history(5, |hour| if hour == 2 { 30 } else { 12 });
+        assert_eq!(
+            h.expected(5).unwrap().per_hour,
+            21.0,
+            "the busiest hour, smoothed (¼·12 + ½·30 + ¼·12)"
+        );
         assert_eq!(h.expected(5).unwrap().history_hours, 5);
         let mut h = history(48, |hour| if hour % 24 == 10 { 90 } else { 10 });
         assert!(
@@ -252,15 +282,25 @@ mod tests {
     }
 
     #[test]
-    fn masked_hours_are_not_learnt() {
+    fn a_masked_outage_is_not_learnt_but_a_recurring_pattern_is() {
+        let target = 4 * WEEK_HOURS + 24 + 10;
+        // An outage at this hour of the week three weeks ago, masked as an incident.
         let mut h = HourHistory::default();
         for hour in 0..(4 * WEEK_HOURS) {
-            // An outage every week at hour 10 of day 1, masked as an incident.
-            let outage = hour.rem_euclid(WEEK_HOURS) == 24 + 10;
+            let outage = hour == target - 3 * WEEK_HOURS;
             h.close(hour, if outage { 5_000 } else { 50 }, outage);
         }
-        let expected = h.expected(4 * WEEK_HOURS + 24 + 10).unwrap().per_hour;
+        let expected = h.expected(target).unwrap().per_hour;
         assert!((expected - 50.0).abs() < 5.0, "{expected}");
+        // The same hour masked every week is a weekly pattern after all (a rush first
+        // taken for an outage): it is learnt.
+        let mut h = HourHistory::default();
+        for hour in 0..(4 * WEEK_HOURS) {
+            let rush = hour.rem_euclid(WEEK_HOURS) == 24 + 10;
+            h.close(hour, if rush { 500 } else { 50 }, rush);
+        }
+        let expected = h.expected(target).unwrap().per_hour;
+        assert!(expected > 250.0, "{expected}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use seismo_core::gazetteer::{CityId, Gazetteer};
 use seismo_core::report::Report;
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, minute_floor};
 
-use crate::baseline::{HourHistory, WEEK_HOURS};
+use crate::baseline::{Expected, HourHistory, WEEK_HOURS};
 use crate::geo::{self, PlaceCounts};
 use crate::incident::{
     AffectedPlace, Change, Evidence, Footprint, Incident, IncidentId, LogEntry, ProblemShare,
@@ -38,6 +38,10 @@ pub struct EngineConfig {
     pub dispersion: f64,
     /// Hours of history a service needs before it can raise an incident.
     pub warmup_hours: i64,
+    /// While a service has less history than this, its weekly rhythm is unknown…
+    pub cold_start_hours: i64,
+    /// …and a window must hold this many times its expected count (not `min_ratio`).
+    pub cold_start_min_ratio: f64,
     /// Minutes reports must look normal before an incident is resolved.
     pub quiet_minutes: i64,
     /// An incident is recovering when its 15-minute count falls below this share of
@@ -64,7 +68,9 @@ impl Default for EngineConfig {
             min_count: 8,
             min_ratio: 2.0,
             dispersion: 30.0,
-            warmup_hours: 6,
+            warmup_hours: 12,
+            cold_start_hours: 7 * 24,
+            cold_start_min_ratio: 6.0,
             quiet_minutes: 30,
             recovering_fraction: 0.5,
             reopen_minutes: 60,
@@ -118,7 +124,7 @@ struct ServiceState {
     last_incident: Option<usize>,
     latest_minute: i64,
     /// Expected reports per hour, for the last hours asked.
-    expected: [(i64, Option<(f64, i64)>); 2],
+    expected: [(i64, Option<Expected>); 2],
 }
 
 impl ServiceState {
@@ -148,18 +154,20 @@ impl ServiceState {
             .any(|&(start, end)| minute >= start && end.is_none_or(|end| minute < end))
     }
 
-    /// Expected reports per hour in `hour` and the hours of history behind it.
-    fn expected_hour(&mut self, hour: i64) -> Option<(f64, i64)> {
+    fn expected_hour(&mut self, hour: i64) -> Option<Expected> {
         if let Some(&(_, e)) = self.expected.iter().find(|(h, _)| *h == hour) {
             return e;
         }
-        let e = self
-            .history
-            .expected(hour)
-            .map(|e| (e.per_hour, e.history_hours));
+        let e = self.history.expected(hour);
         self.expected = [self.expected[1], (hour, e)];
         e
     }
+}
+
+struct PlaceScan {
+    cities: Vec<AffectedPlace<CityId>>,
+    regions: Vec<AffectedPlace<seismo_core::gazetteer::RegionId>>,
+    countries: Vec<AffectedPlace<seismo_core::gazetteer::CountryId>>,
 }
 
 /// The outcome of one surge test.
@@ -334,32 +342,36 @@ impl Engine {
     }
 
     /// Expected reports per minute in `minute`, with the hours of history behind it.
-    fn expected_minute(&mut self, index: usize, minute: i64) -> Option<(f64, i64)> {
+    /// Expected reports per minute in `minute`.
+    fn expected_minute(&mut self, index: usize, minute: i64) -> Option<f64> {
         self.services[index]
             .expected_hour(minute.div_euclid(60))
-            .map(|(per_hour, hours)| (per_hour / 60.0, hours))
+            .map(|e| e.per_hour / 60.0)
     }
 
     fn surge_test(&mut self, index: usize, now_minute: i64, window: i64) -> Option<Test> {
-        let (mut observed, mut expected, mut history) = (0, 0.0, i64::MAX);
+        let (mut observed, mut expected, mut history, mut basis) = (0, 0.0, i64::MAX, f64::MAX);
         for minute in now_minute - window..now_minute {
-            let (e, hours) = self.expected_minute(index, minute)?;
+            let e = self.services[index].expected_hour(minute.div_euclid(60))?;
             observed += self.services[index].count(minute);
-            expected += e;
-            history = history.min(hours);
+            expected += e.per_hour / 60.0;
+            history = history.min(e.history_hours);
+            basis = basis.min(e.basis);
         }
-        // Trust in the baseline grows with its history: wider tails while it is young.
-        let dispersion = match history {
-            h if h >= 2 * WEEK_HOURS => self.config.dispersion,
-            h if h >= 24 => self.config.dispersion / 2.0,
-            _ => self.config.dispersion / 4.0,
-        };
+        // The baseline's own error (relative variance 1/basis) widens the tails on top
+        // of the traffic's dispersion: a young or thin baseline is trusted less.
+        let dispersion = 1.0 / (1.0 / self.config.dispersion + 1.0 / basis.max(1.0));
         // A floor of one report a day keeps an idle service's expectation above zero.
         let expected = expected.max(window as f64 / (24.0 * 60.0));
         let p_value = nb_upper_tail(observed, expected, dispersion);
+        let min_ratio = if history < self.config.cold_start_hours {
+            self.config.cold_start_min_ratio
+        } else {
+            self.config.min_ratio
+        };
         let candidate = history >= self.config.warmup_hours
             && observed >= self.config.min_count
-            && observed as f64 >= self.config.min_ratio * expected;
+            && observed as f64 >= min_ratio * expected;
         Some(Test {
             evidence: Evidence {
                 window_minutes: window,
@@ -396,7 +408,11 @@ impl Engine {
 
         let active = self.services[index].active;
         let Some(i) = active else {
-            if let Some(test) = strongest.filter(|t| t.surprise >= open_level) {
+            let trigger = strongest.filter(|t| t.surprise >= open_level).or_else(|| {
+                self.local_surge(index, now_minute, &state_test)
+                    .filter(|t| t.surprise >= open_level)
+            });
+            if let Some(test) = trigger {
                 self.open(index, now, test, (open_level, confirm_level), events);
             }
             return;
@@ -445,7 +461,9 @@ impl Engine {
                 );
                 let s = &mut self.services[index];
                 s.active = None;
-                if let Some(mask) = s.masks.last_mut() {
+                if let Some(mask) = s.masks.last_mut()
+                    && mask.1.is_none()
+                {
                     mask.1 = Some(since);
                 }
                 return;
@@ -487,9 +505,7 @@ impl Engine {
                         evidence: test.evidence,
                     },
                 );
-                self.services[index]
-                    .masks
-                    .push((now - STATE_WINDOW_MINUTES * MINUTE_MS, None));
+                self.mask_from(index, now - STATE_WINDOW_MINUTES * MINUTE_MS);
                 i
             }
             None => {
@@ -537,7 +553,7 @@ impl Engine {
                         evidence: test.evidence,
                     },
                 );
-                self.services[index].masks.push((started_at, None));
+                self.mask_from(index, started_at);
                 i
             }
         };
@@ -572,16 +588,29 @@ impl Engine {
         self.update_problems(i);
     }
 
+    /// Keeps the reports of service `index` from `start` on out of its baseline until
+    /// the incident ends. Not while the baseline is young: its alarms are more likely its
+    /// own ignorance (the first Monday-morning rush) than outages, and masking them
+    /// would keep it ignorant.
+    fn mask_from(&mut self, index: usize, start: Millis) {
+        let s = &mut self.services[index];
+        if s.history.history_hours() >= self.config.cold_start_hours {
+            s.masks.push((start, None));
+        }
+    }
+
     /// The minute where the excess began: the start of the run of minutes, ending now,
-    /// with the largest total excess over 1.5 times the expected count.
+    /// with the largest total excess over a high normal count (expected + 2√expected +
+    /// ½), so that a stray report before the surge does not pull the onset back.
     fn onset(&mut self, index: usize, now: Millis) -> Millis {
         let now_minute = now / MINUTE_MS;
         let (mut best, mut best_minute, mut total) = (f64::MIN, now_minute - 1, 0.0);
         for minute in (now_minute - ONSET_LOOKBACK_MINUTES..now_minute).rev() {
-            let Some((expected, _)) = self.expected_minute(index, minute) else {
+            let Some(expected) = self.expected_minute(index, minute) else {
                 break;
             };
-            total += self.services[index].count(minute) as f64 - 1.5 * expected - 0.1;
+            total +=
+                self.services[index].count(minute) as f64 - expected - 2.0 * expected.sqrt() - 0.5;
             if total > best {
                 best = total;
                 best_minute = minute;
@@ -622,9 +651,20 @@ impl Engine {
         let index = self.incidents[i].service.0 as usize;
         let now_minute = now / MINUTE_MS;
         let from = (self.incidents[i].started_at / MINUTE_MS).max(now_minute - RECENT_MINUTES);
+        let scan = self.place_scan(index, from, now_minute);
+        let incident = &mut self.incidents[i];
+        incident.footprint = geo::footprint(&scan.cities, self.gazetteer);
+        incident.cities = scan.cities;
+        incident.regions = scan.regions;
+        incident.countries = scan.countries;
+    }
+
+    /// The places of service `index` whose reports in minutes `from..to` rose above
+    /// their own normal share.
+    fn place_scan(&mut self, index: usize, from: i64, to: i64) -> PlaceScan {
         let mut expected_total = 0.0;
-        for minute in from..now_minute {
-            expected_total += self.expected_minute(index, minute).map_or(0.0, |e| e.0);
+        for minute in from..to {
+            expected_total += self.expected_minute(index, minute).unwrap_or(0.0);
         }
         let s = &self.services[index];
         let g = self.gazetteer;
@@ -659,7 +699,7 @@ impl Engine {
         for r in s
             .recent
             .iter()
-            .filter(|r| r.minute >= from && r.minute < now_minute)
+            .filter(|r| r.minute >= from && r.minute < to)
         {
             if let Some(city) = r.city {
                 let c = g.city(city);
@@ -671,11 +711,42 @@ impl Engine {
             }
         }
         let (dispersion, alpha) = (self.config.dispersion, self.config.place_alpha);
-        let incident = &mut self.incidents[i];
-        incident.cities = geo::affected(&cities, expected_placed, dispersion, alpha);
-        incident.regions = geo::affected(&regions, expected_placed, dispersion, alpha);
-        incident.countries = geo::affected(&countries, expected_placed, dispersion, alpha);
-        incident.footprint = geo::footprint(&incident.cities, g);
+        PlaceScan {
+            cities: geo::affected(&cities, expected_placed, dispersion, alpha),
+            regions: geo::affected(&regions, expected_placed, dispersion, alpha),
+            countries: geo::affected(&countries, expected_placed, dispersion, alpha),
+        }
+    }
+
+    /// A local outage hardly moves a big service's total: one city's reports can be
+    /// far above its own norm first. When the total is mildly up, the most surprising
+    /// city of the last 15 minutes is tested against the opening level.
+    fn local_surge(&mut self, index: usize, now_minute: i64, state_test: &Test) -> Option<Test> {
+        if state_test.surprise < 2.0 || state_test.evidence.observed < self.config.min_count {
+            return None;
+        }
+        // While the rhythm of the week is unknown, local tests are left to the totals.
+        if self.services[index].history.history_hours() < self.config.cold_start_hours {
+            return None;
+        }
+        let scan = self.place_scan(index, now_minute - STATE_WINDOW_MINUTES, now_minute);
+        let min_count = self.config.min_count;
+        let city = scan
+            .cities
+            .iter()
+            .filter(|c| c.observed >= min_count)
+            .min_by(|a, b| a.p_value.total_cmp(&b.p_value))?;
+        let evidence = Evidence {
+            window_minutes: STATE_WINDOW_MINUTES,
+            observed: city.observed,
+            expected: city.expected,
+            p_value: city.p_value,
+        };
+        Some(Test {
+            evidence,
+            surprise: surprise(city.p_value),
+            candidate: true,
+        })
     }
 
     /// Links each active incident to the incident of a service it depends on (from the

@@ -13,6 +13,7 @@ mod geo;
 pub mod incident;
 pub mod series;
 pub mod stats;
+pub mod view;
 
 pub use engine::{Engine, EngineConfig, IncidentEvent};
 pub use incident::{Footprint, Incident, IncidentId, State};

@@ -90,8 +90,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let summary = import(&target, ndjson.as_slice(), "bench", wall_clock())?;
         target.finish();
         import_rates.push(summary.accepted as f64 / started.elapsed().as_secs_f64());
-        if summary.rejected > 0 {
-            bail!("the bench file has {} rejected lines", summary.rejected);
+        if summary.rejected.count > 0 {
+            bail!(
+                "the bench file has {} rejected lines",
+                summary.rejected.count
+            );
         }
         raw_rates.push(raw_insert(
             &common(&format!("raw-{round}")).data,

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use seismo_core::report::{Received, ReportError, ReportInput};
 use seismo_core::time::Millis;
 use seismo_store::Pending;
 
 use crate::Common;
+use crate::ndjson::{Rejected, validate_line};
 use crate::setup::{Intake, wall_clock};
 
 #[derive(clap::Args)]
@@ -28,17 +28,13 @@ pub struct Args {
 const BATCH: usize = 10_000;
 /// Batches that may wait for the writer at once; bounds memory.
 const IN_FLIGHT: usize = 4;
-/// Rejected lines kept with their reasons; the rest are only counted.
-const REJECTED_SHOWN: usize = 20;
 
 #[derive(Debug, Default)]
 pub struct Summary {
     pub lines: u64,
     pub accepted: u64,
     pub duplicates: u64,
-    pub rejected: u64,
-    /// The first rejected lines: line number and reason.
-    pub first_rejected: Vec<(u64, ReportError)>,
+    pub rejected: Rejected,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -79,36 +75,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         summary.accepted,
         summary.accepted - summary.duplicates,
         summary.duplicates,
-        summary.rejected,
+        summary.rejected.count,
         summary.accepted as f64 / seconds.max(1e-9),
     );
-    for (line, error) in &summary.first_rejected {
-        let field = error
-            .field
-            .as_deref()
-            .map(|f| format!(" ({f})"))
-            .unwrap_or_default();
-        eprintln!(
-            "{name}:{line}: {}{field}: {}",
-            error.code.as_str(),
-            error.message
-        );
-    }
-    if summary.rejected > summary.first_rejected.len() as u64 {
-        eprintln!(
-            "{name}: … and {} more rejected lines",
-            summary.rejected - summary.first_rejected.len() as u64
-        );
-    }
-    Ok(if summary.rejected == 0 {
+    summary.rejected.print(&name);
+    Ok(if summary.rejected.count == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     })
 }
 
-/// Validates every line of `input` and stores the valid ones; `name` identifies the
-/// source, and with the line number stands for the reporter of lines without `client`.
+/// Validates every line of `input` and stores the valid ones; `name` names the source.
 pub fn import(
     intake: &Intake,
     mut input: impl BufRead,
@@ -120,7 +98,6 @@ pub fn import(
     let mut batch = Vec::with_capacity(BATCH);
     let mut pending: VecDeque<Pending> = VecDeque::new();
     let mut line = Vec::new();
-    let mut anonymous = Vec::new();
     let settle = |pending: Pending, summary: &mut Summary| -> anyhow::Result<()> {
         let outcomes = pending.blocking_recv().context("the writer stopped")??;
         summary.accepted += outcomes.len() as u64;
@@ -141,22 +118,9 @@ pub fn import(
         if text.is_empty() {
             continue;
         }
-        anonymous.clear();
-        anonymous.extend_from_slice(format!("{name}:{}", summary.lines).as_bytes());
-        let received = Received {
-            now,
-            peer_ip: None,
-            anonymous_client: &anonymous,
-            allow_old: true,
-        };
-        match ReportInput::from_json(text).and_then(|input| rules.validate(&input, &received)) {
+        match validate_line(&rules, text, name, summary.lines, Some(now)) {
             Ok(report) => batch.push(report),
-            Err(error) => {
-                summary.rejected += 1;
-                if summary.first_rejected.len() < REJECTED_SHOWN {
-                    summary.first_rejected.push((summary.lines, error));
-                }
-            }
+            Err(error) => summary.rejected.record(summary.lines, error),
         }
         if batch.len() == BATCH {
             pending.push_back(

@@ -2,9 +2,12 @@
 
 mod bench;
 mod demo;
+mod detect;
 mod import;
+mod ndjson;
 mod serve;
 mod setup;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +48,10 @@ enum Command {
     Serve(serve::Args),
     /// Load reports from an NDJSON file (or `-` for standard input) into the store.
     Import(import::Args),
+    /// Run the detection engine over an NDJSON history and print its incidents.
+    Detect(detect::Args),
+    /// Generate the reports of a scenario (TOML) as NDJSON on standard output.
+    Simulate(simulate::Args),
     /// Measure intake throughput against a trivial HTTP handler (needs `wrk`).
     Bench(bench::Args),
 }
@@ -60,6 +67,8 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Serve(args) => serve::run(args),
         Command::Import(args) => import::run(args),
+        Command::Detect(args) => detect::run(args),
+        Command::Simulate(args) => simulate::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

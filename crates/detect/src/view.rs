@@ -1,0 +1,197 @@
+//! An incident as the outside world reads it: names instead of ids, RFC 3339 times.
+//! The JSON API and `seismo detect` both print this.
+
+use seismo_core::catalog::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::time::format_rfc3339;
+use serde::Serialize;
+
+use crate::incident::{AffectedPlace, Change, Evidence, Footprint, Incident, ProblemShare, State};
+
+#[derive(Debug, Serialize)]
+pub struct IncidentView {
+    pub id: u64,
+    pub service: String,
+    pub service_name: String,
+    pub state: State,
+    pub detected_at: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub peak_at: String,
+    pub peak_per_minute: u64,
+    pub confidence: f64,
+    pub problems: Vec<ProblemShare>,
+    pub cities: Vec<CityView>,
+    pub regions: Vec<AreaView>,
+    pub countries: Vec<AreaView>,
+    pub footprint: Footprint,
+    pub upstream: Option<UpstreamView>,
+    pub log: Vec<LogView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CityView {
+    pub city: String,
+    pub country: String,
+    pub region: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub observed: u64,
+    pub expected: f64,
+    pub p_value: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AreaView {
+    pub name: String,
+    pub code: String,
+    pub observed: u64,
+    pub expected: f64,
+    pub p_value: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpstreamView {
+    pub service: String,
+    pub incident: u64,
+    pub inferred: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LogView {
+    pub at: String,
+    /// `opened`, `state`, `reopened` or `upstream`.
+    pub event: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<State>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inferred: Option<bool>,
+}
+
+impl IncidentView {
+    pub fn new(incident: &Incident, catalog: &Catalog, gazetteer: &Gazetteer) -> IncidentView {
+        let service = catalog.service(incident.service);
+        IncidentView {
+            id: incident.id.0,
+            service: service.slug.clone(),
+            service_name: service.name.clone(),
+            state: incident.state,
+            detected_at: format_rfc3339(incident.detected_at),
+            started_at: format_rfc3339(incident.started_at),
+            ended_at: incident.ended_at.map(format_rfc3339),
+            peak_at: format_rfc3339(incident.peak_at),
+            peak_per_minute: incident.peak_per_minute,
+            confidence: round(incident.confidence),
+            problems: incident
+                .problems
+                .iter()
+                .map(|p| ProblemShare {
+                    problem: p.problem.clone(),
+                    share: round(p.share),
+                    normal_share: round(p.normal_share),
+                })
+                .collect(),
+            cities: incident
+                .cities
+                .iter()
+                .map(|a| {
+                    let c = gazetteer.city(a.place);
+                    CityView {
+                        city: c.name.clone(),
+                        country: gazetteer.country(c.country).code.clone(),
+                        region: c.region.map(|r| gazetteer.region(r).name.clone()),
+                        lat: c.lat,
+                        lon: c.lon,
+                        observed: a.observed,
+                        expected: round(a.expected),
+                        p_value: a.p_value,
+                    }
+                })
+                .collect(),
+            regions: incident
+                .regions
+                .iter()
+                .map(|a| {
+                    let r = gazetteer.region(a.place);
+                    let code = format!("{}-{}", gazetteer.country(r.country).code, r.code);
+                    area(r.name.clone(), code, a)
+                })
+                .collect(),
+            countries: incident
+                .countries
+                .iter()
+                .map(|a| {
+                    let c = gazetteer.country(a.place);
+                    area(c.name.clone(), c.code.clone(), a)
+                })
+                .collect(),
+            footprint: incident.footprint,
+            upstream: incident.upstream.map(|u| UpstreamView {
+                service: catalog.service(u.service).slug.clone(),
+                incident: u.incident.0,
+                inferred: u.inferred,
+            }),
+            log: incident
+                .log
+                .iter()
+                .map(|entry| log_view(entry.at, &entry.change))
+                .collect(),
+        }
+    }
+}
+
+fn log_view(at: i64, change: &Change) -> LogView {
+    let mut view = LogView {
+        at: format_rfc3339(at),
+        event: "state",
+        from: None,
+        state: None,
+        evidence: None,
+        upstream: None,
+        inferred: None,
+    };
+    match *change {
+        Change::Opened { state, evidence } => {
+            view.event = "opened";
+            view.state = Some(state);
+            view.evidence = Some(evidence);
+        }
+        Change::Became { from, to, evidence } => {
+            view.from = Some(from);
+            view.state = Some(to);
+            view.evidence = Some(evidence);
+        }
+        Change::Reopened { evidence } => {
+            view.event = "reopened";
+            view.state = Some(State::Suspected);
+            view.evidence = Some(evidence);
+        }
+        Change::LinkedUpstream { upstream, inferred } => {
+            view.event = "upstream";
+            view.upstream = Some(upstream.0);
+            view.inferred = Some(inferred);
+        }
+    }
+    view
+}
+
+/// Three decimals are plenty for shares and expectations, and keep the JSON readable.
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn area<P>(name: String, code: String, a: &AffectedPlace<P>) -> AreaView {
+    AreaView {
+        name,
+        code,
+        observed: a.observed,
+        expected: round(a.expected),
+        p_value: a.p_value,
+    }
+}

@@ -1,0 +1,84 @@
+//! Reports from NDJSON files, as `seismo import` and `seismo detect` read them: the same
+//! validation as the API, and rejected lines named by file and line.
+
+use seismo_core::report::{ErrorCode, Received, Report, ReportError, ReportInput, ReportRules};
+use seismo_core::time::Millis;
+
+/// Rejected lines shown with their reasons; the rest are only counted.
+const REJECTED_SHOWN: usize = 20;
+
+/// Validates one line received at `now`; with `now` `None` the line is history, which
+/// must carry its own `at` and may be of any time. A line without `client` stands for
+/// its own reporter (`FILE:LINE`), so the same file read twice gives the same reporters.
+pub fn validate_line(
+    rules: &ReportRules,
+    text: &[u8],
+    name: &str,
+    line: u64,
+    now: Option<Millis>,
+) -> Result<Report, ReportError> {
+    let input = ReportInput::from_json(text)?;
+    if now.is_none() && input.at.is_none() {
+        return Err(ReportError {
+            code: ErrorCode::MissingField,
+            message: "at is required: history has no time of receipt".into(),
+            field: Some("at".into()),
+        });
+    }
+    let anonymous = format!("{name}:{line}");
+    let received = Received {
+        now: now.unwrap_or(Millis::MAX / 4),
+        peer_ip: None,
+        anonymous_client: anonymous.as_bytes(),
+        allow_old: true,
+    };
+    rules.validate(&input, &received)
+}
+
+#[derive(Debug, Default)]
+pub struct Rejected {
+    pub count: u64,
+    /// The first rejected lines: line number and reason.
+    pub first: Vec<(u64, ReportError)>,
+}
+
+impl Rejected {
+    pub fn record(&mut self, line: u64, error: ReportError) {
+        self.count += 1;
+        if self.first.len() < REJECTED_SHOWN {
+            self.first.push((line, error));
+        }
+    }
+
+    pub fn merge(&mut self, other: Rejected) {
+        self.count += other.count;
+        for (line, error) in other.first {
+            if self.first.len() < REJECTED_SHOWN {
+                self.first.push((line, error));
+            }
+        }
+        self.first.sort_by_key(|(line, _)| *line);
+    }
+
+    /// Prints `FILE:LINE: code (field): message` for the first ones, then how many more.
+    pub fn print(&self, name: &str) {
+        for (line, error) in &self.first {
+            let field = error
+                .field
+                .as_deref()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
+            eprintln!(
+                "{name}:{line}: {}{field}: {}",
+                error.code.as_str(),
+                error.message
+            );
+        }
+        if self.count > self.first.len() as u64 {
+            eprintln!(
+                "{name}: … and {} more rejected lines",
+                self.count - self.first.len() as u64
+            );
+        }
+    }
+}
