@@ -434,7 +434,7 @@ impl Engine {
             State::Suspected | State::Recovering if surge >= confirm_level && !falling => {
                 Some(State::Confirmed)
             }
-            State::Confirmed if falling && surge < open_level => Some(State::Recovering),
+            State::Confirmed if falling => Some(State::Recovering),
             _ => None,
         };
         if let Some(to) = next {
@@ -442,8 +442,9 @@ impl Engine {
             incident.state = to;
             push(events, incident, now, Change::Became { from, to, evidence });
         }
-        // Back at the baseline: the 15-minute count is unremarkable (p > 1%).
-        if state_test.evidence.p_value > 0.01 {
+        // Back at the baseline: the 15-minute count is unremarkable (p > 1%) and no
+        // window still holds a surge (the tail of a long one shows in the hour).
+        if state_test.evidence.p_value > 0.01 && surge < open_level {
             let since = *incident.quiet_since.get_or_insert(now - MINUTE_MS);
             if now - since >= self.config.quiet_minutes * MINUTE_MS {
                 let from = incident.state;
@@ -719,10 +720,10 @@ impl Engine {
     }
 
     /// A local outage hardly moves a big service's total: one city's reports can be
-    /// far above its own norm first. When the total is mildly up, the most surprising
-    /// city of the last 15 minutes is tested against the opening level.
+    /// far above its own norm first. When the total is even slightly up (p < 0.1), the
+    /// most surprising city of the last 15 minutes is tested against the opening level.
     fn local_surge(&mut self, index: usize, now_minute: i64, state_test: &Test) -> Option<Test> {
-        if state_test.surprise < 2.0 || state_test.evidence.observed < self.config.min_count {
+        if state_test.surprise < 1.0 || state_test.evidence.observed < self.config.min_count {
             return None;
         }
         // While the rhythm of the week is unknown, local tests are left to the totals.
@@ -885,5 +886,124 @@ fn problem_similarity(a: &[ProblemShare], b: &[ProblemShare]) -> f64 {
         dot / denominator
     } else {
         0.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seismo_core::gazetteer::Place;
+    use seismo_core::time::DAY_MS;
+
+    const CATALOG: &str = r#"
+[[service]]
+slug = "auth-cloud"
+name = "Auth Cloud"
+problems = ["login", "billing"]
+
+[[service]]
+slug = "shop"
+name = "Shop"
+problems = ["login", "checkout"]
+
+[[service]]
+slug = "games"
+name = "Games"
+problems = ["login", "billing"]
+"#;
+
+    fn place(name: &str) -> Place {
+        Gazetteer::embedded().resolve_named(Some(name), Some("US"), None)
+    }
+
+    /// Eight days of two reports a minute per service over four cities, then: Auth Cloud
+    /// breaks in Dallas and Houston (login), Shop follows there three minutes later
+    /// (login), and Games breaks at the same time in Seattle (billing).
+    fn run() -> Engine {
+        let catalog = Arc::new(Catalog::parse("test", CATALOG).unwrap());
+        let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
+        let cities = [
+            place("Dallas"),
+            place("Houston"),
+            place("Seattle"),
+            place("Boston"),
+        ];
+        let start = 20_000 * DAY_MS;
+        let outage = start + 8 * DAY_MS;
+        for minute in 0..(8 * 24 * 60 + 120) {
+            let at = start + minute * MINUTE_MS;
+            engine.advance_to(at);
+            for service in 0..3u32 {
+                let mut add = |place: Place, problem: u16| {
+                    let report = Report {
+                        at,
+                        received: at,
+                        service: ServiceId(service),
+                        problem: ProblemId(problem),
+                        place,
+                        client: 0,
+                    };
+                    engine.observe(&report);
+                };
+                for k in 0..2 {
+                    add(cities[((minute + k) % 4) as usize], (minute % 2) as u16);
+                }
+                let surge_start = outage + [0, 3, 0][service as usize] * MINUTE_MS;
+                if at >= surge_start && at < surge_start + 60 * MINUTE_MS {
+                    let (hit, problem): (&[Place], u16) = match service {
+                        2 => (&cities[2..3], 1),
+                        _ => (&cities[0..2], 0),
+                    };
+                    for k in 0..20 {
+                        add(hit[k % hit.len()], problem);
+                    }
+                }
+            }
+        }
+        engine
+    }
+
+    #[test]
+    fn links_downstream_by_inference_and_leaves_unrelated_surges_alone() {
+        let engine = run();
+        let incidents = engine.incidents();
+        assert_eq!(incidents.len(), 3, "{incidents:#?}");
+        let of = |slug: &str| {
+            let id = engine.catalog().by_slug(slug).unwrap();
+            incidents.iter().find(|i| i.service == id).unwrap()
+        };
+        let (auth, shop, games) = (of("auth-cloud"), of("shop"), of("games"));
+        assert_eq!(auth.upstream, None);
+        assert_eq!(
+            shop.upstream,
+            Some(Upstream {
+                incident: auth.id,
+                service: auth.service,
+                inferred: true
+            })
+        );
+        assert_eq!(
+            games.upstream, None,
+            "another place and another problem stay unlinked"
+        );
+        assert_eq!(games.footprint, Footprint::City);
+        assert_eq!(
+            auth.footprint,
+            Footprint::Region,
+            "Dallas and Houston are both in Texas"
+        );
+        assert!(
+            shop.log
+                .iter()
+                .any(|e| matches!(e.change, Change::LinkedUpstream { inferred: true, .. }))
+        );
+    }
+
+    #[test]
+    fn advancing_twice_to_the_same_time_changes_nothing() {
+        let mut engine = run();
+        let now = engine.now().unwrap();
+        assert!(engine.advance_to(now).is_empty());
+        assert_eq!(engine.now(), Some(now));
     }
 }

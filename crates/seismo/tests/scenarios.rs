@@ -1,0 +1,327 @@
+//! The shipped scenarios are the engine's regression tests: `seismo simulate` makes
+//! their reports, `seismo detect` finds their incidents, and each outage the scenario
+//! describes must be found once, early, in the right places, linked to its cause, while
+//! services without an outage stay quiet.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use seismo_core::time::{DAY_MS, MINUTE_MS, parse_rfc3339};
+use serde_json::Value;
+use support::seismo;
+
+/// After a week of history the baseline knows the week; before it, alarms are allowed
+/// to be the baseline's ignorance (docs/DETECTION.md, "cold start").
+const COLD_START_MS: i64 = 7 * DAY_MS;
+
+struct Outage {
+    service: String,
+    onset: i64,
+    /// Ramp of at most 3 minutes to at least 2 extra reports a minute.
+    sudden: bool,
+    cities: Vec<String>,
+    /// The service this one follows, for followers.
+    upstream: Option<String>,
+}
+
+fn scenario_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(format!("{name}.toml"))
+}
+
+fn outages(scenario: &toml::Value) -> Vec<Outage> {
+    let per_hour = |slug: &str| {
+        scenario["service"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["slug"].as_str() == Some(slug))
+            .unwrap()["per_hour"]
+            .as_float()
+            .or_else(|| {
+                scenario["service"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|s| s["slug"].as_str() == Some(slug))
+                    .unwrap()["per_hour"]
+                    .as_integer()
+                    .map(|i| i as f64)
+            })
+            .unwrap()
+    };
+    let number = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64)).unwrap();
+    let mut found = Vec::new();
+    for o in scenario
+        .get("outage")
+        .and_then(|o| o.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let service = o["service"].as_str().unwrap().to_string();
+        let onset = parse_rfc3339(o["onset"].as_str().unwrap()).unwrap();
+        let ramp = o.get("ramp_minutes").map_or(1.0, number);
+        let cities: Vec<String> = o
+            .get("cities")
+            .and_then(|c| c.as_array())
+            .into_iter()
+            .flatten()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect();
+        let extra_per_minute = per_hour(&service) * (number(&o["multiplier"]) - 1.0) / 60.0;
+        found.push(Outage {
+            service: service.clone(),
+            onset,
+            sudden: ramp <= 3.0 && extra_per_minute >= 2.0,
+            cities: cities.clone(),
+            upstream: None,
+        });
+        for f in o
+            .get("follower")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let delay = f["delay_minutes"].as_integer().unwrap();
+            found.push(Outage {
+                service: f["service"].as_str().unwrap().to_string(),
+                onset: onset + delay * MINUTE_MS,
+                sudden: false,
+                cities: cities.clone(),
+                upstream: Some(service.clone()),
+            });
+        }
+    }
+    found
+}
+
+/// Simulates and detects `name`, then checks every rule; returns the incidents.
+fn check(name: &str) -> Vec<Value> {
+    let path = scenario_path(name);
+    let scenario: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports.ndjson");
+    let simulated = seismo().arg("simulate").arg(&path).output().unwrap();
+    assert!(
+        simulated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&simulated.stderr)
+    );
+    std::fs::write(&reports, &simulated.stdout).unwrap();
+    let detected = seismo()
+        .args(["detect", "--format", "json", "--reports"])
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(
+        detected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&detected.stderr)
+    );
+    let incidents: Vec<Value> = serde_json::from_slice(&detected.stdout).unwrap();
+
+    let start = parse_rfc3339(scenario["start"].as_str().unwrap()).unwrap();
+    let time = |i: &Value, field: &str| parse_rfc3339(i[field].as_str().unwrap()).unwrap();
+    let settled: Vec<&Value> = incidents
+        .iter()
+        .filter(|i| time(i, "detected_at") >= start + COLD_START_MS)
+        .collect();
+    let outages = outages(&scenario);
+    let mut per_service: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for i in &settled {
+        per_service
+            .entry(i["service"].as_str().unwrap())
+            .or_default()
+            .push(i);
+    }
+    for service in scenario["service"].as_array().unwrap() {
+        let slug = service["slug"].as_str().unwrap();
+        let expected = outages.iter().filter(|o| o.service == slug).count();
+        let found = per_service.get(slug).map_or(0, Vec::len);
+        assert_eq!(
+            found,
+            expected,
+            "{name}: {slug} has {found} incidents for {expected} outages: {:#?}",
+            per_service.get(slug)
+        );
+    }
+    for outage in &outages {
+        let incident = per_service[outage.service.as_str()][0];
+        let what = format!("{name}: {} incident {}", outage.service, incident["id"]);
+        let lag = time(incident, "detected_at") - outage.onset;
+        let most = if outage.sudden { 5 } else { 15 } * MINUTE_MS;
+        assert!(
+            (0..=most).contains(&lag),
+            "{what}: detected {} min after the onset",
+            lag / MINUTE_MS
+        );
+        assert!(
+            (time(incident, "started_at") - outage.onset).abs() <= 10 * MINUTE_MS,
+            "{what}: onset estimated at {}",
+            incident["started_at"]
+        );
+        let cities: Vec<&str> = incident["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["city"].as_str().unwrap())
+            .collect();
+        if !outage.cities.is_empty() {
+            for city in &cities {
+                assert!(
+                    outage.cities.iter().any(|c| c == city),
+                    "{what}: {city} is not in the footprint {:?}",
+                    outage.cities
+                );
+            }
+            let hit = outage
+                .cities
+                .iter()
+                .filter(|c| cities.contains(&c.as_str()))
+                .count();
+            assert!(
+                2 * hit >= outage.cities.len(),
+                "{what}: found only {cities:?} of {:?}",
+                outage.cities
+            );
+            let footprint = if outage.cities.len() == 1 {
+                "city"
+            } else {
+                incident["footprint"].as_str().unwrap()
+            };
+            assert_eq!(incident["footprint"], footprint, "{what}");
+        }
+        match &outage.upstream {
+            Some(upstream) => assert_eq!(
+                incident["upstream"]["service"].as_str(),
+                Some(upstream.as_str()),
+                "{what}"
+            ),
+            None => assert!(
+                incident["upstream"].is_null(),
+                "{what}: linked to {}",
+                incident["upstream"]
+            ),
+        }
+    }
+    incidents
+}
+
+#[test]
+fn nationwide_mail_outage_with_downstream_services() {
+    let incidents = check("mail-outage");
+    let m365 = incidents
+        .iter()
+        .find(|i| i["service"] == "microsoft-365")
+        .unwrap();
+    // The hardest-hit cities, and not New York, which has the most reports on a normal day.
+    let cities: Vec<&str> = m365["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["city"].as_str().unwrap())
+        .collect();
+    assert_eq!(cities.len(), 7, "{cities:?}");
+    assert!(!cities.contains(&"New York City"));
+    assert_eq!(m365["footprint"], "country");
+    assert_eq!(m365["state"], "resolved");
+    let email = &m365["problems"][0];
+    assert_eq!(email["problem"], "email");
+    assert!(
+        email["share"].as_f64().unwrap() > email["normal_share"].as_f64().unwrap() + 0.2,
+        "{email}"
+    );
+    assert!(m365["confidence"].as_f64().unwrap() > 0.9);
+    for field in [
+        "detected_at",
+        "started_at",
+        "ended_at",
+        "peak_at",
+        "peak_per_minute",
+        "state",
+        "problems",
+        "cities",
+        "footprint",
+        "upstream",
+        "confidence",
+    ] {
+        assert!(m365.get(field).is_some(), "{field}");
+    }
+    let states: Vec<&str> = m365["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["state"].as_str())
+        .collect();
+    assert_eq!(states, ["suspected", "confirmed", "recovering", "resolved"]);
+    // Downstream links come from the catalog's depends_on: not inferred.
+    let mimecast = incidents
+        .iter()
+        .find(|i| i["service"] == "mimecast")
+        .unwrap();
+    assert_eq!(mimecast["upstream"]["inferred"], false);
+    assert_eq!(mimecast["upstream"]["incident"], m365["id"]);
+}
+
+#[test]
+fn single_city_isp_outage() {
+    let incidents = check("isp-city-outage");
+    assert_eq!(incidents[0]["footprint"], "city");
+    assert_eq!(incidents[0]["cities"][0]["city"], "Denver");
+}
+
+#[test]
+fn quiet_holiday_then_busy_day() {
+    assert!(check("holiday").is_empty());
+}
+
+#[test]
+fn monday_morning_rush() {
+    check("monday-rush");
+}
+
+#[test]
+fn brief_blip() {
+    let incidents = check("blip");
+    let blip = &incidents[0];
+    let (start, end) = (
+        parse_rfc3339(blip["started_at"].as_str().unwrap()).unwrap(),
+        parse_rfc3339(blip["ended_at"].as_str().unwrap()).unwrap(),
+    );
+    assert!(
+        end - start <= 90 * MINUTE_MS,
+        "a 20-minute blip lasted {} min",
+        (end - start) / MINUTE_MS
+    );
+}
+
+#[test]
+fn low_volume_services() {
+    check("low-volume");
+}
+
+#[test]
+fn detection_is_deterministic() {
+    let path = scenario_path("blip");
+    let simulated = seismo().arg("simulate").arg(&path).output().unwrap().stdout;
+    assert_eq!(
+        simulated,
+        seismo().arg("simulate").arg(&path).output().unwrap().stdout,
+        "simulation is seeded"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("r.ndjson");
+    std::fs::write(&reports, simulated).unwrap();
+    let run = || {
+        seismo()
+            .args(["detect", "--format", "json", "--reports"])
+            .arg(&reports)
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(run(), run());
+}
