@@ -285,6 +285,15 @@ impl Engine {
         }
     }
 
+    /// Takes in one counted report of history replayed in time order: the data's clock
+    /// drives the minute ticks, as the wall clock does live (`seismo detect`, and the
+    /// server's replay of its store at start).
+    pub fn replay(&mut self, report: &Report) -> Vec<IncidentEvent> {
+        let events = self.advance_to(minute_floor(report.at));
+        self.observe(report);
+        events
+    }
+
     /// Runs the engine for every minute boundary up to `now`, in order, and returns
     /// what changed. Calling it again with the same `now` does nothing.
     pub fn advance_to(&mut self, now: Millis) -> Vec<IncidentEvent> {

@@ -60,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         catalog: None,
         geoip: None,
         counting_window_minutes: 60,
+        engine: None,
     };
 
     let intake = Intake::open(&common("serve"))?;
@@ -173,6 +174,7 @@ async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
         geoip: None,
         writer: intake.writer.clone(),
         series: intake.series.clone(),
+        engine: intake.engine.clone(),
         config: WebConfig {
             client_salt: intake.client_salt,
             ..WebConfig::default()

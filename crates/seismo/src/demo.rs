@@ -1,110 +1,90 @@
-//! Demo reports: a day of ordinary traffic for the demo catalog, and a Microsoft 365
-//! mail outage in the last hours, so that a newcomer sees something at once.
-//! Deterministic: the same `now` gives the same reports.
+//! `seismo serve --demo`: the 22 January 2026 story (scenarios/mail-outage.toml),
+//! replayed in accelerated time. Three weeks of history are stored before the server
+//! starts; the server's clock then starts ten minutes before the outage and runs sixty
+//! times faster than the wall clock, while the rest of the reports arrive as their time
+//! comes, so a newcomer watches the outage unfold within a minute.
 
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Poisson};
-use seismo_core::report::{Received, ReportInput};
-use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, minute_floor};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::setup::Intake;
+use anyhow::Context;
+use seismo_core::catalog::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
+use seismo_core::time::{MINUTE_MS, Millis};
+use seismo_store::{SqliteStore, Store, StoredReport, Writer};
 
-/// Cities with weights for ordinary traffic: roughly their share of people.
-const CITIES: &[(&str, &str, f64)] = &[
-    ("New York City", "US", 8.8),
-    ("Los Angeles", "US", 3.9),
-    ("Chicago", "US", 2.7),
-    ("Houston", "US", 2.3),
-    ("Phoenix", "US", 1.6),
-    ("Philadelphia", "US", 1.6),
-    ("Dallas", "US", 1.3),
-    ("San Francisco", "US", 0.9),
-    ("Seattle", "US", 0.8),
-    ("Minneapolis", "US", 0.5),
-    ("Boston", "US", 0.7),
-    ("Atlanta", "US", 0.5),
-    ("Toronto", "CA", 2.8),
-    ("London", "GB", 8.9),
-    ("Berlin", "DE", 3.6),
-];
+use crate::ndjson::validate_line;
+use crate::setup::{salt, wall_clock};
+use crate::simulate::Scenario;
 
-/// Where the demo outage hits: the story of 22 January 2026.
-const OUTAGE_CITIES: &[&str] = &[
-    "Los Angeles",
-    "Minneapolis",
-    "Phoenix",
-    "Dallas",
-    "Houston",
-    "San Francisco",
-    "Seattle",
-];
+const SCENARIO: &str = include_str!("../../../scenarios/mail-outage.toml");
+/// Simulated seconds per wall-clock second.
+pub const SPEED: i64 = 60;
 
-pub fn seed(intake: &Intake, now: Millis) -> anyhow::Result<u64> {
-    let mut rng = SmallRng::seed_from_u64(20_260_122);
-    let start = minute_floor(now) - 24 * HOUR_MS;
-    let outage_start = minute_floor(now) - 2 * HOUR_MS;
-    let total_weight: f64 = CITIES.iter().map(|c| c.2).sum();
-    let rules = intake.rules();
-    let mut reports = Vec::new();
-    for (index, service) in intake.catalog.services().iter().enumerate() {
-        // A few reports an hour for most services, more for the biggest.
-        let per_minute = 0.02 + 0.15 / (1.0 + index as f64);
-        for minute in 0..24 * 60 {
-            let at = start + minute * MINUTE_MS;
-            // Busier by day than by night (in US time).
-            let hour_of_day = ((at / HOUR_MS) + 24 - 6) % 24;
-            let daily = 0.5 + 0.5 * (std::f64::consts::PI * hour_of_day as f64 / 24.0).sin();
-            let mut rate = per_minute * daily;
-            let in_outage = at >= outage_start;
-            let outage_factor = match service.slug.as_str() {
-                "microsoft-365" if in_outage => 60.0,
-                "mimecast" | "godaddy" if at >= outage_start + 5 * MINUTE_MS => 8.0,
-                _ => 1.0,
-            };
-            rate *= outage_factor;
-            let n = Poisson::new(rate).map_or(0, |p| p.sample(&mut rng) as u64);
-            for _ in 0..n {
-                let (city, country) = if outage_factor > 1.0 && rng.random_bool(0.85) {
-                    (
-                        OUTAGE_CITIES[rng.random_range(0..OUTAGE_CITIES.len())],
-                        "US",
-                    )
-                } else {
-                    let mut pick = rng.random_range(0.0..total_weight);
-                    let city = CITIES.iter().find(|c| {
-                        pick -= c.2;
-                        pick < 0.0
-                    });
-                    city.map_or(("New York City", "US"), |c| (c.0, c.1))
-                };
-                let problem = if outage_factor > 1.0 && rng.random_bool(0.6) {
-                    service.problems[0].as_str()
-                } else {
-                    service.problems[rng.random_range(0..service.problems.len())].as_str()
-                };
-                let client = format!("demo-{}", rng.random::<u64>());
-                let input = ReportInput {
-                    service: Some(service.slug.as_str().into()),
-                    problem: Some(problem.into()),
-                    client: Some(client.as_str().into()),
-                    city: Some(city.into()),
-                    country: Some(country.into()),
-                    ..ReportInput::default()
-                };
-                let jitter = rng.random_range(0..MINUTE_MS);
-                let received = Received {
-                    now: at + jitter,
-                    peer_ip: None,
-                    anonymous_client: b"",
-                    allow_old: true,
-                };
-                reports.push(rules.validate(&input, &received)?);
+pub struct Demo {
+    /// Simulated time when the server starts.
+    pub start: Millis,
+    /// The reports still to come, in time order.
+    pending: Vec<Report>,
+}
+
+/// Generates the scenario and stores its history in `data` (which must be empty).
+pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
+    let scenario = Scenario::parse("mail-outage.toml", SCENARIO)?;
+    let start = scenario
+        .first_onset()?
+        .context("the demo scenario has an outage")?
+        - 10 * MINUTE_MS;
+    let mut ndjson = Vec::new();
+    scenario.generate(&mut ndjson)?;
+    let mut store = SqliteStore::open(data)?;
+    let rules = ReportRules {
+        catalog,
+        gazetteer: Gazetteer::embedded(),
+        geoip: None,
+        limits: TimeLimits::default(),
+        client_salt: salt(&mut store)?,
+    };
+    let mut reports: Vec<Report> = ndjson
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(n, line)| validate_line(&rules, line, "demo", n as u64 + 1, None))
+        .collect::<Result<_, _>>()?;
+    reports.sort_by_key(|r| r.at);
+    let split = reports.partition_point(|r| r.at < start);
+    let pending = reports.split_off(split);
+    let mut rule = CountingRule::new(CountingRule::DEFAULT_WINDOW);
+    for chunk in reports.chunks(10_000) {
+        let stored: Vec<StoredReport> = chunk
+            .iter()
+            .map(|r| StoredReport::from_report(r, rule.admit(r), catalog, Gazetteer::embedded()))
+            .collect();
+        store.append(&stored)?;
+    }
+    Ok(Demo { start, pending })
+}
+
+impl Demo {
+    /// The server's clock: `start` when called, then sixty times the wall clock.
+    pub fn clock(&self) -> Arc<dyn Fn() -> Millis + Send + Sync> {
+        let (start, wall_start) = (self.start, wall_clock());
+        Arc::new(move || start + (wall_clock() - wall_start) * SPEED)
+    }
+
+    /// Submits the pending reports as the clock reaches them, then returns.
+    pub fn feed(self, writer: Writer, clock: Arc<dyn Fn() -> Millis + Send + Sync>) {
+        let mut pending = self.pending.into_iter().peekable();
+        while pending.peek().is_some() {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = clock();
+            let due: Vec<Report> =
+                std::iter::from_fn(|| pending.next_if(|r| r.at <= now)).collect();
+            if !due.is_empty() && writer.submit_blocking(due).is_err() {
+                return;
             }
         }
     }
-    reports.sort_by_key(|r| r.at);
-    let count = reports.len() as u64;
-    intake.writer.submit_blocking(reports)?.blocking_recv()??;
-    Ok(count)
 }

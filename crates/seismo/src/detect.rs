@@ -125,12 +125,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 pub fn load_engine_config(path: &std::path::Path) -> anyhow::Result<EngineConfig> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
-        anyhow::anyhow!("{}:{line}: {}", path.display(), e.message())
-    })
+    crate::setup::parse_toml(&path.display().to_string(), &text)
 }
 
 /// Validates every line, on every core; reports come back in line order.
@@ -208,8 +203,7 @@ pub fn run_engine(
             continue;
         }
         counted += 1;
-        engine.advance_to(minute_floor(report.at));
-        engine.observe(report);
+        engine.replay(report);
     }
     if let Some(last) = until.or(reports.last().map(|r| minute_floor(r.at) + MINUTE_MS)) {
         engine.advance_to(last);

@@ -40,6 +40,9 @@ pub struct Common {
     /// One report counts per reporter and service in this many minutes.
     #[arg(long, env = "SEISMO_COUNTING_WINDOW_MINUTES", default_value_t = 60)]
     counting_window_minutes: i64,
+    /// Detection engine settings (TOML; see docs/DETECTION.md); defaults when not given.
+    #[arg(long, env = "SEISMO_ENGINE")]
+    engine: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -3,9 +3,12 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use seismo_web::{AppState, WebConfig};
+use seismo_detect::view::IncidentView;
+use seismo_store::IncidentRecord;
+use seismo_web::{AppState, Clock, WebConfig};
 
 use crate::setup::{Intake, wall_clock};
 use crate::{Common, demo};
@@ -26,27 +29,41 @@ pub struct Args {
     /// Take reporters' addresses from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "SEISMO_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
-    /// Fill an empty store with a day of demo reports, with a Microsoft 365 outage
-    /// under way. Uses ./seismo-demo unless --data is given.
+    /// Replay the 22 January 2026 Microsoft 365 outage in accelerated time (one minute
+    /// a second) on a fresh store in a temporary directory.
     #[arg(long)]
     demo: bool,
 }
 
 pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
-    if args.demo && args.common.data.as_os_str() == "./seismo-data" {
-        args.common.data = "./seismo-demo".into();
-    }
+    let demo_dir = if args.demo {
+        Some(tempfile::tempdir()?)
+    } else {
+        None
+    };
+    let demo = match &demo_dir {
+        Some(dir) => {
+            args.common.data = dir.path().to_path_buf();
+            let catalog = match &args.common.catalog {
+                Some(path) => seismo_core::Catalog::load(path)?,
+                None => seismo_core::Catalog::demo(),
+            };
+            Some(demo::prepare(dir.path(), &catalog)?)
+        }
+        None => None,
+    };
     let intake = Intake::open(&args.common)?;
-    if args.demo && intake.stored_at_start == 0 {
-        let seeded = demo::seed(&intake, wall_clock())?;
-        tracing::info!(reports = seeded, "seeded demo reports");
-    }
+    let clock: Clock = match &demo {
+        Some(demo) => demo.clock(),
+        None => Arc::new(wall_clock),
+    };
     let state = Arc::new(AppState {
         catalog: intake.catalog.clone(),
         gazetteer: intake.gazetteer,
         geoip: intake.geoip.clone(),
         writer: intake.writer.clone(),
         series: intake.series.clone(),
+        engine: intake.engine.clone(),
         config: WebConfig {
             limits: intake.limits,
             import_token: args.import_token,
@@ -55,8 +72,20 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             client_salt: intake.client_salt,
             ..WebConfig::default()
         },
-        clock: Arc::new(wall_clock),
+        clock: clock.clone(),
     });
+    // The engine only acts on whole minutes: look often enough to catch each boundary.
+    let tick = if demo.is_some() {
+        Duration::from_millis(250)
+    } else {
+        Duration::from_secs(5)
+    };
+    if let Some(demo) = demo {
+        let (writer, clock) = (intake.writer.clone(), clock.clone());
+        std::thread::Builder::new()
+            .name("seismo-demo".into())
+            .spawn(move || demo.feed(writer, clock))?;
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -66,6 +95,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
         tracing::info!(services = state.catalog.services().len(), data = %args.common.data.display(), "serving");
+        tokio::spawn(run_engine(state.clone(), tick));
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -74,4 +104,50 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     })?;
     intake.finish();
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reports reach the engine through the writer a moment after their time; a minute is
+/// tested only once this much later than its end, so that it is complete.
+const GRACE_MS: i64 = 15_000;
+
+/// Advances the engine to the server's clock every `tick`, and stores the incidents
+/// that changed (all of them the first time, after the replay of the store).
+async fn run_engine(state: Arc<AppState>, tick: Duration) {
+    let mut interval = tokio::time::interval(tick);
+    let mut first = true;
+    loop {
+        interval.tick().await;
+        let worker = state.clone();
+        let all = std::mem::take(&mut first);
+        let records = tokio::task::spawn_blocking(move || {
+            let mut engine = worker.engine.lock().expect("engine lock");
+            let events = engine.advance_to((worker.clock)() - GRACE_MS);
+            for event in &events {
+                tracing::info!(incident = event.incident.0, change = ?event.entry.change, "incident");
+            }
+            engine
+                .incidents()
+                .iter()
+                .filter(|i| all || i.state.is_active() || events.iter().any(|e| e.incident == i.id))
+                .map(|i| {
+                    let view = IncidentView::new(i, &worker.catalog, worker.gazetteer);
+                    IncidentRecord {
+                        id: i.id.0 as i64,
+                        service: view.service.clone(),
+                        state: i.state.as_str().to_string(),
+                        started_at: i.started_at,
+                        ended_at: i.ended_at,
+                        body: serde_json::to_string(&view).expect("incidents serialise"),
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .expect("the engine does not panic");
+        if !records.is_empty()
+            && let Err(error) = state.writer.save_incidents(records).await
+        {
+            tracing::error!(%error, "cannot store incidents");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! What every command starts with: catalog, gazetteer, store, writer and series.
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
@@ -10,7 +10,7 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
 use seismo_core::time::{MINUTE_MS, Millis};
-use seismo_detect::Series;
+use seismo_detect::{Engine, EngineConfig, Series};
 use seismo_store::{SqliteStore, Store, Writer, WriterConfig};
 
 use crate::Common;
@@ -20,12 +20,11 @@ pub struct Intake {
     pub gazetteer: &'static Gazetteer,
     pub geoip: Option<Arc<GeoIp>>,
     pub series: Arc<RwLock<Series>>,
+    pub engine: Arc<Mutex<Engine>>,
     pub writer: Writer,
     pub writer_thread: JoinHandle<()>,
     pub client_salt: u64,
     pub limits: TimeLimits,
-    /// How many reports the store held when it was opened.
-    pub stored_at_start: u64,
 }
 
 impl Intake {
@@ -42,15 +41,31 @@ impl Intake {
         let mut store = SqliteStore::open(&common.data)
             .with_context(|| format!("opening the store in {}", common.data.display()))?;
         let client_salt = salt(&mut store)?;
-        let stored_at_start = store.count()?;
         let series = Arc::new(RwLock::new(Series::new(catalog.services().len())));
+        let engine_config = match &common.engine {
+            Some(path) => crate::detect::load_engine_config(path)?,
+            None => EngineConfig::default(),
+        };
+        let engine = Arc::new(Mutex::new(Engine::new(
+            engine_config,
+            catalog.clone(),
+            gazetteer,
+        )));
+        // Counted reports feed the series and the engine. Replayed history drives the
+        // engine's minute ticks with its own time; new reports wait for the ticker.
         let on_commit = {
-            let series = series.clone();
+            let (series, engine) = (series.clone(), engine.clone());
             Box::new(move |committed: seismo_store::Committed<'_>| {
                 let mut series = series.write().expect("series lock");
+                let mut engine = engine.lock().expect("engine lock");
                 for (report, outcome) in committed.reports.iter().zip(committed.outcomes) {
                     if outcome.counted {
                         series.add(report);
+                        if committed.replay {
+                            engine.replay(report);
+                        } else {
+                            engine.observe(report);
+                        }
                     }
                 }
             })
@@ -71,11 +86,11 @@ impl Intake {
             gazetteer,
             geoip,
             series,
+            engine,
             writer,
             writer_thread,
             client_salt,
             limits: TimeLimits::default(),
-            stored_at_start,
         })
     }
 
@@ -97,7 +112,7 @@ impl Intake {
 }
 
 /// The secret salt of client hashes: made once per store, then kept in it.
-fn salt(store: &mut SqliteStore) -> anyhow::Result<u64> {
+pub fn salt(store: &mut SqliteStore) -> anyhow::Result<u64> {
     if let Some(value) = store.setting("client_salt")? {
         return value
             .parse()
@@ -120,4 +135,14 @@ pub fn wall_clock() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// Parses TOML `text` into `T`; errors name `name` and the line.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> anyhow::Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
+        anyhow::anyhow!("{name}:{line}: {}", e.message())
+    })
 }

@@ -211,12 +211,22 @@ impl Scenario {
     pub fn load(path: &Path) -> anyhow::Result<Scenario> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
-            anyhow::anyhow!("{}:{line}: {}", path.display(), e.message())
-        })
+        Scenario::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses scenario `text`; `name` names it in errors.
+    pub fn parse(name: &str, text: &str) -> anyhow::Result<Scenario> {
+        crate::setup::parse_toml(name, text)
+    }
+
+    /// When the first outage begins.
+    pub fn first_onset(&self) -> anyhow::Result<Option<Millis>> {
+        let onsets = self
+            .outage
+            .iter()
+            .map(|o| self.time("outage.onset", &o.onset))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(onsets.into_iter().min())
     }
 
     fn time(&self, field: &str, text: &str) -> anyhow::Result<Millis> {

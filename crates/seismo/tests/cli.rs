@@ -149,18 +149,72 @@ fn a_custom_catalog_replaces_the_demo_one() {
 }
 
 #[test]
-fn demo_mode_starts_with_an_outage_to_look_at() {
+fn the_demo_shows_the_outage_unfold_as_detect_finds_it() {
+    // What `seismo detect` finds in the demo's scenario, from the data's own time…
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("demo"), &["--demo"]);
-    let m365 = server.get("/api/v1/services/microsoft-365")["reports_last_hour"]
-        .as_u64()
+    let scenario =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/mail-outage.toml");
+    let reports = dir.path().join("reports.ndjson");
+    std::fs::write(
+        &reports,
+        seismo()
+            .arg("simulate")
+            .arg(&scenario)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let batch: Vec<serde_json::Value> = serde_json::from_slice(
+        &seismo()
+            .args(["detect", "--format", "json", "--reports"])
+            .arg(&reports)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let batch_m365 = batch
+        .iter()
+        .find(|i| i["service"] == "microsoft-365")
         .unwrap();
-    let aws = server.get("/api/v1/services/aws")["reports_last_hour"]
-        .as_u64()
-        .unwrap();
-    assert!(m365 > 10 * aws.max(1), "Microsoft 365 {m365} vs AWS {aws}");
-    let mimecast = server.get("/api/v1/services/mimecast")["reports_last_hour"]
-        .as_u64()
-        .unwrap();
-    assert!(mimecast > aws, "Mimecast {mimecast} follows Microsoft 365");
+
+    // …the live server finds too, from its (accelerated) clock, within a minute.
+    let server = Server::start(&dir.path().join("unused"), &["--demo"]);
+    let started = std::time::Instant::now();
+    let live = loop {
+        let incidents = server.get("/api/v1/incidents?service=microsoft-365");
+        if let Some(incident) = incidents["incidents"].as_array().unwrap().first()
+            && incident["cities"].as_array().unwrap().len() == 7
+        {
+            break incident.clone();
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no Microsoft 365 incident after a minute: {incidents}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    let minutes = |i: &serde_json::Value, field: &str| {
+        seismo_core::time::parse_rfc3339(i[field].as_str().unwrap()).unwrap() / 60_000
+    };
+    assert!(
+        (minutes(&live, "detected_at") - minutes(batch_m365, "detected_at")).abs() <= 1,
+        "live {live} vs batch {batch_m365}"
+    );
+    assert_eq!(
+        minutes(&live, "started_at"),
+        minutes(batch_m365, "started_at")
+    );
+    let cities = |i: &serde_json::Value| {
+        let mut c: Vec<String> = i["cities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["city"].as_str().unwrap().to_string())
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(cities(&live), cities(batch_m365));
 }

@@ -52,4 +52,22 @@ pub trait Store: Send {
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Inserts or replaces incidents (by id) in one transaction.
+    fn save_incidents(&mut self, incidents: &[IncidentRecord]) -> Result<(), StoreError>;
+
+    /// Every stored incident, by id.
+    fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError>;
+}
+
+/// An incident as stored: a few columns to select by, and the whole as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRecord {
+    pub id: i64,
+    pub service: String,
+    pub state: String,
+    pub started_at: Millis,
+    pub ended_at: Option<Millis>,
+    /// The incident as the API shows it (JSON).
+    pub body: String,
 }

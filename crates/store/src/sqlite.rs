@@ -5,10 +5,11 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 use seismo_core::time::Millis;
 
-use crate::{Store, StoreError, StoredReport};
+use crate::{IncidentRecord, Store, StoreError, StoredReport};
 
 /// Schema changes in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE reports (
     id INTEGER PRIMARY KEY,
     at_ms BIGINT NOT NULL,
@@ -26,7 +27,19 @@ CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE incidents (
+    id BIGINT PRIMARY KEY,
+    service TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_ms BIGINT NOT NULL,
+    ended_ms BIGINT,
+    body TEXT NOT NULL
+);
+CREATE INDEX incidents_service ON incidents (service, started_ms);
+"#,
+];
 
 pub struct SqliteStore {
     conn: Connection,
@@ -137,6 +150,46 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
+    fn save_incidents(&mut self, incidents: &[IncidentRecord]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO incidents (id, service, state, started_ms, ended_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET service = excluded.service, state = excluded.state,
+                 started_ms = excluded.started_ms, ended_ms = excluded.ended_ms, body = excluded.body",
+            )?;
+            for i in incidents {
+                upsert.execute(params![
+                    i.id,
+                    i.service,
+                    i.state,
+                    i.started_at,
+                    i.ended_at,
+                    i.body
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError> {
+        let mut select = self.conn.prepare(
+            "SELECT id, service, state, started_ms, ended_ms, body FROM incidents ORDER BY id",
+        )?;
+        let rows = select.query_map([], |r| {
+            Ok(IncidentRecord {
+                id: r.get(0)?,
+                service: r.get(1)?,
+                state: r.get(2)?,
+                started_at: r.get(3)?,
+                ended_at: r.get(4)?,
+                body: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -187,6 +240,24 @@ mod tests {
         assert_eq!(store.count().unwrap(), 3);
         assert_eq!(store.setting("salt").unwrap().as_deref(), Some("43"));
         assert_eq!(store.setting("nothing").unwrap(), None);
+        let incident = |state: &str, ended_at| IncidentRecord {
+            id: 7,
+            service: "aws".into(),
+            state: state.into(),
+            started_at: 100,
+            ended_at,
+            body: format!("{{\"state\":\"{state}\"}}"),
+        };
+        store
+            .save_incidents(&[incident("confirmed", None)])
+            .unwrap();
+        store
+            .save_incidents(&[incident("resolved", Some(900))])
+            .unwrap();
+        assert_eq!(
+            store.incidents().unwrap(),
+            [incident("resolved", Some(900))]
+        );
         let mut seen = Vec::new();
         store
             .scan(150, &mut |_, r| {

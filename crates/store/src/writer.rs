@@ -14,7 +14,7 @@ use seismo_core::report::{CountingRule, Report};
 use seismo_core::time::{DAY_MS, HOUR_MS, Millis};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Store, StoreError, StoredReport};
+use crate::{IncidentRecord, Store, StoreError, StoredReport};
 
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -56,6 +56,9 @@ pub struct Outcome {
 pub struct Committed<'a> {
     pub reports: &'a [Report],
     pub outcomes: &'a [Outcome],
+    /// True for the reports already stored, replayed in time order at start; false
+    /// for new ones.
+    pub replay: bool,
 }
 
 type Reply = oneshot::Sender<Result<Vec<Outcome>, Arc<StoreError>>>;
@@ -65,11 +68,19 @@ struct Job {
     reply: Reply,
 }
 
+enum Message {
+    Reports(Job),
+    Incidents(
+        Vec<IncidentRecord>,
+        oneshot::Sender<Result<(), Arc<StoreError>>>,
+    ),
+}
+
 /// A handle to submit reports to the writer thread. Cloning shares the writer; the
 /// thread ends when every handle is dropped and the queue is drained.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Message>,
 }
 
 /// A submission waiting for its commit.
@@ -104,6 +115,7 @@ impl Writer {
             });
         })?;
         on_commit(Committed {
+            replay: true,
             reports: &reports,
             outcomes: &outcomes,
         });
@@ -135,7 +147,21 @@ impl Writer {
     pub async fn submit(&self, reports: Vec<Report>) -> Result<Vec<Outcome>, Arc<StoreError>> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .send(Job { reports, reply })
+            .send(Message::Reports(Job { reports, reply }))
+            .await
+            .map_err(|_| Arc::new(StoreError::WriterStopped))?;
+        done.await
+            .map_err(|_| Arc::new(StoreError::WriterStopped))?
+    }
+
+    /// Stores incidents (replacing those of the same ids) and waits until they are durable.
+    pub async fn save_incidents(
+        &self,
+        incidents: Vec<IncidentRecord>,
+    ) -> Result<(), Arc<StoreError>> {
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .send(Message::Incidents(incidents, reply))
             .await
             .map_err(|_| Arc::new(StoreError::WriterStopped))?;
         done.await
@@ -147,7 +173,7 @@ impl Writer {
     pub fn submit_blocking(&self, reports: Vec<Report>) -> Result<Pending, StoreError> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .blocking_send(Job { reports, reply })
+            .blocking_send(Message::Reports(Job { reports, reply }))
             .map_err(|_| StoreError::WriterStopped)?;
         Ok(done)
     }
@@ -165,15 +191,34 @@ struct WriterThread {
 }
 
 impl WriterThread {
-    fn run(&mut self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.blocking_recv() {
+    fn run(&mut self, mut rx: mpsc::Receiver<Message>) {
+        let mut next = None;
+        loop {
+            let message = match next.take() {
+                Some(message) => message,
+                None => match rx.blocking_recv() {
+                    Some(message) => message,
+                    None => return,
+                },
+            };
+            let first = match message {
+                Message::Reports(job) => job,
+                Message::Incidents(incidents, reply) => {
+                    let _ = reply.send(self.store.save_incidents(&incidents).map_err(Arc::new));
+                    continue;
+                }
+            };
             let mut jobs = vec![first];
             let mut size = jobs[0].reports.len();
             while size < self.config.max_batch {
                 match rx.try_recv() {
-                    Ok(job) => {
+                    Ok(Message::Reports(job)) => {
                         size += job.reports.len();
                         jobs.push(job);
+                    }
+                    Ok(incidents) => {
+                        next = Some(incidents);
+                        break;
                     }
                     Err(_) => break,
                 }
@@ -201,6 +246,7 @@ impl WriterThread {
                     .map(|(id, counted)| Outcome { id, counted })
                     .collect();
                 (self.on_commit)(Committed {
+                    replay: false,
                     reports: &reports,
                     outcomes: &outcomes,
                 });

@@ -10,7 +10,7 @@ mod pages;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::routing::get;
@@ -19,7 +19,7 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::TimeLimits;
 use seismo_core::time::Millis;
-use seismo_detect::Series;
+use seismo_detect::{Engine, Series};
 use seismo_store::Writer;
 
 pub use error::ApiError;
@@ -64,6 +64,8 @@ pub struct AppState {
     pub geoip: Option<Arc<GeoIp>>,
     pub writer: Writer,
     pub series: Arc<RwLock<Series>>,
+    /// The detection engine; the server's ticker advances it.
+    pub engine: Arc<Mutex<Engine>>,
     pub config: WebConfig,
     pub clock: Clock,
 }

@@ -8,7 +8,7 @@ use http_body_util::BodyExt;
 use seismo_core::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::parse_rfc3339;
-use seismo_detect::Series;
+use seismo_detect::{Engine, EngineConfig, Series};
 use seismo_store::{SqliteStore, Writer, WriterConfig};
 use seismo_web::{AppState, WebConfig, app};
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ const NOW: &str = "2026-01-22T18:30:00Z";
 
 struct Server {
     router: axum::Router,
+    engine: Arc<std::sync::Mutex<Engine>>,
     _dir: tempfile::TempDir,
 }
 
@@ -42,17 +43,24 @@ fn server(config: WebConfig) -> Server {
     )
     .unwrap();
     let now = parse_rfc3339(NOW).unwrap();
+    let engine = Arc::new(std::sync::Mutex::new(Engine::new(
+        EngineConfig::default(),
+        catalog.clone(),
+        Gazetteer::embedded(),
+    )));
     let state = AppState {
         catalog,
         gazetteer: Gazetteer::embedded(),
         geoip: None,
         writer,
         series,
+        engine: engine.clone(),
         config,
         clock: Arc::new(move || now),
     };
     Server {
         router: app(Arc::new(state)),
+        engine,
         _dir: dir,
     }
 }
@@ -420,4 +428,90 @@ async fn the_form_posts_a_report_without_javascript() {
         .send(Request::get("/report/nope").body(Body::empty()).unwrap())
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn incidents_are_listed_filtered_and_shown() {
+    use seismo_core::catalog::ProblemId;
+    use seismo_core::report::Report;
+    use seismo_core::time::{DAY_MS, MINUTE_MS};
+
+    let s = server(WebConfig::default());
+    {
+        let mut engine = s.engine.lock().unwrap();
+        let catalog = engine.catalog().clone();
+        let slack = catalog.by_slug("slack").unwrap();
+        let dallas = Gazetteer::embedded().resolve_named(Some("Dallas"), Some("US"), None);
+        let start = parse_rfc3339(NOW).unwrap() - 9 * DAY_MS;
+        // Eight days of one report a minute, then forty a minute for half an hour.
+        for minute in 0..(8 * 24 * 60 + 30) {
+            let at = start + minute * MINUTE_MS;
+            let count = if minute >= 8 * 24 * 60 { 40 } else { 1 };
+            for _ in 0..count {
+                let report = Report {
+                    at,
+                    received: at,
+                    service: slack,
+                    problem: ProblemId(0),
+                    place: dallas,
+                    client: 0,
+                };
+                engine.replay(&report);
+            }
+        }
+        assert_eq!(engine.incidents().len(), 1);
+    }
+    let (status, list) = s.get("/api/v1/incidents").await;
+    assert_eq!(status, StatusCode::OK);
+    let incident = &list["incidents"][0];
+    assert_eq!(incident["service"], "slack");
+    assert_eq!(incident["id"], 1);
+    assert_eq!(incident["cities"][0]["city"], "Dallas");
+    assert_eq!(incident["problems"][0]["problem"], "messaging");
+    assert!(["suspected", "confirmed"].contains(&incident["state"].as_str().unwrap()));
+
+    let (_, active) = s.get("/api/v1/incidents?state=active&service=slack").await;
+    assert_eq!(active["incidents"].as_array().unwrap().len(), 1);
+    let (_, none) = s.get("/api/v1/incidents?service=zoom").await;
+    assert!(none["incidents"].as_array().unwrap().is_empty());
+    let (_, resolved) = s.get("/api/v1/incidents?state=resolved").await;
+    assert!(resolved["incidents"].as_array().unwrap().is_empty());
+    let (status, one) = s.get("/api/v1/incidents/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["log"][0]["event"], "opened");
+    assert!(one["log"][0]["evidence"]["observed"].as_u64().unwrap() > 0);
+
+    for (uri, status, code, field) in [
+        (
+            "/api/v1/incidents/2",
+            StatusCode::NOT_FOUND,
+            "unknown_incident",
+            "id",
+        ),
+        (
+            "/api/v1/incidents/x",
+            StatusCode::NOT_FOUND,
+            "unknown_incident",
+            "id",
+        ),
+        (
+            "/api/v1/incidents?state=burning",
+            StatusCode::BAD_REQUEST,
+            "invalid_state",
+            "state",
+        ),
+        (
+            "/api/v1/incidents?service=nope",
+            StatusCode::BAD_REQUEST,
+            "unknown_service",
+            "service",
+        ),
+    ] {
+        let (got, body) = s.get(uri).await;
+        assert_eq!(
+            (got, error_of(&body)),
+            (status, (code, Some(field))),
+            "{uri}"
+        );
+    }
 }

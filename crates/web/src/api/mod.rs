@@ -1,5 +1,6 @@
 //! `/api/v1`: reports in, services and series out.
 
+mod incidents;
 mod reports;
 mod services;
 
@@ -16,4 +17,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/services", get(services::list))
         .route("/services/{slug}", get(services::one))
         .route("/services/{slug}/series", get(services::series))
+        .route("/incidents", get(incidents::list))
+        .route("/incidents/{id}", get(incidents::one))
 }

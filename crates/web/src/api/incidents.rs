@@ -1,0 +1,79 @@
+//! `GET /api/v1/incidents` and `/incidents/{id}`: what the engine found.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use seismo_detect::IncidentId;
+use seismo_detect::view::IncidentView;
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState};
+
+/// Newest first; `?service=SLUG` and `?state=active|resolved|suspected|confirmed|recovering`
+/// narrow the list.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let service = match query.get("service") {
+        None => None,
+        Some(slug) => Some(state.catalog.by_slug(slug).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_service",
+                format!("no service has the slug {slug:?}"),
+                Some("service"),
+            )
+        })?),
+    };
+    let wanted = query.get("state").map(String::as_str);
+    if let Some(w) = wanted
+        && !["active", "suspected", "confirmed", "recovering", "resolved"].contains(&w)
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_state",
+            format!("{w:?}: state is active, suspected, confirmed, recovering or resolved"),
+            Some("state"),
+        ));
+    }
+    let engine = state.engine.lock().expect("engine lock");
+    let incidents: Vec<IncidentView> = engine
+        .incidents()
+        .iter()
+        .rev()
+        .filter(|i| service.is_none_or(|s| i.service == s))
+        .filter(|i| match wanted {
+            None => true,
+            Some("active") => i.state.is_active(),
+            Some(w) => i.state.as_str() == w,
+        })
+        .map(|i| IncidentView::new(i, &state.catalog, state.gazetteer))
+        .collect();
+    Ok(Json(json!({ "incidents": incidents })))
+}
+
+pub async fn one(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentView>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_incident",
+            format!("no incident has the id {id:?}"),
+            Some("id"),
+        )
+    };
+    let number: u64 = id.parse().map_err(|_| not_found())?;
+    let engine = state.engine.lock().expect("engine lock");
+    let incident = engine.incident(IncidentId(number)).ok_or_else(not_found)?;
+    Ok(Json(IncidentView::new(
+        incident,
+        &state.catalog,
+        state.gazetteer,
+    )))
+}
