@@ -1,8 +1,8 @@
 //! User reports: the wire format, its validation into a [`Report`], and the rule
 //! that counts one report per reporter, service and hour.
 
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -343,7 +343,8 @@ impl ReportRules<'_> {
 #[derive(Debug, Clone)]
 pub struct CountingRule {
     window: Millis,
-    last_counted: HashMap<(u64, ServiceId), Millis>,
+    /// Client keys are salted hashes an attacker cannot aim at, so a fast hasher is safe.
+    last_counted: FxHashMap<(u64, ServiceId), Millis>,
 }
 
 impl CountingRule {
@@ -352,7 +353,7 @@ impl CountingRule {
     pub fn new(window: Millis) -> CountingRule {
         CountingRule {
             window,
-            last_counted: HashMap::new(),
+            last_counted: FxHashMap::default(),
         }
     }
 

@@ -111,8 +111,9 @@ struct Recent {
 }
 
 struct ServiceState {
-    /// Reports per minute, `(minute, count)` at `minute % RING_MINUTES`.
-    ring: Box<[(i64, u32)]>,
+    /// Reports per minute, `(minute, count)` at `minute % RING_MINUTES`; minutes since
+    /// the epoch fit an `i32` until the year 6053.
+    ring: Box<[(i32, u32)]>,
     recent: VecDeque<Recent>,
     history: HourHistory,
     /// Learnt reports per city (`None`: without a city) and per problem.
@@ -130,7 +131,7 @@ struct ServiceState {
 impl ServiceState {
     fn new(problems: usize) -> ServiceState {
         ServiceState {
-            ring: vec![(i64::MIN, 0); RING_MINUTES as usize].into_boxed_slice(),
+            ring: vec![(i32::MIN, 0); RING_MINUTES as usize].into_boxed_slice(),
             recent: VecDeque::new(),
             history: HourHistory::default(),
             normal_cities: PlaceCounts::default(),
@@ -145,7 +146,11 @@ impl ServiceState {
 
     fn count(&self, minute: i64) -> u64 {
         let (tag, count) = self.ring[minute.rem_euclid(RING_MINUTES) as usize];
-        if tag == minute { u64::from(count) } else { 0 }
+        if i64::from(tag) == minute {
+            u64::from(count)
+        } else {
+            0
+        }
     }
 
     fn masked(&self, minute: i64) -> bool {
@@ -265,8 +270,8 @@ impl Engine {
             return;
         }
         let slot = &mut s.ring[minute.rem_euclid(RING_MINUTES) as usize];
-        if slot.0 != minute {
-            *slot = (minute, 0);
+        if i64::from(slot.0) != minute {
+            *slot = (minute as i32, 0);
         }
         slot.1 += 1;
         s.latest_minute = s.latest_minute.max(minute);
@@ -275,8 +280,13 @@ impl Engine {
             city: report.place.city,
             problem: report.problem,
         };
-        let at = s.recent.partition_point(|r| r.minute <= minute);
-        s.recent.insert(at, recent);
+        // Reports mostly come in time order: append; a late one is put in its place.
+        if s.recent.back().is_none_or(|r| r.minute <= minute) {
+            s.recent.push_back(recent);
+        } else {
+            let at = s.recent.partition_point(|r| r.minute <= minute);
+            s.recent.insert(at, recent);
+        }
         if let Some(i) = s.active {
             let incident = &mut self.incidents[i];
             if report.at >= incident.started_at {
@@ -358,7 +368,18 @@ impl Engine {
             .map(|e| e.per_hour / 60.0)
     }
 
-    fn surge_test(&mut self, index: usize, now_minute: i64, window: i64) -> Option<Test> {
+    /// Tests the `window` minutes before `now_minute` against the baseline. The p-value
+    /// (an incomplete beta function, the costly part of a tick) is computed only when
+    /// the window can open an incident or `exact` is asked; otherwise a window holding
+    /// at most 1.2 times its expectation plus two reports, which is never significant at
+    /// 1%, gets p = 1.
+    fn surge_test(
+        &mut self,
+        index: usize,
+        now_minute: i64,
+        window: i64,
+        exact: bool,
+    ) -> Option<Test> {
         let (mut observed, mut expected, mut history, mut basis) = (0, 0.0, i64::MAX, f64::MAX);
         for minute in now_minute - window..now_minute {
             let e = self.services[index].expected_hour(minute.div_euclid(60))?;
@@ -372,7 +393,6 @@ impl Engine {
         let dispersion = 1.0 / (1.0 / self.config.dispersion + 1.0 / basis.max(1.0));
         // A floor of one report a day keeps an idle service's expectation above zero.
         let expected = expected.max(window as f64 / (24.0 * 60.0));
-        let p_value = nb_upper_tail(observed, expected, dispersion);
         let min_ratio = if history < self.config.cold_start_hours {
             self.config.cold_start_min_ratio
         } else {
@@ -381,6 +401,12 @@ impl Engine {
         let candidate = history >= self.config.warmup_hours
             && observed >= self.config.min_count
             && observed as f64 >= min_ratio * expected;
+        let unremarkable = observed as f64 <= 1.2 * expected + 2.0;
+        let p_value = if candidate || exact || !unremarkable {
+            nb_upper_tail(observed, expected, dispersion)
+        } else {
+            1.0
+        };
         Some(Test {
             evidence: Evidence {
                 window_minutes: window,
@@ -398,7 +424,7 @@ impl Engine {
         let windows = self.config.windows.clone();
         let tests: Vec<Test> = windows
             .iter()
-            .filter_map(|&w| self.surge_test(index, now_minute, w))
+            .filter_map(|&w| self.surge_test(index, now_minute, w, false))
             .collect();
         if tests.is_empty() {
             return;
@@ -411,11 +437,13 @@ impl Engine {
             .max_by(|a, b| a.surprise.total_cmp(&b.surprise))
             .copied();
         let surge = strongest.map_or(0.0, |t| t.surprise);
-        let Some(state_test) = self.surge_test(index, now_minute, STATE_WINDOW_MINUTES) else {
+        let active = self.services[index].active;
+        let Some(state_test) =
+            self.surge_test(index, now_minute, STATE_WINDOW_MINUTES, active.is_some())
+        else {
             return;
         };
 
-        let active = self.services[index].active;
         let Some(i) = active else {
             let trigger = strongest.filter(|t| t.surprise >= open_level).or_else(|| {
                 self.local_surge(index, now_minute, &state_test)

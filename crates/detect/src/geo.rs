@@ -7,7 +7,7 @@
 //! of places tested, and at least twice what it expects. A city that always has many
 //! reports expects many, so it ranks only when it is hit itself.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::hash::Hash;
 
 use seismo_core::gazetteer::{CityId, Gazetteer};
@@ -24,8 +24,8 @@ pub struct PlaceCounts<P> {
 impl<P> Default for PlaceCounts<P> {
     fn default() -> Self {
         PlaceCounts {
-            normal: HashMap::new(),
-            observed: HashMap::new(),
+            normal: HashMap::default(),
+            observed: HashMap::default(),
         }
     }
 }

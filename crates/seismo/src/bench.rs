@@ -23,8 +23,26 @@ use crate::Common;
 use crate::import::import;
 use crate::setup::{Intake, wall_clock};
 
+#[derive(clap::Subcommand)]
+pub enum Args {
+    /// Report intake: single JSON POSTs (with `wrk`) and bulk NDJSON.
+    Intake(IntakeArgs),
+    /// `seismo detect` throughput on a scenario's reports, next to parsing them alone.
+    Detect(DetectArgs),
+}
+
 #[derive(clap::Args)]
-pub struct Args {
+pub struct DetectArgs {
+    /// The scenario whose reports are detected.
+    #[arg(long, default_value = "scenarios/load.toml")]
+    scenario: std::path::PathBuf,
+    /// Runs; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
+#[derive(clap::Args)]
+pub struct IntakeArgs {
     /// Seconds of each wrk run.
     #[arg(long, default_value_t = 10)]
     seconds: u32,
@@ -51,6 +69,61 @@ const CITIES: &[(&str, &str)] = &[
 ];
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args {
+        Args::Intake(args) => intake(args),
+        Args::Detect(args) => detect(args),
+    }
+}
+
+fn detect(args: DetectArgs) -> anyhow::Result<ExitCode> {
+    let scenario = crate::simulate::Scenario::load(&args.scenario)?;
+    let mut ndjson = Vec::new();
+    scenario.generate(&mut ndjson)?;
+    let catalog = Arc::new(seismo_core::Catalog::demo());
+    let gazetteer = seismo_core::gazetteer::Gazetteer::embedded();
+    let rules = seismo_core::report::ReportRules {
+        catalog: &catalog,
+        gazetteer,
+        geoip: None,
+        limits: seismo_core::report::TimeLimits::default(),
+        client_salt: 0,
+    };
+    let lines = ndjson.iter().filter(|&&b| b == b'\n').count() as f64;
+    let (mut parse_rates, mut detect_rates) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        let started = Instant::now();
+        let (reports, _) = crate::detect::parse(&rules, &ndjson, "bench");
+        parse_rates.push(lines / started.elapsed().as_secs_f64());
+        drop(reports);
+        let started = Instant::now();
+        let (mut reports, _) = crate::detect::parse(&rules, &ndjson, "bench");
+        let mut engine = seismo_detect::Engine::new(
+            seismo_detect::EngineConfig::default(),
+            catalog.clone(),
+            gazetteer,
+        );
+        crate::detect::run_engine(&mut engine, &mut reports, 60 * MINUTE_MS, None);
+        detect_rates.push(lines / started.elapsed().as_secs_f64());
+        eprintln!(
+            "round {}: parse {:.0}/s, detect {:.0}/s, {} incidents",
+            round + 1,
+            parse_rates[round],
+            detect_rates[round],
+            engine.incidents().len()
+        );
+    }
+    let (parse, detect) = (median(parse_rates), median(detect_rates));
+    println!("| measurement | median | reference (same run) | ratio |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| `seismo detect`, {lines:.0} reports of {} | {detect:.0} reports/s | parsing, validating and sorting alone {parse:.0} reports/s | {:.0}% |",
+        args.scenario.display(),
+        100.0 * detect / parse
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     if Command::new("wrk").arg("--version").output().is_err() {
         bail!("wrk is not installed (Debian: apt-get install wrk)");
     }
@@ -145,7 +218,7 @@ request = function()
 end
 "#;
 
-fn wrk(address: SocketAddr, script: &std::path::Path, args: &Args) -> anyhow::Result<f64> {
+fn wrk(address: SocketAddr, script: &std::path::Path, args: &IntakeArgs) -> anyhow::Result<f64> {
     let output = Command::new("wrk")
         .args([
             "-t1",

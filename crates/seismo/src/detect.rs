@@ -10,7 +10,7 @@ use anyhow::Context;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
-use seismo_core::time::{self, MINUTE_MS, Millis, minute_floor};
+use seismo_core::time::{self, HOUR_MS, MINUTE_MS, Millis, minute_floor};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, Incident};
 
@@ -129,7 +129,7 @@ pub fn load_engine_config(path: &std::path::Path) -> anyhow::Result<EngineConfig
 }
 
 /// Validates every line, on every core; reports come back in line order.
-fn parse(rules: &ReportRules, data: &[u8], name: &str) -> (Vec<Report>, Rejected) {
+pub fn parse(rules: &ReportRules, data: &[u8], name: &str) -> (Vec<Report>, Rejected) {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
@@ -168,6 +168,8 @@ fn parse(rules: &ReportRules, data: &[u8], name: &str) -> (Vec<Report>, Rejected
                             Err(error) => rejected.record(line_no, error),
                         }
                     }
+                    // Sorted here, on every core; the merge of the sorted runs is linear.
+                    reports.sort_by_key(|r| r.at);
                     (reports, rejected)
                 })
             })
@@ -198,7 +200,13 @@ pub fn run_engine(
     reports.sort_by_key(|r| r.at);
     let mut rule = CountingRule::new(counting_window);
     let mut counted = 0;
+    let mut forgot = Millis::MIN;
     for report in reports.iter() {
+        // In time order, a reporter silent for longer than the window can be forgotten.
+        if report.at > forgot.saturating_add(HOUR_MS) {
+            rule.forget_before(report.at - counting_window);
+            forgot = report.at;
+        }
         if !rule.admit(report) {
             continue;
         }

@@ -55,7 +55,8 @@ enum Command {
     Detect(detect::Args),
     /// Generate the reports of a scenario (TOML) as NDJSON on standard output.
     Simulate(simulate::Args),
-    /// Measure intake throughput against a trivial HTTP handler (needs `wrk`).
+    /// Measure throughput next to references run alongside (docs/PERFORMANCE.md).
+    #[command(subcommand)]
     Bench(bench::Args),
 }
 
