@@ -1,6 +1,6 @@
 //! The engine: per-service state, the minute tick, and the incident lifecycle.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use seismo_core::catalog::{Catalog, ProblemId, ServiceId};
@@ -103,18 +103,16 @@ pub struct IncidentEvent {
     pub entry: LogEntry,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Recent {
-    minute: i64,
-    city: Option<CityId>,
-    problem: ProblemId,
-}
+/// One recent report: where from, and what broke.
+type Recent = (Option<CityId>, ProblemId);
 
 struct ServiceState {
     /// Reports per minute, `(minute, count)` at `minute % RING_MINUTES`; minutes since
     /// the epoch fit an `i32` until the year 6053.
     ring: Box<[(i32, u32)]>,
-    recent: VecDeque<Recent>,
+    /// The last three hours of reports, by minute: in any order they come, each lands
+    /// in its minute, and whole minutes age out.
+    recent: BTreeMap<i64, Vec<Recent>>,
     history: HourHistory,
     /// Learnt reports per city (`None`: without a city) and per problem.
     normal_cities: PlaceCounts<Option<CityId>>,
@@ -132,7 +130,7 @@ impl ServiceState {
     fn new(problems: usize) -> ServiceState {
         ServiceState {
             ring: vec![(i32::MIN, 0); RING_MINUTES as usize].into_boxed_slice(),
-            recent: VecDeque::new(),
+            recent: BTreeMap::new(),
             history: HourHistory::default(),
             normal_cities: PlaceCounts::default(),
             normal_problems: vec![0; problems],
@@ -275,18 +273,10 @@ impl Engine {
         }
         slot.1 += 1;
         s.latest_minute = s.latest_minute.max(minute);
-        let recent = Recent {
-            minute,
-            city: report.place.city,
-            problem: report.problem,
-        };
-        // Reports mostly come in time order: append; a late one is put in its place.
-        if s.recent.back().is_none_or(|r| r.minute <= minute) {
-            s.recent.push_back(recent);
-        } else {
-            let at = s.recent.partition_point(|r| r.minute <= minute);
-            s.recent.insert(at, recent);
-        }
+        s.recent
+            .entry(minute)
+            .or_default()
+            .push((report.place.city, report.problem));
         if let Some(i) = s.active {
             let incident = &mut self.incidents[i];
             if report.at >= incident.started_at {
@@ -338,14 +328,16 @@ impl Engine {
     /// Moves what is old enough from the recent buffers into the baseline.
     fn learn(&mut self, index: usize, now_minute: i64, closing_hour: Option<i64>) {
         let s = &mut self.services[index];
-        while let Some(&r) = s.recent.front() {
-            if r.minute >= now_minute - RECENT_MINUTES {
+        while let Some(entry) = s.recent.first_entry() {
+            if *entry.key() >= now_minute - RECENT_MINUTES {
                 break;
             }
-            s.recent.pop_front();
-            if !s.masked(r.minute * MINUTE_MS) {
-                *s.normal_cities.normal.entry(r.city).or_default() += 1;
-                s.normal_problems[r.problem.0 as usize] += 1;
+            let (minute, reports) = entry.remove_entry();
+            if !s.masked(minute * MINUTE_MS) {
+                for (city, problem) in reports {
+                    *s.normal_cities.normal.entry(city).or_default() += 1;
+                    s.normal_problems[problem.0 as usize] += 1;
+                }
             }
         }
         if let Some(hour) = closing_hour {
@@ -551,12 +543,12 @@ impl Engine {
                 let service = ServiceId(index as u32);
                 let problems = self.catalog.service(service).problems.len();
                 let mut problem_counts = vec![0; problems];
-                for r in self.services[index]
+                for (_, problem) in self.services[index]
                     .recent
-                    .iter()
-                    .filter(|r| r.minute * MINUTE_MS >= started_at)
+                    .range(started_at / MINUTE_MS..)
+                    .flat_map(|(_, r)| r)
                 {
-                    problem_counts[r.problem.0 as usize] += 1;
+                    problem_counts[problem.0 as usize] += 1;
                 }
                 let incident = Incident {
                     id: IncidentId(self.incidents.len() as u64 + 1),
@@ -734,12 +726,8 @@ impl Engine {
                 }
             }
         }
-        for r in s
-            .recent
-            .iter()
-            .filter(|r| r.minute >= from && r.minute < to)
-        {
-            if let Some(city) = r.city {
+        for (city, _) in s.recent.range(from..to).flat_map(|(_, r)| r) {
+            if let Some(city) = *city {
                 let c = g.city(city);
                 *cities.observed.entry(city).or_default() += 1;
                 *countries.observed.entry(c.country).or_default() += 1;

@@ -256,6 +256,11 @@ async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
+    // As `seismo serve` runs: with the engine advancing beside the intake.
+    tokio::spawn(crate::serve::run_engine(
+        state.clone(),
+        std::time::Duration::from_secs(5),
+    ));
     tokio::spawn(seismo_web::serve(
         listener,
         seismo_web::app(state),

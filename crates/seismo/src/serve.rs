@@ -112,7 +112,7 @@ const GRACE_MS: i64 = 15_000;
 
 /// Advances the engine to the server's clock every `tick`, and stores the incidents
 /// that changed (all of them the first time, after the replay of the store).
-async fn run_engine(state: Arc<AppState>, tick: Duration) {
+pub async fn run_engine(state: Arc<AppState>, tick: Duration) {
     let mut interval = tokio::time::interval(tick);
     let mut first = true;
     loop {
