@@ -344,31 +344,21 @@ impl Scenario {
             for (index, service) in self.service.iter().enumerate() {
                 let rate =
                     service.per_hour / 60.0 * rhythm * daily_noise[index] * hourly_noise[index];
-                let normal = poisson(&mut rng, rate);
-                for _ in 0..normal {
-                    let city = pick_city(&mut rng, &cities, city_total, &[], self.unplaced);
-                    let problem = pick(&mut rng, &normal_mixes[index]);
-                    self.write(
-                        out,
-                        &mut rng,
-                        minute,
-                        &service.slug,
-                        problem,
-                        city.map(|c| &cities[c]),
-                        &mut count,
-                    )?;
-                }
+                // Normal traffic, then each outage's extra reports, which follow the day
+                // too, dimmed at night like everything else.
+                let mut batches = vec![(poisson(&mut rng, rate), &[][..], &normal_mixes[index])];
                 for surge in surges.iter().filter(|s| s.service == index) {
                     let shape = surge.shape(minute);
-                    if shape <= 0.0 {
-                        continue;
+                    if shape > 0.0 {
+                        let extra = poisson(&mut rng, surge.extra * shape * rhythm.max(0.5));
+                        batches.push((extra, &surge.cities[..], &surge.problems));
                     }
-                    // Outage traffic follows the day, dimmed at night like everything else.
-                    let extra = poisson(&mut rng, surge.extra * shape * rhythm.max(0.5));
-                    for _ in 0..extra {
+                }
+                for (n, footprint, mix) in batches {
+                    for _ in 0..n {
                         let city =
-                            pick_city(&mut rng, &cities, city_total, &surge.cities, self.unplaced);
-                        let problem = pick(&mut rng, &surge.problems);
+                            pick_city(&mut rng, &cities, city_total, footprint, self.unplaced);
+                        let problem = pick(&mut rng, mix);
                         self.write(
                             out,
                             &mut rng,

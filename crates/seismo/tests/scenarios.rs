@@ -33,27 +33,16 @@ fn scenario_path(name: &str) -> PathBuf {
 }
 
 fn outages(scenario: &toml::Value) -> Vec<Outage> {
-    let per_hour = |slug: &str| {
-        scenario["service"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["slug"].as_str() == Some(slug))
-            .unwrap()["per_hour"]
-            .as_float()
-            .or_else(|| {
-                scenario["service"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|s| s["slug"].as_str() == Some(slug))
-                    .unwrap()["per_hour"]
-                    .as_integer()
-                    .map(|i| i as f64)
-            })
-            .unwrap()
-    };
     let number = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64)).unwrap();
+    let per_hour = |slug: &str| {
+        let services = scenario["service"].as_array().unwrap();
+        number(
+            &services
+                .iter()
+                .find(|s| s["slug"].as_str() == Some(slug))
+                .unwrap()["per_hour"],
+        )
+    };
     let mut found = Vec::new();
     for o in scenario
         .get("outage")
