@@ -230,16 +230,8 @@ impl Engine {
         }
     }
 
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
-    }
-
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
-    }
-
-    pub fn gazetteer(&self) -> &'static Gazetteer {
-        self.gazetteer
     }
 
     /// Every incident so far, in order of detection.

@@ -136,7 +136,7 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         engine: None,
     };
 
-    let intake = Intake::open(&common("serve"))?;
+    let intake = Intake::open(&common("serve"), wall_clock())?;
     let runtime = tokio::runtime::Runtime::new()?;
     let seismo = runtime.block_on(start_seismo(&intake))?;
     let trivial = runtime.block_on(start_trivial())?;
@@ -159,7 +159,7 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(&file, &ndjson)?;
     let (mut import_rates, mut raw_rates, mut http_rates) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds {
-        let target = Intake::open(&common(&format!("import-{round}")))?;
+        let target = Intake::open(&common(&format!("import-{round}")), wall_clock())?;
         let started = Instant::now();
         let summary = import(&target, ndjson.as_slice(), "bench", wall_clock())?;
         target.finish();
@@ -257,7 +257,7 @@ async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     // As `seismo serve` runs: with the engine advancing beside the intake.
-    tokio::spawn(crate::serve::run_engine(
+    tokio::spawn(crate::serve::advance_engine(
         state.clone(),
         std::time::Duration::from_secs(5),
     ));

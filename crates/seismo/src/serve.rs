@@ -29,6 +29,10 @@ pub struct Args {
     /// Take reporters' addresses from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long, env = "SEISMO_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// How often the engine looks for minutes to test, in seconds (each minute is tested
+    /// once, fifteen seconds after it ends).
+    #[arg(long, env = "SEISMO_TICK_SECONDS", default_value_t = 5)]
+    tick_seconds: u64,
     /// Replay the 22 January 2026 Microsoft 365 outage in accelerated time (one minute
     /// a second) on a fresh store in a temporary directory.
     #[arg(long)]
@@ -52,7 +56,8 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let intake = Intake::open(&args.common)?;
+    let intake = Intake::open(&args.common, demo.as_ref().map_or_else(wall_clock, |d| d.start))?;
+    // The demo's clock starts once its history is replayed.
     let clock: Clock = match &demo {
         Some(demo) => demo.clock(),
         None => Arc::new(wall_clock),
@@ -95,7 +100,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
         tracing::info!(services = state.catalog.services().len(), data = %args.common.data.display(), "serving");
-        tokio::spawn(run_engine(state.clone(), tick));
+        tokio::spawn(advance_engine(state.clone(), tick));
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -109,19 +114,30 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 /// Reports reach the engine through the writer a moment after their time; a minute is
 /// tested only once this much later than its end, so that it is complete.
 const GRACE_MS: i64 = 15_000;
+const SERIES_KEPT_MS: i64 = 8 * 24 * 3_600_000;
 
 /// Advances the engine to the server's clock every `tick`, and stores the incidents
 /// that changed (all of them the first time, after the replay of the store).
-pub async fn run_engine(state: Arc<AppState>, tick: Duration) {
+pub async fn advance_engine(state: Arc<AppState>, tick: Duration) {
     let mut interval = tokio::time::interval(tick);
     let mut first = true;
+    let mut trimmed = i64::MIN;
     loop {
         interval.tick().await;
         let worker = state.clone();
         let all = std::mem::take(&mut first);
+        let now = (state.clock)();
+        let trim = now.saturating_sub(trimmed) >= 3_600_000;
+        if trim {
+            trimmed = now;
+        }
         let records = tokio::task::spawn_blocking(move || {
+            if trim {
+                // The series keep eight days of minutes, which the API and pages show.
+                worker.series.write().expect("series lock").forget_before(now - SERIES_KEPT_MS);
+            }
             let mut engine = worker.engine.lock().expect("engine lock");
-            let events = engine.advance_to((worker.clock)() - GRACE_MS);
+            let events = engine.advance_to(now - GRACE_MS);
             for event in &events {
                 tracing::info!(incident = event.incident.0, change = ?event.entry.change, "incident");
             }

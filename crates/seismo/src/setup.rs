@@ -9,11 +9,14 @@ use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
-use seismo_core::time::{MINUTE_MS, Millis};
+use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 use seismo_detect::{Engine, EngineConfig, Series};
 use seismo_store::{SqliteStore, Store, Writer, WriterConfig};
 
 use crate::Common;
+
+/// Days of stored reports replayed at start: the baseline's five weeks and a day.
+const REPLAY_DAYS: i64 = 36;
 
 pub struct Intake {
     pub catalog: Arc<Catalog>,
@@ -28,7 +31,9 @@ pub struct Intake {
 }
 
 impl Intake {
-    pub fn open(common: &Common) -> anyhow::Result<Intake> {
+    /// Opens the store and replays what the engine and the series need of it: the
+    /// reports of the five weeks (the baseline's memory) and a day before `now`.
+    pub fn open(common: &Common, now: Millis) -> anyhow::Result<Intake> {
         let catalog = Arc::new(match &common.catalog {
             Some(path) => Catalog::load(path)?,
             None => Catalog::demo(),
@@ -72,6 +77,7 @@ impl Intake {
         };
         let config = WriterConfig {
             counting_window: common.counting_window_minutes * MINUTE_MS,
+            replay_since: now - REPLAY_DAYS * DAY_MS,
             ..WriterConfig::default()
         };
         let (writer, writer_thread) = Writer::start(
