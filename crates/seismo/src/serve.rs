@@ -56,7 +56,10 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let intake = Intake::open(&args.common, demo.as_ref().map_or_else(wall_clock, |d| d.start))?;
+    let intake = Intake::open(
+        &args.common,
+        demo.as_ref().map_or_else(wall_clock, |d| d.start),
+    )?;
     // The demo's clock starts once its history is replayed.
     let clock: Clock = match &demo {
         Some(demo) => demo.clock(),
