@@ -11,6 +11,7 @@ pub mod baseline;
 pub mod engine;
 mod geo;
 pub mod incident;
+pub mod numeric;
 pub mod series;
 pub mod stats;
 pub mod view;

@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod detect;
 mod import;
+mod nab;
 mod ndjson;
 mod serve;
 mod setup;
@@ -53,6 +54,8 @@ enum Command {
     Import(import::Args),
     /// Run the detection engine over an NDJSON history and print its incidents.
     Detect(detect::Args),
+    /// Run the numeric detector over the Numenta Anomaly Benchmark and score it.
+    Nab(nab::Args),
     /// Generate the reports of a scenario (TOML) as NDJSON on standard output.
     Simulate(simulate::Args),
     /// Measure throughput next to references run alongside (docs/PERFORMANCE.md).
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Nab(args) => nab::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

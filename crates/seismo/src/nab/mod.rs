@@ -1,0 +1,167 @@
+//! `seismo nab`: the Numenta Anomaly Benchmark (NAB v1.1). Runs the streaming numeric
+//! detector over every data file, writes results in NAB's layout
+//! (`OUT/seismo/<category>/seismo_<file>.csv`, columns `timestamp,value,anomaly_score,label`)
+//! so NAB's own scorer can read them, and with `--score` scores them with seismo's
+//! implementation of NAB's scoring (`score.rs`).
+
+mod score;
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use seismo_detect::numeric::NumericDetector;
+
+use score::{Costs, File};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The NAB directory: data/, labels/combined_windows.json, config/profiles.json.
+    #[arg(long)]
+    data: PathBuf,
+    /// Where the results go (OUT/seismo/...).
+    #[arg(long)]
+    out: PathBuf,
+    /// Score the results: the three profiles, and each category.
+    #[arg(long)]
+    score: bool,
+}
+
+fn timestamp(text: &str) -> anyhow::Result<i64> {
+    let t = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f")
+        .with_context(|| format!("{text:?} is not a NAB timestamp"))?;
+    Ok(t.and_utc().timestamp())
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let labels_path = args.data.join("labels/combined_windows.json");
+    let labels: HashMap<String, Vec<(String, String)>> = serde_json::from_str(
+        &std::fs::read_to_string(&labels_path)
+            .with_context(|| format!("cannot read {}", labels_path.display()))?,
+    )
+    .with_context(|| format!("{}: not NAB windows", labels_path.display()))?;
+    let mut files = Vec::new();
+    let mut names: Vec<&String> = labels.keys().collect();
+    names.sort();
+    for name in names {
+        let (category, file_name) = name
+            .split_once('/')
+            .with_context(|| format!("label key {name:?}"))?;
+        let path = args.data.join("data").join(name);
+        let file = detect_file(&path, category, &labels[name])?;
+        write_results(&args.out, category, file_name, &path, &file)?;
+        files.push(file);
+    }
+    eprintln!(
+        "{} files -> {}",
+        files.len(),
+        args.out.join("seismo").display()
+    );
+    if args.score {
+        print_scores(&args.data, &files)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the detector over one file, one value at a time, in order.
+fn detect_file(path: &Path, category: &str, windows: &[(String, String)]) -> anyhow::Result<File> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut detector = NumericDetector::new();
+    let (mut timestamps, mut scores) = (Vec::new(), Vec::new());
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let (t, v) = line
+            .split_once(',')
+            .with_context(|| format!("{}:{}: not `timestamp,value`", path.display(), n + 1))?;
+        let value: f64 = v
+            .trim()
+            .parse()
+            .with_context(|| format!("{}:{}: {v:?} is not a number", path.display(), n + 1))?;
+        timestamps.push(timestamp(t).with_context(|| format!("{}:{}", path.display(), n + 1))?);
+        scores.push(detector.observe(value));
+    }
+    let windows = windows
+        .iter()
+        .map(|(s, e)| Ok((timestamp(s)?, timestamp(e)?)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(File {
+        category: category.to_string(),
+        timestamps,
+        scores,
+        windows,
+    })
+}
+
+fn write_results(
+    out: &Path,
+    category: &str,
+    file_name: &str,
+    source: &Path,
+    file: &File,
+) -> anyhow::Result<()> {
+    let dir = out.join("seismo").join(category);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let text = std::fs::read_to_string(source)?;
+    let mut csv = String::from("timestamp,value,anomaly_score,label\n");
+    for ((line, &t), &score) in text.lines().skip(1).zip(&file.timestamps).zip(&file.scores) {
+        let (stamp, value) = line.split_once(',').unwrap_or((line, ""));
+        let label = u8::from(file.windows.iter().any(|&(s, e)| (s..=e).contains(&t)));
+        let _ = writeln!(csv, "{stamp},{},{score},{label}", value.trim());
+    }
+    let path = dir.join(format!("seismo_{file_name}"));
+    std::fs::write(&path, csv).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn print_scores(data: &Path, files: &[File]) -> anyhow::Result<()> {
+    let path = data.join("config/profiles.json");
+    let profiles: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?,
+    )?;
+    println!(
+        "| profile | score | threshold | {} |",
+        categories(files).join(" | ")
+    );
+    println!("|---|---:|---:|{}", "---:|".repeat(categories(files).len()));
+    for name in ["standard", "reward_low_FP_rate", "reward_low_FN_rate"] {
+        let m = &profiles[name]["CostMatrix"];
+        let weight = |k: &str| {
+            m[k].as_f64()
+                .with_context(|| format!("{}: {name}.{k}", path.display()))
+        };
+        let costs = Costs {
+            true_positive: weight("tpWeight")?,
+            false_positive: weight("fpWeight")?,
+            false_negative: weight("fnWeight")?,
+        };
+        let s = score::score(files, &costs);
+        let per: Vec<String> = s
+            .categories
+            .iter()
+            .map(|(_, v)| format!("{v:.1}"))
+            .collect();
+        let threshold = if s.threshold.is_finite() {
+            format!("{:.3}", s.threshold)
+        } else {
+            "none".into()
+        };
+        println!(
+            "| {name} | {:.1} | {threshold} | {} |",
+            s.normalized,
+            per.join(" | ")
+        );
+    }
+    if files.is_empty() {
+        bail!("no data files");
+    }
+    Ok(())
+}
+
+fn categories(files: &[File]) -> Vec<String> {
+    let mut c: Vec<String> = files.iter().map(|f| f.category.clone()).collect();
+    c.sort();
+    c.dedup();
+    c
+}

@@ -1,0 +1,73 @@
+//! `seismo nab` on a small synthetic benchmark in NAB's layout.
+
+mod support;
+
+use std::fmt::Write as _;
+
+use support::seismo;
+
+#[test]
+fn writes_results_in_nab_layout_and_scores_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let nab = dir.path().join("nab");
+    std::fs::create_dir_all(nab.join("data/synthetic")).unwrap();
+    std::fs::create_dir_all(nab.join("labels")).unwrap();
+    std::fs::create_dir_all(nab.join("config")).unwrap();
+    // 1,000 five-minute values around 100, with a jump to 500 at row 700.
+    let mut csv = String::from("timestamp,value\n");
+    let stamp = |i: i64| {
+        let t = chrono::DateTime::from_timestamp(1_420_070_400 + i * 300, 0).unwrap();
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
+    };
+    for i in 0..1000 {
+        let value = if (700..720).contains(&i) {
+            500
+        } else {
+            100 + (i * 37) % 11
+        };
+        writeln!(csv, "{},{value}", stamp(i)).unwrap();
+    }
+    std::fs::write(nab.join("data/synthetic/jump.csv"), csv).unwrap();
+    let windows = serde_json::json!({"synthetic/jump.csv": [[format!("{}.000000", stamp(690)), format!("{}.000000", stamp(740))]]});
+    std::fs::write(
+        nab.join("labels/combined_windows.json"),
+        windows.to_string(),
+    )
+    .unwrap();
+    let costs = |fp: f64, fn_: f64| serde_json::json!({"CostMatrix": {"tpWeight": 1.0, "fnWeight": fn_, "fpWeight": fp, "tnWeight": 1.0}});
+    let profiles = serde_json::json!({"standard": costs(0.11, 1.0), "reward_low_FP_rate": costs(0.22, 1.0), "reward_low_FN_rate": costs(0.11, 2.0)});
+    std::fs::write(nab.join("config/profiles.json"), profiles.to_string()).unwrap();
+
+    let out = dir.path().join("out");
+    let output = seismo()
+        .args(["nab", "--score", "--data"])
+        .arg(&nab)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results = std::fs::read_to_string(out.join("seismo/synthetic/seismo_jump.csv")).unwrap();
+    let lines: Vec<&str> = results.lines().collect();
+    assert_eq!(lines[0], "timestamp,value,anomaly_score,label");
+    assert_eq!(lines.len(), 1001);
+    let row = |i: usize| lines[i + 1].split(',').collect::<Vec<_>>();
+    assert_eq!(row(700)[3], "1", "inside the window");
+    assert_eq!(row(100)[3], "0");
+    assert!(
+        row(700)[2].parse::<f64>().unwrap() > 0.5,
+        "the jump is detected at once: {:?}",
+        row(700)
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    let standard = table
+        .lines()
+        .find(|l| l.starts_with("| standard |"))
+        .unwrap();
+    let score: f64 = standard.split('|').nth(2).unwrap().trim().parse().unwrap();
+    assert!(score > 90.0, "{table}");
+}
