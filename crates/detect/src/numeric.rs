@@ -46,7 +46,7 @@ impl NumericDetector {
         for v in &mut self.scratch {
             *v = (*v - median).abs();
         }
-        let spread = 1.4826 * median_of(&mut self.scratch) + 1e-3 * median.abs() + 1e-9;
+        let spread = 1.4826 * median(&mut self.scratch) + 1e-3 * median.abs() + 1e-9;
         let z = (now - median).abs() / spread;
         let score = z / (z + 5.0);
         self.since_alarm = self.since_alarm.map(|n| n + 1);
@@ -61,10 +61,6 @@ impl NumericDetector {
 }
 
 fn median(values: &mut [f64]) -> f64 {
-    median_of(values)
-}
-
-fn median_of(values: &mut [f64]) -> f64 {
     let mid = values.len() / 2;
     let (_, m, _) = values.select_nth_unstable_by(mid, f64::total_cmp);
     *m
