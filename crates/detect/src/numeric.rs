@@ -42,12 +42,12 @@ impl NumericDetector {
         let now = self.values.range(split..).sum::<f64>() / RECENT as f64;
         self.scratch.clear();
         self.scratch.extend(self.values.range(..split));
-        let median = median(&mut self.scratch);
+        let centre = median(&mut self.scratch);
         for v in &mut self.scratch {
-            *v = (*v - median).abs();
+            *v = (*v - centre).abs();
         }
-        let spread = 1.4826 * median(&mut self.scratch) + 1e-3 * median.abs() + 1e-9;
-        let z = (now - median).abs() / spread;
+        let spread = 1.4826 * median(&mut self.scratch) + 1e-3 * centre.abs() + 1e-9;
+        let z = (now - centre).abs() / spread;
         let score = z / (z + 5.0);
         self.since_alarm = self.since_alarm.map(|n| n + 1);
         if self.since_alarm.is_some_and(|n| n < COOLDOWN) {
