@@ -152,28 +152,7 @@ fn a_custom_catalog_replaces_the_demo_one() {
 fn the_demo_shows_the_outage_unfold_as_detect_finds_it() {
     // What `seismo detect` finds in the demo's scenario, from the data's own time…
     let dir = tempfile::tempdir().unwrap();
-    let scenario =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/mail-outage.toml");
-    let reports = dir.path().join("reports.ndjson");
-    std::fs::write(
-        &reports,
-        seismo()
-            .arg("simulate")
-            .arg(&scenario)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let batch: Vec<serde_json::Value> = serde_json::from_slice(
-        &seismo()
-            .args(["detect", "--format", "json", "--reports"])
-            .arg(&reports)
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let batch = support::simulate_and_detect(&support::scenario_path("mail-outage"));
     let batch_m365 = batch
         .iter()
         .find(|i| i["service"] == "microsoft-365")

@@ -6,11 +6,10 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use seismo_core::time::{DAY_MS, MINUTE_MS, parse_rfc3339};
 use serde_json::Value;
-use support::seismo;
+use support::{scenario_path, seismo, simulate_and_detect};
 
 /// After a week of history the baseline knows the week; before it, alarms are allowed
 /// to be the baseline's ignorance (docs/DETECTION.md, "cold start").
@@ -24,12 +23,6 @@ struct Outage {
     cities: Vec<String>,
     /// The service this one follows, for followers.
     upstream: Option<String>,
-}
-
-fn scenario_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scenarios")
-        .join(format!("{name}.toml"))
 }
 
 fn outages(scenario: &toml::Value) -> Vec<Outage> {
@@ -91,26 +84,7 @@ fn outages(scenario: &toml::Value) -> Vec<Outage> {
 fn check(name: &str) -> Vec<Value> {
     let path = scenario_path(name);
     let scenario: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let reports = dir.path().join("reports.ndjson");
-    let simulated = seismo().arg("simulate").arg(&path).output().unwrap();
-    assert!(
-        simulated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&simulated.stderr)
-    );
-    std::fs::write(&reports, &simulated.stdout).unwrap();
-    let detected = seismo()
-        .args(["detect", "--format", "json", "--reports"])
-        .arg(&reports)
-        .output()
-        .unwrap();
-    assert!(
-        detected.status.success(),
-        "{}",
-        String::from_utf8_lossy(&detected.stderr)
-    );
-    let incidents: Vec<Value> = serde_json::from_slice(&detected.stdout).unwrap();
+    let incidents = simulate_and_detect(&path);
 
     let start = parse_rfc3339(scenario["start"].as_str().unwrap()).unwrap();
     let time = |i: &Value, field: &str| parse_rfc3339(i[field].as_str().unwrap()).unwrap();

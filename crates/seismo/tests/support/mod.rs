@@ -13,6 +13,38 @@ pub fn seismo() -> Command {
     command
 }
 
+/// The scenario `name` of scenarios/.
+pub fn scenario_path(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../scenarios")
+        .join(format!("{name}.toml"))
+}
+
+/// `seismo simulate` of the scenario at `path`, then `seismo detect --format json` of
+/// its reports: the incidents found.
+pub fn simulate_and_detect(path: &Path) -> Vec<serde_json::Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports.ndjson");
+    let simulated = seismo().arg("simulate").arg(path).output().unwrap();
+    assert!(
+        simulated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&simulated.stderr)
+    );
+    std::fs::write(&reports, &simulated.stdout).unwrap();
+    let detected = seismo()
+        .args(["detect", "--format", "json", "--reports"])
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(
+        detected.status.success(),
+        "{}",
+        String::from_utf8_lossy(&detected.stderr)
+    );
+    serde_json::from_slice(&detected.stdout).unwrap()
+}
+
 /// A `seismo serve` process on a free port; killed (SIGKILL) when dropped.
 pub struct Server {
     pub child: Child,
