@@ -79,8 +79,9 @@ fn detect_file(path: &Path, category: &str, windows: &[(String, String)]) -> any
             .trim()
             .parse()
             .with_context(|| format!("{}:{}: {v:?} is not a number", path.display(), n + 1))?;
-        timestamps.push(timestamp(t).with_context(|| format!("{}:{}", path.display(), n + 1))?);
-        scores.push(detector.observe(value));
+        let at = timestamp(t).with_context(|| format!("{}:{}", path.display(), n + 1))?;
+        timestamps.push(at);
+        scores.push(detector.observe(at, value));
     }
     let windows = windows
         .iter()

@@ -92,7 +92,12 @@ fn rows(file: &File, index: usize, costs: &Costs, first_window: usize) -> Vec<Ro
         }
         if i >= probation {
             out.push(Row {
-                score: file.scores[i],
+                // A score that is not a number is no detection.
+                score: if file.scores[i].is_nan() {
+                    0.0
+                } else {
+                    file.scores[i]
+                },
                 worth,
                 window: inside.map(|w| first_window + w),
                 file: index,
@@ -246,5 +251,14 @@ mod tests {
         let s = score(&[f], &STANDARD);
         assert_eq!(s.threshold, 1.0);
         assert!((s.normalized - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_score_that_is_not_a_number_does_not_stall_the_sweep() {
+        // NaN ≠ NaN: the sweep once looped for ever on a detector's NaN; it is no detection.
+        let mut f = file(&[400, 700]);
+        f.scores[900] = f64::NAN;
+        let s = score(&[f], &STANDARD);
+        assert!((s.normalized - 100.0).abs() < 1e-9, "{s:?}");
     }
 }
