@@ -81,6 +81,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             ..WebConfig::default()
         },
         clock: clock.clone(),
+        snapshots: Default::default(),
     });
     // The engine only acts on whole minutes: look often enough to catch each boundary.
     let tick = if demo.is_some() {

@@ -5,8 +5,11 @@
 
 mod api;
 mod error;
+mod feeds;
 mod intake;
 mod pages;
+mod status;
+mod statuspage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,6 +26,7 @@ use seismo_detect::{Engine, Series};
 use seismo_store::Writer;
 
 pub use error::ApiError;
+pub use status::{Level, Snapshot, SnapshotCache};
 
 /// Where "now" comes from: the wall clock when serving, a fixed or stepped time in tests.
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
@@ -43,6 +47,9 @@ pub struct WebConfig {
     pub trust_forwarded_for: bool,
     /// Salt of client hashes (kept in the store).
     pub client_salt: u64,
+    /// How long a status snapshot (what pages, badges, feeds and `/api/v2` show) is
+    /// served before it is rebuilt from the engine, in the server's clock.
+    pub fresh_for: Millis,
 }
 
 impl Default for WebConfig {
@@ -54,6 +61,7 @@ impl Default for WebConfig {
             max_ndjson_body: 64 * 1024 * 1024,
             trust_forwarded_for: false,
             client_salt: 0,
+            fresh_for: 5_000,
         }
     }
 }
@@ -68,6 +76,23 @@ pub struct AppState {
     pub engine: Arc<Mutex<Engine>>,
     pub config: WebConfig,
     pub clock: Clock,
+    pub snapshots: SnapshotCache,
+}
+
+impl AppState {
+    /// The status of every service, at most [`WebConfig::fresh_for`] old.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshots.get(self)
+    }
+}
+
+/// `http://host` of the request, for absolute links in feeds and `/api/v2`.
+fn base_url(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -78,6 +103,17 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(pages::report_form).post(pages::report_submit),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/feed.atom", get(feeds::all))
+        .route("/services/{slug}/feed.atom", get(feeds::service))
+        .route("/badge/{file}", get(feeds::badge))
+        .route("/api/v2/summary.json", get(statuspage::summary))
+        .route("/api/v2/status.json", get(statuspage::status_json))
+        .route("/api/v2/components.json", get(statuspage::components_json))
+        .route("/api/v2/incidents.json", get(statuspage::incidents_json))
+        .route(
+            "/api/v2/incidents/unresolved.json",
+            get(statuspage::unresolved_json),
+        )
         .nest("/api/v1", api::routes())
         .fallback(|| async { ApiError::not_found("no such page") })
         .with_state(state)

@@ -57,6 +57,7 @@ fn server(config: WebConfig) -> Server {
         engine: engine.clone(),
         config,
         clock: Arc::new(move || now),
+        snapshots: Default::default(),
     };
     Server {
         router: app(Arc::new(state)),

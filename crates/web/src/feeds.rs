@@ -1,0 +1,153 @@
+//! Atom feeds of incident updates (`/feed.atom`, `/services/{slug}/feed.atom`) and SVG
+//! status badges (`/badge/{slug}.svg`).
+
+use std::sync::Arc;
+
+use askama::Template;
+use atom_syndication::{Entry, Feed, Link, Person, Text};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use seismo_core::time::format_rfc3339;
+
+use crate::status::{Level, ServiceStatus, Snapshot, sentence, title};
+use crate::{ApiError, AppState, base_url};
+
+/// Entries in a feed: the newest updates.
+const FEED_ENTRIES: usize = 100;
+
+fn unknown_service(slug: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_service",
+        format!("no service has the slug {slug:?}"),
+        Some("slug"),
+    )
+}
+
+/// One entry per timeline update, newest first.
+fn feed(snapshot: &Snapshot, base: &str, service: Option<&ServiceStatus>, feed_id: String) -> Feed {
+    let mut entries: Vec<Entry> = Vec::new();
+    for incident in snapshot
+        .incidents
+        .iter()
+        .filter(|i| service.is_none_or(|s| i.service == s.slug))
+    {
+        let link = format!("{base}/incidents/{}", incident.id);
+        for (n, entry) in incident.log.iter().enumerate() {
+            let updated = chrono::DateTime::parse_from_rfc3339(&entry.at).expect("RFC 3339");
+            entries.push(Entry {
+                id: format!("{link}#update-{n}"),
+                title: Text::plain(title(incident)),
+                updated,
+                summary: Some(Text::plain(sentence(incident, entry))),
+                links: vec![Link {
+                    href: link.clone(),
+                    rel: "alternate".into(),
+                    mime_type: Some("text/html".into()),
+                    ..Link::default()
+                }],
+                ..Entry::default()
+            });
+        }
+    }
+    entries.sort_by(|a, b| b.updated.cmp(&a.updated));
+    entries.truncate(FEED_ENTRIES);
+    let updated =
+        chrono::DateTime::parse_from_rfc3339(&format_rfc3339(snapshot.at)).expect("RFC 3339");
+    let name = service.map_or("all services", |s| s.name.as_str());
+    Feed {
+        id: feed_id.clone(),
+        title: Text::plain(format!("seismo: outages of {name}")),
+        updated: entries.first().map_or(updated, |e| e.updated),
+        authors: vec![Person {
+            name: "seismo".into(),
+            ..Person::default()
+        }],
+        links: vec![Link {
+            href: feed_id,
+            rel: "self".into(),
+            mime_type: Some("application/atom+xml".into()),
+            ..Link::default()
+        }],
+        entries,
+        ..Feed::default()
+    }
+}
+
+fn atom(feed: Feed) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+        feed.to_string(),
+    )
+        .into_response()
+}
+
+pub async fn all(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    let snapshot = state.snapshot();
+    atom(feed(&snapshot, &base, None, format!("{base}/feed.atom")))
+}
+
+pub async fn service(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let snapshot = state.snapshot();
+    let Some(service) = snapshot.service(&slug) else {
+        return unknown_service(&slug).into_response();
+    };
+    let base = base_url(&headers);
+    let id = format!("{base}/services/{slug}/feed.atom");
+    atom(feed(&snapshot, &base, Some(service), id))
+}
+
+#[derive(Template)]
+#[template(path = "badge.svg", escape = "html")]
+struct Badge<'a> {
+    name: &'a str,
+    status: &'a str,
+    colour: &'static str,
+    name_width: usize,
+    status_width: usize,
+}
+
+/// Colours of the levels, shared with the pages' CSS.
+pub fn colour(level: Level) -> &'static str {
+    match level {
+        Level::Ok => "#1a7f37",
+        Level::Possible => "#bf8700",
+        Level::Likely => "#d1580f",
+        Level::Confirmed => "#cf222e",
+    }
+}
+
+/// `/badge/{slug}.svg`: "name | status" in the style of shields.io.
+pub async fn badge(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
+    let Some(slug) = file.strip_suffix(".svg") else {
+        return unknown_service(&file).into_response();
+    };
+    let snapshot = state.snapshot();
+    let Some(service) = snapshot.service(slug) else {
+        return unknown_service(slug).into_response();
+    };
+    let status = match service.level {
+        Level::Ok => "up",
+        Level::Possible => "possible outage",
+        Level::Likely => "likely outage",
+        Level::Confirmed => "outage",
+    };
+    // About 7 px per character of 11 px Verdana, plus padding.
+    let width = |text: &str| text.chars().count() * 7 + 12;
+    let svg = Badge {
+        name: &service.name,
+        status,
+        colour: colour(service.level),
+        name_width: width(&service.name),
+        status_width: width(status),
+    }
+    .render()
+    .expect("badge renders");
+    ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+}

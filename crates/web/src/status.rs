@@ -1,0 +1,249 @@
+//! The status of every service at one moment: what the home page, the service pages,
+//! badges, feeds and the Statuspage-compatible API all render (one state, many
+//! renderings). It is built from the engine at most once per [`WebConfig::fresh_for`],
+//! so a flood of readers costs one build and one engine lock per few seconds.
+//!
+//! [`WebConfig::fresh_for`]: crate::WebConfig
+
+use std::sync::{Arc, Mutex};
+
+use seismo_core::catalog::ServiceId;
+use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
+use seismo_detect::State;
+use seismo_detect::view::{IncidentView, LogView};
+use serde::Serialize;
+
+use crate::AppState;
+
+/// How sure seismo is that a service is down, from nothing to certain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    /// Reports are above normal, not yet enough to be sure.
+    Possible,
+    /// Reports are well above normal, or falling back from a confirmed outage.
+    Likely,
+    /// The surge is strong or lasting enough to be sure.
+    Confirmed,
+}
+
+/// Confidence from which a suspected outage is shown as likely: half-way between the
+/// engine's opening (0.5) and confirming (0.9) levels.
+const LIKELY_CONFIDENCE: f64 = 0.7;
+
+impl Level {
+    pub fn of(state: State, confidence: f64) -> Level {
+        match state {
+            State::Resolved => Level::Ok,
+            State::Suspected if confidence < LIKELY_CONFIDENCE => Level::Possible,
+            State::Suspected | State::Recovering => Level::Likely,
+            State::Confirmed => Level::Confirmed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Possible => "possible",
+            Level::Likely => "likely",
+            Level::Confirmed => "confirmed",
+        }
+    }
+
+    /// What a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Ok => "No problems",
+            Level::Possible => "Possible outage",
+            Level::Likely => "Likely outage",
+            Level::Confirmed => "Confirmed outage",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    #[serde(skip)]
+    pub id: ServiceId,
+    pub slug: String,
+    pub name: String,
+    pub level: Level,
+    /// Active incidents, newest first (ids into [`Snapshot::incidents`]).
+    pub active: Vec<u64>,
+    pub reports_last_hour: u64,
+}
+
+#[derive(Debug)]
+pub struct Snapshot {
+    pub at: Millis,
+    /// In catalog order.
+    pub services: Vec<ServiceStatus>,
+    /// Every incident the engine holds, newest first.
+    pub incidents: Vec<IncidentView>,
+}
+
+impl Snapshot {
+    pub fn build(state: &AppState) -> Snapshot {
+        let at = (state.clock)();
+        let incidents: Vec<IncidentView> = {
+            let engine = state.engine.lock().expect("engine lock");
+            engine
+                .incidents()
+                .iter()
+                .rev()
+                .map(|i| IncidentView::new(i, &state.catalog, state.gazetteer))
+                .collect()
+        };
+        let series = state.series.read().expect("series lock");
+        let services = state
+            .catalog
+            .services()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let id = ServiceId(i as u32);
+                let active: Vec<&IncidentView> = incidents
+                    .iter()
+                    .filter(|v| v.service == s.slug && v.state.is_active())
+                    .collect();
+                ServiceStatus {
+                    id,
+                    slug: s.slug.clone(),
+                    name: s.name.clone(),
+                    level: active
+                        .iter()
+                        .map(|v| Level::of(v.state, v.confidence))
+                        .max()
+                        .unwrap_or(Level::Ok),
+                    active: active.iter().map(|v| v.id).collect(),
+                    reports_last_hour: series.total(id, at - HOUR_MS, at + MINUTE_MS),
+                }
+            })
+            .collect();
+        Snapshot {
+            at,
+            services,
+            incidents,
+        }
+    }
+
+    pub fn service(&self, slug: &str) -> Option<&ServiceStatus> {
+        self.services.iter().find(|s| s.slug == slug)
+    }
+
+    pub fn incident(&self, id: u64) -> Option<&IncidentView> {
+        self.incidents.iter().find(|i| i.id == id)
+    }
+
+    /// The worst level of any service.
+    pub fn worst(&self) -> Level {
+        self.services
+            .iter()
+            .map(|s| s.level)
+            .max()
+            .unwrap_or(Level::Ok)
+    }
+
+    /// Services with an active incident first (worst first), then the rest, each group
+    /// in catalog order.
+    pub fn by_urgency(&self) -> Vec<&ServiceStatus> {
+        let mut services: Vec<&ServiceStatus> = self.services.iter().collect();
+        services.sort_by_key(|s| std::cmp::Reverse(s.level));
+        services
+    }
+}
+
+/// The latest snapshot, rebuilt when older than the freshness period.
+#[derive(Default)]
+pub struct SnapshotCache {
+    current: Mutex<Option<Arc<Snapshot>>>,
+}
+
+impl SnapshotCache {
+    pub fn get(&self, state: &AppState) -> Arc<Snapshot> {
+        let now = (state.clock)();
+        let mut current = self.current.lock().expect("snapshot lock");
+        match &*current {
+            Some(s) if now >= s.at && now - s.at < state.config.fresh_for => s.clone(),
+            _ => {
+                let fresh = Arc::new(Snapshot::build(state));
+                *current = Some(fresh.clone());
+                fresh
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_the_incident_state_and_confidence() {
+        assert_eq!(Level::of(State::Suspected, 0.55), Level::Possible);
+        assert_eq!(Level::of(State::Suspected, 0.8), Level::Likely);
+        assert_eq!(Level::of(State::Confirmed, 0.95), Level::Confirmed);
+        assert_eq!(Level::of(State::Recovering, 0.99), Level::Likely);
+        assert_eq!(Level::of(State::Resolved, 0.99), Level::Ok);
+        assert!(Level::Ok < Level::Possible && Level::Likely < Level::Confirmed);
+    }
+}
+
+/// One timeline entry in words: the home page, the service and incident pages, the
+/// Atom feeds and the Statuspage updates all say the same thing.
+pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
+    let name = &incident.service_name;
+    let numbers = entry.evidence.map(|e| {
+        format!(
+            "{} reports in {} minutes against {:.0} expected",
+            e.observed, e.window_minutes, e.expected
+        )
+    });
+    let with_numbers = |text: String| match &numbers {
+        Some(n) => format!("{text}: {n}."),
+        None => format!("{text}."),
+    };
+    match (entry.event, entry.state) {
+        ("opened", _) => with_numbers(format!("Reports of problems with {name} rose above normal")),
+        ("reopened", _) => with_numbers(format!("Reports of problems with {name} rose again")),
+        ("upstream", _) => {
+            let via = if entry.inferred == Some(true) {
+                "seems to follow (same onset, places and problems)"
+            } else {
+                "depends on"
+            };
+            match &incident.upstream {
+                Some(u) => format!("{name} {via} {}, which has an outage.", u.service),
+                None => format!("{name} {via} a service with an outage."),
+            }
+        }
+        (_, Some(State::Confirmed)) => with_numbers(format!("Outage of {name} confirmed")),
+        (_, Some(State::Recovering)) => with_numbers(format!("Reports for {name} are falling")),
+        (_, Some(State::Resolved)) => format!("Reports for {name} are back to normal."),
+        (_, _) => with_numbers(format!("Reports for {name} changed")),
+    }
+}
+
+/// A short title for an incident.
+pub fn title(incident: &IncidentView) -> String {
+    let places: Vec<&str> = incident
+        .cities
+        .iter()
+        .take(3)
+        .map(|c| c.city.as_str())
+        .collect();
+    let problem = incident
+        .problems
+        .iter()
+        .max_by(|a, b| (a.share - a.normal_share).total_cmp(&(b.share - b.normal_share)))
+        .map(|p| p.problem.as_str());
+    let mut title = format!("{} outage", incident.service_name);
+    if let Some(p) = problem {
+        title.push_str(&format!(" ({p})"));
+    }
+    if !places.is_empty() {
+        title.push_str(&format!(" in {}", places.join(", ")));
+    }
+    title
+}
