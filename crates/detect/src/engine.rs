@@ -243,6 +243,20 @@ impl Engine {
         self.incidents.get(id.0.checked_sub(1)? as usize)
     }
 
+    /// Expected reports per hour of `service` for each hour in `hours` (hours since the
+    /// epoch), as the baseline saw it then: what charts draw as "normal". Works on a copy
+    /// of the baseline, so asking never changes what the engine detects.
+    pub fn expected_per_hour(
+        &self,
+        service: ServiceId,
+        hours: std::ops::Range<i64>,
+    ) -> Vec<(i64, Option<f64>)> {
+        let mut history = self.services[service.0 as usize].history.clone();
+        hours
+            .map(|h| (h, history.expected(h).map(|e| e.per_hour)))
+            .collect()
+    }
+
     /// The last minute boundary processed.
     pub fn now(&self) -> Option<Millis> {
         self.now

@@ -103,6 +103,9 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(pages::report_form).post(pages::report_submit),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/services/{slug}", get(pages::service))
+        .route("/incidents/{id}", get(pages::incident))
+        .route("/history", get(pages::history))
         .route("/feed.atom", get(feeds::all))
         .route("/services/{slug}/feed.atom", get(feeds::service))
         .route("/badge/{file}", get(feeds::badge))

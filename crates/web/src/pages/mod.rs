@@ -1,23 +1,34 @@
 //! Server-rendered pages. They work without JavaScript.
 
+mod chart;
+mod service;
+
+pub use service::{history, incident, service};
+
 use std::sync::Arc;
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use seismo_core::catalog::{Service, ServiceId};
+use seismo_core::catalog::Service;
 use seismo_core::report::ReportInput;
-use seismo_core::time::HOUR_MS;
 
 use crate::intake::{self, Sender};
+use crate::status::{Level, ServiceStatus};
 use crate::{ApiError, AppState};
+use service::IncidentCard;
 
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage<'a> {
-    services: Vec<(&'a Service, u64)>,
+    worst: Level,
+    query: String,
+    /// Services matching the query, active incidents first.
+    services: Vec<&'a ServiceStatus>,
+    /// Cards of the active incidents.
+    active: Vec<IncidentCard<'a>>,
 }
 
 #[derive(Template)]
@@ -33,17 +44,38 @@ struct Notice {
     text: String,
 }
 
-pub async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
-    let now = (state.clock)();
-    let series = state.series.read().expect("series lock");
-    let services = state
-        .catalog
-        .services()
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s, series.total(ServiceId(i as u32), now - HOUR_MS, now + 1)))
+#[derive(serde::Deserialize)]
+pub struct IndexQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn index(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<IndexQuery>,
+) -> Html<String> {
+    let snapshot = state.snapshot();
+    let wanted = query.q.trim().to_lowercase();
+    let services = snapshot
+        .by_urgency()
+        .into_iter()
+        .filter(|s| {
+            wanted.is_empty() || s.name.to_lowercase().contains(&wanted) || s.slug.contains(&wanted)
+        })
         .collect();
-    Html(IndexPage { services }.render().expect("index renders"))
+    let active = snapshot
+        .incidents
+        .iter()
+        .filter(|i| i.state.is_active())
+        .map(|i| IncidentCard::new(&snapshot, i))
+        .collect();
+    let page = IndexPage {
+        worst: snapshot.worst(),
+        query: query.q.clone(),
+        services,
+        active,
+    };
+    Html(page.render().expect("index renders"))
 }
 
 fn find<'a>(state: &'a AppState, slug: &str) -> Result<&'a Service, ApiError> {

@@ -1,0 +1,342 @@
+//! The status site against `seismo serve --demo` once the Microsoft 365 outage is
+//! found: pages, the Statuspage-compatible API, Atom feeds and badges. One server for
+//! all the checks (each is a function), since the story takes half a minute to unfold.
+
+mod support;
+
+use serde_json::Value;
+use support::Server;
+
+fn get_text(server: &Server, path: &str) -> (u16, String, String) {
+    let response = reqwest::blocking::get(server.url(path)).unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, kind, response.text().unwrap())
+}
+
+/// Starts the demo and waits until the Microsoft 365 incident has its 7 cities and the
+/// GoDaddy and Mimecast incidents are linked to it.
+fn demo_during_the_outage() -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("unused"), &["--demo"]);
+    let started = std::time::Instant::now();
+    loop {
+        let incidents = server.get("/api/v1/incidents?state=active");
+        let active = incidents["incidents"].as_array().unwrap();
+        let of = |slug: &str| active.iter().find(|i| i["service"] == slug);
+        if of("microsoft-365").is_some_and(|i| i["cities"].as_array().unwrap().len() == 7)
+            && ["godaddy", "mimecast"]
+                .iter()
+                .all(|s| of(s).is_some_and(|i| i["upstream"]["service"] == "microsoft-365"))
+        {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 90,
+            "no Microsoft 365 incident: {incidents}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    (server, dir)
+}
+
+#[test]
+fn the_status_site_tells_the_outage() {
+    let (server, _dir) = demo_during_the_outage();
+    home_page_puts_the_outage_first(&server);
+    service_page_shows_chart_problems_cities_and_timeline(&server);
+    problem_buttons_record_reports(&server);
+    incident_and_history_pages(&server);
+    statuspage_api_has_the_documented_shape(&server);
+    feeds_are_atom(&server);
+    badges_are_svg(&server);
+}
+
+fn home_page_puts_the_outage_first(server: &Server) {
+    let (status, kind, html) = get_text(server, "/");
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/html"));
+    let rows: Vec<&str> = html
+        .split("<tr data-name=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 28, "every service of the demo catalog");
+    assert!(rows[0].ends_with("microsoft-365"), "outage first: {rows:?}");
+    assert!(html.contains("Confirmed outage"));
+    assert!(html.contains("role=\"search\""));
+    // The search works without scripts.
+    let (_, _, found) = get_text(server, "/?q=micro");
+    assert!(found.contains("/services/microsoft-365\"") && !found.contains("/services/aws\""));
+}
+
+fn service_page_shows_chart_problems_cities_and_timeline(server: &Server) {
+    let (status, _, html) = get_text(server, "/services/microsoft-365");
+    assert_eq!(status, 200);
+    assert_eq!(
+        html.matches("<svg class=\"chart\"").count(),
+        2,
+        "24 h and 2 h charts"
+    );
+    assert!(html.contains("class=\"band\""), "the normal range is drawn");
+    assert!(html.contains("bar high"), "the surge stands out");
+    for city in [
+        "Los Angeles",
+        "Minneapolis",
+        "Phoenix",
+        "Dallas",
+        "Houston",
+        "San Francisco",
+        "Seattle",
+    ] {
+        assert!(
+            html.contains(&format!("<td>{city}</td>")),
+            "{city} in the table"
+        );
+    }
+    assert!(html.contains("<td>email</td>"), "most reported problems");
+    assert!(
+        html.contains("Outage of Microsoft 365 confirmed"),
+        "timeline"
+    );
+    assert!(
+        html.contains("Also affecting"),
+        "downstream: Mimecast, GoDaddy"
+    );
+    assert!(
+        html.contains("value=\"admin-portal\""),
+        "a button per problem"
+    );
+    let (status, kind, body) = get_text(server, "/services/nope");
+    assert_eq!((status, kind.as_str()), (404, "application/json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"]["field"],
+        "slug"
+    );
+}
+
+fn problem_buttons_record_reports(server: &Server) {
+    let response = reqwest::blocking::Client::new()
+        .post(server.url("/report/microsoft-365"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("problem=email")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().unwrap().contains("your report is counted"));
+}
+
+fn incident_and_history_pages(server: &Server) {
+    let incidents = server.get("/api/v1/incidents?service=microsoft-365");
+    let id = incidents["incidents"][0]["id"].as_u64().unwrap();
+    let (status, _, html) = get_text(server, &format!("/incidents/{id}"));
+    assert_eq!(status, 200);
+    assert!(html.contains("Microsoft 365 outage (email)"));
+    let (_, _, history) = get_text(server, "/history?service=mimecast");
+    assert!(history.contains("Mimecast outage") && !history.contains("Microsoft 365 outage"));
+    assert!(history.contains("Probably caused by"), "the upstream link");
+    let (status, _, _) = get_text(server, "/history?service=nope");
+    assert_eq!(status, 400);
+}
+
+/// Fields and types of Statuspage's documented objects.
+fn assert_shape(value: &Value, fields: &[(&str, &str)], what: &str) {
+    for (name, kind) in fields {
+        let v = &value[name];
+        let ok = match *kind {
+            "string" => v.is_string(),
+            "string?" => v.is_string() || v.is_null(),
+            "number" => v.is_number(),
+            "bool" => v.is_boolean(),
+            "array" => v.is_array(),
+            "object" => v.is_object(),
+            _ => unreachable!(),
+        };
+        assert!(ok, "{what}.{name} should be {kind}: {value}");
+    }
+}
+
+const PAGE: &[(&str, &str)] = &[
+    ("id", "string"),
+    ("name", "string"),
+    ("url", "string"),
+    ("time_zone", "string"),
+    ("updated_at", "string"),
+];
+const COMPONENT: &[(&str, &str)] = &[
+    ("id", "string"),
+    ("name", "string"),
+    ("status", "string"),
+    ("created_at", "string"),
+    ("updated_at", "string"),
+    ("position", "number"),
+    ("description", "string?"),
+    ("showcase", "bool"),
+    ("start_date", "string?"),
+    ("group_id", "string?"),
+    ("page_id", "string"),
+    ("group", "bool"),
+    ("only_show_if_degraded", "bool"),
+];
+const INCIDENT: &[(&str, &str)] = &[
+    ("id", "string"),
+    ("name", "string"),
+    ("status", "string"),
+    ("created_at", "string"),
+    ("updated_at", "string"),
+    ("monitoring_at", "string?"),
+    ("resolved_at", "string?"),
+    ("impact", "string"),
+    ("shortlink", "string"),
+    ("started_at", "string"),
+    ("page_id", "string"),
+    ("incident_updates", "array"),
+    ("components", "array"),
+];
+const UPDATE: &[(&str, &str)] = &[
+    ("id", "string"),
+    ("status", "string"),
+    ("body", "string"),
+    ("incident_id", "string"),
+    ("created_at", "string"),
+    ("updated_at", "string"),
+    ("display_at", "string"),
+    ("affected_components", "array"),
+    ("deliver_notifications", "bool"),
+];
+
+fn assert_incidents(incidents: &Value) {
+    for incident in incidents.as_array().unwrap() {
+        assert_shape(incident, INCIDENT, "incident");
+        let status = incident["status"].as_str().unwrap();
+        assert!(
+            [
+                "investigating",
+                "identified",
+                "monitoring",
+                "resolved",
+                "postmortem"
+            ]
+            .contains(&status),
+            "{status}"
+        );
+        assert!(
+            ["none", "minor", "major", "critical"].contains(&incident["impact"].as_str().unwrap())
+        );
+        for update in incident["incident_updates"].as_array().unwrap() {
+            assert_shape(update, UPDATE, "incident_update");
+        }
+        for component in incident["components"].as_array().unwrap() {
+            assert_shape(component, COMPONENT, "incident.component");
+        }
+    }
+}
+
+fn statuspage_api_has_the_documented_shape(server: &Server) {
+    let summary = server.get("/api/v2/summary.json");
+    assert_shape(&summary["page"], PAGE, "page");
+    assert_eq!(summary["status"]["indicator"], "critical");
+    assert!(summary["status"]["description"].is_string());
+    assert!(summary["scheduled_maintenances"].is_array());
+    let components = summary["components"].as_array().unwrap();
+    assert_eq!(components.len(), 28);
+    for c in components {
+        assert_shape(c, COMPONENT, "component");
+        let status = c["status"].as_str().unwrap();
+        assert!(
+            [
+                "operational",
+                "degraded_performance",
+                "partial_outage",
+                "major_outage",
+                "under_maintenance"
+            ]
+            .contains(&status),
+            "{status}"
+        );
+    }
+    let status_of = |id: &str| {
+        components.iter().find(|c| c["id"] == id).unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status_of("microsoft-365"), "major_outage");
+    assert_eq!(status_of("aws"), "operational", "AWS stayed green");
+    let unresolved = summary["incidents"].as_array().unwrap();
+    assert!(
+        unresolved
+            .iter()
+            .any(|i| i["components"][0]["id"] == "microsoft-365")
+    );
+    assert_incidents(&summary["incidents"]);
+
+    let status = server.get("/api/v2/status.json");
+    assert_shape(&status["page"], PAGE, "page");
+    assert_eq!(status["status"], summary["status"]);
+    let components = server.get("/api/v2/components.json");
+    assert_eq!(components["components"].as_array().unwrap().len(), 28);
+    let all = server.get("/api/v2/incidents.json");
+    assert_incidents(&all["incidents"]);
+    let open = server.get("/api/v2/incidents/unresolved.json");
+    assert_incidents(&open["incidents"]);
+    assert!(
+        open["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["status"] != "resolved")
+    );
+}
+
+fn feeds_are_atom(server: &Server) {
+    for path in ["/feed.atom", "/services/microsoft-365/feed.atom"] {
+        let (status, kind, xml) = get_text(server, path);
+        assert_eq!(status, 200);
+        assert!(kind.starts_with("application/atom+xml"), "{kind}");
+        let feed = feed_rs::parser::parse(xml.as_bytes()).unwrap();
+        assert_eq!(feed.feed_type, feed_rs::model::FeedType::Atom);
+        assert!(feed.updated.is_some() && feed.title.is_some());
+        assert!(
+            !feed.entries.is_empty(),
+            "{path} has the incident's updates"
+        );
+        // RFC 4287: the feed and every entry have an id, a title and an updated time.
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let atom = "http://www.w3.org/2005/Atom";
+        let root = doc.root_element();
+        assert!(root.has_tag_name((atom, "feed")));
+        for element in
+            std::iter::once(root).chain(root.children().filter(|n| n.has_tag_name((atom, "entry"))))
+        {
+            for required in ["id", "title", "updated"] {
+                assert!(
+                    element.children().any(|n| n.has_tag_name((atom, required))),
+                    "{path}: <{}> without <{required}>",
+                    element.tag_name().name()
+                );
+            }
+        }
+    }
+    let (_, _, xml) = get_text(server, "/services/microsoft-365/feed.atom");
+    assert!(xml.contains("Outage of Microsoft 365 confirmed"));
+    assert_eq!(get_text(server, "/services/nope/feed.atom").0, 404);
+}
+
+fn badges_are_svg(server: &Server) {
+    let (status, kind, svg) = get_text(server, "/badge/microsoft-365.svg");
+    assert_eq!((status, kind.as_str()), (200, "image/svg+xml"));
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let root = doc.root_element();
+    assert!(root.has_tag_name(("http://www.w3.org/2000/svg", "svg")));
+    assert!(root.attribute("width").unwrap().parse::<u32>().unwrap() > 50);
+    assert_eq!(root.attribute("role"), Some("img"));
+    assert_eq!(root.attribute("aria-label"), Some("Microsoft 365: outage"));
+    let (_, _, green) = get_text(server, "/badge/aws.svg");
+    assert!(green.contains("Amazon Web Services: up"));
+    assert_eq!(get_text(server, "/badge/nope.svg").0, 404);
+}

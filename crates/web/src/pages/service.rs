@@ -1,0 +1,241 @@
+//! `/services/{slug}`, `/incidents/{id}` and `/history`: what people look at during an
+//! outage. Everything is in the HTML; scripts only turn times into the viewer's zone.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use seismo_core::catalog::{Service, ServiceId};
+use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
+use seismo_detect::view::IncidentView;
+use seismo_detect::{By, Key};
+
+use super::chart::{self, Bar};
+use crate::status::{Level, ServiceStatus, Snapshot, sentence, title};
+use crate::{ApiError, AppState};
+
+/// A timeline line.
+pub struct Moment {
+    pub at: String,
+    pub text: String,
+}
+
+/// An incident as a page shows it.
+pub struct IncidentCard<'a> {
+    pub view: &'a IncidentView,
+    pub title: String,
+    pub level: Level,
+    pub timeline: Vec<Moment>,
+    /// Incidents of services that depend on this one (slug, id).
+    pub downstream: Vec<(String, u64)>,
+}
+
+impl<'a> IncidentCard<'a> {
+    pub fn new(snapshot: &'a Snapshot, view: &'a IncidentView) -> IncidentCard<'a> {
+        IncidentCard {
+            view,
+            title: title(view),
+            level: Level::of(view.state, view.confidence),
+            timeline: view
+                .log
+                .iter()
+                .map(|e| Moment {
+                    at: e.at.clone(),
+                    text: sentence(view, e),
+                })
+                .collect(),
+            downstream: snapshot
+                .incidents
+                .iter()
+                .filter(|i| i.upstream.as_ref().is_some_and(|u| u.incident == view.id))
+                .map(|i| (i.service.clone(), i.id))
+                .collect(),
+        }
+    }
+
+    /// Observed over expected, for the cities table.
+    pub fn ratio(&self, observed: &u64, expected: &f64) -> String {
+        if *expected > 0.0 {
+            format!("×{:.1}", *observed as f64 / expected)
+        } else {
+            "new".into()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "service.html")]
+struct ServicePage<'a> {
+    service: &'a Service,
+    status: &'a ServiceStatus,
+    incident: Option<IncidentCard<'a>>,
+    day_chart: String,
+    hours_chart: String,
+    /// Problem and its share of the last 24 hours' reports, when there is no incident.
+    problems: Vec<(String, f64)>,
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct IncidentPage<'a> {
+    card: IncidentCard<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage<'a> {
+    services: &'a [ServiceStatus],
+    selected: Option<&'a str>,
+    incidents: Vec<IncidentCard<'a>>,
+}
+
+fn unknown(code: &'static str, what: &str, field: &'static str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        code,
+        format!("no {field} {what:?}"),
+        Some(field),
+    )
+}
+
+/// Bars of `service` over `[now - span, now)` in buckets of `step`, with the baseline.
+fn bars(state: &AppState, service: ServiceId, now: Millis, span: Millis, step: Millis) -> Vec<Bar> {
+    let end = (now / step + 1) * step;
+    let start = end - span;
+    let points =
+        state
+            .series
+            .read()
+            .expect("series lock")
+            .points(service, By::Total, start, end, step);
+    let first_hour = start.div_euclid(HOUR_MS);
+    let expected = state
+        .engine
+        .lock()
+        .expect("engine lock")
+        .expected_per_hour(service, first_hour..end.div_euclid(HOUR_MS) + 1);
+    points
+        .into_iter()
+        .map(|p| Bar {
+            start: p.t,
+            count: p.count,
+            expected: expected
+                .get((p.t.div_euclid(HOUR_MS) - first_hour) as usize)
+                .and_then(|(_, e)| *e)
+                .map(|per_hour| per_hour * step as f64 / HOUR_MS as f64),
+        })
+        .collect()
+}
+
+pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
+    let snapshot = state.snapshot();
+    let Some(status) = snapshot.service(&slug) else {
+        return unknown("unknown_service", &slug, "slug").into_response();
+    };
+    let service = state.catalog.service(status.id);
+    let now = snapshot.at;
+    // The active incident, or the last one if it ended within a day.
+    let incident = snapshot
+        .incidents
+        .iter()
+        .filter(|i| i.service == slug)
+        .find(|i| {
+            i.state.is_active()
+                || i.ended_at
+                    .as_deref()
+                    .and_then(seismo_core::time::parse_rfc3339)
+                    .is_some_and(|end| now - end < 24 * HOUR_MS)
+        })
+        .map(|i| IncidentCard::new(&snapshot, i));
+    let day = bars(&state, status.id, now, 24 * HOUR_MS, 15 * MINUTE_MS);
+    let hours = bars(&state, status.id, now, 2 * HOUR_MS, MINUTE_MS);
+    let problems = if incident.is_some() {
+        Vec::new()
+    } else {
+        let points = state.series.read().expect("series lock").points(
+            status.id,
+            By::Problem,
+            now - 24 * HOUR_MS,
+            now + MINUTE_MS,
+            24 * HOUR_MS,
+        );
+        let total: u64 = points.iter().map(|p| p.count).sum();
+        let mut shares = vec![0u64; service.problems.len()];
+        for p in &points {
+            if let Some(Key::Problem(id)) = p.key {
+                shares[id.0 as usize] += p.count;
+            }
+        }
+        let mut problems: Vec<(String, f64)> = service
+            .problems
+            .iter()
+            .zip(shares)
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| (name.clone(), n as f64 / total.max(1) as f64))
+            .collect();
+        problems.sort_by(|a, b| b.1.total_cmp(&a.1));
+        problems
+    };
+    let page = ServicePage {
+        service,
+        status,
+        incident,
+        day_chart: chart::svg(
+            &day,
+            15 * MINUTE_MS,
+            "Reports per 15 minutes, last 24 hours",
+        ),
+        hours_chart: chart::svg(&hours, MINUTE_MS, "Reports per minute, last 2 hours"),
+        problems,
+    };
+    Html(page.render().expect("service page renders")).into_response()
+}
+
+pub async fn incident(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let snapshot = state.snapshot();
+    let Some(view) = id.parse().ok().and_then(|n| snapshot.incident(n)) else {
+        return unknown("unknown_incident", &id, "id").into_response();
+    };
+    let page = IncidentPage {
+        card: IncidentCard::new(&snapshot, view),
+    };
+    Html(page.render().expect("incident page renders")).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    service: Option<String>,
+}
+
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
+    let snapshot = state.snapshot();
+    let selected = query.service.as_deref().filter(|s| !s.is_empty());
+    if let Some(slug) = selected
+        && snapshot.service(slug).is_none()
+    {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_service",
+            format!("no service has the slug {slug:?}"),
+            Some("service"),
+        )
+        .into_response();
+    }
+    let incidents = snapshot
+        .incidents
+        .iter()
+        .filter(|i| selected.is_none_or(|s| i.service == s))
+        .map(|i| IncidentCard::new(&snapshot, i))
+        .collect();
+    let page = HistoryPage {
+        services: &snapshot.services,
+        selected,
+        incidents,
+    };
+    Html(page.render().expect("history page renders")).into_response()
+}
