@@ -82,6 +82,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         },
         clock: clock.clone(),
         snapshots: Default::default(),
+        pages: Default::default(),
     });
     // The engine only acts on whole minutes: look often enough to catch each boundary.
     let tick = if demo.is_some() {

@@ -51,7 +51,7 @@ fn feed(snapshot: &Snapshot, base: &str, service: Option<&ServiceStatus>, feed_i
             });
         }
     }
-    entries.sort_by(|a, b| b.updated.cmp(&a.updated));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.updated));
     entries.truncate(FEED_ENTRIES);
     let updated =
         chrono::DateTime::parse_from_rfc3339(&format_rfc3339(snapshot.at)).expect("RFC 3339");

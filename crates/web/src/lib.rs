@@ -4,6 +4,7 @@
 //! socket; [`serve`] runs it on a bound listener until shutdown.
 
 mod api;
+mod cache;
 mod error;
 mod feeds;
 mod intake;
@@ -25,6 +26,7 @@ use seismo_core::time::Millis;
 use seismo_detect::{Engine, Series};
 use seismo_store::Writer;
 
+pub use cache::PageCache;
 pub use error::ApiError;
 pub use status::{Level, Snapshot, SnapshotCache};
 
@@ -77,6 +79,7 @@ pub struct AppState {
     pub config: WebConfig,
     pub clock: Clock,
     pub snapshots: SnapshotCache,
+    pub pages: PageCache,
 }
 
 impl AppState {
@@ -96,13 +99,9 @@ fn base_url(headers: &axum::http::HeaderMap) -> String {
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
+    // What everyone reads during an outage: cached for a few seconds, with ETags.
+    let read_mostly = Router::new()
         .route("/", get(pages::index))
-        .route(
-            "/report/{slug}",
-            get(pages::report_form).post(pages::report_submit),
-        )
-        .route("/healthz", get(|| async { "ok" }))
         .route("/services/{slug}", get(pages::service))
         .route("/incidents/{id}", get(pages::incident))
         .route("/history", get(pages::history))
@@ -117,6 +116,17 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/api/v2/incidents/unresolved.json",
             get(statuspage::unresolved_json),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cache::respond,
+        ));
+    Router::new()
+        .merge(read_mostly)
+        .route(
+            "/report/{slug}",
+            get(pages::report_form).post(pages::report_submit),
+        )
+        .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api::routes())
         .fallback(|| async { ApiError::not_found("no such page") })
         .with_state(state)

@@ -175,21 +175,6 @@ impl SnapshotCache {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn levels_follow_the_incident_state_and_confidence() {
-        assert_eq!(Level::of(State::Suspected, 0.55), Level::Possible);
-        assert_eq!(Level::of(State::Suspected, 0.8), Level::Likely);
-        assert_eq!(Level::of(State::Confirmed, 0.95), Level::Confirmed);
-        assert_eq!(Level::of(State::Recovering, 0.99), Level::Likely);
-        assert_eq!(Level::of(State::Resolved, 0.99), Level::Ok);
-        assert!(Level::Ok < Level::Possible && Level::Likely < Level::Confirmed);
-    }
-}
-
 /// One timeline entry in words: the home page, the service and incident pages, the
 /// Atom feeds and the Statuspage updates all say the same thing.
 pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
@@ -246,4 +231,19 @@ pub fn title(incident: &IncidentView) -> String {
         title.push_str(&format!(" in {}", places.join(", ")));
     }
     title
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_the_incident_state_and_confidence() {
+        assert_eq!(Level::of(State::Suspected, 0.55), Level::Possible);
+        assert_eq!(Level::of(State::Suspected, 0.8), Level::Likely);
+        assert_eq!(Level::of(State::Confirmed, 0.95), Level::Confirmed);
+        assert_eq!(Level::of(State::Recovering, 0.99), Level::Likely);
+        assert_eq!(Level::of(State::Resolved, 0.99), Level::Ok);
+        assert!(Level::Ok < Level::Possible && Level::Likely < Level::Confirmed);
+    }
 }

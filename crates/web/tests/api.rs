@@ -58,6 +58,7 @@ fn server(config: WebConfig) -> Server {
         config,
         clock: Arc::new(move || now),
         snapshots: Default::default(),
+        pages: Default::default(),
     };
     Server {
         router: app(Arc::new(state)),
@@ -515,4 +516,65 @@ async fn incidents_are_listed_filtered_and_shown() {
             "{uri}"
         );
     }
+}
+
+#[tokio::test]
+async fn read_mostly_pages_are_kept_briefly_and_revalidated_by_etag() {
+    // Within the freshness period a page is served as rendered; with none, afresh.
+    for (fresh_for, shows_the_new_report) in [(5_000, false), (0, true)] {
+        let s = server(WebConfig {
+            fresh_for,
+            ..WebConfig::default()
+        });
+        let page = || async {
+            let (_, body) = s
+                .send(
+                    Request::get("/services/microsoft-365")
+                        .body(Body::empty())
+                        .unwrap(),
+                )
+                .await;
+            String::from_utf8(body).unwrap()
+        };
+        assert!(page().await.contains("0 reports in the last hour"));
+        s.report(json!({"service": "microsoft-365", "client": "u1"}))
+            .await;
+        assert_eq!(
+            page().await.contains("1 reports in the last hour"),
+            shows_the_new_report,
+            "fresh_for {fresh_for}"
+        );
+    }
+
+    let s = server(WebConfig::default());
+    let get = |etag: Option<&str>| {
+        let mut request = Request::get("/api/v2/summary.json");
+        if let Some(etag) = etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        s.router
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+    };
+    let first = get(None).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert_eq!(first.headers()[header::CACHE_CONTROL], "public, max-age=5");
+    assert_eq!(first.headers()[header::CONTENT_TYPE], "application/json");
+    let etag = first.headers()[header::ETAG].to_str().unwrap().to_string();
+    let again = get(Some(&etag)).await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(again.headers()[header::ETAG], etag.as_str());
+    assert_eq!(
+        get(Some("\"other\"")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Errors are not kept.
+    let missing = s
+        .router
+        .clone()
+        .oneshot(Request::get("/services/nope").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.headers().get(header::ETAG).is_none());
 }
