@@ -140,45 +140,47 @@ impl IncidentView {
             log: incident
                 .log
                 .iter()
-                .map(|entry| log_view(entry.at, &entry.change))
+                .map(|entry| LogView::new(entry.at, &entry.change))
                 .collect(),
         }
     }
 }
 
-fn log_view(at: i64, change: &Change) -> LogView {
-    let mut view = LogView {
-        at: format_rfc3339(at),
-        event: "state",
-        from: None,
-        state: None,
-        evidence: None,
-        upstream: None,
-        inferred: None,
-    };
-    match *change {
-        Change::Opened { state, evidence } => {
-            view.event = "opened";
-            view.state = Some(state);
-            view.evidence = Some(evidence);
+impl LogView {
+    pub fn new(at: i64, change: &Change) -> LogView {
+        let mut view = LogView {
+            at: format_rfc3339(at),
+            event: "state",
+            from: None,
+            state: None,
+            evidence: None,
+            upstream: None,
+            inferred: None,
+        };
+        match *change {
+            Change::Opened { state, evidence } => {
+                view.event = "opened";
+                view.state = Some(state);
+                view.evidence = Some(evidence);
+            }
+            Change::Became { from, to, evidence } => {
+                view.from = Some(from);
+                view.state = Some(to);
+                view.evidence = Some(evidence);
+            }
+            Change::Reopened { evidence } => {
+                view.event = "reopened";
+                view.state = Some(State::Suspected);
+                view.evidence = Some(evidence);
+            }
+            Change::LinkedUpstream { upstream, inferred } => {
+                view.event = "upstream";
+                view.upstream = Some(upstream.0);
+                view.inferred = Some(inferred);
+            }
         }
-        Change::Became { from, to, evidence } => {
-            view.from = Some(from);
-            view.state = Some(to);
-            view.evidence = Some(evidence);
-        }
-        Change::Reopened { evidence } => {
-            view.event = "reopened";
-            view.state = Some(State::Suspected);
-            view.evidence = Some(evidence);
-        }
-        Change::LinkedUpstream { upstream, inferred } => {
-            view.event = "upstream";
-            view.upstream = Some(upstream.0);
-            view.inferred = Some(inferred);
-        }
+        view
     }
-    view
 }
 
 /// Three decimals are plenty for shares and expectations, and keep the JSON readable.

@@ -255,6 +255,7 @@ async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
         clock: Arc::new(wall_clock),
         snapshots: Default::default(),
         pages: Default::default(),
+        events: Default::default(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -83,6 +83,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         clock: clock.clone(),
         snapshots: Default::default(),
         pages: Default::default(),
+        events: Default::default(),
     });
     // The engine only acts on whole minutes: look often enough to catch each boundary.
     let tick = if demo.is_some() {
@@ -146,6 +147,7 @@ pub async fn advance_engine(state: Arc<AppState>, tick: Duration) {
             for event in &events {
                 tracing::info!(incident = event.incident.0, change = ?event.entry.change, "incident");
             }
+            worker.publish(&engine, &events);
             engine
                 .incidents()
                 .iter()

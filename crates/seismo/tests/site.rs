@@ -19,10 +19,37 @@ fn get_text(server: &Server, path: &str) -> (u16, String, String) {
 }
 
 /// Starts the demo and waits until the Microsoft 365 incident has its 7 cities and the
-/// GoDaddy and Mimecast incidents are linked to it.
-fn demo_during_the_outage() -> (Server, tempfile::TempDir) {
+/// GoDaddy and Mimecast incidents are linked to it. Returns too the `incident` events
+/// received meanwhile from `/api/v1/events`.
+fn demo_during_the_outage() -> (Server, tempfile::TempDir, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("unused"), &["--demo"]);
+    let (sender, events) = std::sync::mpsc::channel();
+    let stream = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap()
+        .get(server.url("/api/v1/events"))
+        .send()
+        .unwrap();
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut event = String::new();
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_string();
+            } else if let Some(data) = line.strip_prefix("data: ")
+                && event == "incident"
+                && sender
+                    .send(serde_json::from_str::<Value>(data).unwrap())
+                    .is_err()
+            {
+                return;
+            }
+        }
+    });
     let started = std::time::Instant::now();
     loop {
         let incidents = server.get("/api/v1/incidents?state=active");
@@ -41,12 +68,13 @@ fn demo_during_the_outage() -> (Server, tempfile::TempDir) {
         );
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
-    (server, dir)
+    (server, dir, events.try_iter().collect())
 }
 
 #[test]
 fn the_status_site_tells_the_outage() {
-    let (server, _dir) = demo_during_the_outage();
+    let (server, _dir, events) = demo_during_the_outage();
+    incident_changes_are_pushed(&events);
     home_page_puts_the_outage_first(&server);
     service_page_shows_chart_problems_cities_and_timeline(&server);
     problem_buttons_record_reports(&server);
@@ -54,6 +82,25 @@ fn the_status_site_tells_the_outage() {
     statuspage_api_has_the_documented_shape(&server);
     feeds_are_atom(&server);
     badges_are_svg(&server);
+}
+
+fn incident_changes_are_pushed(events: &[Value]) {
+    let opened = events
+        .iter()
+        .find(|e| e["service"] == "microsoft-365" && e["event"] == "opened")
+        .unwrap_or_else(|| panic!("no event for the opening: {events:?}"));
+    assert!(opened["incident"].is_u64() && opened["at"].is_string());
+    assert!(
+        opened["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Reports of problems with Microsoft 365")
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["service"] == "mimecast" && e["event"] == "upstream")
+    );
 }
 
 fn home_page_puts_the_outage_first(server: &Server) {

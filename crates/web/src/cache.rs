@@ -35,6 +35,13 @@ pub struct PageCache {
     pages: Mutex<HashMap<String, Page>>,
 }
 
+impl PageCache {
+    /// Forgets every page: the next readers render afresh.
+    pub fn clear(&self) {
+        self.pages.lock().expect("page cache lock").clear();
+    }
+}
+
 /// Middleware: serves GETs from the cache while fresh, renders and keeps them otherwise.
 /// Only successful responses are kept.
 pub async fn respond(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {

@@ -6,6 +6,7 @@
 mod api;
 mod cache;
 mod error;
+mod events;
 mod feeds;
 mod intake;
 mod pages;
@@ -28,6 +29,7 @@ use seismo_store::Writer;
 
 pub use cache::PageCache;
 pub use error::ApiError;
+pub use events::Events;
 pub use status::{Level, Snapshot, SnapshotCache};
 
 /// Where "now" comes from: the wall clock when serving, a fixed or stepped time in tests.
@@ -80,6 +82,7 @@ pub struct AppState {
     pub clock: Clock,
     pub snapshots: SnapshotCache,
     pub pages: PageCache,
+    pub events: Events,
 }
 
 impl AppState {

@@ -161,6 +161,11 @@ pub struct SnapshotCache {
 }
 
 impl SnapshotCache {
+    /// Forgets the snapshot: the next reader builds a new one.
+    pub fn clear(&self) {
+        *self.current.lock().expect("snapshot lock") = None;
+    }
+
     pub fn get(&self, state: &AppState) -> Arc<Snapshot> {
         let now = (state.clock)();
         let mut current = self.current.lock().expect("snapshot lock");

@@ -59,6 +59,7 @@ fn server(config: WebConfig) -> Server {
         clock: Arc::new(move || now),
         snapshots: Default::default(),
         pages: Default::default(),
+        events: Default::default(),
     };
     Server {
         router: app(Arc::new(state)),

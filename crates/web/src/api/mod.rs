@@ -19,4 +19,5 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/services/{slug}/series", get(services::series))
         .route("/incidents", get(incidents::list))
         .route("/incidents/{id}", get(incidents::one))
+        .route("/events", get(crate::events::stream))
 }

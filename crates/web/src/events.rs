@@ -1,0 +1,76 @@
+//! `GET /api/v1/events`: server-sent events, one `incident` event per change of an
+//! incident (opened, confirmed, recovering, resolved, linked upstream), so pages and
+//! dashboards update without polling.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use seismo_detect::view::{IncidentView, LogView};
+use seismo_detect::{Engine, IncidentEvent};
+use serde_json::json;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+
+use crate::AppState;
+use crate::status::{Level, sentence};
+
+/// Events a slow reader may fall behind by before it misses some.
+const BACKLOG: usize = 1024;
+
+pub struct Events {
+    sender: broadcast::Sender<String>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events {
+            sender: broadcast::channel(BACKLOG).0,
+        }
+    }
+}
+
+impl AppState {
+    /// Tells readers about `changes` the engine just made; pages then show them at once
+    /// rather than after the snapshot's freshness period.
+    pub fn publish(&self, engine: &Engine, changes: &[IncidentEvent]) {
+        if changes.is_empty() {
+            return;
+        }
+        self.snapshots.clear();
+        self.pages.clear();
+        for change in changes {
+            let Some(incident) = engine.incident(change.incident) else {
+                continue;
+            };
+            let view = IncidentView::new(incident, &self.catalog, self.gazetteer);
+            let entry = LogView::new(change.entry.at, &change.entry.change);
+            let data = json!({
+                "incident": view.id,
+                "service": view.service,
+                "state": view.state,
+                "level": Level::of(view.state, view.confidence),
+                "event": entry.event,
+                "at": entry.at,
+                "text": sentence(&view, &entry),
+            });
+            // No reader is not an error.
+            let _ = self.events.sender.send(data.to_string());
+        }
+    }
+}
+
+pub async fn stream(
+    State(state): State<Arc<AppState>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let receiver = state.events.sender.subscribe();
+    let events = BroadcastStream::new(receiver).filter_map(|message| {
+        // A reader that fell behind skips what it missed and goes on.
+        let data = message.ok()?;
+        Some(Ok(Event::default().event("incident").data(data)))
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
