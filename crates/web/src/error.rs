@@ -28,6 +28,26 @@ impl ApiError {
         }
     }
 
+    /// A slug in the path that names no service: 404, field `slug`.
+    pub fn unknown_service(slug: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_service",
+            format!("no service has the slug {slug:?}"),
+            Some("slug"),
+        )
+    }
+
+    /// A `?service=` filter that names no service: 400, field `service`.
+    pub fn unknown_service_filter(slug: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_service",
+            format!("no service has the slug {slug:?}"),
+            Some("service"),
+        )
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message, None)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use askama::Template;
 use atom_syndication::{Entry, Feed, Link, Person, Text};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use seismo_core::time::format_rfc3339;
 
@@ -15,15 +15,6 @@ use crate::{ApiError, AppState, base_url};
 
 /// Entries in a feed: the newest updates.
 const FEED_ENTRIES: usize = 100;
-
-fn unknown_service(slug: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "unknown_service",
-        format!("no service has the slug {slug:?}"),
-        Some("slug"),
-    )
-}
 
 /// One entry per timeline update, newest first.
 fn feed(snapshot: &Snapshot, base: &str, service: Option<&ServiceStatus>, feed_id: String) -> Feed {
@@ -96,7 +87,7 @@ pub async fn service(
 ) -> Response {
     let snapshot = state.snapshot();
     let Some(service) = snapshot.service(&slug) else {
-        return unknown_service(&slug).into_response();
+        return ApiError::unknown_service(&slug).into_response();
     };
     let base = base_url(&headers);
     let id = format!("{base}/services/{slug}/feed.atom");
@@ -126,11 +117,11 @@ pub fn colour(level: Level) -> &'static str {
 /// `/badge/{slug}.svg`: "name | status" in the style of shields.io.
 pub async fn badge(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
     let Some(slug) = file.strip_suffix(".svg") else {
-        return unknown_service(&file).into_response();
+        return ApiError::unknown_service(&file).into_response();
     };
     let snapshot = state.snapshot();
     let Some(service) = snapshot.service(slug) else {
-        return unknown_service(slug).into_response();
+        return ApiError::unknown_service(slug).into_response();
     };
     let status = match service.level {
         Level::Ok => "up",

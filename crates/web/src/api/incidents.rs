@@ -20,14 +20,12 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let service = match query.get("service") {
         None => None,
-        Some(slug) => Some(state.catalog.by_slug(slug).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unknown_service",
-                format!("no service has the slug {slug:?}"),
-                Some("service"),
-            )
-        })?),
+        Some(slug) => Some(
+            state
+                .catalog
+                .by_slug(slug)
+                .ok_or_else(|| ApiError::unknown_service_filter(slug))?,
+        ),
     };
     let wanted = query.get("state").map(String::as_str);
     if let Some(w) = wanted

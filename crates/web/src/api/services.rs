@@ -132,14 +132,10 @@ pub async fn series(
 }
 
 fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
-    state.catalog.by_slug(slug).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_service",
-            format!("no service has the slug {slug:?}"),
-            Some("slug"),
-        )
-    })
+    state
+        .catalog
+        .by_slug(slug)
+        .ok_or_else(|| ApiError::unknown_service(slug))
 }
 
 fn describe(state: &AppState, id: ServiceId, now: Millis) -> Value {

@@ -81,12 +81,7 @@ pub async fn index(
 fn find<'a>(state: &'a AppState, slug: &str) -> Result<&'a Service, ApiError> {
     match state.catalog.by_slug(slug) {
         Some(id) => Ok(state.catalog.service(id)),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_service",
-            format!("no service has the slug {slug:?}"),
-            Some("slug"),
-        )),
+        None => Err(ApiError::unknown_service(slug)),
     }
 }
 

@@ -91,12 +91,12 @@ struct HistoryPage<'a> {
     incidents: Vec<IncidentCard<'a>>,
 }
 
-fn unknown(code: &'static str, what: &str, field: &'static str) -> ApiError {
+fn unknown_incident(id: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        code,
-        format!("no {field} {what:?}"),
-        Some(field),
+        "unknown_incident",
+        format!("no incident has the id {id:?}"),
+        Some("id"),
     )
 }
 
@@ -132,7 +132,7 @@ fn bars(state: &AppState, service: ServiceId, now: Millis, span: Millis, step: M
 pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
     let snapshot = state.snapshot();
     let Some(status) = snapshot.service(&slug) else {
-        return unknown("unknown_service", &slug, "slug").into_response();
+        return ApiError::unknown_service(&slug).into_response();
     };
     let service = state.catalog.service(status.id);
     let now = snapshot.at;
@@ -196,7 +196,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
 pub async fn incident(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     let snapshot = state.snapshot();
     let Some(view) = id.parse().ok().and_then(|n| snapshot.incident(n)) else {
-        return unknown("unknown_incident", &id, "id").into_response();
+        return unknown_incident(&id).into_response();
     };
     let page = IncidentPage {
         card: IncidentCard::new(&snapshot, view),
@@ -218,13 +218,7 @@ pub async fn history(
     if let Some(slug) = selected
         && snapshot.service(slug).is_none()
     {
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "unknown_service",
-            format!("no service has the slug {slug:?}"),
-            Some("service"),
-        )
-        .into_response();
+        return ApiError::unknown_service_filter(slug).into_response();
     }
     let incidents = snapshot
         .incidents
