@@ -130,6 +130,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(pages::report_form).post(pages::report_submit),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/assets/{name}", get(pages::asset))
         .nest("/api/v1", api::routes())
         .fallback(|| async { ApiError::not_found("no such page") })
         .with_state(state)

@@ -1,5 +1,6 @@
 //! Report charts as inline SVG, drawn on the server: bars of reports per bucket over the
-//! normal range (the baseline's expectation ± 2√expectation, Poisson's spread), with a
+//! normal range (the baseline's expectation ± 3√expectation, three of Poisson's standard
+//! deviations, so that a normal day shows few red bars), with a
 //! `<title>` per bar so hovering or a screen reader gives the numbers without scripts.
 
 use std::fmt::Write as _;
@@ -21,7 +22,7 @@ const BOTTOM: f64 = 20.0;
 
 /// The chart of `bars` (equal buckets of `step`), labelled `caption`.
 pub fn svg(bars: &[Bar], step: Millis, caption: &str) -> String {
-    let upper = |e: f64| e + 2.0 * e.sqrt();
+    let upper = |e: f64| e + 3.0 * e.sqrt();
     let top = bars
         .iter()
         .map(|b| (b.count as f64).max(b.expected.map_or(0.0, upper)))
@@ -56,7 +57,7 @@ pub fn svg(bars: &[Bar], step: Millis, caption: &str) -> String {
         }
         for &(i, e) in known.iter().rev() {
             let x = LEFT + i as f64 * bar_width;
-            let low = (e - 2.0 * e.sqrt()).max(0.0);
+            let low = (e - 3.0 * e.sqrt()).max(0.0);
             let _ = write!(
                 points,
                 "{:.1},{:.1} {x:.1},{:.1} ",

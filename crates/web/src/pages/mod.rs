@@ -1,9 +1,10 @@
 //! Server-rendered pages. They work without JavaScript.
 
 mod chart;
+mod map;
 mod service;
 
-pub use service::{history, incident, service};
+pub use service::{asset, history, incident, service};
 
 use std::sync::Arc;
 
@@ -29,6 +30,8 @@ struct IndexPage<'a> {
     services: Vec<&'a ServiceStatus>,
     /// Cards of the active incidents.
     active: Vec<IncidentCard<'a>>,
+    /// Every affected city of the active incidents, on the world map.
+    world_map: String,
 }
 
 #[derive(Template)]
@@ -63,17 +66,20 @@ pub async fn index(
             wanted.is_empty() || s.name.to_lowercase().contains(&wanted) || s.slug.contains(&wanted)
         })
         .collect();
-    let active = snapshot
+    let active: Vec<IncidentCard> = snapshot
         .incidents
         .iter()
         .filter(|i| i.state.is_active())
         .map(|i| IncidentCard::new(&snapshot, i))
         .collect();
+    let dots: Vec<map::Dot> = active.iter().flat_map(|c| c.dots()).collect();
+    let world_map = map::world(&dots, "Cities with more reports than normal, all services");
     let page = IndexPage {
         worst: snapshot.worst(),
         query: query.q.clone(),
         services,
         active,
+        world_map,
     };
     Html(page.render().expect("index renders"))
 }

@@ -13,6 +13,7 @@ use seismo_detect::view::IncidentView;
 use seismo_detect::{By, Key};
 
 use super::chart::{self, Bar};
+use super::map::{self, Dot};
 use crate::status::{Level, ServiceStatus, Snapshot, sentence, title};
 use crate::{ApiError, AppState};
 
@@ -53,6 +54,32 @@ impl<'a> IncidentCard<'a> {
                 .map(|i| (i.service.clone(), i.id))
                 .collect(),
         }
+    }
+
+    /// The affected cities, for the maps.
+    pub fn dots(&self) -> Vec<Dot<'a>> {
+        self.view
+            .cities
+            .iter()
+            .map(|c| Dot {
+                city: &c.city,
+                lat: c.lat,
+                lon: c.lon,
+                observed: c.observed,
+                expected: c.expected,
+                p_value: c.p_value,
+            })
+            .collect()
+    }
+
+    /// The world map, and the US map when a city is in the lower 48.
+    pub fn maps(&self) -> (String, Option<String>) {
+        let dots = self.dots();
+        let caption = format!(
+            "Cities with more reports of {} than normal",
+            self.view.service_name
+        );
+        (map::world(&dots, &caption), map::us(&dots, &caption))
     }
 
     /// Observed over expected, for the cities table.
@@ -191,6 +218,23 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
         problems,
     };
     Html(page.render().expect("service page renders")).into_response()
+}
+
+/// `/assets/{name}`: the map outlines, the only files the pages load.
+pub async fn asset(Path(name): Path<String>) -> Response {
+    let body = match name.as_str() {
+        "world.svg" => map::WORLD_SVG,
+        "us-states.svg" => map::US_SVG,
+        _ => return ApiError::not_found("no such asset").into_response(),
+    };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 pub async fn incident(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
