@@ -132,7 +132,7 @@ mod tests {
         let start = svg[..end].rfind(" d=\"").unwrap() + 4;
         let d = &svg[start..svg[start..].find('"').unwrap() + start];
         let numbers: Vec<f64> = d
-            .split(|c: char| c == 'M' || c == 'L' || c == 'Z' || c == ',')
+            .split(['M', 'L', 'Z', ','])
             .filter(|s| !s.is_empty())
             .map(|s| s.parse().unwrap())
             .collect();
