@@ -59,6 +59,7 @@ fn svg(
     dots: &[Dot],
     caption: &str,
     (width, height): (f64, f64),
+    shown_height: f64,
     outline: &str,
     scale: f64,
     project: impl Fn(f64, f64) -> Option<(f64, f64)>,
@@ -66,7 +67,7 @@ fn svg(
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg class="map" viewBox="0 0 {width} {height}" role="img" aria-label="{caption}"><title>{caption}</title><image href="/assets/{outline}" width="{width}" height="{height}"/>"#
+        r#"<svg class="map" viewBox="0 0 {width} {shown_height}" role="img" aria-label="{caption}"><title>{caption}</title><image href="/assets/{outline}" width="{width}" height="{height}"/>"#
     );
     // Largest first, so small circles stay on top and clickable.
     let mut order: Vec<&Dot> = dots.iter().collect();
@@ -96,10 +97,12 @@ fn svg(
 
 /// The world map with `dots`.
 pub fn world(dots: &[Dot], caption: &str) -> String {
+    // Down to 60°S: below it (Antarctica, left out of the outlines) is empty.
     svg(
         dots,
         caption,
         (960.0, 480.0),
+        400.0,
         "world.svg",
         1.0,
         |lat, lon| Some(equirectangular(lat, lon)),
@@ -115,6 +118,7 @@ pub fn us(dots: &[Dot], caption: &str) -> Option<String> {
                 dots,
                 caption,
                 (975.0, 610.0),
+                610.0,
                 "us-states.svg",
                 1.5,
                 albers_usa,

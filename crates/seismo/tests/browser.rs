@@ -1,0 +1,241 @@
+//! The status site in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, which `.ci/run` installs), driven over WebDriver, against
+//! `seismo serve --demo`: the home page is opened before the outage and must change by
+//! itself when the engine opens the incident; the service page shows the chart, the map
+//! with the seven cities and the timeline; a problem button records a report.
+//! Screenshots go to `target/screenshots/`.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use support::Server;
+
+/// A chromedriver process on a free port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (apt-get install chromium-driver)");
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, url }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    // The flags that keep Chromium from reaching for the network this machine lacks.
+    let options = json!({
+        "binary": "/usr/bin/chromium",
+        "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", "--window-size=1200,2200",
+            format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+async fn eval(client: &Client, script: &str) -> Value {
+    client.execute(script, vec![]).await.unwrap()
+}
+
+/// Evaluates `script` until it returns true, or fails with `what` after `seconds`.
+async fn wait_until(client: &Client, script: &str, seconds: u64, what: &str) {
+    let started = Instant::now();
+    while eval(client, script).await != Value::Bool(true) {
+        assert!(started.elapsed() < Duration::from_secs(seconds), "{what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = client.screenshot().await.unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_site_in_chromium_shows_the_outage_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let server = Server::start(&dir.path().join("unused"), &["--demo"]);
+    let client = browser(&driver, &dir.path().join("profile")).await;
+
+    // Before the outage: Microsoft 365 is fine.
+    client.goto(&server.url("/")).await.unwrap();
+    let pill = "document.querySelector('tr[data-name$=\"microsoft-365\"] .pill').dataset.level";
+    assert_eq!(
+        eval(&client, &format!("return {pill}")).await,
+        "ok",
+        "the page must be open before the engine finds the outage"
+    );
+    // The engine opens the incident; the page follows without a reload.
+    wait_until(
+        &client,
+        &format!("return {pill} !== 'ok' && Number(document.body.dataset.updates) > 0"),
+        90,
+        "the home page did not update itself",
+    )
+    .await;
+    let first_row = eval(
+        &client,
+        "return document.querySelector('tr[data-name]').dataset.name",
+    )
+    .await;
+    assert!(
+        first_row.as_str().unwrap().ends_with("microsoft-365"),
+        "{first_row}"
+    );
+    assert_eq!(
+        eval(&client, "return document.getElementById('live').hidden").await,
+        false
+    );
+    // Wait for the whole story (seven cities, followers) before the pictures.
+    wait_until(
+        &client,
+        "return document.querySelectorAll('svg.map circle.city').length >= 7",
+        60,
+        "the world map did not fill",
+    )
+    .await;
+    // The search box filters as one types.
+    client
+        .find(Locator::Css("#search"))
+        .await
+        .unwrap()
+        .send_keys("slack")
+        .await
+        .unwrap();
+    let visible = eval(
+        &client,
+        "return [...document.querySelectorAll('tr[data-name]')].filter(r => !r.hidden).map(r => r.dataset.name)",
+    )
+    .await;
+    assert_eq!(visible, json!(["slack slack"]));
+    client.goto(&server.url("/")).await.unwrap();
+    screenshot(&client, "home.png").await;
+
+    // The service page: chart, map with the seven cities, timeline.
+    client
+        .goto(&server.url("/services/microsoft-365"))
+        .await
+        .unwrap();
+    let count = |css: &str| format!("return document.querySelectorAll('{css}').length");
+    assert_eq!(eval(&client, &count("svg.chart")).await, 2);
+    assert!(
+        eval(&client, &count("svg.chart rect.bar.high"))
+            .await
+            .as_u64()
+            .unwrap()
+            > 5
+    );
+    let cities = eval(
+        &client,
+        "return [...document.querySelectorAll('figure.us circle.city')].map(c => c.dataset.city).sort()",
+    )
+    .await;
+    assert_eq!(
+        cities,
+        json!([
+            "Dallas",
+            "Houston",
+            "Los Angeles",
+            "Minneapolis",
+            "Phoenix",
+            "San Francisco",
+            "Seattle"
+        ])
+    );
+    // Circles are drawn inside the map, on the outlines' image.
+    let inside = eval(
+        &client,
+        "const m = document.querySelector('figure.us svg').getBoundingClientRect(); \
+         return [...document.querySelectorAll('figure.us circle.city')].every(c => { \
+           const r = c.getBoundingClientRect(); \
+           return r.width > 0 && r.left >= m.left && r.right <= m.right && r.top >= m.top && r.bottom <= m.bottom; })",
+    )
+    .await;
+    assert_eq!(inside, true);
+    assert_eq!(
+        eval(
+            &client,
+            "return document.querySelector('figure.us image').href.baseVal"
+        )
+        .await,
+        "/assets/us-states.svg"
+    );
+    assert!(
+        eval(&client, &count("ol.timeline li"))
+            .await
+            .as_u64()
+            .unwrap()
+            >= 2
+    );
+    // Times are shown in the reader's zone, not as raw RFC 3339.
+    let shown = eval(
+        &client,
+        "return document.querySelector('ol.timeline time').textContent",
+    )
+    .await;
+    assert!(!shown.as_str().unwrap().contains('T'), "{shown}");
+    screenshot(&client, "service.png").await;
+
+    // "I have a problem with … email" records a report.
+    client
+        .find(Locator::Css("form.report button[value='email']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "return document.body.textContent.includes('your report is counted')",
+        10,
+        "the report was not counted",
+    )
+    .await;
+    client.close().await.unwrap();
+}
