@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::incident::{AffectedPlace, Change, Evidence, Footprint, Incident, ProblemShare, State};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentView {
     pub id: u64,
     pub service: String,
@@ -29,7 +29,7 @@ pub struct IncidentView {
     pub log: Vec<LogView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CityView {
     pub city: String,
     pub country: String,
@@ -41,7 +41,7 @@ pub struct CityView {
     pub p_value: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AreaView {
     pub name: String,
     pub code: String,
@@ -50,14 +50,14 @@ pub struct AreaView {
     pub p_value: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UpstreamView {
     pub service: String,
     pub incident: u64,
     pub inferred: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LogView {
     pub at: String,
     /// `opened`, `state`, `reopened` or `upstream`.

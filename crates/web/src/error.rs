@@ -3,7 +3,20 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use seismo_core::report::ReportError;
-use serde_json::json;
+
+/// What went wrong: a stable `code`, a sentence, and the field at fault if one is.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
+}
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -53,8 +66,12 @@ impl ApiError {
     }
 
     /// `{"code", "message", "field"}`, the inside of the error body; NDJSON results use it too.
-    pub fn body(&self) -> serde_json::Value {
-        json!({"code": self.code, "message": self.message, "field": self.field})
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code.to_string(),
+            message: self.message.clone(),
+            field: self.field.clone(),
+        }
     }
 }
 
@@ -76,6 +93,7 @@ impl From<ReportError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(json!({"error": self.body()}))).into_response()
+        let body = ErrorResponse { error: self.body() };
+        (self.status, axum::Json(body)).into_response()
     }
 }

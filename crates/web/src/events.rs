@@ -63,6 +63,14 @@ impl AppState {
     }
 }
 
+/// Server-sent events: an `incident` event, data `{incident, service, state, level, event,
+/// at, text}`, for each change of an incident.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "incidents",
+    responses((status = 200, description = "A stream of `incident` events", content_type = "text/event-stream", body = String)),
+)]
 pub async fn stream(
     State(state): State<Arc<AppState>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {

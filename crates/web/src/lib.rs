@@ -131,7 +131,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/assets/{name}", get(pages::asset))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", api::routes_with_document())
         .fallback(|| async { ApiError::not_found("no such page") })
         .with_state(state)
 }

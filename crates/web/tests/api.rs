@@ -579,3 +579,62 @@ async fn read_mostly_pages_are_kept_briefly_and_revalidated_by_etag() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.headers().get(header::ETAG).is_none());
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_real_routes() {
+    let s = server(WebConfig::default());
+    let (status, document) = s.get("/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = document["paths"].as_object().unwrap();
+    let mut names: Vec<&str> = paths.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "/events",
+            "/incidents",
+            "/incidents/{id}",
+            "/reports",
+            "/services",
+            "/services/{slug}",
+            "/services/{slug}/series"
+        ]
+    );
+    // Every documented operation reaches its handler: not the fallback's `not_found`,
+    // not 405.
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            let uri = format!(
+                "/api/v1{}",
+                path.replace("{slug}", "microsoft-365").replace("{id}", "1")
+            );
+            let request = match method.as_str() {
+                "get" => Request::get(&uri).body(Body::empty()).unwrap(),
+                "post" => Request::post(&uri)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(r#"{"service": "microsoft-365"}"#))
+                    .unwrap(),
+                other => panic!("undocumented method {other}"),
+            };
+            let response = s.router.clone().oneshot(request).await.unwrap();
+            let status = response.status();
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+            if path == "/events" {
+                assert_eq!(
+                    response.headers()[header::CONTENT_TYPE],
+                    "text/event-stream"
+                );
+                continue;
+            }
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_ne!(body["error"]["code"], "not_found", "{method} {uri}: {body}");
+            // Each status the route answered is one the document declares.
+            assert!(
+                item[method]["responses"].get(status.as_str()).is_some(),
+                "{method} {uri} answered {status}, not documented"
+            );
+        }
+    }
+}

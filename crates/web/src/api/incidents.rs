@@ -8,16 +8,36 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use seismo_detect::IncidentId;
 use seismo_detect::view::IncidentView;
-use serde_json::{Value, json};
 
+use crate::error::ErrorResponse;
 use crate::{ApiError, AppState};
+
+/// Every incident the engine holds.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct IncidentList {
+    /// Newest first.
+    pub incidents: Vec<IncidentView>,
+}
 
 /// Newest first; `?service=SLUG` and `?state=active|resolved|suspected|confirmed|recovering`
 /// narrow the list.
+#[utoipa::path(
+    get,
+    path = "/incidents",
+    tag = "incidents",
+    params(
+        ("service" = Option<String>, Query, description = "Only this service's (slug)"),
+        ("state" = Option<String>, Query, description = "active, suspected, confirmed, recovering or resolved"),
+    ),
+    responses(
+        (status = 200, body = IncidentList),
+        (status = 400, description = "Unknown service or state", body = ErrorResponse),
+    ),
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentList>, ApiError> {
     let service = match query.get("service") {
         None => None,
         Some(slug) => Some(
@@ -51,9 +71,20 @@ pub async fn list(
         })
         .map(|i| IncidentView::new(i, &state.catalog, state.gazetteer))
         .collect();
-    Ok(Json(json!({ "incidents": incidents })))
+    Ok(Json(IncidentList { incidents }))
 }
 
+/// One incident, with its evidence log.
+#[utoipa::path(
+    get,
+    path = "/incidents/{id}",
+    tag = "incidents",
+    params(("id" = u64, Path, description = "The incident's id")),
+    responses(
+        (status = 200, body = IncidentView),
+        (status = 404, description = "No such incident", body = ErrorResponse),
+    ),
+)]
 pub async fn one(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,

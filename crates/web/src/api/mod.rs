@@ -1,4 +1,6 @@
-//! `/api/v1`: reports in, services and series out.
+//! `/api/v1`: reports in, services, series, incidents and events out. The routes and the
+//! OpenAPI 3.1 document at `/api/v1/openapi.json` come from the same declarations (the
+//! handlers' `#[utoipa::path]`), so the document cannot forget a route.
 
 mod incidents;
 mod reports;
@@ -7,17 +9,50 @@ mod services;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/reports", post(reports::post))
-        .route("/services", get(services::list))
-        .route("/services/{slug}", get(services::one))
-        .route("/services/{slug}/series", get(services::series))
-        .route("/incidents", get(incidents::list))
-        .route("/incidents/{id}", get(incidents::one))
-        .route("/events", get(crate::events::stream))
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "seismo",
+        description = "Outage detection from user reports: report problems, read services, report series, incidents and their evidence, and follow changes as server-sent events.",
+    ),
+    servers((url = "/api/v1")),
+)]
+struct ApiDoc;
+
+/// The `/api/v1` router, and its OpenAPI document.
+pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(reports::post))
+        .routes(routes!(services::list))
+        .routes(routes!(services::one))
+        .routes(routes!(services::series))
+        .routes(routes!(incidents::list))
+        .routes(routes!(incidents::one))
+        .routes(routes!(crate::events::stream))
+        .split_for_parts()
+}
+
+/// The router with `/openapi.json` added.
+pub fn routes_with_document() -> Router<Arc<AppState>> {
+    let (router, document) = routes();
+    let json = Arc::new(document.to_pretty_json().expect("the document serialises"));
+    router.route(
+        "/openapi.json",
+        get(move || {
+            let json = json.clone();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    json.as_str().to_owned(),
+                )
+            }
+        }),
+    )
 }

@@ -7,16 +7,64 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
+use crate::error::{ErrorBody, ErrorResponse};
 use crate::intake::{self, Sender};
 use crate::{ApiError, AppState};
+
+/// A report acknowledged: durable in the store.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Accepted {
+    /// The report's id in the store.
+    pub id: i64,
+    /// False when the same reporter reported this service within the counting window:
+    /// stored, not counted again.
+    pub counted: bool,
+}
+
+/// The result of an NDJSON batch: the accepted lines are durable, the rejected ones say why.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Batch {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: Vec<RejectedLine>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RejectedLine {
+    /// 1-based line number in the body.
+    pub line: usize,
+    pub error: ErrorBody,
+}
 
 enum BodyKind {
     Json,
     Ndjson,
 }
 
+/// Reports problems with a service: one JSON object, or many as NDJSON (one per line).
+#[utoipa::path(
+    post,
+    path = "/reports",
+    tag = "reports",
+    request_body(
+        description = "One report (`application/json`) or many (`application/x-ndjson`): `service` (slug, name or alias), optional `problem`, `city`, `region`, `country`, `lat`, `lon`, `at` (RFC 3339), `client`.",
+        content(
+            (serde_json::Value = "application/json"),
+            (String = "application/x-ndjson"),
+        ),
+    ),
+    responses(
+        (status = 202, description = "The report is durable", body = Accepted),
+        (status = 200, description = "NDJSON: the accepted lines are durable", body = Batch),
+        (status = 400, description = "Not a report: malformed JSON, unknown or invalid field", body = ErrorResponse),
+        (status = 401, description = "Wrong import token", body = ErrorResponse),
+        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 415, description = "Neither JSON nor NDJSON", body = ErrorResponse),
+        (status = 422, description = "A report that breaks a rule (unknown service, time out of range)", body = ErrorResponse),
+        (status = 503, description = "The store cannot take reports", body = ErrorResponse),
+    ),
+)]
 pub async fn post(
     State(state): State<Arc<AppState>>,
     request: Request<Body>,
@@ -54,7 +102,11 @@ pub async fn post(
         BodyKind::Json => {
             let report = intake::validate(&state, &body, &received)?;
             let outcome = intake::submit(&state, vec![report]).await?[0];
-            Ok((StatusCode::ACCEPTED, Json(outcome)).into_response())
+            let accepted = Accepted {
+                id: outcome.id,
+                counted: outcome.counted,
+            };
+            Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
         }
         BodyKind::Ndjson => {
             let mut reports = Vec::new();
@@ -66,7 +118,10 @@ pub async fn post(
                 }
                 match intake::validate(&state, line, &received) {
                     Ok(report) => reports.push(report),
-                    Err(e) => rejected.push(json!({"line": n + 1, "error": e.body()})),
+                    Err(e) => rejected.push(RejectedLine {
+                        line: n + 1,
+                        error: e.body(),
+                    }),
                 }
             }
             let outcomes = if reports.is_empty() {
@@ -75,10 +130,12 @@ pub async fn post(
                 intake::submit(&state, reports).await?
             };
             let duplicates = outcomes.iter().filter(|o| !o.counted).count();
-            Ok(Json(
-                json!({"accepted": outcomes.len(), "duplicates": duplicates, "rejected": rejected}),
-            )
-            .into_response())
+            let batch = Batch {
+                accepted: outcomes.len(),
+                duplicates,
+                rejected,
+            };
+            Ok(Json(batch).into_response())
         }
     }
 }

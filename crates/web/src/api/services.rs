@@ -10,34 +10,107 @@ use seismo_core::catalog::ServiceId;
 use seismo_core::gazetteer::Place;
 use seismo_core::time::{self, HOUR_MS, MINUTE_MS, Millis};
 use seismo_detect::{By, Key};
-use serde_json::{Value, json};
 
+use crate::error::ErrorResponse;
 use crate::{ApiError, AppState};
 
 /// The most buckets one series request may ask for (a week of minutes).
 const MAX_POINTS: i64 = 7 * 24 * 60;
 
-pub async fn list(State(state): State<Arc<AppState>>) -> Json<Value> {
-    let now = (state.clock)();
-    let services: Vec<Value> = (0..state.catalog.services().len())
-        .map(|i| describe(&state, ServiceId(i as u32), now))
-        .collect();
-    Json(json!({ "services": services }))
+/// A service of the catalog and how many reports it had in the last hour.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ServiceInfo {
+    pub slug: String,
+    pub name: String,
+    pub aliases: Vec<String>,
+    /// The problem types a report may name; `other` is always there.
+    pub problems: Vec<String>,
+    /// Slugs of the services this one needs.
+    pub depends_on: Vec<String>,
+    /// Where the service is mostly used: country or `CC-REGION` codes.
+    pub regions: Vec<String>,
+    pub reports_last_hour: u64,
 }
 
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ServiceList {
+    pub services: Vec<ServiceInfo>,
+}
+
+/// Counted reports of a service in equal buckets.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SeriesResponse {
+    pub service: String,
+    pub from: String,
+    pub to: String,
+    /// Seconds per bucket.
+    pub step: i64,
+    /// `total`, `problem` or `city`.
+    pub by: String,
+    pub points: Vec<SeriesPoint>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SeriesPoint {
+    /// Start of the bucket (RFC 3339).
+    pub t: String,
+    pub count: u64,
+    /// The problem or the city (`City, Region, CC`), when split.
+    pub key: Option<String>,
+}
+
+/// Every service of the catalog.
+#[utoipa::path(get, path = "/services", tag = "services", responses((status = 200, body = ServiceList)))]
+pub async fn list(State(state): State<Arc<AppState>>) -> Json<ServiceList> {
+    let now = (state.clock)();
+    let services = (0..state.catalog.services().len())
+        .map(|i| describe(&state, ServiceId(i as u32), now))
+        .collect();
+    Json(ServiceList { services })
+}
+
+/// One service.
+#[utoipa::path(
+    get,
+    path = "/services/{slug}",
+    tag = "services",
+    params(("slug" = String, Path, description = "The service's slug")),
+    responses(
+        (status = 200, body = ServiceInfo),
+        (status = 404, description = "No such service", body = ErrorResponse),
+    ),
+)]
 pub async fn one(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ServiceInfo>, ApiError> {
     let id = find(&state, &slug)?;
     Ok(Json(describe(&state, id, (state.clock)())))
 }
 
+/// Counted reports of a service over time, in total or split by problem or city.
+#[utoipa::path(
+    get,
+    path = "/services/{slug}/series",
+    tag = "services",
+    params(
+        ("slug" = String, Path, description = "The service's slug"),
+        ("from" = Option<String>, Query, description = "RFC 3339; default 24 hours before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339; default now"),
+        ("step" = Option<i64>, Query, description = "Seconds per bucket, a multiple of 60; default 60"),
+        ("by" = Option<String>, Query, description = "total (default), problem or city"),
+    ),
+    responses(
+        (status = 200, body = SeriesResponse),
+        (status = 400, description = "A parameter out of range, named in `field`", body = ErrorResponse),
+        (status = 404, description = "No such service", body = ErrorResponse),
+    ),
+)]
 pub async fn series(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SeriesResponse>, ApiError> {
     let id = find(&state, &slug)?;
     let now = (state.clock)();
     let invalid = |code: &'static str, field: &str, message: String| {
@@ -104,7 +177,7 @@ pub async fn series(
         .expect("series lock")
         .points(id, by, from, to, step);
     let service = state.catalog.service(id);
-    let points: Vec<Value> = points
+    let points = points
         .iter()
         .map(|p| {
             let key = p.key.map(|key| match key {
@@ -113,7 +186,11 @@ pub async fn series(
                     .gazetteer
                     .label(&city.map_or(Place::default(), |c| state.gazetteer.place_of(c))),
             });
-            json!({"t": time::format_rfc3339(p.t), "count": p.count, "key": key})
+            SeriesPoint {
+                t: time::format_rfc3339(p.t),
+                count: p.count,
+                key,
+            }
         })
         .collect();
     let by_name = match by {
@@ -121,14 +198,14 @@ pub async fn series(
         By::Problem => "problem",
         By::City => "city",
     };
-    Ok(Json(json!({
-        "service": service.slug,
-        "from": time::format_rfc3339(from),
-        "to": time::format_rfc3339(to),
-        "step": step_seconds,
-        "by": by_name,
-        "points": points,
-    })))
+    Ok(Json(SeriesResponse {
+        service: service.slug.clone(),
+        from: time::format_rfc3339(from),
+        to: time::format_rfc3339(to),
+        step: step_seconds,
+        by: by_name.to_string(),
+        points,
+    }))
 }
 
 fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
@@ -138,7 +215,7 @@ fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
         .ok_or_else(|| ApiError::unknown_service(slug))
 }
 
-fn describe(state: &AppState, id: ServiceId, now: Millis) -> Value {
+fn describe(state: &AppState, id: ServiceId, now: Millis) -> ServiceInfo {
     let s = state.catalog.service(id);
     let last_hour =
         state
@@ -146,13 +223,17 @@ fn describe(state: &AppState, id: ServiceId, now: Millis) -> Value {
             .read()
             .expect("series lock")
             .total(id, now - HOUR_MS, now + MINUTE_MS);
-    json!({
-        "slug": s.slug,
-        "name": s.name,
-        "aliases": s.aliases,
-        "problems": s.problems,
-        "depends_on": s.depends_on.iter().map(|d| &state.catalog.service(*d).slug).collect::<Vec<_>>(),
-        "regions": s.regions,
-        "reports_last_hour": last_hour,
-    })
+    ServiceInfo {
+        slug: s.slug.clone(),
+        name: s.name.clone(),
+        aliases: s.aliases.clone(),
+        problems: s.problems.clone(),
+        depends_on: s
+            .depends_on
+            .iter()
+            .map(|d| state.catalog.service(*d).slug.clone())
+            .collect(),
+        regions: s.regions.clone(),
+        reports_last_hour: last_hour,
+    }
 }
