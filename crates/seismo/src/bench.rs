@@ -4,8 +4,11 @@
 //! - single reports: `wrk` POSTs one JSON report per request over keep-alive
 //!   connections to seismo, and the same requests to a trivial axum handler;
 //! - bulk: `seismo import` of an NDJSON file, next to raw inserts of the same rows
-//!   into the same store; and NDJSON bodies POSTed to the running server.
+//!   into the same store; and NDJSON bodies POSTed to the running server;
+//! - reads: a service page and `/api/v2/summary.json` with 1,000 services, alone and while
+//!   `wrk` saturates the intake, next to a trivial handler serving a page of the same size.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode};
@@ -29,6 +32,25 @@ pub enum Args {
     Intake(IntakeArgs),
     /// `seismo detect` throughput on a scenario's reports, next to parsing them alone.
     Detect(DetectArgs),
+    /// Status pages and `/api/v2/summary.json` with 1,000 services, alone and under
+    /// saturated intake (with `wrk`).
+    Read(ReadArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ReadArgs {
+    /// Services in the catalog.
+    #[arg(long, default_value_t = 1_000)]
+    services: usize,
+    /// Reports stored before measuring, over the last day.
+    #[arg(long, default_value_t = 500_000)]
+    reports: usize,
+    /// Seconds of each wrk run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Runs of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 #[derive(clap::Args)]
@@ -72,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args {
         Args::Intake(args) => intake(args),
         Args::Detect(args) => detect(args),
+        Args::Read(args) => read(args),
     }
 }
 
@@ -154,7 +177,7 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let ndjson = bulk_file(args.reports);
+    let ndjson = bulk_file(&seismo_core::Catalog::demo(), args.reports, 5);
     let file = dir.path().join("bulk.ndjson");
     std::fs::write(&file, &ndjson)?;
     let (mut import_rates, mut raw_rates, mut http_rates) = (Vec::new(), Vec::new(), Vec::new());
@@ -219,25 +242,157 @@ end
 "#;
 
 fn wrk(address: SocketAddr, script: &std::path::Path, args: &IntakeArgs) -> anyhow::Result<f64> {
-    let output = Command::new("wrk")
-        .args([
-            "-t1",
-            &format!("-c{}", args.connections),
-            &format!("-d{}s", args.seconds),
-            "-s",
-        ])
-        .arg(script)
-        .arg(format!("http://{address}/"))
-        .output()
-        .context("running wrk")?;
+    let url = format!("http://{address}/");
+    let run = run_wrk(&url, Some(script), args.connections, args.seconds)?;
+    Ok(run.rate)
+}
+
+/// What one wrk run measured.
+struct WrkRun {
+    rate: f64,
+    /// 99th percentile latency, in milliseconds.
+    p99_ms: f64,
+}
+
+/// Runs wrk on `url` (with a Lua `script` if given), `--latency`, one thread.
+fn run_wrk(
+    url: &str,
+    script: Option<&std::path::Path>,
+    connections: u32,
+    seconds: u32,
+) -> anyhow::Result<WrkRun> {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t1",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(url).output().context("running wrk")?;
     let text = String::from_utf8_lossy(&output.stdout);
     if text.contains("Non-2xx") {
         bail!("wrk saw errors:\n{text}");
     }
-    text.lines()
+    let rate = text
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
-        .with_context(|| format!("no Requests/sec in wrk's output:\n{text}"))
+        .with_context(|| format!("no Requests/sec in wrk's output:\n{text}"))?;
+    let p99_ms = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .and_then(|v| milliseconds(v.trim()))
+        .with_context(|| format!("no 99% latency in wrk's output:\n{text}"))?;
+    Ok(WrkRun { rate, p99_ms })
+}
+
+/// wrk's durations: `812.00us`, `1.23ms`, `2.01s`.
+fn milliseconds(text: &str) -> Option<f64> {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 1e-3)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60_000.0)
+    } else {
+        (text.strip_suffix('s')?, 1_000.0)
+    };
+    Some(number.parse::<f64>().ok()? * factor)
+}
+
+fn read(args: ReadArgs) -> anyhow::Result<ExitCode> {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        bail!("wrk is not installed (Debian: apt-get install wrk)");
+    }
+    let dir = tempfile::tempdir()?;
+    let mut toml = String::new();
+    for i in 0..args.services {
+        writeln!(
+            toml,
+            "[[service]]\nslug = \"service-{i}\"\nname = \"Service {i}\"\nproblems = [\"login\", \"outage\", \"app\"]\n"
+        )?;
+    }
+    let catalog_path = dir.path().join("catalog.toml");
+    std::fs::write(&catalog_path, &toml)?;
+    let common = Common {
+        data: dir.path().join("data"),
+        catalog: Some(catalog_path),
+        geoip: None,
+        counting_window_minutes: 60,
+        engine: None,
+    };
+    // A day of reports, so that pages have charts, problems and cities to draw.
+    let setup = Intake::open(&common, wall_clock())?;
+    let ndjson = bulk_file(&setup.catalog, args.reports, 1);
+    import(&setup, ndjson.as_slice(), "bench", wall_clock())?;
+    setup.finish();
+    let intake = Intake::open(&common, wall_clock())?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let seismo = runtime.block_on(start_seismo(&intake))?;
+    let page_url = format!("http://{seismo}/services/service-7");
+    let summary_url = format!("http://{seismo}/api/v2/summary.json");
+    let page_size = reqwest::blocking::get(&page_url)?.error_for_status()?.bytes()?.len();
+    let trivial = runtime.block_on(start_static(page_size))?;
+    let trivial_url = format!("http://{trivial}/page");
+    let script = dir.path().join("report.lua");
+    std::fs::write(&script, WRK_SCRIPT)?;
+
+    let mut results: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
+        ("trivial page, alone", vec![], vec![]),
+        ("service page, alone", vec![], vec![]),
+        ("summary.json, alone", vec![], vec![]),
+        ("service page, intake saturated", vec![], vec![]),
+        ("summary.json, intake saturated", vec![], vec![]),
+    ];
+    for round in 0..args.rounds {
+        let alone = [&trivial_url, &page_url, &summary_url];
+        for (i, url) in alone.iter().enumerate() {
+            let run = run_wrk(url, None, 32, args.seconds)?;
+            results[i].1.push(run.rate);
+            results[i].2.push(run.p99_ms);
+        }
+        for (i, url) in [(3, &page_url), (4, &summary_url)] {
+            // 128 connections posting reports as fast as they can, beside the readers.
+            let flood = {
+                let script = script.clone();
+                let intake_url = format!("http://{seismo}/");
+                let seconds = args.seconds + 2;
+                std::thread::spawn(move || run_wrk(&intake_url, Some(&script), 128, seconds))
+            };
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let run = run_wrk(url, None, 32, args.seconds)?;
+            let flood = flood.join().expect("wrk thread")?;
+            results[i].1.push(run.rate);
+            results[i].2.push(run.p99_ms);
+            eprintln!(
+                "round {}: {} {:.0} req/s, p99 {:.1} ms, intake {:.0} reports/s",
+                round + 1,
+                results[i].0,
+                run.rate,
+                run.p99_ms,
+                flood.rate
+            );
+        }
+    }
+    println!(
+        "{} services, {} reports over the last day; service page {} bytes; 32 reader connections; intake saturated by 128 connections posting reports",
+        args.services, args.reports, page_size
+    );
+    println!("| measurement | requests/s (median) | p99 latency (median) |");
+    println!("|---|---:|---:|");
+    for (name, rates, latencies) in results {
+        println!(
+            "| {name} | {:.0} | {:.1} ms |",
+            median(rates),
+            median(latencies)
+        );
+    }
+    runtime.shutdown_background();
+    intake.finish();
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
@@ -289,18 +444,33 @@ async fn start_trivial() -> anyhow::Result<SocketAddr> {
     Ok(address)
 }
 
-/// `reports` NDJSON lines spread over the last six days.
-fn bulk_file(reports: usize) -> Vec<u8> {
-    let catalog = seismo_core::Catalog::demo();
+/// The reference for reads: a handler answering a constant body of `size` bytes.
+async fn start_static(size: usize) -> anyhow::Result<SocketAddr> {
+    let body = "x".repeat(size);
+    let app = axum::Router::new().route(
+        "/page",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { axum::response::Html(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(address)
+}
+
+/// `reports` NDJSON lines of the services of `catalog`, spread over `days` up to now.
+fn bulk_file(catalog: &seismo_core::Catalog, reports: usize, days: i64) -> Vec<u8> {
     let services = catalog.services();
-    let start = wall_clock() - 6 * DAY_MS;
+    let start = wall_clock() - days * DAY_MS;
     let mut out = Vec::with_capacity(reports * 150);
     for i in 0..reports {
         let service = &services[i * 7 % services.len()];
         let problem = &service.problems[i % service.problems.len()];
         let (city, country) = CITIES[i * 13 % CITIES.len()];
         let at = seismo_core::time::format_rfc3339(
-            start + (i as i64 * 5 * DAY_MS / reports as i64 / MINUTE_MS) * MINUTE_MS,
+            start + (i as i64 * (days * DAY_MS - MINUTE_MS) / reports as i64 / MINUTE_MS) * MINUTE_MS,
         );
         writeln!(
             out,

@@ -82,6 +82,18 @@ fn the_status_site_tells_the_outage() {
     statuspage_api_has_the_documented_shape(&server);
     feeds_are_atom(&server);
     badges_are_svg(&server);
+    the_widget_embeds_the_status(&server);
+}
+
+fn the_widget_embeds_the_status(server: &Server) {
+    let (status, kind, html) = get_text(server, "/widget/microsoft-365");
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/html"));
+    assert!(html.contains("<strong>Microsoft 365</strong>: Confirmed outage"));
+    assert!(html.contains("href=\"/services/microsoft-365\""));
+    let (_, _, green) = get_text(server, "/widget/aws");
+    assert!(green.contains("data-level=\"ok\""));
+    assert_eq!(get_text(server, "/widget/nope").0, 404);
 }
 
 fn incident_changes_are_pushed(events: &[Value]) {

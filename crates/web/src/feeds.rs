@@ -1,5 +1,5 @@
-//! Atom feeds of incident updates (`/feed.atom`, `/services/{slug}/feed.atom`) and SVG
-//! status badges (`/badge/{slug}.svg`).
+//! Atom feeds of incident updates (`/feed.atom`, `/services/{slug}/feed.atom`), SVG status
+//! badges (`/badge/{slug}.svg`) and the embeddable status widget (`/widget/{slug}`).
 
 use std::sync::Arc;
 
@@ -141,4 +141,25 @@ pub async fn badge(State(state): State<Arc<AppState>>, Path(file): Path<String>)
     .render()
     .expect("badge renders");
     ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "widget.html")]
+struct Widget<'a> {
+    status: &'a ServiceStatus,
+    colour: &'static str,
+}
+
+/// `/widget/{slug}`: a small page to embed in an `<iframe>` (about 320 × 60 pixels): the
+/// service's status and reports, linking to its page; it reloads itself every minute.
+pub async fn widget(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
+    let snapshot = state.snapshot();
+    let Some(status) = snapshot.service(&slug) else {
+        return ApiError::unknown_service(&slug).into_response();
+    };
+    let page = Widget {
+        status,
+        colour: colour(status.level),
+    };
+    axum::response::Html(page.render().expect("widget renders")).into_response()
 }

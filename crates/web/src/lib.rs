@@ -111,6 +111,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/feed.atom", get(feeds::all))
         .route("/services/{slug}/feed.atom", get(feeds::service))
         .route("/badge/{file}", get(feeds::badge))
+        .route("/widget/{slug}", get(feeds::widget))
         .route("/api/v2/summary.json", get(statuspage::summary))
         .route("/api/v2/status.json", get(statuspage::status_json))
         .route("/api/v2/components.json", get(statuspage::components_json))
