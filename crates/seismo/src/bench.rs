@@ -164,7 +164,7 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     let seismo = runtime.block_on(start_seismo(&intake))?;
     let trivial = runtime.block_on(start_trivial())?;
     let script = dir.path().join("report.lua");
-    std::fs::write(&script, WRK_SCRIPT)?;
+    std::fs::write(&script, report_script("Outlook", "email"))?;
     let (mut trivial_rates, mut seismo_rates) = (Vec::new(), Vec::new());
     for round in 0..args.rounds {
         trivial_rates.push(wrk(trivial, &script, &args)?);
@@ -229,17 +229,22 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every request a different reporter, as in an outage.
-const WRK_SCRIPT: &str = r#"
+/// A wrk script posting reports about `service` (`problem`), every request a different
+/// reporter, as in an outage.
+fn report_script(service: &str, problem: &str) -> String {
+    format!(
+        r#"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local n = 0
 request = function()
   n = n + 1
   return wrk.format(nil, "/api/v1/reports", nil,
-    '{"service":"Outlook","problem":"email","city":"Minneapolis","country":"US","client":"c' .. n .. '"}')
+    '{{"service":"{service}","problem":"{problem}","city":"Minneapolis","country":"US","client":"c' .. n .. '"}}')
 end
-"#;
+"#
+    )
+}
 
 fn wrk(address: SocketAddr, script: &std::path::Path, args: &IntakeArgs) -> anyhow::Result<f64> {
     let url = format!("http://{address}/");
@@ -338,7 +343,7 @@ fn read(args: ReadArgs) -> anyhow::Result<ExitCode> {
     let trivial = runtime.block_on(start_static(page_size))?;
     let trivial_url = format!("http://{trivial}/page");
     let script = dir.path().join("report.lua");
-    std::fs::write(&script, WRK_SCRIPT)?;
+    std::fs::write(&script, report_script("Service 7", "login"))?;
 
     let mut results: Vec<(&str, Vec<f64>, Vec<f64>)> = vec![
         ("trivial page, alone", vec![], vec![]),
