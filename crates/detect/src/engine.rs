@@ -3,6 +3,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use seismo_core::catalog::{Catalog, ProblemId, ServiceId};
 use seismo_core::gazetteer::{CityId, Gazetteer};
 use seismo_core::report::Report;
@@ -191,6 +193,8 @@ pub struct Engine {
     dependencies: Vec<Vec<ServiceId>>,
     services: Vec<ServiceState>,
     incidents: Vec<Incident>,
+    /// Position in `incidents` of each id.
+    incident_index: FxHashMap<IncidentId, usize>,
     /// The last minute boundary processed.
     now: Option<Millis>,
 }
@@ -201,6 +205,11 @@ impl Engine {
         catalog: Arc<Catalog>,
         gazetteer: &'static Gazetteer,
     ) -> Engine {
+        assert!(
+            catalog.services().len() as u64 <= IncidentId::MAX_SERVICES,
+            "incident ids hold at most {} services",
+            IncidentId::MAX_SERVICES
+        );
         let dependencies = (0..catalog.services().len())
             .map(|i| {
                 let mut found: Vec<ServiceId> = Vec::new();
@@ -226,6 +235,7 @@ impl Engine {
             dependencies,
             services,
             incidents: Vec::new(),
+            incident_index: FxHashMap::default(),
             now: None,
         }
     }
@@ -240,7 +250,7 @@ impl Engine {
     }
 
     pub fn incident(&self, id: IncidentId) -> Option<&Incident> {
-        self.incidents.get(id.0.checked_sub(1)? as usize)
+        self.incidents.get(*self.incident_index.get(&id)?)
     }
 
     /// Expected reports per hour of `service` for each hour in `hours` (hours since the
@@ -557,7 +567,7 @@ impl Engine {
                     problem_counts[problem.0 as usize] += 1;
                 }
                 let incident = Incident {
-                    id: IncidentId(self.incidents.len() as u64 + 1),
+                    id: IncidentId::new(service, now),
                     service,
                     state: State::Suspected,
                     detected_at: now,
@@ -578,6 +588,8 @@ impl Engine {
                     quiet_since: None,
                     peak_window: 0,
                 };
+                self.incident_index
+                    .insert(incident.id, self.incidents.len());
                 self.incidents.push(incident);
                 let i = self.incidents.len() - 1;
                 push(

@@ -8,6 +8,21 @@ use seismo_core::time::Millis;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IncidentId(pub u64);
 
+impl IncidentId {
+    /// Services a catalog may hold for ids to stay unique.
+    pub const MAX_SERVICES: u64 = 1 << 20;
+
+    /// The id of the incident of `service` detected at `detected_at`: the detection minute
+    /// and the service number. A service has one incident at a time, so it is unique; it
+    /// depends only on the reports, so a restart that replays them (from a later start)
+    /// gives each incident the id it had, and stored incidents are never overwritten by
+    /// others. Below 2^53 until the year 2800, so JavaScript reads it exactly.
+    pub fn new(service: ServiceId, detected_at: Millis) -> IncidentId {
+        let minute = detected_at.div_euclid(seismo_core::time::MINUTE_MS) as u64;
+        IncidentId(minute * Self::MAX_SERVICES + u64::from(service.0))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum State {

@@ -339,7 +339,10 @@ fn read(args: ReadArgs) -> anyhow::Result<ExitCode> {
     let seismo = runtime.block_on(start_seismo(&intake))?;
     let page_url = format!("http://{seismo}/services/service-7");
     let summary_url = format!("http://{seismo}/api/v2/summary.json");
-    let page_size = reqwest::blocking::get(&page_url)?.error_for_status()?.bytes()?.len();
+    let page_size = reqwest::blocking::get(&page_url)?
+        .error_for_status()?
+        .bytes()?
+        .len();
     let trivial = runtime.block_on(start_static(page_size))?;
     let trivial_url = format!("http://{trivial}/page");
     let script = dir.path().join("report.lua");
@@ -475,7 +478,8 @@ fn bulk_file(catalog: &seismo_core::Catalog, reports: usize, days: i64) -> Vec<u
         let problem = &service.problems[i % service.problems.len()];
         let (city, country) = CITIES[i * 13 % CITIES.len()];
         let at = seismo_core::time::format_rfc3339(
-            start + (i as i64 * (days * DAY_MS - MINUTE_MS) / reports as i64 / MINUTE_MS) * MINUTE_MS,
+            start
+                + (i as i64 * (days * DAY_MS - MINUTE_MS) / reports as i64 / MINUTE_MS) * MINUTE_MS,
         );
         writeln!(
             out,

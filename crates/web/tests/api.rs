@@ -468,7 +468,14 @@ async fn incidents_are_listed_filtered_and_shown() {
     assert_eq!(status, StatusCode::OK);
     let incident = &list["incidents"][0];
     assert_eq!(incident["service"], "slack");
-    assert_eq!(incident["id"], 1);
+    let id = incident["id"].as_u64().unwrap();
+    let detected = parse_rfc3339(incident["detected_at"].as_str().unwrap()).unwrap();
+    let slack = Catalog::demo().by_slug("slack").unwrap();
+    assert_eq!(
+        id,
+        (detected / 60_000) as u64 * (1 << 20) + u64::from(slack.0),
+        "the id is the detection minute and the service"
+    );
     assert_eq!(incident["cities"][0]["city"], "Dallas");
     assert_eq!(incident["problems"][0]["problem"], "messaging");
     assert!(["suspected", "confirmed"].contains(&incident["state"].as_str().unwrap()));
@@ -479,14 +486,14 @@ async fn incidents_are_listed_filtered_and_shown() {
     assert!(none["incidents"].as_array().unwrap().is_empty());
     let (_, resolved) = s.get("/api/v1/incidents?state=resolved").await;
     assert!(resolved["incidents"].as_array().unwrap().is_empty());
-    let (status, one) = s.get("/api/v1/incidents/1").await;
+    let (status, one) = s.get(&format!("/api/v1/incidents/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one["log"][0]["event"], "opened");
     assert!(one["log"][0]["evidence"]["observed"].as_u64().unwrap() > 0);
 
     for (uri, status, code, field) in [
         (
-            "/api/v1/incidents/2",
+            "/api/v1/incidents/1",
             StatusCode::NOT_FOUND,
             "unknown_incident",
             "id",
