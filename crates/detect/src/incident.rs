@@ -23,7 +23,9 @@ impl IncidentId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Reports are significantly above the baseline.
@@ -52,7 +54,7 @@ impl State {
 }
 
 /// The surge test that decided a change: the window in which it was strongest.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Evidence {
     /// Minutes of the window, ending at the change.
     pub window_minutes: i64,
@@ -90,7 +92,7 @@ pub struct LogEntry {
 }
 
 /// A problem's share of the incident's reports against its normal share.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ProblemShare {
     pub problem: String,
     pub share: f64,
@@ -107,7 +109,9 @@ pub struct AffectedPlace<P> {
     pub p_value: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Footprint {
     /// No place stood out (reports without places, or spread like normal traffic).

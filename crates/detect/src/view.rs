@@ -4,11 +4,11 @@
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::format_rfc3339;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::incident::{AffectedPlace, Change, Evidence, Footprint, Incident, ProblemShare, State};
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IncidentView {
     pub id: u64,
     pub service: String,
@@ -29,7 +29,7 @@ pub struct IncidentView {
     pub log: Vec<LogView>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CityView {
     pub city: String,
     pub country: String,
@@ -41,7 +41,7 @@ pub struct CityView {
     pub p_value: f64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AreaView {
     pub name: String,
     pub code: String,
@@ -50,18 +50,18 @@ pub struct AreaView {
     pub p_value: f64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpstreamView {
     pub service: String,
     pub incident: u64,
     pub inferred: bool,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogView {
     pub at: String,
     /// `opened`, `state`, `reopened` or `upstream`.
-    pub event: &'static str,
+    pub event: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<State>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -150,7 +150,7 @@ impl LogView {
     pub fn new(at: i64, change: &Change) -> LogView {
         let mut view = LogView {
             at: format_rfc3339(at),
-            event: "state",
+            event: "state".into(),
             from: None,
             state: None,
             evidence: None,
@@ -159,7 +159,7 @@ impl LogView {
         };
         match *change {
             Change::Opened { state, evidence } => {
-                view.event = "opened";
+                view.event = "opened".into();
                 view.state = Some(state);
                 view.evidence = Some(evidence);
             }
@@ -169,12 +169,12 @@ impl LogView {
                 view.evidence = Some(evidence);
             }
             Change::Reopened { evidence } => {
-                view.event = "reopened";
+                view.event = "reopened".into();
                 view.state = Some(State::Suspected);
                 view.evidence = Some(evidence);
             }
             Change::LinkedUpstream { upstream, inferred } => {
-                view.event = "upstream";
+                view.event = "upstream".into();
                 view.upstream = Some(upstream.0);
                 view.inferred = Some(inferred);
             }

@@ -419,6 +419,7 @@ async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
         snapshots: Default::default(),
         pages: Default::default(),
         events: Default::default(),
+        archive: Vec::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

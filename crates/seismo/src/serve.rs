@@ -84,6 +84,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         snapshots: Default::default(),
         pages: Default::default(),
         events: Default::default(),
+        archive: intake.archive.clone(),
     });
     // The engine only acts on whole minutes: look often enough to catch each boundary.
     let tick = if demo.is_some() {

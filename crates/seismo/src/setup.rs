@@ -10,6 +10,7 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
+use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, Series};
 use seismo_store::{SqliteStore, Store, Writer, WriterConfig};
 
@@ -28,6 +29,9 @@ pub struct Intake {
     pub writer_thread: JoinHandle<()>,
     pub client_salt: u64,
     pub limits: TimeLimits,
+    /// Stored incidents that began before the replayed days, newest first: the engine
+    /// will not find them again, and `/history` still shows them.
+    pub archive: Vec<IncidentView>,
 }
 
 impl Intake {
@@ -46,6 +50,7 @@ impl Intake {
         let mut store = SqliteStore::open(&common.data)
             .with_context(|| format!("opening the store in {}", common.data.display()))?;
         let client_salt = salt(&mut store)?;
+        let archive = archived_incidents(&mut store, now - REPLAY_DAYS * DAY_MS)?;
         let series = Arc::new(RwLock::new(Series::new(catalog.services().len())));
         let engine_config = match &common.engine {
             Some(path) => crate::detect::load_engine_config(path)?,
@@ -97,6 +102,7 @@ impl Intake {
             writer_thread,
             client_salt,
             limits: TimeLimits::default(),
+            archive,
         })
     }
 
@@ -151,4 +157,22 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> any
             .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
         anyhow::anyhow!("{name}:{line}: {}", e.message())
     })
+}
+
+/// Incidents of the store that started before `replay_since`, newest first.
+fn archived_incidents(
+    store: &mut SqliteStore,
+    replay_since: Millis,
+) -> anyhow::Result<Vec<IncidentView>> {
+    let mut archive = Vec::new();
+    for record in store.incidents()? {
+        if record.started_at >= replay_since {
+            continue;
+        }
+        let view: IncidentView = serde_json::from_str(&record.body)
+            .with_context(|| format!("stored incident {} is not an incident", record.id))?;
+        archive.push(view);
+    }
+    archive.sort_by_key(|v| std::cmp::Reverse(v.id));
+    Ok(archive)
 }

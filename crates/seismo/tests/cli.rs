@@ -197,3 +197,45 @@ fn the_demo_shows_the_outage_unfold_as_detect_finds_it() {
     };
     assert_eq!(cities(&live), cities(batch_m365));
 }
+
+#[test]
+fn history_keeps_stored_incidents_older_than_the_replay() {
+    // An incident found months ago (the blip scenario is in January 2026), stored as the
+    // server stores them; a server started now replays only the last 36 days.
+    let found = support::simulate_and_detect(&support::scenario_path("blip"));
+    let incident = found.iter().find(|i| i["service"] == "slack").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        use seismo_store::Store;
+        let mut store = seismo_store::SqliteStore::open(dir.path()).unwrap();
+        let time = |field: &str| {
+            seismo_core::time::parse_rfc3339(incident[field].as_str().unwrap()).unwrap()
+        };
+        store
+            .save_incidents(&[seismo_store::IncidentRecord {
+                id: incident["id"].as_i64().unwrap(),
+                service: "slack".into(),
+                state: incident["state"].as_str().unwrap().into(),
+                started_at: time("started_at"),
+                ended_at: Some(time("ended_at")),
+                body: incident.to_string(),
+            }])
+            .unwrap();
+    }
+    let server = Server::start(dir.path(), &[]);
+    let id = incident["id"].as_u64().unwrap();
+    let history = reqwest::blocking::get(server.url("/history?service=slack"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        history.contains(&format!("href=\"/incidents/{id}\"")),
+        "{history}"
+    );
+    let page = reqwest::blocking::get(server.url(&format!("/incidents/{id}"))).unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("Slack outage"));
+    let statuspage = server.get("/api/v2/incidents.json");
+    assert_eq!(statuspage["incidents"][0]["id"], id.to_string());
+    assert_eq!(statuspage["incidents"][0]["status"], "resolved");
+}

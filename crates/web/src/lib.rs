@@ -83,6 +83,8 @@ pub struct AppState {
     pub snapshots: SnapshotCache,
     pub pages: PageCache,
     pub events: Events,
+    /// Incidents older than what the engine replayed, from the store, newest first.
+    pub archive: Vec<seismo_detect::view::IncidentView>,
 }
 
 impl AppState {

@@ -79,14 +79,14 @@ pub struct Snapshot {
     pub at: Millis,
     /// In catalog order.
     pub services: Vec<ServiceStatus>,
-    /// Every incident the engine holds, newest first.
+    /// Every incident the engine holds, newest first, then the archived ones.
     pub incidents: Vec<IncidentView>,
 }
 
 impl Snapshot {
     pub fn build(state: &AppState) -> Snapshot {
         let at = (state.clock)();
-        let incidents: Vec<IncidentView> = {
+        let mut incidents: Vec<IncidentView> = {
             let engine = state.engine.lock().expect("engine lock");
             engine
                 .incidents()
@@ -95,6 +95,15 @@ impl Snapshot {
                 .map(|i| IncidentView::new(i, &state.catalog, state.gazetteer))
                 .collect()
         };
+        // Then the stored ones the engine did not replay.
+        let known: std::collections::HashSet<u64> = incidents.iter().map(|i| i.id).collect();
+        incidents.extend(
+            state
+                .archive
+                .iter()
+                .filter(|i| !known.contains(&i.id))
+                .cloned(),
+        );
         let series = state.series.read().expect("series lock");
         let services = state
             .catalog
@@ -194,7 +203,7 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         Some(n) => format!("{text}: {n}."),
         None => format!("{text}."),
     };
-    match (entry.event, entry.state) {
+    match (entry.event.as_str(), entry.state) {
         ("opened", _) => with_numbers(format!("Reports of problems with {name} rose above normal")),
         ("reopened", _) => with_numbers(format!("Reports of problems with {name} rose again")),
         ("upstream", _) => {

@@ -60,6 +60,7 @@ fn server(config: WebConfig) -> Server {
         snapshots: Default::default(),
         pages: Default::default(),
         events: Default::default(),
+        archive: Vec::new(),
     };
     Server {
         router: app(Arc::new(state)),
