@@ -222,6 +222,22 @@ async fn the_site_in_chromium_shows_the_outage_live() {
     assert!(!shown.as_str().unwrap().contains('T'), "{shown}");
     screenshot(&client, "service.png").await;
 
+    // On a phone's width nothing runs off the side: charts and maps shrink to fit.
+    client.set_window_size(390, 844).await.unwrap();
+    client
+        .goto(&server.url("/services/microsoft-365"))
+        .await
+        .unwrap();
+    let too_wide = eval(
+        &client,
+        "return [...document.querySelectorAll('body *')] \
+           .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1) \
+           .map(e => e.tagName + '.' + e.getAttribute('class')).slice(0, 5)",
+    )
+    .await;
+    assert_eq!(too_wide, json!([]), "the service page overflows on a phone");
+    screenshot(&client, "service-phone.png").await;
+
     // "I have a problem with … email" records a report.
     client
         .find(Locator::Css("form.report button[value='email']"))
