@@ -35,7 +35,7 @@ pub fn svg(bars: &[Bar], step: Millis, caption: &str) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{caption}" preserveAspectRatio="none"><title>{caption}</title>"#
+        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{caption}"><title>{caption}</title>"#
     );
     // The normal range, as one band over the buckets the baseline knows.
     let known: Vec<(usize, f64)> = bars
