@@ -61,6 +61,16 @@ impl ApiError {
         )
     }
 
+    /// An incident id in the path that names no incident: 404, field `id`.
+    pub fn unknown_incident(id: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_incident",
+            format!("no incident has the id {id:?}"),
+            Some("id"),
+        )
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message, None)
     }

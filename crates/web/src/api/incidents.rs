@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use seismo_detect::IncidentId;
 use seismo_detect::view::IncidentView;
 
 use crate::error::ErrorResponse;
@@ -19,7 +18,8 @@ pub struct IncidentList {
     pub incidents: Vec<IncidentView>,
 }
 
-/// Newest first; `?service=SLUG` and `?state=active|resolved|suspected|confirmed|recovering`
+/// Newest first, including the stored incidents older than the engine's replay;
+/// `?service=SLUG` and `?state=active|resolved|suspected|confirmed|recovering`
 /// narrow the list.
 #[utoipa::path(
     get,
@@ -58,18 +58,18 @@ pub async fn list(
             Some("state"),
         ));
     }
-    let engine = state.engine.lock().expect("engine lock");
-    let incidents: Vec<IncidentView> = engine
-        .incidents()
+    let slug = service.map(|s| &state.catalog.service(s).slug);
+    let incidents: Vec<IncidentView> = state
+        .snapshot()
+        .incidents
         .iter()
-        .rev()
-        .filter(|i| service.is_none_or(|s| i.service == s))
+        .filter(|i| slug.is_none_or(|s| &i.service == s))
         .filter(|i| match wanted {
             None => true,
             Some("active") => i.state.is_active(),
             Some(w) => i.state.as_str() == w,
         })
-        .map(|i| IncidentView::new(i, &state.catalog, state.gazetteer))
+        .cloned()
         .collect();
     Ok(Json(IncidentList { incidents }))
 }
@@ -89,20 +89,8 @@ pub async fn one(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentView>, ApiError> {
-    let not_found = || {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_incident",
-            format!("no incident has the id {id:?}"),
-            Some("id"),
-        )
-    };
+    let not_found = || ApiError::unknown_incident(&id);
     let number: u64 = id.parse().map_err(|_| not_found())?;
-    let engine = state.engine.lock().expect("engine lock");
-    let incident = engine.incident(IncidentId(number)).ok_or_else(not_found)?;
-    Ok(Json(IncidentView::new(
-        incident,
-        &state.catalog,
-        state.gazetteer,
-    )))
+    let incident = state.snapshot().incident(number).cloned();
+    Ok(Json(incident.ok_or_else(not_found)?))
 }

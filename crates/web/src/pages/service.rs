@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use seismo_core::catalog::{Service, ServiceId};
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
@@ -116,15 +115,6 @@ struct HistoryPage<'a> {
     services: &'a [ServiceStatus],
     selected: Option<&'a str>,
     incidents: Vec<IncidentCard<'a>>,
-}
-
-fn unknown_incident(id: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "unknown_incident",
-        format!("no incident has the id {id:?}"),
-        Some("id"),
-    )
 }
 
 /// Bars of `service` over `[now - span, now)` in buckets of `step`, with the baseline.
@@ -240,7 +230,7 @@ pub async fn asset(Path(name): Path<String>) -> Response {
 pub async fn incident(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     let snapshot = state.snapshot();
     let Some(view) = id.parse().ok().and_then(|n| snapshot.incident(n)) else {
-        return unknown_incident(&id).into_response();
+        return ApiError::unknown_incident(&id).into_response();
     };
     let page = IncidentPage {
         card: IncidentCard::new(&snapshot, view),
