@@ -104,16 +104,6 @@ struct Badge<'a> {
     status_width: usize,
 }
 
-/// Colours of the levels, shared with the pages' CSS.
-pub fn colour(level: Level) -> &'static str {
-    match level {
-        Level::Ok => "#1a7f37",
-        Level::Possible => "#bf8700",
-        Level::Likely => "#d1580f",
-        Level::Confirmed => "#cf222e",
-    }
-}
-
 /// `/badge/{slug}.svg`: "name | status" in the style of shields.io.
 pub async fn badge(State(state): State<Arc<AppState>>, Path(file): Path<String>) -> Response {
     let Some(slug) = file.strip_suffix(".svg") else {
@@ -134,7 +124,7 @@ pub async fn badge(State(state): State<Arc<AppState>>, Path(file): Path<String>)
     let svg = Badge {
         name: &service.name,
         status,
-        colour: colour(service.level),
+        colour: service.level.colour(),
         name_width: width(&service.name),
         status_width: width(status),
     }
@@ -159,7 +149,7 @@ pub async fn widget(State(state): State<Arc<AppState>>, Path(slug): Path<String>
     };
     let page = Widget {
         status,
-        colour: colour(status.level),
+        colour: status.level.colour(),
     };
     axum::response::Html(page.render().expect("widget renders")).into_response()
 }

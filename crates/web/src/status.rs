@@ -51,6 +51,16 @@ impl Level {
         }
     }
 
+    /// Its colour, the same in the pages' CSS, maps, badges and the widget.
+    pub fn colour(self) -> &'static str {
+        match self {
+            Level::Ok => "#1a7f37",
+            Level::Possible => "#bf8700",
+            Level::Likely => "#d1580f",
+            Level::Confirmed => "#cf222e",
+        }
+    }
+
     /// What a person reads.
     pub fn label(self) -> &'static str {
         match self {
@@ -104,6 +114,12 @@ impl Snapshot {
                 .filter(|i| !known.contains(&i.id))
                 .cloned(),
         );
+        // Active incidents by service, in one pass: the catalog may hold thousands.
+        let mut active_by_service: std::collections::HashMap<&str, Vec<&IncidentView>> =
+            std::collections::HashMap::new();
+        for v in incidents.iter().filter(|v| v.state.is_active()) {
+            active_by_service.entry(&v.service).or_default().push(v);
+        }
         let series = state.series.read().expect("series lock");
         let services = state
             .catalog
@@ -112,10 +128,9 @@ impl Snapshot {
             .enumerate()
             .map(|(i, s)| {
                 let id = ServiceId(i as u32);
-                let active: Vec<&IncidentView> = incidents
-                    .iter()
-                    .filter(|v| v.service == s.slug && v.state.is_active())
-                    .collect();
+                let active = active_by_service
+                    .get(s.slug.as_str())
+                    .map_or(&[][..], Vec::as_slice);
                 ServiceStatus {
                     id,
                     slug: s.slug.clone(),

@@ -5,6 +5,8 @@
 
 use std::fmt::Write as _;
 
+use crate::status::Level;
+
 /// One affected city.
 pub struct Dot<'a> {
     pub city: &'a str,
@@ -43,16 +45,17 @@ fn albers_usa(lat: f64, lon: f64) -> Option<(f64, f64)> {
     Some((487.5 + 1300.0 * (x - cx), 305.0 - 1300.0 * (y - cy)))
 }
 
-/// Red below one in a billion, orange below one in ten thousand, else amber: the
-/// colours of confirmed, likely and possible outages.
+/// A city's colour by its p-value: below one in a billion that of a confirmed outage,
+/// below one in ten thousand a likely one, else a possible one.
 fn colour(p_value: f64) -> &'static str {
-    if p_value < 1e-9 {
-        "#cf222e"
+    let level = if p_value < 1e-9 {
+        Level::Confirmed
     } else if p_value < 1e-4 {
-        "#d1580f"
+        Level::Likely
     } else {
-        "#bf8700"
-    }
+        Level::Possible
+    };
+    level.colour()
 }
 
 fn svg(
