@@ -8,6 +8,7 @@
 //! to their upstream ones.
 
 pub mod baseline;
+mod context;
 pub mod engine;
 mod geo;
 pub mod incident;

@@ -28,7 +28,21 @@ fn writes_results_in_nab_layout_and_scores_them() {
         writeln!(csv, "{},{value}", stamp(i)).unwrap();
     }
     std::fs::write(nab.join("data/synthetic/jump.csv"), csv).unwrap();
-    let windows = serde_json::json!({"synthetic/jump.csv": [[format!("{}.000000", stamp(690)), format!("{}.000000", stamp(740))]]});
+    // 500 values of irregular noise between 100 and 110, then one at 1,000.
+    let mut noise = String::from("timestamp,value\n");
+    for i in 0..501 {
+        let value = if i == 500 {
+            1000
+        } else {
+            100 + (i * i * 7919) % 11
+        };
+        writeln!(noise, "{},{value}", stamp(i)).unwrap();
+    }
+    std::fs::write(nab.join("data/synthetic/noise.csv"), noise).unwrap();
+    let windows = serde_json::json!({
+        "synthetic/jump.csv": [[format!("{}.000000", stamp(690)), format!("{}.000000", stamp(740))]],
+        "synthetic/noise.csv": [],
+    });
     std::fs::write(
         nab.join("labels/combined_windows.json"),
         windows.to_string(),
@@ -70,4 +84,27 @@ fn writes_results_in_nab_layout_and_scores_them() {
         .unwrap();
     let score: f64 = standard.split('|').nth(2).unwrap().trim().parse().unwrap();
     assert!(score > 90.0, "{table}");
+
+    // Told the range of the noise file (100 to 1,000) in advance, the noise is all one
+    // level and never surprising; learning the range, the noise spans all levels
+    // until the last value.
+    let told = dir.path().join("told");
+    let output = seismo()
+        .args(["nab", "--known-range", "--data"])
+        .arg(&nab)
+        .arg("--out")
+        .arg(&told)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let scores = |dir: &std::path::Path| -> Vec<f64> {
+        let csv = std::fs::read_to_string(dir.join("seismo/synthetic/seismo_noise.csv")).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+            .collect()
+    };
+    let (learnt, known) = (scores(&out), scores(&told));
+    assert!(known[..500].iter().all(|&s| s == 0.0), "{known:?}");
+    assert!(learnt[..500].iter().any(|&s| s > 0.0), "{learnt:?}");
 }

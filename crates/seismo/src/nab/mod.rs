@@ -27,6 +27,11 @@ pub struct Args {
     /// Score the results: the three profiles, and each category.
     #[arg(long)]
     score: bool,
+    /// Tell the detector each file's smallest and largest value before it starts, as
+    /// NAB's own harness tells every detector (HTM, CAD OSE and ARTime use them). This
+    /// looks ahead, so by default the detector learns the range as the values come.
+    #[arg(long)]
+    known_range: bool,
 }
 
 fn timestamp(text: &str) -> anyhow::Result<i64> {
@@ -50,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .split_once('/')
             .with_context(|| format!("label key {name:?}"))?;
         let path = args.data.join("data").join(name);
-        let file = detect_file(&path, category, &labels[name])?;
+        let file = detect_file(&path, category, &labels[name], args.known_range)?;
         write_results(&args.out, category, file_name, &path, &file)?;
         files.push(file);
     }
@@ -66,11 +71,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs the detector over one file, one value at a time, in order.
-fn detect_file(path: &Path, category: &str, windows: &[(String, String)]) -> anyhow::Result<File> {
+fn detect_file(
+    path: &Path,
+    category: &str,
+    windows: &[(String, String)],
+    known_range: bool,
+) -> anyhow::Result<File> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut detector = NumericDetector::new();
-    let (mut timestamps, mut scores) = (Vec::new(), Vec::new());
+    let (mut timestamps, mut values) = (Vec::new(), Vec::new());
     for (n, line) in text.lines().enumerate().skip(1) {
         let (t, v) = line
             .split_once(',')
@@ -81,8 +90,19 @@ fn detect_file(path: &Path, category: &str, windows: &[(String, String)]) -> any
             .with_context(|| format!("{}:{}: {v:?} is not a number", path.display(), n + 1))?;
         let at = timestamp(t).with_context(|| format!("{}:{}", path.display(), n + 1))?;
         timestamps.push(at);
-        scores.push(detector.observe(at, value));
+        values.push(value);
     }
+    let mut detector = if known_range {
+        let (low, high) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        NumericDetector::with_range(low, high)
+    } else {
+        NumericDetector::new()
+    };
+    let scores = values.iter().map(|&v| detector.observe(v)).collect();
     let windows = windows
         .iter()
         .map(|(s, e)| Ok((timestamp(s)?, timestamp(e)?)))
