@@ -11,10 +11,11 @@
 
 use rustc_hash::FxHashMap;
 
-/// A fact is a small number: sensor facts say one bit of the value's level; neuron
-/// facts (with [`NEURON`] set) say which context was active.
-pub type Fact = u32;
-const NEURON: Fact = 1 << 31;
+/// A fact is a number: sensor facts say one bit of the value's level; neuron facts
+/// (with [`NEURON`] set) say which context was active. 64 bits, so that no count of
+/// contexts reaches the neuron bit.
+pub type Fact = u64;
+const NEURON: Fact = 1 << 63;
 
 /// Longest common part of two left halves that is remembered as a context of its own.
 const MAX_CROSSED_LEFT: usize = 7;
@@ -271,8 +272,8 @@ impl ContextMemory {
 /// share no fact (3 is 011, 4 is 100): a level is a symbol, not a magnitude.
 pub fn level_facts(level: u64) -> Vec<Fact> {
     let bits = (u64::BITS - level.leading_zeros()).max(3);
-    (0..bits)
-        .map(|i| 2 * i + ((level >> i) & 1) as Fact)
+    (0..Fact::from(bits))
+        .map(|i| 2 * i + ((level >> i) & 1))
         .collect()
 }
 
