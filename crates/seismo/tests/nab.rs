@@ -52,19 +52,24 @@ fn writes_results_in_nab_layout_and_scores_them() {
     let profiles = serde_json::json!({"standard": costs(0.11, 1.0), "reward_low_FP_rate": costs(0.22, 1.0), "reward_low_FN_rate": costs(0.11, 2.0)});
     std::fs::write(nab.join("config/profiles.json"), profiles.to_string()).unwrap();
 
+    // Runs `seismo nab` with `flag` into `out`; returns what it printed.
+    let nab_run = |flag: &str, out: &std::path::Path| {
+        let output = seismo()
+            .args(["nab", flag, "--data"])
+            .arg(&nab)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
     let out = dir.path().join("out");
-    let output = seismo()
-        .args(["nab", "--score", "--data"])
-        .arg(&nab)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = nab_run("--score", &out);
     let results = std::fs::read_to_string(out.join("seismo/synthetic/seismo_jump.csv")).unwrap();
     let lines: Vec<&str> = results.lines().collect();
     assert_eq!(lines[0], "timestamp,value,anomaly_score,label");
@@ -89,14 +94,7 @@ fn writes_results_in_nab_layout_and_scores_them() {
     // level and never surprising; learning the range, the noise spans all levels
     // until the last value.
     let told = dir.path().join("told");
-    let output = seismo()
-        .args(["nab", "--known-range", "--data"])
-        .arg(&nab)
-        .arg("--out")
-        .arg(&told)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    nab_run("--known-range", &told);
     let scores = |dir: &std::path::Path| -> Vec<f64> {
         let csv = std::fs::read_to_string(dir.join("seismo/synthetic/seismo_noise.csv")).unwrap();
         csv.lines()
