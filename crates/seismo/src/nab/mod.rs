@@ -55,8 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .split_once('/')
             .with_context(|| format!("label key {name:?}"))?;
         let path = args.data.join("data").join(name);
-        let file = detect_file(&path, category, &labels[name], args.known_range)?;
-        write_results(&args.out, category, file_name, &path, &file)?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file = detect_file(&path, &text, category, &labels[name], args.known_range)?;
+        write_results(&args.out, category, file_name, &text, &file)?;
         files.push(file);
     }
     eprintln!(
@@ -70,15 +72,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the detector over one file, one value at a time, in order.
+/// Runs the detector over one file's `text`, one value at a time, in order; `path`
+/// names it in errors.
 fn detect_file(
     path: &Path,
+    text: &str,
     category: &str,
     windows: &[(String, String)],
     known_range: bool,
 ) -> anyhow::Result<File> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (mut timestamps, mut values) = (Vec::new(), Vec::new());
     for (n, line) in text.lines().enumerate().skip(1) {
         let (t, v) = line
@@ -119,12 +121,11 @@ fn write_results(
     out: &Path,
     category: &str,
     file_name: &str,
-    source: &Path,
+    text: &str,
     file: &File,
 ) -> anyhow::Result<()> {
     let dir = out.join("seismo").join(category);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let text = std::fs::read_to_string(source)?;
     let mut csv = String::from("timestamp,value,anomaly_score,label\n");
     for ((line, &t), &score) in text.lines().skip(1).zip(&file.timestamps).zip(&file.scores) {
         let (stamp, value) = line.split_once(',').unwrap_or((line, ""));
