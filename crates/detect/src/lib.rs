@@ -9,6 +9,7 @@
 
 pub mod baseline;
 mod context;
+pub mod drift;
 pub mod engine;
 mod geo;
 pub mod incident;

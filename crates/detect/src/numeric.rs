@@ -9,12 +9,18 @@
 //! 3. The range is learnt, not given: when a value falls outside it, the range grows to
 //!    take it in, and the memory is rebuilt by replaying the last [`REPLAY_VALUES`]
 //!    values on the new levels, so it is as if the range had been known all along.
-//! 4. One anomaly, one alarm: after a score of [`ALARM_SCORE`] or more, the next
+//! 4. Beside the memory, which judges one step at a time, two [`Cusum`]s look for
+//!    slow changes: one on the values (a level creeping away), and, when the detector
+//!    knows how many values make a day, one on each value's distance from the usual
+//!    value at its time of day (a day unlike the days before). A change they find
+//!    scores 1.
+//! 5. One anomaly, one alarm: after a score of [`ALARM_SCORE`] or more, the next
 //!    [`QUIET_VALUES`] values score 0.
 
 use std::collections::VecDeque;
 
 use crate::context::{ContextMemory, level_facts};
+use crate::drift::{Cusum, DailyResidual};
 
 /// Levels are 0 to this, so each has three facts.
 const TOP_LEVEL: u64 = 7;
@@ -25,6 +31,22 @@ pub const ALARM_SCORE: f64 = 0.75;
 /// How many values an alarm silences. NAB's sweep (15–20 best, 30 and 45 lower)
 /// chose it; CAD OSE, which this detector follows, used a fifth of NAB's probation.
 pub const QUIET_VALUES: usize = 20;
+
+/// The level's CUSUM: a memory of about 500 values; deviations under one standard
+/// deviation drain it, and 100 standard deviations of evidence are a change.
+fn level_drift() -> Cusum {
+    Cusum::new(0.002, 1.0, 100.0)
+}
+
+/// The daily residual's CUSUM tolerates more (two standard deviations), since a day
+/// is never quite like the last; each time of day's usual value moves a fifth of the
+/// way to each new day.
+fn daily_drift(period: usize) -> (DailyResidual, Cusum) {
+    (
+        DailyResidual::new(period, 0.2),
+        Cusum::new(0.002, 2.0, 100.0),
+    )
+}
 
 #[derive(Debug)]
 pub struct NumericDetector {
@@ -37,6 +59,8 @@ pub struct NumericDetector {
     history: VecDeque<f64>,
     /// Values left to silence after an alarm.
     quiet: usize,
+    level_drift: Cusum,
+    daily_drift: Option<(DailyResidual, Cusum)>,
 }
 
 impl Default for NumericDetector {
@@ -56,6 +80,8 @@ impl NumericDetector {
             history: VecDeque::new(),
             // Like an alarm just before the first value: the first values only teach.
             quiet: QUIET_VALUES,
+            level_drift: level_drift(),
+            daily_drift: None,
         }
     }
 
@@ -68,6 +94,14 @@ impl NumericDetector {
             high,
             learns_range: false,
             ..NumericDetector::new()
+        }
+    }
+
+    /// Also watches each time of day, given that `period` values make a day.
+    pub fn with_daily_period(self, period: usize) -> NumericDetector {
+        NumericDetector {
+            daily_drift: (period > 1).then(|| daily_drift(period)),
+            ..self
         }
     }
 
@@ -88,6 +122,13 @@ impl NumericDetector {
                 self.history.pop_front();
             }
         }
+        let mut changed = self.level_drift.observe(value);
+        if let Some((daily, cusum)) = &mut self.daily_drift
+            && let Some(residual) = daily.residual(value)
+        {
+            changed |= cusum.observe(residual);
+        }
+        let score = if changed { 1.0 } else { score };
         let quiet = self.quiet > 0;
         self.quiet = self.quiet.saturating_sub(1);
         if score >= ALARM_SCORE {
@@ -202,6 +243,33 @@ mod tests {
             .filter(|&i| scores[i] >= ALARM_SCORE)
             .collect();
         assert_eq!(found, vec![start + 1], "the first new step is 100 → 250");
+    }
+
+    #[test]
+    fn a_day_without_its_peak_alarms_when_the_detector_knows_the_day() {
+        // Day 6 stays at its night level: every step of it is a step the memory has
+        // seen (night follows night), so only the time of day tells it apart.
+        let peakless = 6 * DAY..7 * DAY;
+        let value = |i: usize| {
+            if peakless.contains(&i) {
+                100.0 + ((i * 37) % 11) as f64
+            } else {
+                daily(i)
+            }
+        };
+        let peak_due = 6 * DAY + 8 * 12;
+        let blind = alarms(&mut NumericDetector::new(), (0..8 * DAY).map(value));
+        assert!(
+            !blind.iter().any(|i| peakless.contains(i)),
+            "alarms at {blind:?}"
+        );
+        let watching = NumericDetector::new().with_daily_period(DAY);
+        let found = alarms(&mut { watching }, (0..8 * DAY).map(value));
+        let first = found.first().copied();
+        assert!(
+            first.is_some_and(|i| (peak_due..peak_due + 12).contains(&i)),
+            "the missing peak alarms within its first hour, not at {found:?}"
+        );
     }
 
     #[test]

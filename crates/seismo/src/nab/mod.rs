@@ -104,6 +104,13 @@ fn detect_file(
     } else {
         NumericDetector::new()
     };
+    // Values per day, from the first interval: the daily watch starts after a day,
+    // by which time the second timestamp has long been seen.
+    if let [first, second, ..] = timestamps[..]
+        && second > first
+    {
+        detector = detector.with_daily_period((86_400 / (second - first)) as usize);
+    }
     let scores = values.iter().map(|&v| detector.observe(v)).collect();
     let windows = windows
         .iter()
