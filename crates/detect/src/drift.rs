@@ -1,12 +1,12 @@
 //! Slow changes that a sequence memory misses: a level that creeps away from where it
-//! has been (a machine heating up before it fails), or a day that stops following the
-//! days before it (a daily peak that does not come). Both are found by Page's
-//! cumulative sum (CUSUM, 1954) of standardised deviations: small deviations that
-//! keep the same sign add up until they cross a limit, while noise that changes sign
-//! keeps draining the sum back to zero.
+//! has been (a machine's temperature drifting before it fails), or a day that stops
+//! following the days before it (a daily peak that does not come). Both are found by
+//! Page's cumulative sum (CUSUM, 1954) of standardised deviations: small deviations
+//! that keep the same sign add up until they cross a limit, while noise that changes
+//! sign keeps draining the sum back to zero.
 
 /// A two-sided CUSUM over a stream whose mean and spread it learns as it goes.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Cusum {
     /// Weight of the newest value in the running mean and variance; about
     /// `1 / rate` values make up the memory.
@@ -38,7 +38,8 @@ impl Cusum {
     }
 
     /// Takes the next value; true when the evidence of a change crosses the limit.
-    /// The sums then restart, so a lasting change is reported once, not at every step.
+    /// The sums then restart, so a lasting change is reported once per limit's worth of
+    /// evidence, not at every step.
     pub fn observe(&mut self, value: f64) -> bool {
         // Until the spread is known (a memory's worth of values), nothing is a change.
         let warmed_up = self.seen as f64 >= 1.0 / self.rate;
@@ -66,7 +67,7 @@ impl Cusum {
 
 /// How far each value is from the usual value at its time of day: one running mean
 /// per position in the day, updated once a day.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DailyResidual {
     /// Values in a day.
     period: usize,

@@ -9,7 +9,7 @@
 
 pub mod baseline;
 mod context;
-pub mod drift;
+mod drift;
 pub mod engine;
 mod geo;
 pub mod incident;
