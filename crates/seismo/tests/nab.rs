@@ -94,13 +94,17 @@ fn writes_results_in_nab_layout_and_scores_them() {
         "the jump is detected at once: {:?}",
         row(700)
     );
-    let peakless =
-        std::fs::read_to_string(out.join("seismo/synthetic/seismo_peakless.csv")).unwrap();
-    let alarms: Vec<usize> = peakless
-        .lines()
-        .skip(1)
-        .enumerate()
-        .filter(|(_, l)| l.split(',').nth(2).unwrap().parse::<f64>().unwrap() >= 0.75)
+    // The anomaly scores that `seismo nab` wrote into `dir` for synthetic/`name`.csv.
+    let scores = |dir: &std::path::Path, name: &str| -> Vec<f64> {
+        let path = dir.join(format!("seismo/synthetic/seismo_{name}.csv"));
+        let csv = std::fs::read_to_string(path).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+            .collect()
+    };
+    let alarms: Vec<usize> = (scores(&out, "peakless").into_iter().enumerate())
+        .filter(|&(_, score)| score >= 0.75)
         .map(|(i, _)| i)
         .collect();
     let peak_due = (6 * DAY + 8 * 12) as usize;
@@ -121,14 +125,7 @@ fn writes_results_in_nab_layout_and_scores_them() {
     // until the last value.
     let told = dir.path().join("told");
     nab_run("--known-range", &told);
-    let scores = |dir: &std::path::Path| -> Vec<f64> {
-        let csv = std::fs::read_to_string(dir.join("seismo/synthetic/seismo_noise.csv")).unwrap();
-        csv.lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
-            .collect()
-    };
-    let (learnt, known) = (scores(&out), scores(&told));
+    let (learnt, known) = (scores(&out, "noise"), scores(&told, "noise"));
     assert!(known[..500].iter().all(|&s| s == 0.0), "{known:?}");
     assert!(learnt[..500].iter().any(|&s| s > 0.0), "{learnt:?}");
 }
