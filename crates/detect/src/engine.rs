@@ -49,6 +49,10 @@ pub struct EngineConfig {
     /// An incident is recovering when its 15-minute count falls below this share of
     /// its peak.
     pub recovering_fraction: f64,
+    /// A recovering incident is confirmed again only when its 15-minute count climbs
+    /// back to this share of its peak: the gap to `recovering_fraction` is the margin
+    /// that keeps noise on a plateau from flipping the state.
+    pub rebound_fraction: f64,
     /// A surge this soon after an incident was resolved reopens it.
     pub reopen_minutes: i64,
     /// Family-wise error rate of the affected-place scan.
@@ -75,6 +79,7 @@ impl Default for EngineConfig {
             cold_start_min_ratio: 6.0,
             quiet_minutes: 30,
             recovering_fraction: 0.5,
+            rebound_fraction: 0.9,
             reopen_minutes: 60,
             place_alpha: 0.01,
             upstream_max_lag_minutes: 30,
@@ -470,15 +475,22 @@ impl Engine {
             incident.peak_at = now - MINUTE_MS;
         }
         incident.peak_window = incident.peak_window.max(state_test.evidence.observed);
+        let hour: u64 = (now_minute - 60..now_minute)
+            .map(|m| self.services[index].count(m))
+            .sum();
+        let incident = &mut self.incidents[i];
+        incident.peak_hour = incident.peak_hour.max(hour);
+        // The last 15 minutes at an hourly rate, against the busiest hour: an hour's
+        // count is steady enough on a plateau that noise does not pass for a fall.
+        let rate = 4.0 * state_test.evidence.observed as f64;
         incident.max_surprise = incident.max_surprise.max(surge);
         incident.confidence = confidence(incident.max_surprise, open_level, confirm_level);
         let evidence = strongest.map_or(state_test.evidence, |t| t.evidence);
-        let falling = (state_test.evidence.observed as f64)
-            < self.config.recovering_fraction * incident.peak_window as f64;
+        let falling = rate < self.config.recovering_fraction * incident.peak_hour as f64;
+        let rebounding = rate >= self.config.rebound_fraction * incident.peak_hour as f64;
         let next = match incident.state {
-            State::Suspected | State::Recovering if surge >= confirm_level && !falling => {
-                Some(State::Confirmed)
-            }
+            State::Suspected if surge >= confirm_level && !falling => Some(State::Confirmed),
+            State::Recovering if surge >= confirm_level && rebounding => Some(State::Confirmed),
             State::Confirmed if falling => Some(State::Recovering),
             _ => None,
         };
@@ -587,6 +599,7 @@ impl Engine {
                     max_surprise: 0.0,
                     quiet_since: None,
                     peak_window: 0,
+                    peak_hour: 0,
                 };
                 self.incident_index
                     .insert(incident.id, self.incidents.len());

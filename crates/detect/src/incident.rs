@@ -162,4 +162,6 @@ pub struct Incident {
     pub(crate) quiet_since: Option<Millis>,
     /// Highest 15-minute count, for "recovering".
     pub(crate) peak_window: u64,
+    /// Highest 60-minute count, for "recovering" and its rebound.
+    pub(crate) peak_hour: u64,
 }

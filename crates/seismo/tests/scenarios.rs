@@ -92,6 +92,14 @@ fn check(name: &str) -> Vec<Value> {
         .iter()
         .filter(|i| time(i, "detected_at") >= start + COLD_START_MS)
         .collect();
+    for incident in &incidents {
+        assert!(
+            returns_to_confirmed(incident) <= 1,
+            "{name}: {} flaps between recovering and confirmed: {:#?}",
+            incident["service"],
+            incident["log"]
+        );
+    }
     let outages = outages(&scenario);
     let mut per_service: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
     for i in &settled {
@@ -171,6 +179,20 @@ fn check(name: &str) -> Vec<Value> {
         }
     }
     incidents
+}
+
+/// How often the incident went from recovering back to confirmed.
+fn returns_to_confirmed(incident: &Value) -> usize {
+    let states: Vec<&str> = incident["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["state"].as_str())
+        .collect();
+    states
+        .windows(2)
+        .filter(|w| w == &["recovering", "confirmed"])
+        .count()
 }
 
 #[test]
