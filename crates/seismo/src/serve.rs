@@ -9,6 +9,7 @@ use anyhow::Context;
 use seismo_detect::view::IncidentView;
 use seismo_store::IncidentRecord;
 use seismo_web::{AppState, Clock, WebConfig};
+use tokio_util::sync::CancellationToken;
 
 use crate::setup::{Intake, wall_clock};
 use crate::{Common, demo};
@@ -108,14 +109,50 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         println!("seismo listening on http://{address}/");
         tracing::info!(services = state.catalog.services().len(), data = %args.common.data.display(), "serving");
         tokio::spawn(advance_engine(state.clone(), tick));
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
+        let stopping = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(stopping.clone()));
+        let shutdown = {
+            let (stopping, state) = (stopping.clone(), state.clone());
+            async move {
+                stopping.cancelled().await;
+                tracing::info!("stopping: finishing requests in flight");
+                state.events.close();
+            }
         };
-        seismo_web::serve(listener, seismo_web::app(state), shutdown).await?;
+        let server = seismo_web::serve(listener, seismo_web::app(state.clone()), shutdown);
+        // A request that is still open this long after the signal is cut off.
+        let deadline = async {
+            stopping.cancelled().await;
+            tokio::time::sleep(REQUEST_GRACE).await;
+        };
+        tokio::select! {
+            served = server => served?,
+            () = deadline => tracing::warn!("requests still open after {REQUEST_GRACE:?} are cut off"),
+        }
         anyhow::Ok(())
     })?;
+    // The ticker and any request cut off end here; then the writer commits what was
+    // acknowledged-to-be and stops, and a demo's temporary store is removed.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    drop(state);
     intake.finish();
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long requests in flight may take to finish once the server is asked to stop;
+/// with the writer's last commit, the process ends well within five seconds.
+const REQUEST_GRACE: Duration = Duration::from_secs(3);
+
+/// Cancels `stopping` on Ctrl-C (SIGINT) or SIGTERM.
+async fn cancel_on_signal(stopping: CancellationToken) {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM can be handled");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    stopping.cancel();
 }
 
 /// Reports reach the engine through the writer a moment after their time; a minute is

@@ -116,9 +116,10 @@ impl Intake {
         }
     }
 
-    /// Waits until every submitted report is committed and the writer has stopped.
+    /// Waits until every report submitted so far is committed, and stops the writer
+    /// (submissions from other handles fail from then on).
     pub fn finish(self) {
-        drop(self.writer);
+        self.writer.stop();
         let _ = self.writer_thread.join();
     }
 }

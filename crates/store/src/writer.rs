@@ -74,10 +74,13 @@ enum Message {
         Vec<IncidentRecord>,
         oneshot::Sender<Result<(), Arc<StoreError>>>,
     ),
+    /// Commit what came before, then stop.
+    Stop,
 }
 
 /// A handle to submit reports to the writer thread. Cloning shares the writer; the
-/// thread ends when every handle is dropped and the queue is drained.
+/// thread ends when [`Writer::stop`] is called or every handle is dropped, after the
+/// submissions queued before that are committed.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Message>,
@@ -168,6 +171,14 @@ impl Writer {
             .map_err(|_| Arc::new(StoreError::WriterStopped))?
     }
 
+    /// Asks the writer thread to stop once everything submitted so far is committed.
+    /// Submissions after this fail with [`StoreError::WriterStopped`] (never acknowledged,
+    /// so never lost); other handles need not be dropped first.
+    pub fn stop(&self) {
+        // A writer that has stopped already needs no message.
+        let _ = self.tx.blocking_send(Message::Stop);
+    }
+
     /// Submits reports from a thread outside the async runtime, without waiting for the
     /// commit: the returned [`Pending`] tells when it happened. Blocks while the queue is full.
     pub fn submit_blocking(&self, reports: Vec<Report>) -> Result<Pending, StoreError> {
@@ -207,6 +218,7 @@ impl WriterThread {
                     let _ = reply.send(self.store.save_incidents(&incidents).map_err(Arc::new));
                     continue;
                 }
+                Message::Stop => return,
             };
             let mut jobs = vec![first];
             let mut size = jobs[0].reports.len();
@@ -216,8 +228,8 @@ impl WriterThread {
                         size += job.reports.len();
                         jobs.push(job);
                     }
-                    Ok(incidents) => {
-                        next = Some(incidents);
+                    Ok(other) => {
+                        next = Some(other);
                         break;
                     }
                     Err(_) => break,
@@ -377,5 +389,25 @@ mod tests {
         );
         drop(writer);
         handle.join().unwrap();
+    }
+
+    #[test]
+    fn stop_commits_what_came_before_and_refuses_what_comes_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, handle) = start(dir.path(), Arc::default());
+        let other_handle = writer.clone();
+        let before = writer.submit_blocking(vec![report(1, 0)]).unwrap();
+        writer.stop();
+        // The thread stops although a handle is still alive.
+        handle.join().unwrap();
+        assert!(
+            before.blocking_recv().unwrap().is_ok(),
+            "queued before the stop"
+        );
+        assert!(matches!(
+            other_handle.submit_blocking(vec![report(2, 0)]),
+            Err(StoreError::WriterStopped)
+        ));
+        assert_eq!(SqliteStore::open(dir.path()).unwrap().count().unwrap(), 1);
     }
 }

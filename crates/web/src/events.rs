@@ -14,6 +14,7 @@ use serde_json::json;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
 use crate::status::{Level, sentence};
@@ -23,13 +24,24 @@ const BACKLOG: usize = 1024;
 
 pub struct Events {
     sender: broadcast::Sender<String>,
+    /// Cancelled when the server stops: an event stream never ends by itself, and a
+    /// graceful shutdown waits for every response to end.
+    closing: CancellationToken,
 }
 
 impl Default for Events {
     fn default() -> Self {
         Events {
             sender: broadcast::channel(BACKLOG).0,
+            closing: CancellationToken::new(),
         }
+    }
+}
+
+impl Events {
+    /// Ends every open event stream, and those opened from now on at once.
+    pub fn close(&self) {
+        self.closing.cancel();
     }
 }
 
@@ -80,5 +92,7 @@ pub async fn stream(
         let data = message.ok()?;
         Some(Ok(Event::default().event("incident").data(data)))
     });
+    let events =
+        futures_util::StreamExt::take_until(events, state.events.closing.clone().cancelled_owned());
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

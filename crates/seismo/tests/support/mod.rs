@@ -3,6 +3,7 @@
 
 pub mod mmdb;
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -53,10 +54,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data, extra, &[])
+    }
+
+    /// Starts a server with extra environment variables.
+    pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &OsStr)]) -> Server {
         let mut child = seismo()
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("seismo starts");
