@@ -4,7 +4,6 @@ mod bench;
 mod demo;
 mod detect;
 mod import;
-mod nab;
 mod ndjson;
 mod serve;
 mod setup;
@@ -55,7 +54,7 @@ enum Command {
     /// Run the detection engine over an NDJSON history and print its incidents.
     Detect(detect::Args),
     /// Run the numeric detector over the Numenta Anomaly Benchmark and score it.
-    Nab(nab::Args),
+    Nab(seismo_nab::Options),
     /// Generate the reports of a scenario (TOML) as NDJSON on standard output.
     Simulate(simulate::Args),
     /// Measure throughput next to references run alongside (docs/PERFORMANCE.md).
@@ -76,7 +75,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Simulate(args) => simulate::run(args),
-        Command::Nab(args) => nab::run(args),
+        Command::Nab(options) => seismo_nab::run(&options).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args),
     };
     match result {

@@ -1,4 +1,4 @@
-//! `seismo nab`: the Numenta Anomaly Benchmark (NAB v1.1). Runs the streaming numeric
+//! The Numenta Anomaly Benchmark (NAB v1.1), behind `seismo nab`. Runs the streaming numeric
 //! detector over every data file, writes results in NAB's layout
 //! (`OUT/seismo/<category>/seismo_<file>.csv`, columns `timestamp,value,anomaly_score,label`)
 //! so NAB's own scorer can read them, and with `--score` scores them with seismo's
@@ -9,29 +9,29 @@ mod score;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use seismo_detect::numeric::NumericDetector;
 
 use score::{Costs, File};
 
+/// What to run: the arguments of `seismo nab`.
 #[derive(clap::Args)]
-pub struct Args {
+pub struct Options {
     /// The NAB directory: data/, labels/combined_windows.json, config/profiles.json.
     #[arg(long)]
-    data: PathBuf,
+    pub data: PathBuf,
     /// Where the results go (OUT/seismo/...).
     #[arg(long)]
-    out: PathBuf,
+    pub out: PathBuf,
     /// Score the results: the three profiles, and each category.
     #[arg(long)]
-    score: bool,
+    pub score: bool,
     /// Tell the detector each file's smallest and largest value before it starts, as
     /// NAB's own harness tells every detector (HTM, CAD OSE and ARTime use them). This
     /// looks ahead, so by default the detector learns the range as the values come.
     #[arg(long)]
-    known_range: bool,
+    pub known_range: bool,
 }
 
 fn timestamp(text: &str) -> anyhow::Result<i64> {
@@ -40,7 +40,9 @@ fn timestamp(text: &str) -> anyhow::Result<i64> {
     Ok(t.and_utc().timestamp())
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Runs the detector over every labelled file, writes the results, and with
+/// `options.score` prints the scores.
+pub fn run(args: &Options) -> anyhow::Result<()> {
     let labels_path = args.data.join("labels/combined_windows.json");
     let labels: HashMap<String, Vec<(String, String)>> = serde_json::from_str(
         &std::fs::read_to_string(&labels_path)
@@ -69,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.score {
         print_scores(&args.data, &files)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Runs the detector over one file's `text`, one value at a time, in order; `path`
