@@ -9,8 +9,10 @@ pub mod fold;
 pub mod gazetteer;
 pub mod geoip;
 pub mod report;
+pub mod signal;
 pub mod time;
 
 pub use catalog::{Catalog, CatalogError, ProblemId, Service, ServiceId};
 pub use gazetteer::{CityId, Gazetteer, Place};
 pub use report::{CountingRule, Report, ReportError, ReportInput, ReportRules};
+pub use signal::Signal;

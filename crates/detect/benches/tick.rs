@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use seismo_core::catalog::{Catalog, ProblemId, ServiceId};
 use seismo_core::gazetteer::{Gazetteer, Place};
 use seismo_core::report::Report;
+use seismo_core::signal::Signal;
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 use seismo_detect::{Engine, EngineConfig};
 
@@ -111,7 +112,7 @@ static LOAD: LazyLock<Mutex<Load>> = LazyLock::new(|| {
     let mut now = start;
     while now < start + HISTORY_DAYS * DAY_MS {
         for report in traffic.minute(now) {
-            engine.observe(&report);
+            engine.observe(&Signal::Report(report));
         }
         now += MINUTE_MS;
         engine.advance_to(now);
@@ -144,7 +145,7 @@ fn tick_10k_services(bencher: divan::Bencher) {
         let now = load.now;
         let reports = load.traffic.minute(now);
         for report in &reports {
-            load.engine.observe(report);
+            load.engine.observe(&Signal::Report(*report));
         }
         load.now += MINUTE_MS;
         let next = load.now;

@@ -53,9 +53,39 @@ impl State {
     }
 }
 
-/// The surge test that decided a change: the window in which it was strongest.
+/// What decided a change, by the kind of signal it came from. Each kind of signal
+/// the engine hears adds a variant; the site and the APIs render each kind in its words.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// User reports in a window, against the baseline.
+    Reports(CountTest),
+}
+
+impl<'de> serde::Deserialize<'de> for Evidence {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Evidence, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        enum Tagged {
+            Reports(CountTest),
+        }
+        /// Incidents stored before evidence named its kind hold a bare count test of
+        /// reports.
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Tagged(Tagged),
+            Bare(CountTest),
+        }
+        Ok(match Stored::deserialize(deserializer)? {
+            Stored::Tagged(Tagged::Reports(test)) | Stored::Bare(test) => Evidence::Reports(test),
+        })
+    }
+}
+
+/// A count in the window that ends at the change, tested against what is normal then.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Evidence {
+pub struct CountTest {
     /// Minutes of the window, ending at the change.
     pub window_minutes: i64,
     pub observed: u64,
@@ -164,4 +194,35 @@ pub struct Incident {
     pub(crate) peak_window: u64,
     /// Highest 60-minute count, for "recovering" and its rebound.
     pub(crate) peak_hour: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_names_its_kind_and_reads_what_was_stored_before_kinds() {
+        let test = CountTest {
+            window_minutes: 15,
+            observed: 40,
+            expected: 4.5,
+            p_value: 1e-9,
+        };
+        let json = serde_json::to_string(&Evidence::Reports(test)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"kind":"reports","window_minutes":15,"observed":40,"expected":4.5,"p_value":1e-9}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<Evidence>(&json).unwrap(),
+            Evidence::Reports(test)
+        );
+        let stored_before_kinds =
+            r#"{"window_minutes":15,"observed":40,"expected":4.5,"p_value":1e-9}"#;
+        assert_eq!(
+            serde_json::from_str::<Evidence>(stored_before_kinds).unwrap(),
+            Evidence::Reports(test)
+        );
+        assert!(serde_json::from_str::<Evidence>(r#"{"kind":"rumours","observed":1}"#).is_err());
+    }
 }

@@ -10,6 +10,7 @@ use anyhow::Context;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
+use seismo_core::signal::Signal;
 use seismo_core::time::{self, HOUR_MS, MINUTE_MS, Millis, minute_floor};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, Incident};
@@ -211,7 +212,7 @@ pub fn run_engine(
             continue;
         }
         counted += 1;
-        engine.replay(report);
+        engine.replay(&Signal::Report(*report));
     }
     if let Some(last) = until.or(reports.last().map(|r| minute_floor(r.at) + MINUTE_MS)) {
         engine.advance_to(last);

@@ -9,6 +9,7 @@ use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
+use seismo_core::signal::Signal;
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, Series};
@@ -71,10 +72,11 @@ impl Intake {
                 for (report, outcome) in committed.reports.iter().zip(committed.outcomes) {
                     if outcome.counted {
                         series.add(report);
+                        let signal = Signal::Report(*report);
                         if committed.replay {
-                            engine.replay(report);
+                            engine.replay(&signal);
                         } else {
-                            engine.observe(report);
+                            engine.observe(&signal);
                         }
                     }
                 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use seismo_core::catalog::ServiceId;
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
 use seismo_detect::State;
+use seismo_detect::incident::Evidence;
 use seismo_detect::view::{IncidentView, LogView};
 use serde::Serialize;
 
@@ -208,11 +209,11 @@ impl SnapshotCache {
 /// Atom feeds and the Statuspage updates all say the same thing.
 pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
     let name = &incident.service_name;
-    let numbers = entry.evidence.map(|e| {
-        format!(
+    let numbers = entry.evidence.map(|e| match e {
+        Evidence::Reports(test) => format!(
             "{} reports in {} minutes against {:.0} expected",
-            e.observed, e.window_minutes, e.expected
-        )
+            test.observed, test.window_minutes, test.expected
+        ),
     });
     let with_numbers = |text: String| match &numbers {
         Some(n) => format!("{text}: {n}."),

@@ -7,6 +7,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use seismo_core::Catalog;
 use seismo_core::gazetteer::Gazetteer;
+use seismo_core::signal::Signal;
 use seismo_core::time::parse_rfc3339;
 use seismo_detect::{Engine, EngineConfig, Series};
 use seismo_store::{SqliteStore, Writer, WriterConfig};
@@ -460,7 +461,7 @@ async fn incidents_are_listed_filtered_and_shown() {
                     place: dallas,
                     client: 0,
                 };
-                engine.replay(&report);
+                engine.replay(&Signal::Report(report));
             }
         }
         assert_eq!(engine.incidents().len(), 1);
@@ -490,6 +491,7 @@ async fn incidents_are_listed_filtered_and_shown() {
     let (status, one) = s.get(&format!("/api/v1/incidents/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(one["log"][0]["event"], "opened");
+    assert_eq!(one["log"][0]["evidence"]["kind"], "reports", "{one}");
     assert!(one["log"][0]["evidence"]["observed"].as_u64().unwrap() > 0);
 
     for (uri, status, code, field) in [

@@ -1,0 +1,589 @@
+//! The engine: one state per service, and the minute tick that tests each service's
+//! recent counts against its baseline, moves its incident through the lifecycle, finds
+//! the places and problems it hits and links it to its upstream. One idea per file:
+//!
+//! - [`service`]: per-service counts, recent reports, baseline and masks;
+//! - [`surge`]: the surge tests, and the levels that open and confirm;
+//! - [`lifecycle`]: suspected → confirmed → recovering → resolved, a pure step;
+//! - [`places`]: affected cities, regions, countries, and problem shares;
+//! - [`correlate`]: upstream links, configured or inferred;
+//! - [`config`]: the settings.
+
+mod config;
+mod correlate;
+mod lifecycle;
+mod places;
+mod service;
+mod surge;
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use seismo_core::catalog::{Catalog, ServiceId};
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::signal::Signal;
+use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, minute_floor};
+
+pub use config::EngineConfig;
+
+use crate::geo;
+use crate::incident::{
+    Change, Evidence, Footprint, Incident, IncidentId, LogEntry, State, Upstream,
+};
+use lifecycle::{Phase, Reading};
+use service::{CLOSE_DELAY_HOURS, RECENT_MINUTES, ServiceState};
+use surge::{Levels, STATE_WINDOW_MINUTES, Test};
+
+/// A change of an incident, as [`Engine::advance_to`] reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentEvent {
+    pub incident: IncidentId,
+    pub entry: LogEntry,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    levels: Levels,
+    catalog: Arc<Catalog>,
+    gazetteer: &'static Gazetteer,
+    /// For each service, every service it depends on, directly or not.
+    dependencies: Vec<Vec<ServiceId>>,
+    services: Vec<ServiceState>,
+    incidents: Vec<Incident>,
+    /// Position in `incidents` of each id.
+    incident_index: FxHashMap<IncidentId, usize>,
+    /// The last minute boundary processed.
+    now: Option<Millis>,
+}
+
+impl Engine {
+    pub fn new(
+        config: EngineConfig,
+        catalog: Arc<Catalog>,
+        gazetteer: &'static Gazetteer,
+    ) -> Engine {
+        assert!(
+            catalog.services().len() as u64 <= IncidentId::MAX_SERVICES,
+            "incident ids hold at most {} services",
+            IncidentId::MAX_SERVICES
+        );
+        let dependencies = (0..catalog.services().len())
+            .map(|i| {
+                let mut found: Vec<ServiceId> = Vec::new();
+                let mut todo = catalog.services()[i].depends_on.clone();
+                while let Some(next) = todo.pop() {
+                    if !found.contains(&next) {
+                        found.push(next);
+                        todo.extend(&catalog.service(next).depends_on);
+                    }
+                }
+                found
+            })
+            .collect();
+        let services = catalog
+            .services()
+            .iter()
+            .map(|s| ServiceState::new(s.problems.len()))
+            .collect();
+        Engine {
+            levels: Levels::of(&config),
+            config,
+            catalog,
+            gazetteer,
+            dependencies,
+            services,
+            incidents: Vec::new(),
+            incident_index: FxHashMap::default(),
+            now: None,
+        }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Every incident so far, in order of detection.
+    pub fn incidents(&self) -> &[Incident] {
+        &self.incidents
+    }
+
+    pub fn incident(&self, id: IncidentId) -> Option<&Incident> {
+        self.incidents.get(*self.incident_index.get(&id)?)
+    }
+
+    /// Expected reports per hour of `service` for each hour in `hours` (hours since the
+    /// epoch), as the baseline saw it then: what charts draw as "normal". Works on a copy
+    /// of the baseline, so asking never changes what the engine detects.
+    pub fn expected_per_hour(
+        &self,
+        service: ServiceId,
+        hours: std::ops::Range<i64>,
+    ) -> Vec<(i64, Option<f64>)> {
+        let mut history = self.services[service.0 as usize].history.clone();
+        hours
+            .map(|h| (h, history.expected(h).map(|e| e.per_hour)))
+            .collect()
+    }
+
+    /// The last minute boundary processed.
+    pub fn now(&self) -> Option<Millis> {
+        self.now
+    }
+
+    /// Takes in one signal. Signals more than three hours older than the engine's time
+    /// are learnt as normal traffic but no longer tested.
+    pub fn observe(&mut self, signal: &Signal) {
+        match signal {
+            Signal::Report(report) => {
+                let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
+                self.services[report.service.0 as usize].observe(report, now_minute);
+                let s = &self.services[report.service.0 as usize];
+                if let Some(i) = s.active
+                    && report.at >= self.incidents[i].started_at
+                {
+                    self.incidents[i].problem_counts[report.problem.0 as usize] += 1;
+                }
+            }
+        }
+    }
+
+    /// Takes in one signal of history replayed in time order: the data's clock drives
+    /// the minute ticks, as the wall clock does live (`seismo detect`, and the server's
+    /// replay of its store at start).
+    pub fn replay(&mut self, signal: &Signal) -> Vec<IncidentEvent> {
+        let events = self.advance_to(minute_floor(signal.at()));
+        self.observe(signal);
+        events
+    }
+
+    /// Runs the engine for every minute boundary up to `now`, in order, and returns
+    /// what changed. Calling it again with the same `now` does nothing.
+    pub fn advance_to(&mut self, now: Millis) -> Vec<IncidentEvent> {
+        let target = minute_floor(now);
+        let mut events = Vec::new();
+        let mut next = match self.now {
+            None => target,
+            Some(done) => done + MINUTE_MS,
+        };
+        while next <= target {
+            self.tick(next, &mut events);
+            self.now = Some(next);
+            next += MINUTE_MS;
+        }
+        events
+    }
+
+    fn tick(&mut self, now: Millis, events: &mut Vec<IncidentEvent>) {
+        let now_minute = now / MINUTE_MS;
+        let closing_hour = (now % HOUR_MS == 0).then(|| now / HOUR_MS - 1 - CLOSE_DELAY_HOURS);
+        for index in 0..self.services.len() {
+            let s = &mut self.services[index];
+            s.learn(now_minute, closing_hour);
+            if s.active.is_none() && s.latest_minute < now_minute - 60 {
+                continue;
+            }
+            self.test_service(index, now, events);
+        }
+        self.link_upstream(now, events);
+    }
+
+    /// Tests service `index` at `now`: opens an incident on a surge, or moves its open
+    /// incident along the lifecycle.
+    fn test_service(&mut self, index: usize, now: Millis, events: &mut Vec<IncidentEvent>) {
+        let now_minute = now / MINUTE_MS;
+        let config = &self.config;
+        let s = &mut self.services[index];
+        let strongest = surge::strongest(s, config, now_minute);
+        let active = s.active;
+        let Some(recent) = surge::surge_test(
+            s,
+            config,
+            now_minute,
+            STATE_WINDOW_MINUTES,
+            active.is_some(),
+        ) else {
+            return;
+        };
+        match active {
+            None => {
+                let levels = self.levels;
+                let trigger = strongest
+                    .filter(|t| lifecycle::opens(t, levels))
+                    .or_else(|| {
+                        surge::local_surge(s, config, self.gazetteer, now_minute, &recent)
+                            .filter(|t| lifecycle::opens(t, levels))
+                    });
+                if let Some(trigger) = trigger {
+                    self.open(index, now, trigger, events);
+                }
+            }
+            Some(i) => {
+                let reading = Reading {
+                    surge: strongest,
+                    recent,
+                    hour: s.count_before(now_minute, 60),
+                };
+                self.follow(index, i, now, &reading, events);
+            }
+        }
+    }
+
+    /// Moves open incident `i` of service `index` one tick along its lifecycle, and
+    /// keeps its numbers, places and problems current.
+    fn follow(
+        &mut self,
+        index: usize,
+        i: usize,
+        now: Millis,
+        reading: &Reading,
+        events: &mut Vec<IncidentEvent>,
+    ) {
+        let last_minute = self.services[index].count(now / MINUTE_MS - 1);
+        let incident = &mut self.incidents[i];
+        if last_minute > incident.peak_per_minute {
+            incident.peak_per_minute = last_minute;
+            incident.peak_at = now - MINUTE_MS;
+        }
+        incident.peak_window = incident.peak_window.max(reading.recent.count.observed);
+        let surge = reading.surge.map_or(0.0, |t| t.surprise);
+        incident.max_surprise = incident.max_surprise.max(surge);
+        incident.confidence = self.levels.confidence(incident.max_surprise);
+        let phase = Phase {
+            state: incident.state,
+            peak_hour: incident.peak_hour,
+            quiet_since: incident.quiet_since,
+        };
+        let (next, transition) = lifecycle::step(phase, reading, now, self.levels, &self.config);
+        incident.state = next.state;
+        incident.peak_hour = next.peak_hour;
+        incident.quiet_since = next.quiet_since;
+        if let Some(t) = transition {
+            let change = Change::Became {
+                from: t.from,
+                to: t.to,
+                evidence: t.evidence,
+            };
+            push(events, incident, now, change);
+            if let Some(ended_at) = t.ended_at {
+                incident.ended_at = Some(ended_at);
+                let s = &mut self.services[index];
+                s.active = None;
+                s.unmask_from(ended_at);
+                return;
+            }
+        }
+        if matches!(incident.state, State::Suspected | State::Confirmed) {
+            self.scan_places(i, now);
+        }
+        self.update_problems(i);
+    }
+
+    /// Opens an incident on service `index` (or reopens its last one, when it ended
+    /// moments ago) for `trigger`.
+    fn open(&mut self, index: usize, now: Millis, trigger: Test, events: &mut Vec<IncidentEvent>) {
+        let last = self.services[index].last_incident;
+        let last_ended = last.and_then(|i| self.incidents[i].ended_at);
+        let opening = lifecycle::opening(&trigger, last_ended, now, self.levels, &self.config);
+        let evidence = Evidence::Reports(trigger.count);
+        let i = match last.filter(|_| opening.reopen) {
+            Some(i) => {
+                let incident = &mut self.incidents[i];
+                incident.state = State::Suspected;
+                incident.ended_at = None;
+                incident.quiet_since = None;
+                push(events, incident, now, Change::Reopened { evidence });
+                self.mask_from(index, now - STATE_WINDOW_MINUTES * MINUTE_MS);
+                i
+            }
+            None => {
+                let i = self.new_incident(index, now);
+                let opened = Change::Opened {
+                    state: State::Suspected,
+                    evidence,
+                };
+                push(events, &mut self.incidents[i], now, opened);
+                self.mask_from(index, self.incidents[i].started_at);
+                i
+            }
+        };
+        let s = &mut self.services[index];
+        s.active = Some(i);
+        s.last_incident = Some(i);
+        // Peak so far: the busiest minute since the onset.
+        let incident = &mut self.incidents[i];
+        if let Some((minute, count)) =
+            s.busiest_minute(incident.started_at / MINUTE_MS, now / MINUTE_MS)
+            && count > incident.peak_per_minute
+        {
+            incident.peak_per_minute = count;
+            incident.peak_at = minute * MINUTE_MS;
+        }
+        incident.max_surprise = incident.max_surprise.max(trigger.surprise);
+        incident.confidence = self.levels.confidence(incident.max_surprise);
+        if opening.confirmed {
+            incident.state = State::Confirmed;
+            let confirmed = Change::Became {
+                from: State::Suspected,
+                to: State::Confirmed,
+                evidence,
+            };
+            push(events, incident, now, confirmed);
+        }
+        self.scan_places(i, now);
+        self.update_problems(i);
+    }
+
+    /// A new incident of service `index`, detected at `now`; its position.
+    fn new_incident(&mut self, index: usize, now: Millis) -> usize {
+        let s = &mut self.services[index];
+        let started_at = s.onset(now);
+        let service = ServiceId(index as u32);
+        let problems = self.catalog.service(service).problems.len();
+        let incident = Incident {
+            id: IncidentId::new(service, now),
+            service,
+            state: State::Suspected,
+            detected_at: now,
+            started_at,
+            ended_at: None,
+            peak_at: now - MINUTE_MS,
+            peak_per_minute: 0,
+            confidence: 0.0,
+            problems: Vec::new(),
+            cities: Vec::new(),
+            regions: Vec::new(),
+            countries: Vec::new(),
+            footprint: Footprint::Unknown,
+            upstream: None,
+            log: Vec::new(),
+            problem_counts: s.problem_counts_since(started_at, problems),
+            max_surprise: 0.0,
+            quiet_since: None,
+            peak_window: 0,
+            peak_hour: 0,
+        };
+        self.incident_index
+            .insert(incident.id, self.incidents.len());
+        self.incidents.push(incident);
+        self.incidents.len() - 1
+    }
+
+    /// Keeps the reports of service `index` from `start` on out of its baseline until
+    /// the incident ends. Not while the baseline is young: its alarms are more likely its
+    /// own ignorance (the first Monday-morning rush) than outages, and masking them
+    /// would keep it ignorant.
+    fn mask_from(&mut self, index: usize, start: Millis) {
+        let s = &mut self.services[index];
+        if s.history.history_hours() >= self.config.cold_start_hours {
+            s.mask_from(start);
+        }
+    }
+
+    fn update_problems(&mut self, i: usize) {
+        let incident = &mut self.incidents[i];
+        let service = self.catalog.service(incident.service);
+        let normal = &self.services[incident.service.0 as usize].normal_problems;
+        incident.problems = places::problem_shares(service, &incident.problem_counts, normal);
+    }
+
+    /// Finds the affected cities, regions and countries of incident `i`, from its onset
+    /// (at most the last three hours) to now.
+    fn scan_places(&mut self, i: usize, now: Millis) {
+        let index = self.incidents[i].service.0 as usize;
+        let now_minute = now / MINUTE_MS;
+        let from = (self.incidents[i].started_at / MINUTE_MS).max(now_minute - RECENT_MINUTES);
+        let scan = places::place_scan(
+            &mut self.services[index],
+            &self.config,
+            self.gazetteer,
+            from,
+            now_minute,
+        );
+        let incident = &mut self.incidents[i];
+        incident.footprint = geo::footprint(&scan.cities, self.gazetteer);
+        incident.cities = scan.cities;
+        incident.regions = scan.regions;
+        incident.countries = scan.countries;
+    }
+
+    /// Links each active incident to its likely upstream ([`correlate`]); a configured
+    /// link is never replaced by an inferred one.
+    fn link_upstream(&mut self, now: Millis, events: &mut Vec<IncidentEvent>) {
+        let active: Vec<usize> = self.services.iter().filter_map(|s| s.active).collect();
+        if active.len() < 2 {
+            return;
+        }
+        for &b in &active {
+            if self.incidents[b].upstream.is_some_and(|u| !u.inferred) {
+                continue;
+            }
+            let Some((a, inferred)) = correlate::best_upstream(
+                &self.config,
+                &self.dependencies,
+                &self.incidents,
+                &active,
+                b,
+                |from, target| self.upstream_chain_contains(from, target),
+            ) else {
+                continue;
+            };
+            let upstream = Upstream {
+                incident: self.incidents[a].id,
+                service: self.incidents[a].service,
+                inferred,
+            };
+            let incident = &mut self.incidents[b];
+            if incident.upstream != Some(upstream) {
+                incident.upstream = Some(upstream);
+                let linked = Change::LinkedUpstream {
+                    upstream: upstream.incident,
+                    inferred,
+                };
+                push(events, incident, now, linked);
+            }
+        }
+    }
+
+    fn upstream_chain_contains(&self, from: usize, target: IncidentId) -> bool {
+        let mut at = &self.incidents[from];
+        for _ in 0..self.incidents.len() {
+            match at.upstream {
+                Some(u) if u.incident == target => return true,
+                Some(u) => at = self.incident(u.incident).expect("linked incidents exist"),
+                None => return false,
+            }
+        }
+        false
+    }
+}
+
+fn push(events: &mut Vec<IncidentEvent>, incident: &mut Incident, at: Millis, change: Change) {
+    let entry = LogEntry { at, change };
+    incident.log.push(entry.clone());
+    events.push(IncidentEvent {
+        incident: incident.id,
+        entry,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use seismo_core::catalog::ProblemId;
+    use seismo_core::gazetteer::Place;
+    use seismo_core::report::Report;
+    use seismo_core::time::DAY_MS;
+
+    const CATALOG: &str = r#"
+[[service]]
+slug = "auth-cloud"
+name = "Auth Cloud"
+problems = ["login", "billing"]
+
+[[service]]
+slug = "shop"
+name = "Shop"
+problems = ["login", "checkout"]
+
+[[service]]
+slug = "games"
+name = "Games"
+problems = ["login", "billing"]
+"#;
+
+    fn place(name: &str) -> Place {
+        Gazetteer::embedded().resolve_named(Some(name), Some("US"), None)
+    }
+
+    /// Eight days of two reports a minute per service over four cities, then: Auth Cloud
+    /// breaks in Dallas and Houston (login), Shop follows there three minutes later
+    /// (login), and Games breaks at the same time in Seattle (billing).
+    fn run() -> Engine {
+        let catalog = Arc::new(Catalog::parse("test", CATALOG).unwrap());
+        let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
+        let cities = [
+            place("Dallas"),
+            place("Houston"),
+            place("Seattle"),
+            place("Boston"),
+        ];
+        let start = 20_000 * DAY_MS;
+        let outage = start + 8 * DAY_MS;
+        for minute in 0..(8 * 24 * 60 + 120) {
+            let at = start + minute * MINUTE_MS;
+            engine.advance_to(at);
+            for service in 0..3u32 {
+                let mut add = |place: Place, problem: u16| {
+                    let report = Report {
+                        at,
+                        received: at,
+                        service: ServiceId(service),
+                        problem: ProblemId(problem),
+                        place,
+                        client: 0,
+                    };
+                    engine.observe(&Signal::Report(report));
+                };
+                for k in 0..2 {
+                    add(cities[((minute + k) % 4) as usize], (minute % 2) as u16);
+                }
+                let surge_start = outage + [0, 3, 0][service as usize] * MINUTE_MS;
+                if at >= surge_start && at < surge_start + 60 * MINUTE_MS {
+                    let (hit, problem): (&[Place], u16) = match service {
+                        2 => (&cities[2..3], 1),
+                        _ => (&cities[0..2], 0),
+                    };
+                    for k in 0..20 {
+                        add(hit[k % hit.len()], problem);
+                    }
+                }
+            }
+        }
+        engine
+    }
+
+    #[test]
+    fn links_downstream_by_inference_and_leaves_unrelated_surges_alone() {
+        let engine = run();
+        let incidents = engine.incidents();
+        assert_eq!(incidents.len(), 3, "{incidents:#?}");
+        let of = |slug: &str| {
+            let id = engine.catalog().by_slug(slug).unwrap();
+            incidents.iter().find(|i| i.service == id).unwrap()
+        };
+        let (auth, shop, games) = (of("auth-cloud"), of("shop"), of("games"));
+        assert_eq!(auth.upstream, None);
+        assert_eq!(
+            shop.upstream,
+            Some(Upstream {
+                incident: auth.id,
+                service: auth.service,
+                inferred: true
+            })
+        );
+        assert_eq!(
+            games.upstream, None,
+            "another place and another problem stay unlinked"
+        );
+        assert_eq!(games.footprint, Footprint::City);
+        assert_eq!(
+            auth.footprint,
+            Footprint::Region,
+            "Dallas and Houston are both in Texas"
+        );
+        assert!(
+            shop.log
+                .iter()
+                .any(|e| matches!(e.change, Change::LinkedUpstream { inferred: true, .. }))
+        );
+    }
+
+    #[test]
+    fn advancing_twice_to_the_same_time_changes_nothing() {
+        let mut engine = run();
+        let now = engine.now().unwrap();
+        assert!(engine.advance_to(now).is_empty());
+        assert_eq!(engine.now(), Some(now));
+    }
+}

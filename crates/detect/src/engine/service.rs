@@ -1,0 +1,209 @@
+//! What the engine keeps of one service: counts per minute, the recent reports one by
+//! one, the baseline's hours, the normal shares of places and problems, and the masks
+//! that keep incidents out of what is learnt as normal.
+
+use std::collections::BTreeMap;
+
+use seismo_core::catalog::ProblemId;
+use seismo_core::gazetteer::CityId;
+use seismo_core::report::Report;
+use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
+
+use crate::baseline::{Expected, HourHistory, WEEK_HOURS};
+use crate::geo::PlaceCounts;
+
+/// Minutes of per-minute counts kept: the longest window, the onset search and the
+/// delay before an hour is closed all fit.
+const RING_MINUTES: i64 = 240;
+/// Reports are kept one by one this long (for places and problems), then learnt as
+/// normal unless an incident covers them.
+pub(crate) const RECENT_MINUTES: i64 = 180;
+/// An hour is closed into the baseline this many hours after it ends, so an incident
+/// found late can still mask it.
+pub(crate) const CLOSE_DELAY_HOURS: i64 = 2;
+/// How far back the onset of a surge is searched.
+const ONSET_LOOKBACK_MINUTES: i64 = 120;
+
+/// One recent report: where from, and what broke.
+pub(crate) type Recent = (Option<CityId>, ProblemId);
+
+pub(crate) struct ServiceState {
+    /// Reports per minute, `(minute, count)` at `minute % RING_MINUTES`; minutes since
+    /// the epoch fit an `i32` until the year 6053.
+    ring: Box<[(i32, u32)]>,
+    /// The last three hours of reports, by minute: in any order they come, each lands
+    /// in its minute, and whole minutes age out.
+    pub(crate) recent: BTreeMap<i64, Vec<Recent>>,
+    pub(crate) history: HourHistory,
+    /// Learnt reports per city (`None`: without a city) and per problem.
+    pub(crate) normal_cities: PlaceCounts<Option<CityId>>,
+    pub(crate) normal_problems: Vec<u64>,
+    /// Incident intervals (`[start, end)`, end `None` while open), for masking.
+    masks: Vec<(i64, Option<i64>)>,
+    /// Position in the engine's incidents of this service's open incident…
+    pub(crate) active: Option<usize>,
+    /// …and of its latest one, open or not (for reopening).
+    pub(crate) last_incident: Option<usize>,
+    pub(crate) latest_minute: i64,
+    /// Expected reports per hour, for the last hours asked.
+    expected: [(i64, Option<Expected>); 2],
+}
+
+impl ServiceState {
+    pub(crate) fn new(problems: usize) -> ServiceState {
+        ServiceState {
+            ring: vec![(i32::MIN, 0); RING_MINUTES as usize].into_boxed_slice(),
+            recent: BTreeMap::new(),
+            history: HourHistory::default(),
+            normal_cities: PlaceCounts::default(),
+            normal_problems: vec![0; problems],
+            masks: Vec::new(),
+            active: None,
+            last_incident: None,
+            latest_minute: i64::MIN,
+            expected: [(i64::MIN, None); 2],
+        }
+    }
+
+    /// Takes in one counted report: counted in its minute and kept one by one while
+    /// recent; learnt as normal at once when older than `now_minute` allows testing.
+    pub(crate) fn observe(&mut self, report: &Report, now_minute: i64) {
+        let minute = report.at.div_euclid(MINUTE_MS);
+        if minute < now_minute.saturating_sub(RECENT_MINUTES) {
+            self.learn_one(report.place.city, report.problem);
+            return;
+        }
+        let slot = &mut self.ring[minute.rem_euclid(RING_MINUTES) as usize];
+        if i64::from(slot.0) != minute {
+            *slot = (minute as i32, 0);
+        }
+        slot.1 += 1;
+        self.latest_minute = self.latest_minute.max(minute);
+        self.recent
+            .entry(minute)
+            .or_default()
+            .push((report.place.city, report.problem));
+    }
+
+    fn learn_one(&mut self, city: Option<CityId>, problem: ProblemId) {
+        *self.normal_cities.normal.entry(city).or_default() += 1;
+        self.normal_problems[problem.0 as usize] += 1;
+    }
+
+    /// Reports counted in `minute` (0 once it left the ring).
+    pub(crate) fn count(&self, minute: i64) -> u64 {
+        let (tag, count) = self.ring[minute.rem_euclid(RING_MINUTES) as usize];
+        if i64::from(tag) == minute {
+            u64::from(count)
+        } else {
+            0
+        }
+    }
+
+    /// Reports counted in the `minutes` before `now_minute`.
+    pub(crate) fn count_before(&self, now_minute: i64, minutes: i64) -> u64 {
+        (now_minute - minutes..now_minute)
+            .map(|m| self.count(m))
+            .sum()
+    }
+
+    fn masked(&self, minute: i64) -> bool {
+        self.masks
+            .iter()
+            .any(|&(start, end)| minute >= start && end.is_none_or(|end| minute < end))
+    }
+
+    /// Keeps what happens from `start` on out of the baseline, until [`Self::unmask_from`].
+    pub(crate) fn mask_from(&mut self, start: Millis) {
+        self.masks.push((start, None));
+    }
+
+    /// Ends the open mask at `end`.
+    pub(crate) fn unmask_from(&mut self, end: Millis) {
+        if let Some(mask) = self.masks.last_mut()
+            && mask.1.is_none()
+        {
+            mask.1 = Some(end);
+        }
+    }
+
+    pub(crate) fn expected_hour(&mut self, hour: i64) -> Option<Expected> {
+        if let Some(&(_, e)) = self.expected.iter().find(|(h, _)| *h == hour) {
+            return e;
+        }
+        let e = self.history.expected(hour);
+        self.expected = [self.expected[1], (hour, e)];
+        e
+    }
+
+    /// Expected reports in `minute`.
+    pub(crate) fn expected_minute(&mut self, minute: i64) -> Option<f64> {
+        self.expected_hour(minute.div_euclid(60))
+            .map(|e| e.per_hour / 60.0)
+    }
+
+    /// Moves what is old enough from the recent buffers into the normal shares, and
+    /// closes `closing_hour` into the baseline.
+    pub(crate) fn learn(&mut self, now_minute: i64, closing_hour: Option<i64>) {
+        while let Some(entry) = self.recent.first_entry() {
+            if *entry.key() >= now_minute - RECENT_MINUTES {
+                break;
+            }
+            let (minute, reports) = entry.remove_entry();
+            if !self.masked(minute * MINUTE_MS) {
+                for (city, problem) in reports {
+                    self.learn_one(city, problem);
+                }
+            }
+        }
+        if let Some(hour) = closing_hour {
+            let first = hour * 60;
+            let count: u64 = (first..first + 60).map(|m| self.count(m)).sum();
+            let masked = (first..first + 60).any(|m| self.masked(m * MINUTE_MS));
+            self.history.close(hour, count as u32, masked);
+            // Masks older than the history matter no more.
+            let horizon = (hour - 6 * WEEK_HOURS) * HOUR_MS;
+            self.masks
+                .retain(|&(_, end)| end.is_none_or(|end| end >= horizon));
+        }
+    }
+
+    /// The minute where the excess began: the start of the run of minutes, ending now,
+    /// with the largest total excess over a high normal count (expected + 2√expected +
+    /// ½), so that a stray report before the surge does not pull the onset back.
+    pub(crate) fn onset(&mut self, now: Millis) -> Millis {
+        let now_minute = now / MINUTE_MS;
+        let (mut best, mut best_minute, mut total) = (f64::MIN, now_minute - 1, 0.0);
+        for minute in (now_minute - ONSET_LOOKBACK_MINUTES..now_minute).rev() {
+            let Some(expected) = self.expected_minute(minute) else {
+                break;
+            };
+            total += self.count(minute) as f64 - expected - 2.0 * expected.sqrt() - 0.5;
+            if total > best {
+                best = total;
+                best_minute = minute;
+            }
+        }
+        best_minute * MINUTE_MS
+    }
+
+    /// Reports per problem since `from`, indexed by problem id.
+    pub(crate) fn problem_counts_since(&self, from: Millis, problems: usize) -> Vec<u64> {
+        let mut counts = vec![0; problems];
+        for (_, problem) in self.recent.range(from / MINUTE_MS..).flat_map(|(_, r)| r) {
+            counts[problem.0 as usize] += 1;
+        }
+        counts
+    }
+
+    /// The minute and count of the busiest minute in `from..to` (minutes).
+    pub(crate) fn busiest_minute(&self, from: i64, to: i64) -> Option<(i64, u64)> {
+        (from..to)
+            .map(|m| (m, self.count(m)))
+            .fold(None, |best, (m, c)| match best {
+                Some((_, b)) if b >= c => best,
+                _ if c > 0 => Some((m, c)),
+                _ => best,
+            })
+    }
+}
