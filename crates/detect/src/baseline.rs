@@ -41,6 +41,8 @@ pub struct HourHistory {
     closed_through: i64,
     /// Level ratio and the hour it was computed for.
     level: Option<(i64, f64)>,
+    /// The most reports of any closed hour that no incident masked.
+    busiest: u32,
 }
 
 impl Default for HourHistory {
@@ -50,6 +52,7 @@ impl Default for HourHistory {
             first_hour: None,
             closed_through: i64::MIN,
             level: None,
+            busiest: 0,
         }
     }
 }
@@ -71,6 +74,9 @@ impl HourHistory {
         for skipped in (self.closed_through + 1).max(hour - SLOTS as i64)..hour {
             self.slots[skipped.rem_euclid(SLOTS as i64) as usize] = 0;
         }
+        if !masked {
+            self.busiest = self.busiest.max(count);
+        }
         let value = count.min(MASKED - 1) | if masked { MASKED } else { 0 };
         self.slots[hour.rem_euclid(SLOTS as i64) as usize] = value;
         self.closed_through = hour;
@@ -78,6 +84,16 @@ impl HourHistory {
 
     pub fn closed_through(&self) -> i64 {
         self.closed_through
+    }
+
+    /// The most reports of any closed hour so far that no incident masked.
+    pub fn busiest_hour(&self) -> u32 {
+        self.busiest
+    }
+
+    /// The hour of the first report, when there was one.
+    pub fn first_hour(&self) -> Option<i64> {
+        self.first_hour
     }
 
     /// Closed hours since the first report.

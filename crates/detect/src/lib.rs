@@ -18,6 +18,6 @@ pub mod series;
 pub mod stats;
 pub mod view;
 
-pub use engine::{Engine, EngineConfig, IncidentEvent};
+pub use engine::{Baseline, Engine, EngineConfig, IncidentEvent};
 pub use incident::{Footprint, Incident, IncidentId, State};
 pub use series::{By, Key, Point, Series};

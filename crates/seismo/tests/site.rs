@@ -142,6 +142,16 @@ fn service_page_shows_chart_problems_cities_and_timeline(server: &Server) {
         "24 h and 2 h charts"
     );
     assert!(html.contains("class=\"band\""), "the normal range is drawn");
+    assert!(
+        !html.contains("data-learning"),
+        "three weeks of history: the baseline is ready"
+    );
+    // Netflix has no reports in the demo: its baseline has not begun to learn.
+    let (_, _, netflix) = get_text(server, "/services/netflix");
+    assert!(
+        netflix.contains("still learning what is normal for Netflix"),
+        "{netflix}"
+    );
     assert!(html.contains("bar high"), "the surge stands out");
     for city in [
         "Los Angeles",

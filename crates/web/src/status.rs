@@ -8,10 +8,10 @@
 use std::sync::{Arc, Mutex};
 
 use seismo_core::catalog::ServiceId;
-use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
-use seismo_detect::State;
+use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, format_rfc3339};
 use seismo_detect::incident::Evidence;
 use seismo_detect::view::{IncidentView, LogView};
+use seismo_detect::{Baseline, State};
 use serde::Serialize;
 
 use crate::AppState;
@@ -83,6 +83,11 @@ pub struct ServiceStatus {
     /// Active incidents, newest first (ids into [`Snapshot::incidents`]).
     pub active: Vec<u64>,
     pub reports_last_hour: u64,
+    /// The baseline still learns the service's normal week: only an outage far beyond
+    /// anything seen so far can open an incident.
+    pub learning: bool,
+    /// When learning ends (RFC 3339); null when ready, or before the first report.
+    pub ready_at: Option<String>,
 }
 
 #[derive(Debug)]
@@ -97,14 +102,18 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn build(state: &AppState) -> Snapshot {
         let at = (state.clock)();
-        let mut incidents: Vec<IncidentView> = {
+        let (mut incidents, baselines): (Vec<IncidentView>, Vec<Baseline>) = {
             let engine = state.engine.lock().expect("engine lock");
-            engine
+            let incidents = engine
                 .incidents()
                 .iter()
                 .rev()
                 .map(|i| IncidentView::new(i, &state.catalog, state.gazetteer))
-                .collect()
+                .collect();
+            let baselines = (0..state.catalog.services().len())
+                .map(|i| engine.baseline(ServiceId(i as u32)))
+                .collect();
+            (incidents, baselines)
         };
         // Then the stored ones the engine did not replay.
         let known: std::collections::HashSet<u64> = incidents.iter().map(|i| i.id).collect();
@@ -143,6 +152,8 @@ impl Snapshot {
                         .unwrap_or(Level::Ok),
                     active: active.iter().map(|v| v.id).collect(),
                     reports_last_hour: series.total(id, at - HOUR_MS, at + MINUTE_MS),
+                    learning: matches!(baselines[i], Baseline::Learning { .. }),
+                    ready_at: ready_at(baselines[i]),
                 }
             })
             .collect();
@@ -176,6 +187,14 @@ impl Snapshot {
         let mut services: Vec<&ServiceStatus> = self.services.iter().collect();
         services.sort_by_key(|s| std::cmp::Reverse(s.level));
         services
+    }
+}
+
+/// When a learning baseline will be ready, in RFC 3339.
+fn ready_at(baseline: Baseline) -> Option<String> {
+    match baseline {
+        Baseline::Learning { ready_at } => ready_at.map(format_rfc3339),
+        Baseline::Ready => None,
     }
 }
 

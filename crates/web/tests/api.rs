@@ -439,15 +439,15 @@ async fn the_form_posts_a_report_without_javascript() {
 async fn incidents_are_listed_filtered_and_shown() {
     use seismo_core::catalog::ProblemId;
     use seismo_core::report::Report;
-    use seismo_core::time::{DAY_MS, MINUTE_MS};
+    use seismo_core::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 
     let s = server(WebConfig::default());
+    let start = parse_rfc3339(NOW).unwrap() - 9 * DAY_MS;
     {
         let mut engine = s.engine.lock().unwrap();
         let catalog = engine.catalog().clone();
         let slack = catalog.by_slug("slack").unwrap();
         let dallas = Gazetteer::embedded().resolve_named(Some("Dallas"), Some("US"), None);
-        let start = parse_rfc3339(NOW).unwrap() - 9 * DAY_MS;
         // Eight days of one report a minute, then forty a minute for half an hour.
         for minute in 0..(8 * 24 * 60 + 30) {
             let at = start + minute * MINUTE_MS;
@@ -463,9 +463,43 @@ async fn incidents_are_listed_filtered_and_shown() {
                 };
                 engine.replay(&Signal::Report(report));
             }
+            // Zoom's first report, five hours before the end: a baseline that learns.
+            if minute == 8 * 24 * 60 - 300 {
+                let zoom = Report {
+                    service: catalog.by_slug("zoom").unwrap(),
+                    ..Report {
+                        at,
+                        received: at,
+                        service: slack,
+                        problem: ProblemId(0),
+                        place: dallas,
+                        client: 0,
+                    }
+                };
+                engine.replay(&Signal::Report(zoom));
+            }
         }
         assert_eq!(engine.incidents().len(), 1);
     }
+    // Slack has eight days of history; Zoom five hours; AWS none.
+    let (_, slack) = s.get("/api/v1/services/slack").await;
+    assert_eq!(
+        (&slack["learning"], &slack["ready_at"]),
+        (&json!(false), &Value::Null)
+    );
+    let (_, zoom) = s.get("/api/v1/services/zoom").await;
+    assert_eq!(zoom["learning"], true);
+    let zoom_first_hour = (start + (8 * 24 * 60 - 300) * MINUTE_MS) / HOUR_MS * HOUR_MS;
+    assert_eq!(
+        parse_rfc3339(zoom["ready_at"].as_str().unwrap()).unwrap(),
+        zoom_first_hour + (7 * 24 + 2) * HOUR_MS,
+        "a week of hours after its first, once the last is closed"
+    );
+    let (_, aws) = s.get("/api/v1/services/aws").await;
+    assert_eq!(
+        (&aws["learning"], &aws["ready_at"]),
+        (&json!(true), &Value::Null)
+    );
     let (status, list) = s.get("/api/v1/incidents").await;
     assert_eq!(status, StatusCode::OK);
     let incident = &list["incidents"][0];

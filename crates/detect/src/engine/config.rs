@@ -25,8 +25,13 @@ pub struct EngineConfig {
     pub warmup_hours: i64,
     /// While a service has less history than this, its weekly rhythm is unknown…
     pub cold_start_hours: i64,
-    /// …and a window must hold this many times its expected count (not `min_ratio`).
+    /// …and a window must hold this many times its expected count (not `min_ratio`)…
     pub cold_start_min_ratio: f64,
+    /// …and, at an hourly rate, this many times the busiest hour seen so far: while the
+    /// baseline learns, only an outage far beyond anything seen can open an incident
+    /// (the first afternoon peak after a night, the first Monday after a weekend are
+    /// several times what came before).
+    pub learning_peak_ratio: f64,
     /// Minutes reports must look normal before an incident is resolved.
     pub quiet_minutes: i64,
     /// An incident is recovering when its last 15 minutes, at an hourly rate, fall
@@ -60,6 +65,7 @@ impl Default for EngineConfig {
             warmup_hours: 12,
             cold_start_hours: 7 * 24,
             cold_start_min_ratio: 6.0,
+            learning_peak_ratio: 8.0,
             quiet_minutes: 30,
             recovering_fraction: 0.5,
             rebound_fraction: 0.9,

@@ -35,6 +35,18 @@ use lifecycle::{Phase, Reading};
 use service::{CLOSE_DELAY_HOURS, RECENT_MINUTES, ServiceState};
 use surge::{Levels, STATE_WINDOW_MINUTES, Test};
 
+/// How far the baseline of a service has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Baseline {
+    /// Less than `cold_start_hours` of history: the weekly rhythm is not known yet, and
+    /// only an outage far beyond anything seen so far opens an incident. Ready at
+    /// `ready_at`; unknown before the service's first report.
+    Learning {
+        ready_at: Option<Millis>,
+    },
+    Ready,
+}
+
 /// A change of an incident, as [`Engine::advance_to`] reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentEvent {
@@ -124,6 +136,19 @@ impl Engine {
         hours
             .map(|h| (h, history.expected(h).map(|e| e.per_hour)))
             .collect()
+    }
+
+    /// Whether the baseline of `service` is still learning, and until when.
+    pub fn baseline(&self, service: ServiceId) -> Baseline {
+        let history = &self.services[service.0 as usize].history;
+        if history.history_hours() >= self.config.cold_start_hours {
+            return Baseline::Ready;
+        }
+        // The last hour it needs is closed CLOSE_DELAY_HOURS after it ends.
+        let ready_at = history
+            .first_hour()
+            .map(|first| (first + self.config.cold_start_hours + CLOSE_DELAY_HOURS) * HOUR_MS);
+        Baseline::Learning { ready_at }
     }
 
     /// The last minute boundary processed.
@@ -576,6 +601,45 @@ problems = ["login", "billing"]
             shop.log
                 .iter()
                 .any(|e| matches!(e.change, Change::LinkedUpstream { inferred: true, .. }))
+        );
+    }
+
+    #[test]
+    fn a_baseline_learns_for_a_week_from_its_first_report() {
+        let catalog = Arc::new(Catalog::parse("test", CATALOG).unwrap());
+        let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
+        let start = 20_000 * DAY_MS;
+        let (auth, shop) = (ServiceId(0), ServiceId(1));
+        assert_eq!(engine.baseline(auth), Baseline::Learning { ready_at: None });
+        let ready_at = start + (7 * 24 + 2) * HOUR_MS;
+        let report = |at: Millis| {
+            Signal::Report(Report {
+                at,
+                received: at,
+                service: auth,
+                problem: ProblemId(0),
+                place: Place::default(),
+                client: 0,
+            })
+        };
+        let mut at = start;
+        while at < ready_at {
+            engine.replay(&report(at));
+            at += 10 * MINUTE_MS;
+        }
+        assert_eq!(
+            engine.baseline(auth),
+            Baseline::Learning {
+                ready_at: Some(ready_at)
+            },
+            "ten minutes before"
+        );
+        engine.replay(&report(ready_at));
+        assert_eq!(engine.baseline(auth), Baseline::Ready);
+        assert_eq!(
+            engine.baseline(shop),
+            Baseline::Learning { ready_at: None },
+            "no reports yet"
         );
     }
 

@@ -73,14 +73,20 @@ pub(crate) fn surge_test(
     let dispersion = 1.0 / (1.0 / config.dispersion + 1.0 / basis.max(1.0));
     // A floor of one report a day keeps an idle service's expectation above zero.
     let expected = expected.max(window as f64 / (24.0 * 60.0));
-    let min_ratio = if history < config.cold_start_hours {
+    let learning = history < config.cold_start_hours;
+    let min_ratio = if learning {
         config.cold_start_min_ratio
     } else {
         config.min_ratio
     };
+    let beyond_anything_seen = || {
+        let per_hour = observed as f64 * 60.0 / window as f64;
+        per_hour >= config.learning_peak_ratio * f64::from(s.history.busiest_hour())
+    };
     let candidate = history >= config.warmup_hours
         && observed >= config.min_count
-        && observed as f64 >= min_ratio * expected;
+        && observed as f64 >= min_ratio * expected
+        && (!learning || beyond_anything_seen());
     let unremarkable = observed as f64 <= 1.2 * expected + 2.0;
     let p_value = if candidate || exact || !unremarkable {
         nb_upper_tail(observed, expected, dispersion)

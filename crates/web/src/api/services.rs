@@ -30,6 +30,12 @@ pub struct ServiceInfo {
     /// Where the service is mostly used: country or `CC-REGION` codes.
     pub regions: Vec<String>,
     pub reports_last_hour: u64,
+    /// The baseline still learns the service's normal week (its first
+    /// `cold_start_hours`, a week by default): only an outage far beyond anything seen
+    /// so far can open an incident.
+    pub learning: bool,
+    /// When learning ends (RFC 3339); null when ready, or before the first report.
+    pub ready_at: Option<String>,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -217,6 +223,8 @@ fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
 
 fn describe(state: &AppState, id: ServiceId, now: Millis) -> ServiceInfo {
     let s = state.catalog.service(id);
+    // The snapshot holds the services in catalog order.
+    let status = &state.snapshot().services[id.0 as usize];
     let last_hour =
         state
             .series
@@ -235,5 +243,7 @@ fn describe(state: &AppState, id: ServiceId, now: Millis) -> ServiceInfo {
             .collect(),
         regions: s.regions.clone(),
         reports_last_hour: last_hour,
+        learning: status.learning,
+        ready_at: status.ready_at.clone(),
     }
 }
