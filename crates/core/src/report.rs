@@ -337,14 +337,19 @@ impl ReportRules<'_> {
     }
 }
 
-/// One report counts per reporter per service per window (60 minutes by default):
-/// a report closer than the window to the reporter's latest counted report for that
-/// service is a duplicate. It is stored, but not counted.
+/// One report counts per reporter per service per window (60 minutes by default): a
+/// report less than the window away from a counted report of the same reporter for the
+/// same service, before or after it, is a duplicate. It is stored, but not counted.
+///
+/// This is the rule in memory, for what a single process sees (`seismo detect`, and
+/// the embedded store's index of recent reporters); a store decides it in its
+/// transaction for every age.
 #[derive(Debug, Clone)]
 pub struct CountingRule {
     window: Millis,
-    /// Client keys are salted hashes an attacker cannot aim at, so a fast hasher is safe.
-    last_counted: FxHashMap<(u64, ServiceId), Millis>,
+    /// Counted times per (reporter, service), ascending. Reporter keys are salted hashes
+    /// an attacker cannot aim at, so a fast hasher is safe.
+    counted: FxHashMap<(u64, u64), Vec<Millis>>,
 }
 
 impl CountingRule {
@@ -353,31 +358,40 @@ impl CountingRule {
     pub fn new(window: Millis) -> CountingRule {
         CountingRule {
             window,
-            last_counted: FxHashMap::default(),
+            counted: FxHashMap::default(),
         }
+    }
+
+    pub fn window(&self) -> Millis {
+        self.window
     }
 
     /// Decides whether `report` counts, and remembers it if it does.
     pub fn admit(&mut self, report: &Report) -> bool {
-        let key = (report.client, report.service);
-        match self.last_counted.get_mut(&key) {
-            Some(last) if (report.at - *last).abs() < self.window => false,
-            Some(last) => {
-                *last = (*last).max(report.at);
-                true
-            }
-            None => {
-                self.last_counted.insert(key, report.at);
-                true
-            }
-        }
+        self.admit_at(report.client, u64::from(report.service.0), report.at)
     }
 
-    /// Forgets reporters whose latest counted report is older than `before`: reports
-    /// that could be their duplicates are too old to be accepted.
+    /// Decides whether a report of `reporter` about `service` (any key that tells
+    /// services apart) at `at` counts, and remembers it if it does.
+    pub fn admit_at(&mut self, reporter: u64, service: u64, at: Millis) -> bool {
+        let times = self.counted.entry((reporter, service)).or_default();
+        let next = times.partition_point(|&t| t < at);
+        let near = |i: usize| times.get(i).is_some_and(|&t| (t - at).abs() < self.window);
+        if near(next) || (next > 0 && near(next - 1)) {
+            return false;
+        }
+        times.insert(next, at);
+        true
+    }
+
+    /// Forgets counted reports older than `before` minus the window: none of them can
+    /// make a report at or after `before` a duplicate.
     pub fn forget_before(&mut self, before: Millis) {
-        self.last_counted
-            .retain(|_, last| *last >= before - self.window);
+        let horizon = before.saturating_sub(self.window);
+        self.counted.retain(|_, times| {
+            times.retain(|&t| t > horizon);
+            !times.is_empty()
+        });
     }
 }
 
@@ -563,7 +577,12 @@ mod tests {
         assert!(rule.admit(&other_client), "another reporter counts");
         let gcp = check(r#"{"service":"gcp","client":"a","at":"2026-01-22T17:00:00Z"}"#).unwrap();
         assert!(rule.admit(&gcp), "another service counts");
-        rule.forget_before(base.at + 200 * MINUTE_MS);
+        assert!(rule.admit(&at(180)), "two hours after the last counted one");
+        assert!(
+            !rule.admit(&at(121)),
+            "61 minutes after one counted report but 59 before another: a duplicate"
+        );
+        rule.forget_before(base.at + 300 * MINUTE_MS);
         assert!(rule.admit(&at(61)), "forgotten reporters count again");
     }
 }

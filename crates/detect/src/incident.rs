@@ -5,7 +5,10 @@ use seismo_core::catalog::ServiceId;
 use seismo_core::gazetteer::{CityId, CountryId, RegionId};
 use seismo_core::time::Millis;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct IncidentId(pub u64);
 
 impl IncidentId {
@@ -95,7 +98,8 @@ pub struct CountTest {
 }
 
 /// Why an incident changed, as stored in its log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
     Opened {
         state: State,
@@ -115,7 +119,8 @@ pub enum Change {
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogEntry {
     pub at: Millis,
     pub change: Change,

@@ -14,6 +14,7 @@ pub mod engine;
 mod geo;
 pub mod incident;
 pub mod numeric;
+pub mod record;
 pub mod series;
 pub mod stats;
 pub mod view;

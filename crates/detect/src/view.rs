@@ -6,7 +6,8 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::format_rfc3339;
 use serde::{Deserialize, Serialize};
 
-use crate::incident::{AffectedPlace, Change, Evidence, Footprint, Incident, ProblemShare, State};
+use crate::incident::{Change, Evidence, Footprint, Incident, ProblemShare, State};
+use crate::record::{IncidentRecord, PlaceRecord};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IncidentView {
@@ -76,19 +77,36 @@ pub struct LogView {
 
 impl IncidentView {
     pub fn new(incident: &Incident, catalog: &Catalog, gazetteer: &Gazetteer) -> IncidentView {
-        let service = catalog.service(incident.service);
+        IncidentView::from_record(
+            &IncidentRecord::new(incident, catalog, gazetteer),
+            catalog,
+            gazetteer,
+        )
+    }
+
+    /// The view of a stored record, with names from the current catalog and gazetteer
+    /// (a slug or code stands for what they no longer know).
+    pub fn from_record(
+        record: &IncidentRecord,
+        catalog: &Catalog,
+        gazetteer: &Gazetteer,
+    ) -> IncidentView {
+        let service_name = catalog.by_slug(&record.service).map_or_else(
+            || record.service.clone(),
+            |s| catalog.service(s).name.clone(),
+        );
         IncidentView {
-            id: incident.id.0,
-            service: service.slug.clone(),
-            service_name: service.name.clone(),
-            state: incident.state,
-            detected_at: format_rfc3339(incident.detected_at),
-            started_at: format_rfc3339(incident.started_at),
-            ended_at: incident.ended_at.map(format_rfc3339),
-            peak_at: format_rfc3339(incident.peak_at),
-            peak_per_minute: incident.peak_per_minute,
-            confidence: round(incident.confidence),
-            problems: incident
+            id: record.id,
+            service: record.service.clone(),
+            service_name,
+            state: record.state,
+            detected_at: format_rfc3339(record.detected_at),
+            started_at: format_rfc3339(record.started_at),
+            ended_at: record.ended_at.map(format_rfc3339),
+            peak_at: format_rfc3339(record.peak_at),
+            peak_per_minute: record.peak_per_minute,
+            confidence: round(record.confidence),
+            problems: record
                 .problems
                 .iter()
                 .map(|p| ProblemShare {
@@ -97,12 +115,12 @@ impl IncidentView {
                     normal_share: round(p.normal_share),
                 })
                 .collect(),
-            cities: incident
+            cities: record
                 .cities
                 .iter()
-                .map(|a| {
-                    let c = gazetteer.city(a.place);
-                    CityView {
+                .filter_map(|a| {
+                    let c = gazetteer.city(gazetteer.city_by_geonameid(a.place)?);
+                    Some(CityView {
                         city: c.name.clone(),
                         country: gazetteer.country(c.country).code.clone(),
                         region: c.region.map(|r| gazetteer.region(r).name.clone()),
@@ -111,33 +129,38 @@ impl IncidentView {
                         observed: a.observed,
                         expected: round(a.expected),
                         p_value: a.p_value,
-                    }
+                    })
                 })
                 .collect(),
-            regions: incident
+            regions: record
                 .regions
                 .iter()
                 .map(|a| {
-                    let r = gazetteer.region(a.place);
-                    let code = format!("{}-{}", gazetteer.country(r.country).code, r.code);
-                    area(r.name.clone(), code, a)
+                    let name = a.place.split_once('-').and_then(|(country, region)| {
+                        let country = gazetteer.find_country(country)?;
+                        let region = gazetteer.find_region(country, region)?;
+                        Some(gazetteer.region(region).name.clone())
+                    });
+                    area(name, a)
                 })
                 .collect(),
-            countries: incident
+            countries: record
                 .countries
                 .iter()
                 .map(|a| {
-                    let c = gazetteer.country(a.place);
-                    area(c.name.clone(), c.code.clone(), a)
+                    let name = gazetteer
+                        .find_country(&a.place)
+                        .map(|c| gazetteer.country(c).name.clone());
+                    area(name, a)
                 })
                 .collect(),
-            footprint: incident.footprint,
-            upstream: incident.upstream.map(|u| UpstreamView {
-                service: catalog.service(u.service).slug.clone(),
-                incident: u.incident.0,
+            footprint: record.footprint,
+            upstream: record.upstream.as_ref().map(|u| UpstreamView {
+                service: u.service.clone(),
+                incident: u.incident,
                 inferred: u.inferred,
             }),
-            log: incident
+            log: record
                 .log
                 .iter()
                 .map(|entry| LogView::new(entry.at, &entry.change))
@@ -188,10 +211,11 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-fn area<P>(name: String, code: String, a: &AffectedPlace<P>) -> AreaView {
+/// An area by its code, named when the gazetteer knows it.
+fn area(name: Option<String>, a: &PlaceRecord<String>) -> AreaView {
     AreaView {
-        name,
-        code,
+        name: name.unwrap_or_else(|| a.place.clone()),
+        code: a.place.clone(),
         observed: a.observed,
         expected: round(a.expected),
         p_value: a.p_value,

@@ -18,6 +18,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use axum::http::StatusCode;
 use axum::routing::post;
+use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, MINUTE_MS};
 use seismo_store::{SqliteStore, Store, StoredReport};
 use seismo_web::{AppState, WebConfig};
@@ -115,11 +116,11 @@ fn detect(args: DetectArgs) -> anyhow::Result<ExitCode> {
     let (mut parse_rates, mut detect_rates) = (Vec::new(), Vec::new());
     for round in 0..args.rounds {
         let started = Instant::now();
-        let (reports, _) = crate::detect::parse(&rules, &ndjson, "bench");
+        let (reports, _) = crate::detect::parse(&rules, &ndjson);
         parse_rates.push(lines / started.elapsed().as_secs_f64());
         drop(reports);
         let started = Instant::now();
-        let (mut reports, _) = crate::detect::parse(&rules, &ndjson, "bench");
+        let (mut reports, _) = crate::detect::parse(&rules, &ndjson);
         let mut engine = seismo_detect::Engine::new(
             seismo_detect::EngineConfig::default(),
             catalog.clone(),
@@ -404,29 +405,19 @@ fn read(args: ReadArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
-    let state = Arc::new(AppState {
-        catalog: intake.catalog.clone(),
-        gazetteer: intake.gazetteer,
-        geoip: None,
-        writer: intake.writer.clone(),
-        series: intake.series.clone(),
-        engine: intake.engine.clone(),
-        config: WebConfig {
-            client_salt: intake.client_salt,
-            ..WebConfig::default()
-        },
-        clock: Arc::new(wall_clock),
-        snapshots: Default::default(),
-        pages: Default::default(),
-        events: Default::default(),
-        archive: Vec::new(),
-    });
+    let config = WebConfig {
+        client_salt: intake.client_salt,
+        ..WebConfig::default()
+    };
+    let clock: seismo_web::Clock = Arc::new(wall_clock);
+    let state = Arc::new(AppState::new(&intake.live, None, config, clock.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     // As `seismo serve` runs: with the engine advancing beside the intake.
-    tokio::spawn(crate::serve::advance_engine(
-        state.clone(),
+    let ticker = seismo_runtime::Ticker::new(intake.live.clone(), clock, state.clone());
+    tokio::spawn(ticker.run(
         std::time::Duration::from_secs(5),
+        tokio_util::sync::CancellationToken::new(),
     ));
     tokio::spawn(seismo_web::serve(
         listener,
@@ -493,10 +484,11 @@ fn bulk_file(catalog: &seismo_core::Catalog, reports: usize, days: i64) -> Vec<u
     out
 }
 
-/// Rows/s of the store alone: the same number of rows, prebuilt, in 10,000-row transactions.
+/// Rows/s of the store alone: the same number of rows, prebuilt, in 10,000-row
+/// transactions (each of another reporter, so each is counted, as in the import).
 fn raw_insert(dir: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
     let mut store = SqliteStore::open(dir)?;
-    let row = StoredReport {
+    let row = |client: u64| StoredReport {
         at: wall_clock(),
         received: wall_clock(),
         service: "microsoft-365",
@@ -504,15 +496,16 @@ fn raw_insert(dir: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
         city_geonameid: Some(5_037_649),
         region: Some("MN"),
         country: Some("US"),
-        client: 42,
-        counted: true,
+        client,
     };
-    let batch = vec![row; 10_000];
+    let batches: Vec<Vec<StoredReport>> = (0..rows / 10_000)
+        .map(|b| (0..10_000).map(|i| row((b * 10_000 + i) as u64)).collect())
+        .collect();
     let started = Instant::now();
-    for _ in 0..rows / batch.len() {
-        store.append(&batch)?;
+    for batch in &batches {
+        store.append(batch, CountingRule::DEFAULT_WINDOW)?;
     }
-    Ok((rows / batch.len() * batch.len()) as f64 / started.elapsed().as_secs_f64())
+    Ok((batches.len() * 10_000) as f64 / started.elapsed().as_secs_f64())
 }
 
 /// Reports/s of NDJSON bodies of 10,000 lines POSTed one after another.

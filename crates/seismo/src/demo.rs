@@ -49,20 +49,18 @@ pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
     };
     let mut reports: Vec<Report> = ndjson
         .split(|&b| b == b'\n')
-        .enumerate()
-        .filter(|(_, line)| !line.is_empty())
-        .map(|(n, line)| validate_line(&rules, line, "demo", n as u64 + 1, None))
+        .filter(|line| !line.is_empty())
+        .map(|line| validate_line(&rules, line, None))
         .collect::<Result<_, _>>()?;
     reports.sort_by_key(|r| r.at);
     let split = reports.partition_point(|r| r.at < start);
     let pending = reports.split_off(split);
-    let mut rule = CountingRule::new(CountingRule::DEFAULT_WINDOW);
     for chunk in reports.chunks(10_000) {
         let stored: Vec<StoredReport> = chunk
             .iter()
-            .map(|r| StoredReport::from_report(r, rule.admit(r), catalog, Gazetteer::embedded()))
+            .map(|r| StoredReport::from_report(r, catalog, Gazetteer::embedded()))
             .collect();
-        store.append(&stored)?;
+        store.append(&stored, CountingRule::DEFAULT_WINDOW)?;
     }
     Ok(Demo { start, pending })
 }

@@ -82,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         limits: TimeLimits::default(),
         client_salt: 0,
     };
-    let (mut reports, rejected) = parse(&rules, &data, &name);
+    let (mut reports, rejected) = parse(&rules, &data);
     let lines = reports.len() as u64 + rejected.count;
     if let Some(to) = to {
         reports.retain(|r| r.at < to);
@@ -130,7 +130,7 @@ pub fn load_engine_config(path: &std::path::Path) -> anyhow::Result<EngineConfig
 }
 
 /// Validates every line, on every core; reports come back in line order.
-pub fn parse(rules: &ReportRules, data: &[u8], name: &str) -> (Vec<Report>, Rejected) {
+pub fn parse(rules: &ReportRules, data: &[u8]) -> (Vec<Report>, Rejected) {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .max(1);
@@ -164,7 +164,7 @@ pub fn parse(rules: &ReportRules, data: &[u8], name: &str) -> (Vec<Report>, Reje
                         if text.is_empty() {
                             continue;
                         }
-                        match validate_line(rules, text, name, line_no, None) {
+                        match validate_line(rules, text, None) {
                             Ok(report) => reports.push(report),
                             Err(error) => rejected.record(line_no, error),
                         }

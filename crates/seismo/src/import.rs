@@ -118,13 +118,14 @@ pub fn import(
         if text.is_empty() {
             continue;
         }
-        match validate_line(&rules, text, name, summary.lines, Some(now)) {
+        match validate_line(&rules, text, Some(now)) {
             Ok(report) => batch.push(report),
             Err(error) => summary.rejected.record(summary.lines, error),
         }
         if batch.len() == BATCH {
             pending.push_back(
                 intake
+                    .live
                     .writer
                     .submit_blocking(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))?,
             );
@@ -134,7 +135,7 @@ pub fn import(
         }
     }
     if !batch.is_empty() {
-        pending.push_back(intake.writer.submit_blocking(batch)?);
+        pending.push_back(intake.live.writer.submit_blocking(batch)?);
     }
     for p in pending {
         settle(p, &mut summary)?;

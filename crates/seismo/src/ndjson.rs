@@ -9,12 +9,11 @@ const REJECTED_SHOWN: usize = 20;
 
 /// Validates one line received at `now`; with `now` `None` the line is history, which
 /// must carry its own `at` and may be of any time. A line without `client` stands for
-/// its own reporter (`FILE:LINE`), so the same file read twice gives the same reporters.
+/// its own reporter, named by the line's text: the same line read again, from any file,
+/// is the same reporter at the same time, so a duplicate.
 pub fn validate_line(
     rules: &ReportRules,
     text: &[u8],
-    name: &str,
-    line: u64,
     now: Option<Millis>,
 ) -> Result<Report, ReportError> {
     let input = ReportInput::from_json(text)?;
@@ -25,11 +24,10 @@ pub fn validate_line(
             field: Some("at".into()),
         });
     }
-    let anonymous = format!("{name}:{line}");
     let received = Received {
         now: now.unwrap_or(Millis::MAX / 4),
         peer_ip: None,
-        anonymous_client: anonymous.as_bytes(),
+        anonymous_client: text,
         allow_old: true,
     };
     rules.validate(&input, &received)

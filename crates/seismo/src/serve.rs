@@ -6,8 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use seismo_detect::view::IncidentView;
-use seismo_store::IncidentRecord;
+use seismo_runtime::Ticker;
 use seismo_web::{AppState, Clock, WebConfig};
 use tokio_util::sync::CancellationToken;
 
@@ -66,35 +65,29 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         Some(demo) => demo.clock(),
         None => Arc::new(wall_clock),
     };
-    let state = Arc::new(AppState {
-        catalog: intake.catalog.clone(),
-        gazetteer: intake.gazetteer,
-        geoip: intake.geoip.clone(),
-        writer: intake.writer.clone(),
-        series: intake.series.clone(),
-        engine: intake.engine.clone(),
-        config: WebConfig {
-            limits: intake.limits,
-            import_token: args.import_token,
-            max_ndjson_body: args.max_ndjson_mib * 1024 * 1024,
-            trust_forwarded_for: args.trust_forwarded_for,
-            client_salt: intake.client_salt,
-            ..WebConfig::default()
-        },
-        clock: clock.clone(),
-        snapshots: Default::default(),
-        pages: Default::default(),
-        events: Default::default(),
-        archive: intake.archive.clone(),
-    });
-    // The engine only acts on whole minutes: look often enough to catch each boundary.
+    let config = WebConfig {
+        limits: intake.limits,
+        import_token: args.import_token,
+        max_ndjson_body: args.max_ndjson_mib * 1024 * 1024,
+        trust_forwarded_for: args.trust_forwarded_for,
+        client_salt: intake.client_salt,
+        ..WebConfig::default()
+    };
+    let state = Arc::new(AppState::new(
+        &intake.live,
+        intake.geoip.clone(),
+        config,
+        clock.clone(),
+    ));
+    // The engine only acts on whole minutes: look often enough to catch each boundary
+    // (the demo's clock runs sixty times faster).
     let tick = if demo.is_some() {
         Duration::from_millis(250)
     } else {
-        Duration::from_secs(5)
+        Duration::from_secs(args.tick_seconds.max(1))
     };
     if let Some(demo) = demo {
-        let (writer, clock) = (intake.writer.clone(), clock.clone());
+        let (writer, clock) = (intake.live.writer.clone(), clock.clone());
         std::thread::Builder::new()
             .name("seismo-demo".into())
             .spawn(move || demo.feed(writer, clock))?;
@@ -108,8 +101,9 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
         tracing::info!(services = state.catalog.services().len(), data = %args.common.data.display(), "serving");
-        tokio::spawn(advance_engine(state.clone(), tick));
         let stopping = CancellationToken::new();
+        let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());
+        tokio::spawn(ticker.run(tick, stopping.clone()));
         tokio::spawn(cancel_on_signal(stopping.clone()));
         let shutdown = {
             let (stopping, state) = (stopping.clone(), state.clone());
@@ -153,62 +147,4 @@ async fn cancel_on_signal(stopping: CancellationToken) {
         _ = terminate.recv() => {}
     }
     stopping.cancel();
-}
-
-/// Reports reach the engine through the writer a moment after their time; a minute is
-/// tested only once this much later than its end, so that it is complete.
-const GRACE_MS: i64 = 15_000;
-const SERIES_KEPT_MS: i64 = 8 * 24 * 3_600_000;
-
-/// Advances the engine to the server's clock every `tick`, and stores the incidents
-/// that changed (all of them the first time, after the replay of the store).
-pub async fn advance_engine(state: Arc<AppState>, tick: Duration) {
-    let mut interval = tokio::time::interval(tick);
-    let mut first = true;
-    let mut trimmed = i64::MIN;
-    loop {
-        interval.tick().await;
-        let worker = state.clone();
-        let all = std::mem::take(&mut first);
-        let now = (state.clock)();
-        let trim = now.saturating_sub(trimmed) >= 3_600_000;
-        if trim {
-            trimmed = now;
-        }
-        let records = tokio::task::spawn_blocking(move || {
-            if trim {
-                // The series keep eight days of minutes, which the API and pages show.
-                worker.series.write().expect("series lock").forget_before(now - SERIES_KEPT_MS);
-            }
-            let mut engine = worker.engine.lock().expect("engine lock");
-            let events = engine.advance_to(now - GRACE_MS);
-            for event in &events {
-                tracing::info!(incident = event.incident.0, change = ?event.entry.change, "incident");
-            }
-            worker.publish(&engine, &events);
-            engine
-                .incidents()
-                .iter()
-                .filter(|i| all || i.state.is_active() || events.iter().any(|e| e.incident == i.id))
-                .map(|i| {
-                    let view = IncidentView::new(i, &worker.catalog, worker.gazetteer);
-                    IncidentRecord {
-                        id: i.id.0 as i64,
-                        service: view.service.clone(),
-                        state: i.state.as_str().to_string(),
-                        started_at: i.started_at,
-                        ended_at: i.ended_at,
-                        body: serde_json::to_string(&view).expect("incidents serialise"),
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .expect("the engine does not panic");
-        if !records.is_empty()
-            && let Err(error) = state.writer.save_incidents(records).await
-        {
-            tracing::error!(%error, "cannot store incidents");
-        }
-    }
 }

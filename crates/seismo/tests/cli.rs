@@ -199,9 +199,50 @@ fn the_demo_shows_the_outage_unfold_as_detect_finds_it() {
 }
 
 #[test]
+fn importing_the_same_history_twice_counts_it_once_at_any_age() {
+    let dir = tempfile::tempdir().unwrap();
+    // February 2026: far older than anything the server keeps in memory.
+    let lines = [
+        r#"{"service":"aws","at":"2026-02-03T10:00:00Z","client":"a"}"#,
+        r#"{"service":"aws","at":"2026-02-03T12:00:00Z","client":"a"}"#,
+        r#"{"service":"zoom","at":"2026-02-03T10:00:00Z","client":"a"}"#,
+        r#"{"service":"aws","at":"2026-02-03T10:00:00Z","problem":"console"}"#,
+        r#"{"service":"aws","at":"2026-02-03T10:00:00Z","problem":"api"}"#,
+        r#"{"service":"slack","at":"2026-02-04T08:30:00+01:00","city":"Dallas"}"#,
+    ];
+    let first = dir.path().join("february.ndjson");
+    std::fs::write(&first, lines.join("\n")).unwrap();
+    // The same lines under another name.
+    let copy = dir.path().join("february-again.ndjson");
+    std::fs::copy(&first, &copy).unwrap();
+    let data = dir.path().join("data");
+    let import = |file: &std::path::Path| {
+        let output = seismo()
+            .args(["import", "--data"])
+            .arg(&data)
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let once = import(&first);
+    assert!(
+        once.contains("6 lines, 6 accepted (6 counted, 0 duplicates)"),
+        "{once}"
+    );
+    let twice = import(&copy);
+    assert!(
+        twice.contains("6 lines, 6 accepted (0 counted, 6 duplicates)"),
+        "{twice}"
+    );
+}
+
+#[test]
 fn history_keeps_stored_incidents_older_than_the_replay() {
-    // An incident found months ago (the blip scenario is in January 2026), stored as the
-    // server stores them; a server started now replays only the last 36 days.
+    // An incident found months ago (the blip scenario is in April 2026), stored as
+    // seismo stored them before records had a format of their own (format 0: the API's
+    // JSON); a server started now replays only the last 36 days, and reads it.
     let found = support::simulate_and_detect(&support::scenario_path("blip"));
     let incident = found.iter().find(|i| i["service"] == "slack").unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -212,14 +253,18 @@ fn history_keeps_stored_incidents_older_than_the_replay() {
             seismo_core::time::parse_rfc3339(incident[field].as_str().unwrap()).unwrap()
         };
         store
-            .save_incidents(&[seismo_store::IncidentRecord {
-                id: incident["id"].as_i64().unwrap(),
-                service: "slack".into(),
-                state: incident["state"].as_str().unwrap().into(),
-                started_at: time("started_at"),
-                ended_at: Some(time("ended_at")),
-                body: incident.to_string(),
-            }])
+            .save_incidents(
+                &[seismo_store::IncidentRecord {
+                    id: incident["id"].as_i64().unwrap(),
+                    service: "slack".into(),
+                    state: incident["state"].as_str().unwrap().into(),
+                    started_at: time("started_at"),
+                    ended_at: Some(time("ended_at")),
+                    format: 0,
+                    body: incident.to_string(),
+                }],
+                &[],
+            )
             .unwrap();
     }
     let server = Server::start(dir.path(), &[]);

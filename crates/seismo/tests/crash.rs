@@ -56,8 +56,8 @@ fn acknowledged_reports_survive_sigkill() {
     let mut stored = HashSet::new();
     SqliteStore::open(&data)
         .unwrap()
-        .scan(i64::MIN, &mut |id, _| {
-            stored.insert(id);
+        .scan(i64::MIN, &mut |outcome, _| {
+            stored.insert(outcome.id);
         })
         .unwrap();
     let missing: Vec<_> = acknowledged

@@ -1,49 +1,103 @@
-//! Where reports are kept: the [`Store`] trait, its SQLite implementation, and the
-//! [`Writer`] that commits reports in groups and acknowledges each one only after
-//! its group is durable.
+//! Where reports and incidents are kept: the [`Store`] trait and its contract, the
+//! embedded SQLite implementation, the [`Writer`] that commits reports in groups and
+//! acknowledges each one only after its group is durable, and the behaviour [`suite`]
+//! every implementation must pass.
 
 mod record;
 mod sqlite;
+pub mod suite;
 mod writer;
 
 pub use record::StoredReport;
 pub use sqlite::SqliteStore;
-pub use writer::{Committed, Outcome, Pending, Writer, WriterConfig};
+pub use writer::{Committed, Pending, Writer, WriterConfig};
 
 use seismo_core::time::Millis;
 
+type Source = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a store could not do what was asked. The backend's own error is the source.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database value: {0}")]
-    Decode(#[from] rusqlite::types::FromSqlError),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
+    /// The database cannot be reached, is busy or out of space: the same call may
+    /// succeed later. Nothing of the failed call was stored.
+    #[error("the database is unavailable ({context}): {source}")]
+    Unavailable {
+        context: &'static str,
+        source: Source,
     },
+    /// The database does not hold what seismo wrote or expects (a damaged file, a value
+    /// of the wrong type, a schema from a newer seismo): trying again will not help.
+    #[error("the database is corrupt or not seismo's ({context}): {source}")]
+    Corrupt {
+        context: &'static str,
+        source: Source,
+    },
+    /// The writer has stopped; nothing submitted after that was stored.
     #[error("the writer has stopped")]
-    WriterStopped,
+    Stopped,
 }
 
-/// A durable log of reports and a few settings.
+impl StoreError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
+/// What became of one appended report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Outcome {
+    pub id: i64,
+    /// False when the report is a duplicate under the counting rule.
+    pub counted: bool,
+}
+
+/// A durable log of reports, incidents and their changes, and a few settings.
+///
+/// The contract, which [`suite::run`] checks for every implementation:
+///
+/// - **Durable when `Ok`.** A call that returns `Ok` has committed: what it wrote
+///   survives a crash of the process. A call that returns `Err` wrote nothing.
+/// - **Counting is decided in the transaction.** [`Store::append`] decides which
+///   reports count, at any age and whoever else writes to the same database: a report
+///   counts unless a counted report of the same reporter (`client`) for the same
+///   service lies less than the counting window from it, before or after. So two nodes
+///   on one database never both count one reporter, and importing the same history
+///   twice never counts it twice.
+/// - **Ids grow.** Report ids and incident-event sequence numbers increase in commit
+///   order; a cursor (the last id seen) finds everything committed after it, late
+///   reports (an old `at`, stored now) included.
 ///
 /// Implementations keep SQL portable between SQLite and PostgreSQL: times are epoch
 /// milliseconds, booleans are integers.
 pub trait Store: Send {
-    /// Appends `reports` in one transaction. When this returns `Ok`, every report is
-    /// durable (it survives a crash of the process) and the returned ids, in the same
-    /// order, identify them. On `Err` none of them was stored.
-    fn append(&mut self, reports: &[StoredReport<'_>]) -> Result<Vec<i64>, StoreError>;
+    /// Appends `reports` in one transaction and decides which of them count, with the
+    /// counting window `window`; returns each report's id and whether it counted, in
+    /// the order given.
+    fn append(
+        &mut self,
+        reports: &[StoredReport<'_>],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError>;
 
-    /// Calls `visit` with the id and contents of every report with `at >= since`, in
-    /// order of `at`.
+    /// Calls `visit` with the outcome and contents of every report with `at >= since`,
+    /// in order of `at` (then id): the history to replay.
     fn scan(
         &mut self,
         since: Millis,
-        visit: &mut dyn FnMut(i64, StoredReport<'_>),
+        visit: &mut dyn FnMut(Outcome, StoredReport<'_>),
     ) -> Result<(), StoreError>;
+
+    /// Calls `visit` with at most `limit` reports stored after report `cursor` (0: from
+    /// the first), in id order; returns the id of the last one visited, the cursor of
+    /// the next call (`cursor` itself when there was none).
+    fn reports_after(
+        &mut self,
+        cursor: i64,
+        limit: usize,
+        visit: &mut dyn FnMut(Outcome, StoredReport<'_>),
+    ) -> Result<i64, StoreError>;
 
     /// How many reports are stored.
     fn count(&mut self) -> Result<u64, StoreError>;
@@ -53,14 +107,28 @@ pub trait Store: Send {
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 
-    /// Inserts or replaces incidents (by id) in one transaction.
-    fn save_incidents(&mut self, incidents: &[IncidentRecord]) -> Result<(), StoreError>;
+    /// In one transaction: inserts or replaces `incidents` (by id) and appends `events`
+    /// (their `seq` is ignored: the store numbers them).
+    fn save_incidents(
+        &mut self,
+        incidents: &[IncidentRecord],
+        events: &[IncidentEventRecord],
+    ) -> Result<(), StoreError>;
 
     /// Every stored incident, by id.
     fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError>;
+
+    /// At most `limit` incident events with a sequence number above `cursor`, in order:
+    /// the outbox that live events and notifications read.
+    fn incident_events_after(
+        &mut self,
+        cursor: i64,
+        limit: usize,
+    ) -> Result<Vec<IncidentEventRecord>, StoreError>;
 }
 
-/// An incident as stored: a few columns to select by, and the whole as JSON.
+/// An incident as stored: a few columns to select by, and the whole record in the
+/// format its `format` names (see `seismo_detect::record`), independent of the API.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncidentRecord {
     pub id: i64,
@@ -68,6 +136,18 @@ pub struct IncidentRecord {
     pub state: String,
     pub started_at: Millis,
     pub ended_at: Option<Millis>,
-    /// The incident as the API shows it (JSON).
+    /// Version of the body's format.
+    pub format: u32,
+    pub body: String,
+}
+
+/// One change of an incident, appended to the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentEventRecord {
+    /// Position in the outbox, given by the store.
+    pub seq: i64,
+    pub incident: i64,
+    pub at: Millis,
+    /// The change (JSON).
     pub body: String,
 }

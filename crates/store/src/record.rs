@@ -19,13 +19,11 @@ pub struct StoredReport<'a> {
     pub region: Option<&'a str>,
     pub country: Option<&'a str>,
     pub client: u64,
-    pub counted: bool,
 }
 
 impl<'a> StoredReport<'a> {
     pub fn from_report(
         report: &Report,
-        counted: bool,
         catalog: &'a Catalog,
         gazetteer: &'a Gazetteer,
     ) -> StoredReport<'a> {
@@ -45,7 +43,6 @@ impl<'a> StoredReport<'a> {
                 .country
                 .map(|c| gazetteer.country(c).code.as_str()),
             client: report.client,
-            counted,
         }
     }
 

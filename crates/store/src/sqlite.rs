@@ -1,11 +1,13 @@
-//! The embedded store: one SQLite file in write-ahead-log mode.
+//! The embedded store: one SQLite file in write-ahead-log mode, written by one process.
 
+use std::hash::BuildHasher;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
-use seismo_core::time::Millis;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+use seismo_core::report::CountingRule;
+use seismo_core::time::{DAY_MS, Millis};
 
-use crate::{IncidentRecord, Store, StoreError, StoredReport};
+use crate::{IncidentEventRecord, IncidentRecord, Outcome, Store, StoreError, StoredReport};
 
 /// Schema changes in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -39,27 +41,115 @@ CREATE TABLE incidents (
 );
 CREATE INDEX incidents_service ON incidents (service, started_ms);
 "#,
+    // The counting rule's look-up for reports older than the index in memory; the
+    // incident record's format (0: the API's JSON, before records had their own); the
+    // outbox of incident changes.
+    r#"
+CREATE INDEX reports_reporter ON reports (client, service, at_ms) WHERE counted = 1;
+ALTER TABLE incidents ADD COLUMN format INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE incident_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+"#,
 ];
+
+/// Reports this much older than the newest one are counted by a look-up in the
+/// database; newer ones by the index of recent reporters in memory.
+const RECENT_MS: Millis = 8 * DAY_MS;
+
+/// The index of recent counted reports, exact because this process is the only writer.
+struct RecentReporters {
+    rule: CountingRule,
+    /// The newest `at` stored.
+    newest: Millis,
+    /// When the rule last forgot what is older than [`RECENT_MS`].
+    forgot_at: Millis,
+}
+
+impl RecentReporters {
+    /// Reports from here on are decided in memory.
+    fn horizon(&self) -> Millis {
+        self.newest.saturating_sub(RECENT_MS)
+    }
+}
 
 pub struct SqliteStore {
     conn: Connection,
+    /// Built at the first append, dropped when a transaction fails.
+    recent: Option<RecentReporters>,
+}
+
+/// Names what failed, and tells a passing condition from a broken database.
+trait Context<T> {
+    fn during(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, rusqlite::Error> {
+    fn during(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|error| {
+            let passing = matches!(
+                error.sqlite_error_code(),
+                Some(
+                    ErrorCode::DatabaseBusy
+                        | ErrorCode::DatabaseLocked
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::DiskFull
+                        | ErrorCode::CannotOpen
+                        | ErrorCode::OutOfMemory
+                        | ErrorCode::ReadOnly
+                        | ErrorCode::PermissionDenied
+                )
+            );
+            if passing {
+                StoreError::Unavailable {
+                    context,
+                    source: error.into(),
+                }
+            } else {
+                StoreError::Corrupt {
+                    context,
+                    source: error.into(),
+                }
+            }
+        })
+    }
+}
+
+impl<T> Context<T> for Result<T, rusqlite::types::FromSqlError> {
+    fn during(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|error| StoreError::Corrupt {
+            context,
+            source: error.into(),
+        })
+    }
+}
+
+/// A key per service slug for the index in memory.
+fn service_key(slug: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(slug)
 }
 
 impl SqliteStore {
     /// Opens (creating it if needed) `DIR/seismo.db` and applies pending migrations.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-            path: dir.display().to_string(),
-            source,
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Unavailable {
+            context: "creating the data directory",
+            source: format!("{}: {source}", dir.display()).into(),
         })?;
-        let conn = Connection::open(dir.join("seismo.db"))?;
+        let conn = Connection::open(dir.join("seismo.db")).during("opening")?;
         // WAL lets readers run beside the writer; synchronous=FULL makes every commit
         // durable against power loss, not only against a crash of the process. The
         // writer groups reports so that the fsync per commit is shared.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let mut store = SqliteStore { conn };
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .during("opening")?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .during("opening")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .during("opening")?;
+        let mut store = SqliteStore { conn, recent: None };
         store.migrate()?;
         Ok(store)
     }
@@ -67,215 +157,408 @@ impl SqliteStore {
     fn migrate(&mut self) -> Result<(), StoreError> {
         let applied: usize = self
             .conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .during("reading the schema version")?;
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt {
+                context: "reading the schema version",
+                source: format!(
+                    "schema version {applied} is newer than this seismo's {}",
+                    MIGRATIONS.len()
+                )
+                .into(),
+            });
+        }
         for (version, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", version + 1)?;
-            tx.commit()?;
+            let tx = self.conn.transaction().during("migrating")?;
+            tx.execute_batch(sql).during("migrating")?;
+            tx.pragma_update(None, "user_version", version + 1)
+                .during("migrating")?;
+            tx.commit().during("migrating")?;
         }
         Ok(())
     }
+
+    /// The index of recent reporters, built from the counted reports of the last
+    /// [`RECENT_MS`] and the window before when missing or made for another window.
+    fn recent_reporters(&mut self, window: Millis) -> Result<&mut RecentReporters, StoreError> {
+        if self
+            .recent
+            .as_ref()
+            .is_some_and(|r| r.rule.window() != window)
+        {
+            self.recent = None;
+        }
+        if self.recent.is_none() {
+            let newest: Option<Millis> = self
+                .conn
+                .query_row("SELECT MAX(at_ms) FROM reports", [], |r| r.get(0))
+                .during("reading recent reporters")?;
+            let newest = newest.unwrap_or(Millis::MIN);
+            let mut rule = CountingRule::new(window);
+            let mut select = self
+                .conn
+                .prepare(
+                    "SELECT client, service, at_ms FROM reports WHERE counted = 1 AND at_ms >= ?1",
+                )
+                .during("reading recent reporters")?;
+            let mut rows = select
+                .query([newest.saturating_sub(RECENT_MS + window)])
+                .during("reading recent reporters")?;
+            while let Some(row) = rows.next().during("reading recent reporters")? {
+                let client: i64 = row.get(0).during("reading recent reporters")?;
+                let service = row.get_ref(1).during("reading recent reporters")?;
+                let service = service.as_str().during("reading recent reporters")?;
+                let at: Millis = row.get(2).during("reading recent reporters")?;
+                rule.admit_at(client as u64, service_key(service), at);
+            }
+            drop(rows);
+            drop(select);
+            self.recent = Some(RecentReporters {
+                rule,
+                newest,
+                forgot_at: newest,
+            });
+        }
+        Ok(self.recent.as_mut().expect("built above"))
+    }
 }
 
+/// Whether a counted report of `client` about `service` lies less than `window` from
+/// `at`, in the database (this transaction's rows included).
+fn counted_near(
+    tx: &Transaction<'_>,
+    client: u64,
+    service: &str,
+    at: Millis,
+    window: Millis,
+) -> Result<bool, StoreError> {
+    let mut probe = tx
+        .prepare_cached(
+            "SELECT 1 FROM reports WHERE client = ?1 AND service = ?2 AND counted = 1
+             AND at_ms > ?3 AND at_ms < ?4 LIMIT 1",
+        )
+        .during("counting")?;
+    probe
+        .exists(params![client as i64, service, at - window, at + window])
+        .during("counting")
+}
+
+fn row_to_report<'r>(
+    row: &'r rusqlite::Row<'_>,
+) -> Result<(Outcome, StoredReport<'r>), StoreError> {
+    let context = "reading reports";
+    Ok((
+        Outcome {
+            id: row.get(9).during(context)?,
+            counted: row.get(8).during(context)?,
+        },
+        StoredReport {
+            at: row.get(0).during(context)?,
+            received: row.get(1).during(context)?,
+            service: row.get_ref(2).during(context)?.as_str().during(context)?,
+            problem: row.get_ref(3).during(context)?.as_str().during(context)?,
+            city_geonameid: row.get(4).during(context)?,
+            region: row
+                .get_ref(5)
+                .during(context)?
+                .as_str_or_null()
+                .during(context)?,
+            country: row
+                .get_ref(6)
+                .during(context)?
+                .as_str_or_null()
+                .during(context)?,
+            client: row.get::<_, i64>(7).during(context)? as u64,
+        },
+    ))
+}
+
+const REPORT_COLUMNS: &str =
+    "at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, id";
+
 impl Store for SqliteStore {
-    fn append(&mut self, reports: &[StoredReport<'_>]) -> Result<Vec<i64>, StoreError> {
-        let tx = self.conn.transaction()?;
-        let mut ids = Vec::with_capacity(reports.len());
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO reports (at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?;
-            for r in reports {
-                insert.execute(params![
-                    r.at,
-                    r.received,
-                    r.service,
-                    r.problem,
-                    r.city_geonameid,
-                    r.region,
-                    r.country,
-                    r.client as i64,
-                    r.counted,
-                ])?;
-                ids.push(tx.last_insert_rowid());
-            }
+    fn append(
+        &mut self,
+        reports: &[StoredReport<'_>],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        self.recent_reporters(window)?;
+        let appended = self.append_counted(reports, window);
+        if appended.is_err() {
+            // The index admitted reports that were not stored: build it anew.
+            self.recent = None;
         }
-        tx.commit()?;
-        Ok(ids)
+        appended
     }
 
     fn scan(
         &mut self,
         since: Millis,
-        visit: &mut dyn FnMut(i64, StoredReport<'_>),
+        visit: &mut dyn FnMut(Outcome, StoredReport<'_>),
     ) -> Result<(), StoreError> {
-        let mut select = self.conn.prepare(
-            "SELECT at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, id
-             FROM reports WHERE at_ms >= ?1 ORDER BY at_ms, id",
-        )?;
-        let mut rows = select.query([since])?;
-        while let Some(row) = rows.next()? {
-            visit(
-                row.get(9)?,
-                StoredReport {
-                    at: row.get(0)?,
-                    received: row.get(1)?,
-                    service: row.get_ref(2)?.as_str()?,
-                    problem: row.get_ref(3)?.as_str()?,
-                    city_geonameid: row.get(4)?,
-                    region: row.get_ref(5)?.as_str_or_null()?,
-                    country: row.get_ref(6)?.as_str_or_null()?,
-                    client: row.get::<_, i64>(7)? as u64,
-                    counted: row.get(8)?,
-                },
-            );
+        let mut select = self
+            .conn
+            .prepare(&format!(
+                "SELECT {REPORT_COLUMNS} FROM reports WHERE at_ms >= ?1 ORDER BY at_ms, id"
+            ))
+            .during("reading reports")?;
+        let mut rows = select.query([since]).during("reading reports")?;
+        while let Some(row) = rows.next().during("reading reports")? {
+            let (outcome, report) = row_to_report(row)?;
+            visit(outcome, report);
         }
         Ok(())
+    }
+
+    fn reports_after(
+        &mut self,
+        cursor: i64,
+        limit: usize,
+        visit: &mut dyn FnMut(Outcome, StoredReport<'_>),
+    ) -> Result<i64, StoreError> {
+        let mut select = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {REPORT_COLUMNS} FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))
+            .during("reading reports")?;
+        let mut rows = select
+            .query(params![cursor, limit as i64])
+            .during("reading reports")?;
+        let mut last = cursor;
+        while let Some(row) = rows.next().during("reading reports")? {
+            let (outcome, report) = row_to_report(row)?;
+            last = outcome.id;
+            visit(outcome, report);
+        }
+        Ok(last)
     }
 
     fn count(&mut self) -> Result<u64, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))?)
+        self.conn
+            .query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0))
+            .during("counting reports")
     }
 
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
                 r.get(0)
             })
-            .optional()?)
-    }
-
-    fn save_incidents(&mut self, incidents: &[IncidentRecord]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut upsert = tx.prepare_cached(
-                "INSERT INTO incidents (id, service, state, started_ms, ended_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO UPDATE SET service = excluded.service, state = excluded.state,
-                 started_ms = excluded.started_ms, ended_ms = excluded.ended_ms, body = excluded.body",
-            )?;
-            for i in incidents {
-                upsert.execute(params![
-                    i.id,
-                    i.service,
-                    i.state,
-                    i.started_at,
-                    i.ended_at,
-                    i.body
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError> {
-        let mut select = self.conn.prepare(
-            "SELECT id, service, state, started_ms, ended_ms, body FROM incidents ORDER BY id",
-        )?;
-        let rows = select.query_map([], |r| {
-            Ok(IncidentRecord {
-                id: r.get(0)?,
-                service: r.get(1)?,
-                state: r.get(2)?,
-                started_at: r.get(3)?,
-                ended_at: r.get(4)?,
-                body: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .optional()
+            .during("reading a setting")
     }
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
-        )?;
+        ).during("writing a setting")?;
         Ok(())
+    }
+
+    fn save_incidents(
+        &mut self,
+        incidents: &[IncidentRecord],
+        events: &[IncidentEventRecord],
+    ) -> Result<(), StoreError> {
+        let context = "saving incidents";
+        let tx = self.conn.transaction().during(context)?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO incidents (id, service, state, started_ms, ended_ms, format, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET service = excluded.service, state = excluded.state,
+                 started_ms = excluded.started_ms, ended_ms = excluded.ended_ms, format = excluded.format, body = excluded.body",
+            ).during(context)?;
+            for i in incidents {
+                upsert
+                    .execute(params![
+                        i.id,
+                        i.service,
+                        i.state,
+                        i.started_at,
+                        i.ended_at,
+                        i.format,
+                        i.body
+                    ])
+                    .during(context)?;
+            }
+            let mut append = tx
+                .prepare_cached(
+                    "INSERT INTO incident_events (incident, at_ms, body) VALUES (?1, ?2, ?3)",
+                )
+                .during(context)?;
+            for e in events {
+                append
+                    .execute(params![e.incident, e.at, e.body])
+                    .during(context)?;
+            }
+        }
+        tx.commit().during(context)
+    }
+
+    fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError> {
+        let context = "reading incidents";
+        let mut select = self
+            .conn
+            .prepare(
+                "SELECT id, service, state, started_ms, ended_ms, format, body FROM incidents ORDER BY id",
+            )
+            .during(context)?;
+        let rows = select
+            .query_map([], |r| {
+                Ok(IncidentRecord {
+                    id: r.get(0)?,
+                    service: r.get(1)?,
+                    state: r.get(2)?,
+                    started_at: r.get(3)?,
+                    ended_at: r.get(4)?,
+                    format: r.get(5)?,
+                    body: r.get(6)?,
+                })
+            })
+            .during(context)?;
+        rows.collect::<Result<_, _>>().during(context)
+    }
+
+    fn incident_events_after(
+        &mut self,
+        cursor: i64,
+        limit: usize,
+    ) -> Result<Vec<IncidentEventRecord>, StoreError> {
+        let context = "reading incident events";
+        let mut select = self
+            .conn
+            .prepare_cached(
+                "SELECT seq, incident, at_ms, body FROM incident_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .during(context)?;
+        let rows = select
+            .query_map(params![cursor, limit as i64], |r| {
+                Ok(IncidentEventRecord {
+                    seq: r.get(0)?,
+                    incident: r.get(1)?,
+                    at: r.get(2)?,
+                    body: r.get(3)?,
+                })
+            })
+            .during(context)?;
+        rows.collect::<Result<_, _>>().during(context)
+    }
+}
+
+impl SqliteStore {
+    /// Decides counting and inserts, in one transaction.
+    fn append_counted(
+        &mut self,
+        reports: &[StoredReport<'_>],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let context = "appending reports";
+        let recent = self.recent.as_mut().expect("built by the caller");
+        let tx = self.conn.transaction().during(context)?;
+        let mut outcomes = Vec::with_capacity(reports.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO reports (at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            ).during(context)?;
+            for r in reports {
+                let key = service_key(r.service);
+                let counted = if r.at >= recent.horizon() {
+                    recent.rule.admit_at(r.client, key, r.at)
+                } else {
+                    let counted = !counted_near(&tx, r.client, r.service, r.at, window)?;
+                    // Near the horizon, the index must know it too.
+                    if counted && r.at > recent.horizon().saturating_sub(window) {
+                        recent.rule.admit_at(r.client, key, r.at);
+                    }
+                    counted
+                };
+                recent.newest = recent.newest.max(r.at);
+                insert
+                    .execute(params![
+                        r.at,
+                        r.received,
+                        r.service,
+                        r.problem,
+                        r.city_geonameid,
+                        r.region,
+                        r.country,
+                        r.client as i64,
+                        counted,
+                    ])
+                    .during(context)?;
+                outcomes.push(Outcome {
+                    id: tx.last_insert_rowid(),
+                    counted,
+                });
+            }
+        }
+        tx.commit().during(context)?;
+        if recent.newest > recent.forgot_at.saturating_add(DAY_MS) {
+            recent.rule.forget_before(recent.horizon());
+            recent.forgot_at = recent.newest;
+        }
+        Ok(outcomes)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::{self, Database};
 
-    fn report(at: Millis, service: &'static str) -> StoredReport<'static> {
-        StoredReport {
-            at,
-            received: at + 5,
-            service,
-            problem: "email",
-            city_geonameid: Some(5368361),
-            region: Some("CA"),
-            country: Some("US"),
-            client: u64::MAX - 3,
-            counted: true,
+    struct TempDatabase(tempfile::TempDir);
+
+    impl Database for TempDatabase {
+        fn open(&self) -> Box<dyn Store> {
+            Box::new(SqliteStore::open(self.0.path()).unwrap())
         }
     }
 
     #[test]
-    fn appends_and_scans_in_time_order_across_reopen() {
+    fn keeps_the_store_contract() {
+        suite::run(&mut || Box::new(TempDatabase(tempfile::tempdir().unwrap())));
+    }
+
+    #[test]
+    fn a_schema_from_a_newer_seismo_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        {
-            let mut store = SqliteStore::open(dir.path()).unwrap();
-            let ids = store.append(&[report(300, "a"), report(100, "b")]).unwrap();
-            assert_eq!(ids.len(), 2);
-            assert!(ids[0] < ids[1]);
-            let unplaced = StoredReport {
-                city_geonameid: None,
-                region: None,
-                country: None,
-                counted: false,
-                ..report(200, "c")
-            };
-            store.append(&[unplaced]).unwrap();
-            store.set_setting("salt", "42").unwrap();
-            store.set_setting("salt", "43").unwrap();
-        }
+        drop(SqliteStore::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join("seismo.db")).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() + 1)
+            .unwrap();
+        let error = SqliteStore::open(dir.path()).err().expect("refused");
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+        assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn a_busy_database_is_unavailable_and_retryable() {
+        let dir = tempfile::tempdir().unwrap();
         let mut store = SqliteStore::open(dir.path()).unwrap();
-        assert_eq!(store.count().unwrap(), 3);
-        assert_eq!(store.setting("salt").unwrap().as_deref(), Some("43"));
-        assert_eq!(store.setting("nothing").unwrap(), None);
-        let incident = |state: &str, ended_at| IncidentRecord {
-            id: 7,
-            service: "aws".into(),
-            state: state.into(),
-            started_at: 100,
-            ended_at,
-            body: format!("{{\"state\":\"{state}\"}}"),
+        store.conn.busy_timeout(std::time::Duration::ZERO).unwrap();
+        // Another connection holds the write lock.
+        let other = Connection::open(dir.path().join("seismo.db")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let report = StoredReport {
+            at: 0,
+            received: 0,
+            service: "aws",
+            problem: "other",
+            city_geonameid: None,
+            region: None,
+            country: None,
+            client: 1,
         };
-        store
-            .save_incidents(&[incident("confirmed", None)])
-            .unwrap();
-        store
-            .save_incidents(&[incident("resolved", Some(900))])
-            .unwrap();
-        assert_eq!(
-            store.incidents().unwrap(),
-            [incident("resolved", Some(900))]
-        );
-        let mut seen = Vec::new();
-        store
-            .scan(150, &mut |_, r| {
-                seen.push((
-                    r.at,
-                    r.service.to_string(),
-                    r.counted,
-                    r.country.map(str::to_string),
-                    r.client,
-                ))
-            })
-            .unwrap();
-        assert_eq!(
-            seen,
-            [
-                (200, "c".into(), false, None, u64::MAX - 3),
-                (300, "a".into(), true, Some("US".into()), u64::MAX - 3)
-            ]
+        let error = store.append(&[report], 60_000).unwrap_err();
+        assert!(error.is_retryable(), "{error}");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert!(
+            store.append(&[report], 60_000).unwrap()[0].counted,
+            "the failed append counted nothing"
         );
     }
 }

@@ -1,5 +1,6 @@
-//! The single writer: it decides which reports count, commits them in groups and
-//! acknowledges each report only after the transaction holding it committed.
+//! The single writer: it commits reports in groups (the store decides in the same
+//! transaction which count) and acknowledges each report only after the transaction
+//! holding it committed.
 //!
 //! Many callers submit at once; whatever is queued when the writer is free goes into
 //! the next transaction, so under load one fsync serves thousands of reports while a
@@ -11,10 +12,10 @@ use std::thread::JoinHandle;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::report::{CountingRule, Report};
-use seismo_core::time::{DAY_MS, HOUR_MS, Millis};
+use seismo_core::time::Millis;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{IncidentRecord, Store, StoreError, StoredReport};
+use crate::{IncidentEventRecord, IncidentRecord, Outcome, Store, StoreError, StoredReport};
 
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -24,11 +25,8 @@ pub struct WriterConfig {
     pub queue: usize,
     /// The counting window (one report per client, service and window).
     pub counting_window: Millis,
-    /// Reporters silent for this long (in report time) are forgotten by the counting
-    /// rule; as long as the oldest report accepted without an import token.
-    pub forget_after: Millis,
-    /// At start, reports with `at` at or after this are replayed to the observer (and
-    /// the counting rule) to rebuild in-memory state.
+    /// At start, reports with `at` at or after this are replayed to the observer to
+    /// rebuild in-memory state.
     pub replay_since: Millis,
 }
 
@@ -38,18 +36,9 @@ impl Default for WriterConfig {
             max_batch: 20_000,
             queue: 1024,
             counting_window: CountingRule::DEFAULT_WINDOW,
-            forget_after: 7 * DAY_MS,
             replay_since: Millis::MIN,
         }
     }
-}
-
-/// What became of one submitted report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Outcome {
-    pub id: i64,
-    /// False when the report is a duplicate under the counting rule.
-    pub counted: bool,
 }
 
 /// Reports that are durable now, with their outcomes, in commit order.
@@ -72,6 +61,7 @@ enum Message {
     Reports(Job),
     Incidents(
         Vec<IncidentRecord>,
+        Vec<IncidentEventRecord>,
         oneshot::Sender<Result<(), Arc<StoreError>>>,
     ),
     /// Commit what came before, then stop.
@@ -90,8 +80,7 @@ pub struct Writer {
 pub type Pending = oneshot::Receiver<Result<Vec<Outcome>, Arc<StoreError>>>;
 
 impl Writer {
-    /// Replays stored reports into the counting rule and `on_commit`, then starts the
-    /// writer thread. `on_commit` runs on that thread after every commit, before the
+    /// Replays stored reports into `on_commit`, then starts the writer thread. `on_commit` runs on that thread after every commit, before the
     /// submitters hear of it, so whoever is acknowledged can read their report.
     pub fn start(
         mut store: Box<dyn Store>,
@@ -100,22 +89,12 @@ impl Writer {
         config: WriterConfig,
         mut on_commit: Box<dyn FnMut(Committed<'_>) + Send>,
     ) -> Result<(Writer, JoinHandle<()>), StoreError> {
-        let mut rule = CountingRule::new(config.counting_window);
-        let mut newest_at = Millis::MIN;
         let (mut reports, mut outcomes) = (Vec::new(), Vec::new());
-        store.scan(config.replay_since, &mut |id, stored| {
-            let Some(report) = stored.to_report(&catalog, gazetteer) else {
-                return;
-            };
-            if stored.counted {
-                rule.admit(&report);
+        store.scan(config.replay_since, &mut |outcome, stored| {
+            if let Some(report) = stored.to_report(&catalog, gazetteer) {
+                reports.push(report);
+                outcomes.push(outcome);
             }
-            newest_at = newest_at.max(report.at);
-            reports.push(report);
-            outcomes.push(Outcome {
-                id,
-                counted: stored.counted,
-            });
         })?;
         on_commit(Committed {
             replay: true,
@@ -123,7 +102,6 @@ impl Writer {
             outcomes: &outcomes,
         });
         drop((reports, outcomes));
-        rule.forget_before(newest_at.saturating_sub(config.forget_after));
 
         let (tx, rx) = mpsc::channel(config.queue);
         let mut thread = WriterThread {
@@ -131,17 +109,14 @@ impl Writer {
             catalog,
             gazetteer,
             config,
-            rule,
-            newest_at,
-            last_forget: newest_at,
             on_commit,
         };
         let handle = std::thread::Builder::new()
             .name("seismo-writer".into())
             .spawn(move || thread.run(rx))
-            .map_err(|source| StoreError::Io {
-                path: "writer thread".into(),
-                source,
+            .map_err(|source| StoreError::Unavailable {
+                context: "starting the writer thread",
+                source: source.into(),
             })?;
         Ok((Writer { tx }, handle))
     }
@@ -152,27 +127,27 @@ impl Writer {
         self.tx
             .send(Message::Reports(Job { reports, reply }))
             .await
-            .map_err(|_| Arc::new(StoreError::WriterStopped))?;
-        done.await
-            .map_err(|_| Arc::new(StoreError::WriterStopped))?
+            .map_err(|_| Arc::new(StoreError::Stopped))?;
+        done.await.map_err(|_| Arc::new(StoreError::Stopped))?
     }
 
-    /// Stores incidents (replacing those of the same ids) and waits until they are durable.
+    /// Stores incidents (replacing those of the same ids) and appends their changes to
+    /// the outbox, in one transaction, and waits until they are durable.
     pub async fn save_incidents(
         &self,
         incidents: Vec<IncidentRecord>,
+        events: Vec<IncidentEventRecord>,
     ) -> Result<(), Arc<StoreError>> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .send(Message::Incidents(incidents, reply))
+            .send(Message::Incidents(incidents, events, reply))
             .await
-            .map_err(|_| Arc::new(StoreError::WriterStopped))?;
-        done.await
-            .map_err(|_| Arc::new(StoreError::WriterStopped))?
+            .map_err(|_| Arc::new(StoreError::Stopped))?;
+        done.await.map_err(|_| Arc::new(StoreError::Stopped))?
     }
 
     /// Asks the writer thread to stop once everything submitted so far is committed.
-    /// Submissions after this fail with [`StoreError::WriterStopped`] (never acknowledged,
+    /// Submissions after this fail with [`StoreError::Stopped`] (never acknowledged,
     /// so never lost); other handles need not be dropped first.
     pub fn stop(&self) {
         // A writer that has stopped already needs no message.
@@ -185,7 +160,7 @@ impl Writer {
         let (reply, done) = oneshot::channel();
         self.tx
             .blocking_send(Message::Reports(Job { reports, reply }))
-            .map_err(|_| StoreError::WriterStopped)?;
+            .map_err(|_| StoreError::Stopped)?;
         Ok(done)
     }
 }
@@ -195,9 +170,6 @@ struct WriterThread {
     catalog: Arc<Catalog>,
     gazetteer: &'static Gazetteer,
     config: WriterConfig,
-    rule: CountingRule,
-    newest_at: Millis,
-    last_forget: Millis,
     on_commit: Box<dyn FnMut(Committed<'_>) + Send>,
 }
 
@@ -214,8 +186,9 @@ impl WriterThread {
             };
             let first = match message {
                 Message::Reports(job) => job,
-                Message::Incidents(incidents, reply) => {
-                    let _ = reply.send(self.store.save_incidents(&incidents).map_err(Arc::new));
+                Message::Incidents(incidents, events, reply) => {
+                    let saved = self.store.save_incidents(&incidents, &events);
+                    let _ = reply.send(saved.map_err(Arc::new));
                     continue;
                 }
                 Message::Stop => return,
@@ -244,19 +217,12 @@ impl WriterThread {
             .iter()
             .flat_map(|j| j.reports.iter().copied())
             .collect();
-        let counted: Vec<bool> = reports.iter().map(|r| self.rule.admit(r)).collect();
         let stored: Vec<StoredReport<'_>> = reports
             .iter()
-            .zip(&counted)
-            .map(|(r, &c)| StoredReport::from_report(r, c, &self.catalog, self.gazetteer))
+            .map(|r| StoredReport::from_report(r, &self.catalog, self.gazetteer))
             .collect();
-        match self.store.append(&stored) {
-            Ok(ids) => {
-                let outcomes: Vec<Outcome> = ids
-                    .into_iter()
-                    .zip(counted)
-                    .map(|(id, counted)| Outcome { id, counted })
-                    .collect();
+        match self.store.append(&stored, self.config.counting_window) {
+            Ok(outcomes) => {
                 (self.on_commit)(Committed {
                     replay: false,
                     reports: &reports,
@@ -269,42 +235,14 @@ impl WriterThread {
                     // A submitter that stopped waiting still has its reports stored.
                     let _ = job.reply.send(Ok(mine.to_vec()));
                 }
-                self.newest_at = reports
-                    .iter()
-                    .map(|r| r.at)
-                    .fold(self.newest_at, Millis::max);
-                if self.newest_at > self.last_forget + HOUR_MS {
-                    self.rule
-                        .forget_before(self.newest_at - self.config.forget_after);
-                    self.last_forget = self.newest_at;
-                }
             }
             Err(error) => {
                 tracing::error!(%error, reports = reports.len(), "commit failed");
-                // The rule admitted reports that were not stored: forget those decisions.
-                self.rebuild_rule();
                 let error = Arc::new(error);
                 for job in jobs {
                     let _ = job.reply.send(Err(error.clone()));
                 }
             }
-        }
-    }
-
-    fn rebuild_rule(&mut self) {
-        let mut rule = CountingRule::new(self.config.counting_window);
-        let since = self
-            .newest_at
-            .saturating_sub(self.config.forget_after + self.config.counting_window);
-        let (catalog, gazetteer) = (&self.catalog, self.gazetteer);
-        let scanned = self.store.scan(since, &mut |_, stored| {
-            if let (true, Some(report)) = (stored.counted, stored.to_report(catalog, gazetteer)) {
-                rule.admit(&report);
-            }
-        });
-        match scanned {
-            Ok(()) => self.rule = rule,
-            Err(error) => tracing::error!(%error, "cannot rebuild the counting rule"),
         }
     }
 }
@@ -315,7 +253,7 @@ mod tests {
     use crate::SqliteStore;
     use seismo_core::catalog::{ProblemId, ServiceId};
     use seismo_core::gazetteer::Place;
-    use seismo_core::time::MINUTE_MS;
+    use seismo_core::time::{DAY_MS, MINUTE_MS};
     use std::sync::Mutex;
 
     fn report(client: u64, minute: i64) -> Report {
@@ -406,7 +344,7 @@ mod tests {
         );
         assert!(matches!(
             other_handle.submit_blocking(vec![report(2, 0)]),
-            Err(StoreError::WriterStopped)
+            Err(StoreError::Stopped)
         ));
         assert_eq!(SqliteStore::open(dir.path()).unwrap().count().unwrap(), 1);
     }

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use seismo_detect::view::{IncidentView, LogView};
 use seismo_detect::{Engine, IncidentEvent};
+use seismo_runtime::Publisher;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
@@ -45,10 +46,10 @@ impl Events {
     }
 }
 
-impl AppState {
+impl Publisher for AppState {
     /// Tells readers about `changes` the engine just made; pages then show them at once
     /// rather than after the snapshot's freshness period.
-    pub fn publish(&self, engine: &Engine, changes: &[IncidentEvent]) {
+    fn publish(&self, engine: &Engine, changes: &[IncidentEvent]) {
         if changes.is_empty() {
             return;
         }

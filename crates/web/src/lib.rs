@@ -32,8 +32,8 @@ pub use error::ApiError;
 pub use events::Events;
 pub use status::{Level, Snapshot, SnapshotCache};
 
-/// Where "now" comes from: the wall clock when serving, a fixed or stepped time in tests.
-pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+pub use seismo_runtime::Clock;
+use seismo_runtime::Live;
 
 /// Settings of the HTTP intake.
 #[derive(Debug, Clone)]
@@ -88,6 +88,29 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state of a server over `live`.
+    pub fn new(
+        live: &Live,
+        geoip: Option<Arc<GeoIp>>,
+        config: WebConfig,
+        clock: Clock,
+    ) -> AppState {
+        AppState {
+            catalog: live.catalog.clone(),
+            gazetteer: live.gazetteer,
+            geoip,
+            writer: live.writer.clone(),
+            series: live.series.clone(),
+            engine: live.engine.clone(),
+            config,
+            clock,
+            snapshots: Default::default(),
+            pages: Default::default(),
+            events: Default::default(),
+            archive: live.archive.clone(),
+        }
+    }
+
     /// The status of every service, at most [`WebConfig::fresh_for`] old.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshots.get(self)

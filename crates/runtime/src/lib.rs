@@ -1,0 +1,309 @@
+//! The live loop of `seismo serve`, as a library that takes a clock: the store's history
+//! replayed into the engine at start, committed signals handed to the engine, the engine
+//! advanced on every tick, changed incidents and their events stored (the outbox), and
+//! readers told.
+//!
+//! Acknowledging a report never waits for a tick: the writer thread only appends the
+//! signals it committed to an inbox (a short lock of its own), and the tick moves them
+//! into the engine. The tick is a plain function of the clock's time ([`Ticker::tick`]),
+//! so tests drive it with a fake clock and no sleeps.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use seismo_core::catalog::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::signal::Signal;
+use seismo_core::time::{DAY_MS, HOUR_MS, Millis};
+use seismo_detect::record::{self, IncidentRecord as Record};
+use seismo_detect::view::IncidentView;
+use seismo_detect::{Engine, EngineConfig, IncidentEvent, Series};
+use seismo_store::{
+    Committed, IncidentEventRecord, IncidentRecord, Store, StoreError, Writer, WriterConfig,
+};
+use tokio_util::sync::CancellationToken;
+
+/// Where "now" comes from: the wall clock when serving, a fake one in tests, a fast one
+/// in the demo. Epoch milliseconds.
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// Days of stored reports replayed at start: the baseline's five weeks and a day.
+pub const REPLAY_DAYS: i64 = 36;
+/// Reports reach the engine through the writer a moment after their time; a minute is
+/// tested only once this much later than its end, so that it is complete.
+pub const GRACE_MS: Millis = 15_000;
+/// Minutes of report series kept for the API and the pages.
+const SERIES_KEPT_MS: Millis = 8 * DAY_MS;
+
+/// Told of every change the engine makes (the web layer clears its caches and sends
+/// live events).
+pub trait Publisher: Send + Sync {
+    fn publish(&self, engine: &Engine, events: &[IncidentEvent]);
+}
+
+/// What a running seismo shares: the engine, the report series, the writer, and the
+/// stored incidents the engine will not find again.
+pub struct Live {
+    pub catalog: Arc<Catalog>,
+    pub gazetteer: &'static Gazetteer,
+    pub engine: Arc<Mutex<Engine>>,
+    pub series: Arc<RwLock<Series>>,
+    pub writer: Writer,
+    /// Stored incidents that began before the replayed days, newest first: the engine
+    /// will not find them again, and `/history` still shows them.
+    pub archive: Vec<IncidentView>,
+    /// Signals committed since the last tick.
+    inbox: Arc<Mutex<Vec<Signal>>>,
+    /// Taken by [`Live::finish`].
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Live {
+    /// Reads the archive from `store`, replays its last [`REPLAY_DAYS`] before `now`
+    /// into the engine (with the data's own time) and the series, and starts the writer.
+    pub fn start(
+        mut store: Box<dyn Store>,
+        catalog: Arc<Catalog>,
+        gazetteer: &'static Gazetteer,
+        engine_config: EngineConfig,
+        writer_config: WriterConfig,
+        now: Millis,
+    ) -> Result<Live, StartError> {
+        let replay_since = now - REPLAY_DAYS * DAY_MS;
+        let archive = archived_incidents(&mut *store, replay_since, &catalog, gazetteer)?;
+        let engine = Arc::new(Mutex::new(Engine::new(
+            engine_config,
+            catalog.clone(),
+            gazetteer,
+        )));
+        let series = Arc::new(RwLock::new(Series::new(catalog.services().len())));
+        let inbox: Arc<Mutex<Vec<Signal>>> = Arc::default();
+        let on_commit = {
+            let (engine, series, inbox) = (engine.clone(), series.clone(), inbox.clone());
+            Box::new(move |committed: Committed<'_>| {
+                let counted = committed
+                    .reports
+                    .iter()
+                    .zip(committed.outcomes)
+                    .filter(|(_, outcome)| outcome.counted)
+                    .map(|(report, _)| report);
+                let mut series = series.write().expect("series lock");
+                if committed.replay {
+                    // At start, before any tick: history drives the engine's minutes.
+                    let mut engine = engine.lock().expect("engine lock");
+                    for report in counted {
+                        series.add(report);
+                        engine.replay(&Signal::Report(*report));
+                    }
+                } else {
+                    let mut inbox = inbox.lock().expect("inbox lock");
+                    for report in counted {
+                        series.add(report);
+                        inbox.push(Signal::Report(*report));
+                    }
+                }
+            })
+        };
+        let (writer, writer_thread) = Writer::start(
+            store,
+            catalog.clone(),
+            gazetteer,
+            WriterConfig {
+                replay_since,
+                ..writer_config
+            },
+            on_commit,
+        )?;
+        Ok(Live {
+            catalog,
+            gazetteer,
+            engine,
+            series,
+            writer,
+            archive,
+            inbox,
+            writer_thread: Mutex::new(Some(writer_thread)),
+        })
+    }
+
+    /// Waits until every report submitted so far is committed, and stops the writer
+    /// (submissions from other handles fail from then on). Blocks: call it outside the
+    /// async runtime.
+    pub fn finish(&self) {
+        self.writer.stop();
+        if let Some(thread) = self.writer_thread.lock().expect("writer thread").take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Moves the committed signals into the engine and advances it to `now`; returns
+    /// what changed, with the records to store.
+    fn advance(&self, now: Millis, store_all: bool) -> Changes {
+        let signals = std::mem::take(&mut *self.inbox.lock().expect("inbox lock"));
+        let mut engine = self.engine.lock().expect("engine lock");
+        for signal in &signals {
+            engine.observe(signal);
+        }
+        let events = engine.advance_to(now);
+        let incidents = engine
+            .incidents()
+            .iter()
+            .filter(|i| {
+                store_all || i.state.is_active() || events.iter().any(|e| e.incident == i.id)
+            })
+            .map(|i| {
+                let record = Record::new(i, &self.catalog, self.gazetteer);
+                IncidentRecord {
+                    id: i.id.0 as i64,
+                    service: record.service.clone(),
+                    state: i.state.as_str().to_string(),
+                    started_at: i.started_at,
+                    ended_at: i.ended_at,
+                    format: record::FORMAT,
+                    body: serde_json::to_string(&record).expect("incidents serialise"),
+                }
+            })
+            .collect();
+        let outbox = events
+            .iter()
+            .map(|e| IncidentEventRecord {
+                seq: 0,
+                incident: e.incident.0 as i64,
+                at: e.entry.at,
+                body: serde_json::to_string(&e.entry).expect("changes serialise"),
+            })
+            .collect();
+        Changes {
+            events,
+            incidents,
+            outbox,
+        }
+    }
+}
+
+struct Changes {
+    events: Vec<IncidentEvent>,
+    incidents: Vec<IncidentRecord>,
+    outbox: Vec<IncidentEventRecord>,
+}
+
+/// Why [`Live::start`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored incident {id}: {source}")]
+    Incident {
+        id: i64,
+        source: record::DecodeError,
+    },
+}
+
+/// Incidents of the store that started before `replay_since`, newest first.
+fn archived_incidents(
+    store: &mut dyn Store,
+    replay_since: Millis,
+    catalog: &Catalog,
+    gazetteer: &Gazetteer,
+) -> Result<Vec<IncidentView>, StartError> {
+    let mut archive = Vec::new();
+    for stored in store.incidents()? {
+        if stored.started_at >= replay_since {
+            continue;
+        }
+        let view = IncidentView::decode(stored.format, &stored.body, catalog, gazetteer).map_err(
+            |source| StartError::Incident {
+                id: stored.id,
+                source,
+            },
+        )?;
+        archive.push(view);
+    }
+    archive.sort_by_key(|v| std::cmp::Reverse(v.id));
+    Ok(archive)
+}
+
+/// Advances the engine on the clock, stores what changed, and tells the publisher.
+pub struct Ticker {
+    live: Arc<Live>,
+    clock: Clock,
+    publisher: Arc<dyn Publisher>,
+    /// The first tick stores every incident (those the replay found included).
+    stored_once: bool,
+    series_trimmed_at: Millis,
+    /// Incident records and events whose saving failed: tried again with the next.
+    unsaved: (Vec<IncidentRecord>, Vec<IncidentEventRecord>),
+}
+
+impl Ticker {
+    pub fn new(live: Arc<Live>, clock: Clock, publisher: Arc<dyn Publisher>) -> Ticker {
+        Ticker {
+            live,
+            clock,
+            publisher,
+            stored_once: false,
+            series_trimmed_at: Millis::MIN,
+            unsaved: Default::default(),
+        }
+    }
+
+    /// One tick at the clock's time: every minute that ended [`GRACE_MS`] ago is
+    /// tested; the changes are published, and the incidents that changed and their
+    /// events stored in one transaction (with any that failed to save before). Returns
+    /// the events; on a store error the records are kept and saved with the next tick.
+    pub async fn tick(&mut self) -> Result<Vec<IncidentEvent>, Arc<StoreError>> {
+        let now = (self.clock)();
+        let trim = now.saturating_sub(self.series_trimmed_at) >= HOUR_MS;
+        if trim {
+            self.series_trimmed_at = now;
+        }
+        let store_all = !std::mem::replace(&mut self.stored_once, true);
+        let live = self.live.clone();
+        let changes = tokio::task::spawn_blocking(move || {
+            if trim {
+                let mut series = live.series.write().expect("series lock");
+                series.forget_before(now - SERIES_KEPT_MS);
+            }
+            live.advance(now - GRACE_MS, store_all)
+        })
+        .await
+        .expect("the engine does not panic");
+        for event in &changes.events {
+            tracing::info!(incident = event.incident.0, change = ?event.entry.change, "incident");
+        }
+        if !changes.events.is_empty() {
+            let engine = self.live.engine.lock().expect("engine lock");
+            self.publisher.publish(&engine, &changes.events);
+        }
+        self.unsaved.0.extend(changes.incidents);
+        self.unsaved.1.extend(changes.outbox);
+        if !self.unsaved.0.is_empty() || !self.unsaved.1.is_empty() {
+            let (incidents, outbox) = std::mem::take(&mut self.unsaved);
+            let saved = self
+                .live
+                .writer
+                .save_incidents(incidents.clone(), outbox.clone())
+                .await;
+            if let Err(error) = saved {
+                self.unsaved = (incidents, outbox);
+                return Err(error);
+            }
+        }
+        Ok(changes.events)
+    }
+
+    /// Ticks every `every` until `stop` is cancelled.
+    pub async fn run(mut self, every: Duration, stop: CancellationToken) {
+        let mut interval = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                () = stop.cancelled() => return,
+            }
+            if let Err(error) = self.tick().await {
+                tracing::error!(%error, "cannot store incidents");
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The live loop on a real SQLite store, driven by a fake clock: no sleeps, except
+//! tokio's paused time for the ticker's own loop.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use seismo_core::catalog::{Catalog, ProblemId};
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::report::{CountingRule, Report};
+use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
+use seismo_detect::incident::Change;
+use seismo_detect::view::IncidentView;
+use seismo_detect::{Engine, EngineConfig, IncidentEvent};
+use seismo_runtime::{Clock, GRACE_MS, Live, Publisher, Ticker};
+use seismo_store::{SqliteStore, Store, StoredReport, WriterConfig};
+use tokio_util::sync::CancellationToken;
+
+/// Eight days of ordinary traffic end here.
+const NOW: Millis = 20_475 * DAY_MS;
+
+fn catalog() -> Arc<Catalog> {
+    Arc::new(Catalog::demo())
+}
+
+fn slack_report(at: Millis, client: u64) -> Report {
+    let catalog = catalog();
+    let cities = ["Dallas", "Houston", "Seattle", "Boston"];
+    let city = cities[(client % 4) as usize];
+    Report {
+        at,
+        received: at,
+        service: catalog.by_slug("slack").unwrap(),
+        problem: ProblemId(0),
+        place: Gazetteer::embedded().resolve_named(Some(city), Some("US"), None),
+        client,
+    }
+}
+
+/// A store holding eight days of two Slack reports a minute before [`NOW`].
+fn store_with_history(dir: &std::path::Path) {
+    let catalog = catalog();
+    let mut store = SqliteStore::open(dir).unwrap();
+    let reports: Vec<Report> = (0..8 * 24 * 60)
+        .flat_map(|m| {
+            let at = NOW - 8 * DAY_MS + m * MINUTE_MS;
+            [
+                slack_report(at, 2 * m as u64),
+                slack_report(at, 2 * m as u64 + 1),
+            ]
+        })
+        .collect();
+    for chunk in reports.chunks(10_000) {
+        let stored: Vec<StoredReport> = chunk
+            .iter()
+            .map(|r| StoredReport::from_report(r, &catalog, Gazetteer::embedded()))
+            .collect();
+        store.append(&stored, CountingRule::DEFAULT_WINDOW).unwrap();
+    }
+}
+
+fn start(dir: &std::path::Path) -> Arc<Live> {
+    Arc::new(
+        Live::start(
+            Box::new(SqliteStore::open(dir).unwrap()),
+            catalog(),
+            Gazetteer::embedded(),
+            EngineConfig::default(),
+            WriterConfig::default(),
+            NOW,
+        )
+        .unwrap(),
+    )
+}
+
+/// A clock the test sets.
+fn fake_clock(at: Millis) -> (Arc<AtomicI64>, Clock) {
+    let time = Arc::new(AtomicI64::new(at));
+    let clock = time.clone();
+    (time, Arc::new(move || clock.load(Ordering::SeqCst)))
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<IncidentEvent>>);
+
+impl Publisher for Recorder {
+    fn publish(&self, engine: &Engine, events: &[IncidentEvent]) {
+        assert!(
+            events.iter().all(|e| engine.incident(e.incident).is_some()),
+            "published with the engine that made the changes"
+        );
+        self.0.lock().unwrap().extend_from_slice(events);
+    }
+}
+
+/// Forty reports a minute for `minutes` from [`NOW`], each of another reporter.
+fn surge(live: &Live, minutes: i64) {
+    let reports: Vec<Report> = (0..minutes)
+        .flat_map(|m| {
+            (0..40).map(move |k| slack_report(NOW + m * MINUTE_MS, 1_000_000 + (m * 40 + k) as u64))
+        })
+        .collect();
+    let outcomes = live
+        .writer
+        .submit_blocking(reports)
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert!(outcomes.iter().all(|o| o.counted));
+}
+
+/// Stops the writer, which blocks: off the async threads.
+async fn finish(live: Arc<Live>) {
+    tokio::task::spawn_blocking(move || live.finish())
+        .await
+        .unwrap();
+}
+
+#[test]
+fn acknowledging_a_report_never_waits_for_the_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = start(dir.path());
+    // A long tick holds the engine.
+    let engine = live.engine.lock().unwrap();
+    let pending = live
+        .writer
+        .submit_blocking(vec![slack_report(NOW, 7)])
+        .unwrap();
+    let (acked, ack) = std::sync::mpsc::channel();
+    std::thread::spawn(move || acked.send(pending.blocking_recv()));
+    let outcome = ack
+        .recv_timeout(Duration::from_secs(10))
+        .expect("acknowledged while the engine is busy")
+        .unwrap()
+        .unwrap();
+    assert!(outcome[0].counted);
+    drop(engine);
+    live.finish();
+}
+
+#[tokio::test]
+async fn a_tick_on_the_clock_opens_stores_and_publishes_an_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    let live = start(dir.path());
+    let (time, clock) = fake_clock(NOW);
+    let recorder = Arc::new(Recorder::default());
+    let mut ticker = Ticker::new(live.clone(), clock, recorder.clone());
+    assert!(
+        ticker.tick().await.unwrap().is_empty(),
+        "eight ordinary days"
+    );
+
+    let submitting = live.clone();
+    tokio::task::spawn_blocking(move || surge(&submitting, 10))
+        .await
+        .unwrap();
+    // Nothing changes before the minutes are over and their grace has passed.
+    time.store(NOW + 5 * MINUTE_MS, Ordering::SeqCst);
+    let early = ticker.tick().await.unwrap();
+    time.store(NOW + 10 * MINUTE_MS + GRACE_MS, Ordering::SeqCst);
+    let events = [early, ticker.tick().await.unwrap()].concat();
+    assert!(
+        matches!(
+            events.first().map(|e| &e.entry.change),
+            Some(Change::Opened { .. })
+        ),
+        "{events:#?}"
+    );
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        events,
+        "every change is published"
+    );
+    assert!(
+        ticker.tick().await.unwrap().is_empty(),
+        "the same time again changes nothing"
+    );
+
+    // Stored: the incident in its own format, its changes in the outbox.
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let stored = store.incidents().unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].format, seismo_detect::record::FORMAT);
+    let view = IncidentView::decode(
+        stored[0].format,
+        &stored[0].body,
+        &catalog(),
+        Gazetteer::embedded(),
+    )
+    .unwrap();
+    assert_eq!(view.service, "slack");
+    let outbox = store.incident_events_after(0, 100).unwrap();
+    assert_eq!(outbox.len(), events.len());
+    assert!(outbox.iter().all(|e| e.incident == stored[0].id));
+    finish(live).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_ticker_runs_on_its_interval_until_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    let live = start(dir.path());
+    let submitting = live.clone();
+    tokio::task::spawn_blocking(move || surge(&submitting, 10))
+        .await
+        .unwrap();
+    let (_, clock) = fake_clock(NOW + 10 * MINUTE_MS + GRACE_MS);
+    let recorder = Arc::new(Recorder::default());
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(
+        Ticker::new(live.clone(), clock, recorder.clone())
+            .run(Duration::from_secs(5), stop.clone()),
+    );
+    // Paused time moves on by itself while the ticker waits.
+    while recorder.0.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    stop.cancel();
+    running.await.unwrap();
+    finish(live).await;
+}

@@ -1,0 +1,293 @@
+//! The behaviour suite of the [`Store`] contract: one function that any implementation
+//! runs from its tests (SQLite here; PostgreSQL when it comes), so every store keeps the
+//! same promises. Each check panics with what broke.
+
+use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
+
+use crate::{IncidentEventRecord, IncidentRecord, Outcome, Store, StoredReport};
+
+/// A database the suite may open several times, to check what survives a reopen.
+pub trait Database {
+    fn open(&self) -> Box<dyn Store>;
+}
+
+/// Runs every check, each on a database of its own from `fresh`.
+pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
+    appends_and_scans_in_time_order_across_reopen(&*fresh());
+    one_report_counts_per_reporter_service_and_window(&*fresh());
+    counting_holds_at_any_age_so_history_imported_twice_counts_once(&*fresh());
+    counting_survives_a_reopen(&*fresh());
+    a_cursor_finds_every_report_stored_after_it_late_ones_included(&*fresh());
+    incidents_are_replaced_and_their_events_appended_to_the_outbox(&*fresh());
+    settings_are_kept(&*fresh());
+}
+
+const WINDOW: Millis = 60 * MINUTE_MS;
+/// A day in 2026.
+const T0: Millis = 20_475 * DAY_MS;
+
+fn report(at: Millis, service: &'static str, client: u64) -> StoredReport<'static> {
+    StoredReport {
+        at,
+        received: at + 5,
+        service,
+        problem: "email",
+        city_geonameid: Some(5368361),
+        region: Some("CA"),
+        country: Some("US"),
+        client,
+    }
+}
+
+fn counted(outcomes: &[Outcome]) -> Vec<bool> {
+    outcomes.iter().map(|o| o.counted).collect()
+}
+
+/// Every stored report as (at, service, client, counted), in scan order.
+fn scanned(store: &mut dyn Store, since: Millis) -> Vec<(Millis, String, u64, bool)> {
+    let mut seen = Vec::new();
+    store
+        .scan(since, &mut |o, r| {
+            seen.push((r.at, r.service.to_string(), r.client, o.counted))
+        })
+        .unwrap();
+    seen
+}
+
+fn appends_and_scans_in_time_order_across_reopen(db: &dyn Database) {
+    let ids = {
+        let mut store = db.open();
+        let first = store
+            .append(
+                &[report(T0 + 300, "a", 1), report(T0 + 100, "b", 2)],
+                WINDOW,
+            )
+            .unwrap();
+        assert!(first[0].id < first[1].id, "ids grow in the order given");
+        let unplaced = StoredReport {
+            city_geonameid: None,
+            region: None,
+            country: None,
+            ..report(T0 + 200, "c", u64::MAX - 3)
+        };
+        let second = store.append(&[unplaced], WINDOW).unwrap();
+        assert!(second[0].id > first[1].id, "ids grow across transactions");
+        [first[0].id, first[1].id, second[0].id]
+    };
+    let mut store = db.open();
+    assert_eq!(store.count().unwrap(), 3, "durable across a reopen");
+    assert_eq!(
+        scanned(&mut *store, T0 + 150),
+        [
+            (T0 + 200, "c".into(), u64::MAX - 3, true),
+            (T0 + 300, "a".into(), 1, true)
+        ],
+        "scan from a time, in time order; the largest client hash survives"
+    );
+    let mut places = Vec::new();
+    store
+        .scan(T0, &mut |o, r| {
+            places.push((
+                o.id,
+                r.city_geonameid,
+                r.region.map(str::to_string),
+                r.received,
+            ))
+        })
+        .unwrap();
+    assert_eq!(
+        places,
+        [
+            (ids[1], Some(5368361), Some("CA".into()), T0 + 105),
+            (ids[2], None, None, T0 + 205),
+            (ids[0], Some(5368361), Some("CA".into()), T0 + 305),
+        ]
+    );
+}
+
+fn one_report_counts_per_reporter_service_and_window(db: &dyn Database) {
+    let mut store = db.open();
+    let minute = |m: i64| T0 + m * MINUTE_MS;
+    let outcomes = store
+        .append(
+            &[
+                report(minute(0), "aws", 1),
+                report(minute(59), "aws", 1),
+                report(minute(-59), "aws", 1),
+                report(minute(60), "aws", 1),
+                report(minute(1), "aws", 2),
+                report(minute(1), "gcp", 1),
+            ],
+            WINDOW,
+        )
+        .unwrap();
+    assert_eq!(
+        counted(&outcomes),
+        [true, false, false, true, true, true],
+        "within the window either side a duplicate; at the window, another reporter or \
+         another service counted"
+    );
+    // In another transaction, and a report between two counted ones.
+    let later = store
+        .append(
+            &[report(minute(180), "aws", 1), report(minute(121), "aws", 1)],
+            WINDOW,
+        )
+        .unwrap();
+    assert_eq!(counted(&later), [true, false]);
+    assert_eq!(store.count().unwrap(), 8, "duplicates are stored too");
+}
+
+fn counting_holds_at_any_age_so_history_imported_twice_counts_once(db: &dyn Database) {
+    let mut store = db.open();
+    // Today's traffic first, then a file of February-like history, twice.
+    store
+        .append(&[report(T0 + 60 * DAY_MS, "aws", 9)], WINDOW)
+        .unwrap();
+    let history: Vec<StoredReport> = (0..50)
+        .map(|i| report(T0 + i * 7 * MINUTE_MS, "aws", i as u64 % 5))
+        .collect();
+    let first = store.append(&history, WINDOW).unwrap();
+    let counted_first = first.iter().filter(|o| o.counted).count();
+    assert!(counted_first > 5, "{counted_first} of the history counted");
+    let again = store.append(&history, WINDOW).unwrap();
+    assert!(
+        again.iter().all(|o| !o.counted),
+        "the same history again is all duplicates: {:?}",
+        counted(&again)
+    );
+    let mut store = db.open();
+    let after_reopen = store.append(&history[..10], WINDOW).unwrap();
+    assert!(
+        after_reopen.iter().all(|o| !o.counted),
+        "and after a reopen"
+    );
+    let total_counted = scanned(&mut *store, Millis::MIN)
+        .iter()
+        .filter(|r| r.3)
+        .count();
+    assert_eq!(total_counted, counted_first + 1);
+}
+
+fn counting_survives_a_reopen(db: &dyn Database) {
+    db.open().append(&[report(T0, "aws", 1)], WINDOW).unwrap();
+    let mut store = db.open();
+    let outcomes = store
+        .append(
+            &[
+                report(T0 + 30 * MINUTE_MS, "aws", 1),
+                report(T0 + 60 * MINUTE_MS, "aws", 1),
+            ],
+            WINDOW,
+        )
+        .unwrap();
+    assert_eq!(counted(&outcomes), [false, true]);
+}
+
+fn a_cursor_finds_every_report_stored_after_it_late_ones_included(db: &dyn Database) {
+    let mut store = db.open();
+    let tail = |store: &mut dyn Store, cursor: i64, limit: usize| {
+        let mut seen = Vec::new();
+        let next = store
+            .reports_after(cursor, limit, &mut |o, r| seen.push((o.id, r.at)))
+            .unwrap();
+        (next, seen)
+    };
+    assert_eq!(tail(&mut *store, 0, 10), (0, vec![]), "nothing yet");
+    let first = store
+        .append(&[report(T0, "a", 1), report(T0 + 1, "a", 2)], WINDOW)
+        .unwrap();
+    let (cursor, seen) = tail(&mut *store, 0, 10);
+    assert_eq!(seen, [(first[0].id, T0), (first[1].id, T0 + 1)]);
+    assert_eq!(cursor, first[1].id);
+    // A late report: its time is older than everything, it is stored now.
+    let late = store
+        .append(&[report(T0 - DAY_MS, "a", 3)], WINDOW)
+        .unwrap();
+    let (next, seen) = tail(&mut *store, cursor, 10);
+    assert_eq!(seen, [(late[0].id, T0 - DAY_MS)]);
+    assert_eq!(
+        tail(&mut *store, next, 10),
+        (next, vec![]),
+        "the cursor stays"
+    );
+    let (limited, seen) = tail(&mut *store, 0, 2);
+    assert_eq!((limited, seen.len()), (first[1].id, 2), "at most `limit`");
+}
+
+fn incident(id: i64, state: &str, ended_at: Option<Millis>) -> IncidentRecord {
+    IncidentRecord {
+        id,
+        service: "aws".into(),
+        state: state.into(),
+        started_at: T0,
+        ended_at,
+        format: 1,
+        body: format!("{{\"state\":\"{state}\"}}"),
+    }
+}
+
+fn event(incident: i64, at: Millis, body: &str) -> IncidentEventRecord {
+    IncidentEventRecord {
+        seq: 0,
+        incident,
+        at,
+        body: body.into(),
+    }
+}
+
+fn incidents_are_replaced_and_their_events_appended_to_the_outbox(db: &dyn Database) {
+    {
+        let mut store = db.open();
+        store
+            .save_incidents(
+                &[incident(7, "suspected", None)],
+                &[event(7, T0, "opened"), event(7, T0, "confirmed")],
+            )
+            .unwrap();
+        store
+            .save_incidents(
+                &[
+                    incident(7, "resolved", Some(T0 + 900)),
+                    incident(8, "suspected", None),
+                ],
+                &[event(7, T0 + 900, "resolved"), event(8, T0 + 900, "opened")],
+            )
+            .unwrap();
+    }
+    let mut store = db.open();
+    assert_eq!(
+        store.incidents().unwrap(),
+        [
+            incident(7, "resolved", Some(T0 + 900)),
+            incident(8, "suspected", None)
+        ],
+        "replaced by id, listed by id"
+    );
+    let all = store.incident_events_after(0, 100).unwrap();
+    let bodies: Vec<&str> = all.iter().map(|e| e.body.as_str()).collect();
+    assert_eq!(bodies, ["opened", "confirmed", "resolved", "opened"]);
+    assert!(
+        all.windows(2).all(|w| w[0].seq < w[1].seq),
+        "numbered in order"
+    );
+    assert_eq!((all[2].incident, all[2].at), (7, T0 + 900));
+    let rest = store.incident_events_after(all[1].seq, 1).unwrap();
+    assert_eq!(rest, [all[2].clone()], "after a cursor, at most `limit`");
+    assert!(
+        store
+            .incident_events_after(all[3].seq, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn settings_are_kept(db: &dyn Database) {
+    {
+        let mut store = db.open();
+        assert_eq!(store.setting("salt").unwrap(), None);
+        store.set_setting("salt", "42").unwrap();
+        store.set_setting("salt", "43").unwrap();
+    }
+    assert_eq!(db.open().setting("salt").unwrap().as_deref(), Some("43"));
+}
