@@ -33,10 +33,10 @@ COLD_START_SCENARIOS = ["normal-traffic", "monday-rush", "holiday", "cold-start"
 
 
 def detect(reports, sensitivity, workdir, key="sensitivity"):
-    engine = os.path.join(workdir, f"engine-{key}-{sensitivity}.toml")
-    with open(engine, "w") as f:
-        f.write(f"{key} = {sensitivity}\n")
-    out = subprocess.run([SEISMO, "detect", "--format", "json", "--engine", engine, "--reports", reports],
+    config = os.path.join(workdir, f"seismo-{key}-{sensitivity}.toml")
+    with open(config, "w") as f:
+        f.write(f"[engine]\n{key} = {sensitivity}\n")
+    out = subprocess.run([SEISMO, "detect", "--format", "json", "--config", config, "--reports", reports],
                          check=True, capture_output=True).stdout
     return json.loads(out)
 

@@ -23,7 +23,7 @@ use seismo_core::time::{DAY_MS, MINUTE_MS};
 use seismo_store::{SqliteStore, Store, StoredReport};
 use seismo_web::{AppState, WebConfig};
 
-use crate::Common;
+use crate::config::Config;
 use crate::import::import;
 use crate::setup::{Intake, wall_clock};
 
@@ -152,12 +152,9 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         bail!("wrk is not installed (Debian: apt-get install wrk)");
     }
     let dir = tempfile::tempdir()?;
-    let common = |name: &str| Common {
+    let common = |name: &str| Config {
         data: dir.path().join(name),
-        catalog: None,
-        geoip: None,
-        counting_window_minutes: 60,
-        engine: None,
+        ..Config::default()
     };
 
     let intake = Intake::open(&common("serve"), wall_clock())?;
@@ -323,12 +320,10 @@ fn read(args: ReadArgs) -> anyhow::Result<ExitCode> {
     }
     let catalog_path = dir.path().join("catalog.toml");
     std::fs::write(&catalog_path, &toml)?;
-    let common = Common {
+    let common = Config {
         data: dir.path().join("data"),
         catalog: Some(catalog_path),
-        geoip: None,
-        counting_window_minutes: 60,
-        engine: None,
+        ..Config::default()
     };
     // A day of reports, so that pages have charts, problems and cities to draw.
     let setup = Intake::open(&common, wall_clock())?;

@@ -7,24 +7,22 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
 use seismo_core::signal::Signal;
 use seismo_core::time::{self, HOUR_MS, MINUTE_MS, Millis, minute_floor};
 use seismo_detect::view::IncidentView;
-use seismo_detect::{Engine, EngineConfig, Incident};
+use seismo_detect::{Engine, Incident};
 
+use crate::Common;
 use crate::ndjson::{Rejected, validate_line};
+use crate::setup::load_catalog;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Service catalog (TOML); the built-in demo catalog when not given.
-    #[arg(long, env = "SEISMO_CATALOG")]
-    catalog: Option<PathBuf>,
-    /// Engine settings (TOML, the fields of docs/DETECTION.md); defaults when not given.
-    #[arg(long, env = "SEISMO_ENGINE")]
-    engine: Option<PathBuf>,
+    /// The settings: the catalog, `[engine]` (docs/DETECTION.md) and `counting_window`.
+    #[command(flatten)]
+    common: Common,
     /// NDJSON reports, one per line, each with `at`; `-` reads standard input.
     #[arg(long)]
     reports: PathBuf,
@@ -36,9 +34,6 @@ pub struct Args {
     to: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    /// One report counts per reporter and service in this many minutes.
-    #[arg(long, default_value_t = 60)]
-    counting_window_minutes: i64,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -48,14 +43,9 @@ enum Format {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let catalog = Arc::new(match &args.catalog {
-        Some(path) => Catalog::load(path)?,
-        None => Catalog::demo(),
-    });
-    let config = match &args.engine {
-        Some(path) => load_engine_config(path)?,
-        None => EngineConfig::default(),
-    };
+    let settings = args.common.load()?;
+    let catalog = Arc::new(load_catalog(&settings)?);
+    let config = settings.engine.clone();
     let parse_time = |field: &str, text: &Option<String>| -> anyhow::Result<Option<Millis>> {
         text.as_deref()
             .map(|t| {
@@ -88,12 +78,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         reports.retain(|r| r.at < to);
     }
     let mut engine = Engine::new(config, catalog.clone(), gazetteer);
-    let counted = run_engine(
-        &mut engine,
-        &mut reports,
-        args.counting_window_minutes * MINUTE_MS,
-        to,
-    );
+    let counted = run_engine(&mut engine, &mut reports, settings.counting_window_ms(), to);
     let seconds = started.elapsed().as_secs_f64();
     let incidents: Vec<&Incident> = engine
         .incidents()
@@ -121,12 +106,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Format::Table => print_table(&mut out, &views)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn load_engine_config(path: &std::path::Path) -> anyhow::Result<EngineConfig> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    crate::setup::parse_toml(&path.display().to_string(), &text)
 }
 
 /// Validates every line, on every core; reports come back in line order.

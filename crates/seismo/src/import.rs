@@ -58,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .expect("template"),
         ),
     };
-    let intake = Intake::open(&args.common, wall_clock())?;
+    let intake = Intake::open(&args.common.load()?, wall_clock())?;
     let started = std::time::Instant::now();
     let summary = import(
         &intake,

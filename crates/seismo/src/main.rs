@@ -1,6 +1,7 @@
 //! The `seismo` command: serve, import, bench.
 
 mod bench;
+mod config;
 mod demo;
 mod detect;
 mod import;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use config::Config;
 
 #[derive(Parser)]
 #[command(
@@ -25,24 +27,39 @@ struct Cli {
     command: Command,
 }
 
-/// Where data lives and what it is about; shared by every command.
+/// Where the settings come from; shared by every command that reads them.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Common {
-    /// Data directory of the embedded SQLite store.
-    #[arg(long, env = "SEISMO_DATA", default_value = "./seismo-data")]
-    data: PathBuf,
-    /// Service catalog (TOML); the built-in demo catalog when not given.
-    #[arg(long, env = "SEISMO_CATALOG")]
+    /// The settings file (seismo.toml; `seismo config default` prints one); defaults
+    /// when not given. SEISMO_… variables override it (README, "Configuration").
+    #[arg(long, env = "SEISMO_CONFIG")]
+    config: Option<PathBuf>,
+    /// Overrides `data`: the directory of the embedded SQLite store.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Overrides `catalog`: the services to watch (TOML).
+    #[arg(long)]
     catalog: Option<PathBuf>,
-    /// GeoIP database (MMDB, DB-IP lite or MaxMind City layout) to place reports by IP.
-    #[arg(long, env = "SEISMO_GEOIP")]
+    /// Overrides `geoip`: an MMDB file to place reports by IP address.
+    #[arg(long)]
     geoip: Option<PathBuf>,
-    /// One report counts per reporter and service in this many minutes.
-    #[arg(long, env = "SEISMO_COUNTING_WINDOW_MINUTES", default_value_t = 60)]
-    counting_window_minutes: i64,
-    /// Detection engine settings (TOML; see docs/DETECTION.md); defaults when not given.
-    #[arg(long, env = "SEISMO_ENGINE")]
-    engine: Option<PathBuf>,
+}
+
+impl Common {
+    /// The settings: defaults, the file, the environment, then these flags.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+        if let Some(data) = &self.data {
+            config.data = data.clone();
+        }
+        if self.catalog.is_some() {
+            config.catalog = self.catalog.clone();
+        }
+        if self.geoip.is_some() {
+            config.geoip = self.geoip.clone();
+        }
+        Ok(config)
+    }
 }
 
 #[derive(Subcommand)]
@@ -60,6 +77,17 @@ enum Command {
     /// Measure throughput next to references run alongside (docs/PERFORMANCE.md).
     #[command(subcommand)]
     Bench(bench::Args),
+    /// The settings file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the full default seismo.toml, every setting documented.
+    Default,
+    /// Print the settings in effect (file, environment, flags), or the first error.
+    Show(Common),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +105,14 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Nab(options) => seismo_nab::run(&options).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args),
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", Config::default_file());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Show(common)) => common.load().map(|config| {
+            print!("{}", toml::to_string(&config).expect("settings serialise"));
+            ExitCode::SUCCESS
+        }),
     };
     match result {
         Ok(code) => code,

@@ -10,36 +10,27 @@ use seismo_runtime::Ticker;
 use seismo_web::{AppState, Clock, WebConfig};
 use tokio_util::sync::CancellationToken;
 
-use crate::setup::{Intake, wall_clock};
+use crate::setup::{Intake, load_catalog, wall_clock};
 use crate::{Common, demo};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     common: Common,
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "SEISMO_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Reports older than 7 days are accepted with `Authorization: Bearer <token>`.
-    #[arg(long, env = "SEISMO_IMPORT_TOKEN")]
-    import_token: Option<String>,
-    /// Largest NDJSON body accepted, in MiB.
-    #[arg(long, env = "SEISMO_MAX_NDJSON_MIB", default_value_t = 64)]
-    max_ndjson_mib: usize,
-    /// Take reporters' addresses from X-Forwarded-For (only behind a proxy that sets it).
-    #[arg(long, env = "SEISMO_TRUST_FORWARDED_FOR")]
-    trust_forwarded_for: bool,
-    /// How often the engine looks for minutes to test, in seconds (each minute is tested
-    /// once, fifteen seconds after it ends).
-    #[arg(long, env = "SEISMO_TICK_SECONDS", default_value_t = 5)]
-    tick_seconds: u64,
+    /// Overrides `listen`: the address to listen on; port 0 picks a free port.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
     /// Replay the 22 January 2026 Microsoft 365 outage in accelerated time (one minute
     /// a second) on a fresh store in a temporary directory.
     #[arg(long)]
     demo: bool,
 }
 
-pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut settings = args.common.load()?;
+    if let Some(listen) = args.listen {
+        settings.listen = listen;
+    }
     let demo_dir = if args.demo {
         Some(tempfile::tempdir()?)
     } else {
@@ -47,17 +38,13 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     };
     let demo = match &demo_dir {
         Some(dir) => {
-            args.common.data = dir.path().to_path_buf();
-            let catalog = match &args.common.catalog {
-                Some(path) => seismo_core::Catalog::load(path)?,
-                None => seismo_core::Catalog::demo(),
-            };
-            Some(demo::prepare(dir.path(), &catalog)?)
+            settings.data = dir.path().to_path_buf();
+            Some(demo::prepare(dir.path(), &load_catalog(&settings)?)?)
         }
         None => None,
     };
     let intake = Intake::open(
-        &args.common,
+        &settings,
         demo.as_ref().map_or_else(wall_clock, |d| d.start),
     )?;
     // The demo's clock starts once its history is replayed.
@@ -67,9 +54,10 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     };
     let config = WebConfig {
         limits: intake.limits,
-        import_token: args.import_token,
-        max_ndjson_body: args.max_ndjson_mib * 1024 * 1024,
-        trust_forwarded_for: args.trust_forwarded_for,
+        import_token: settings.import_token.clone(),
+        max_json_body: settings.limits.max_json_kib * 1024,
+        max_ndjson_body: settings.limits.max_ndjson_mib * 1024 * 1024,
+        trust_forwarded_for: settings.trust_forwarded_for,
         client_salt: intake.client_salt,
         ..WebConfig::default()
     };
@@ -84,7 +72,7 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let tick = if demo.is_some() {
         Duration::from_millis(250)
     } else {
-        Duration::from_secs(args.tick_seconds.max(1))
+        settings.tick.max(Duration::from_millis(100))
     };
     if let Some(demo) = demo {
         let (writer, clock) = (intake.live.writer.clone(), clock.clone());
@@ -94,13 +82,13 @@ pub fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
-        tracing::info!(services = state.catalog.services().len(), data = %args.common.data.display(), "serving");
+        tracing::info!(services = state.catalog.services().len(), data = %settings.data.display(), "serving");
         let stopping = CancellationToken::new();
         let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());
         tokio::spawn(ticker.run(tick, stopping.clone()));

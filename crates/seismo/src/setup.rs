@@ -9,12 +9,11 @@ use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
-use seismo_core::time::{MINUTE_MS, Millis};
-use seismo_detect::EngineConfig;
+use seismo_core::time::Millis;
 use seismo_runtime::Live;
 use seismo_store::{SqliteStore, Store, WriterConfig};
 
-use crate::Common;
+use crate::config::Config;
 
 /// What every command that writes reports starts with: the catalog, place resolution,
 /// the client-hash salt, and the live engine over the store.
@@ -31,42 +30,35 @@ impl Intake {
     /// Opens the store and starts the live engine on it, replaying what the engine and
     /// the series need: the reports of the five weeks (the baseline's memory) and a day
     /// before `now`.
-    pub fn open(common: &Common, now: Millis) -> anyhow::Result<Intake> {
-        let catalog = Arc::new(match &common.catalog {
-            Some(path) => Catalog::load(path)?,
-            None => Catalog::demo(),
-        });
-        let geoip = match &common.geoip {
+    pub fn open(config: &Config, now: Millis) -> anyhow::Result<Intake> {
+        let catalog = Arc::new(load_catalog(config)?);
+        let geoip = match &config.geoip {
             Some(path) => Some(Arc::new(GeoIp::open(path)?)),
             None => None,
         };
         let gazetteer = Gazetteer::embedded();
-        let mut store = SqliteStore::open(&common.data)
-            .with_context(|| format!("opening the store in {}", common.data.display()))?;
+        let mut store = SqliteStore::open(&config.data)
+            .with_context(|| format!("opening the store in {}", config.data.display()))?;
         let client_salt = salt(&mut store)?;
-        let engine_config = match &common.engine {
-            Some(path) => crate::detect::load_engine_config(path)?,
-            None => EngineConfig::default(),
-        };
         let writer_config = WriterConfig {
-            counting_window: common.counting_window_minutes * MINUTE_MS,
+            counting_window: config.counting_window_ms(),
             ..WriterConfig::default()
         };
         let live = Live::start(
             Box::new(store),
             catalog.clone(),
             gazetteer,
-            engine_config,
+            config.engine.clone(),
             writer_config,
             now,
         )
-        .with_context(|| format!("starting on the store in {}", common.data.display()))?;
+        .with_context(|| format!("starting on the store in {}", config.data.display()))?;
         Ok(Intake {
             catalog,
             gazetteer,
             geoip,
             client_salt,
-            limits: TimeLimits::default(),
+            limits: config.limits.time(),
             live: Arc::new(live),
         })
     }
@@ -114,12 +106,10 @@ pub fn wall_clock() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
-/// Parses TOML `text` into `T`; errors name `name` and the line.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> anyhow::Result<T> {
-    toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map_or(0, |s| text[..s.start].matches('\n').count() + 1);
-        anyhow::anyhow!("{name}:{line}: {}", e.message())
+/// The catalog the settings name, or the built-in demo catalog.
+pub fn load_catalog(config: &Config) -> anyhow::Result<Catalog> {
+    Ok(match &config.catalog {
+        Some(path) => Catalog::load(path)?,
+        None => Catalog::demo(),
     })
 }

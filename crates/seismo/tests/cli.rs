@@ -284,3 +284,59 @@ fn history_keeps_stored_incidents_older_than_the_replay() {
     assert_eq!(statuspage["incidents"][0]["id"], id.to_string());
     assert_eq!(statuspage["incidents"][0]["status"], "resolved");
 }
+
+#[test]
+fn one_settings_file_printed_whole_read_back_overridden_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let printed = seismo().args(["config", "default"]).output().unwrap();
+    assert!(printed.status.success());
+    let file = dir.path().join("seismo.toml");
+    let text = String::from_utf8(printed.stdout).unwrap();
+    assert!(
+        text.contains("\nsensitivity = 7.0\n")
+            && text.contains("# Address `seismo serve` listens on")
+    );
+    std::fs::write(
+        &file,
+        text.replace("sensitivity = 7.0", "sensitivity = 8.5"),
+    )
+    .unwrap();
+
+    // The settings in effect: the file, then the environment, then flags.
+    let shown = seismo()
+        .args(["config", "show", "--data", "/srv/seismo", "--config"])
+        .arg(&file)
+        .env("SEISMO_COUNTING_WINDOW", "30m")
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    let settings: toml::Table = toml::from_str(&String::from_utf8(shown.stdout).unwrap()).unwrap();
+    assert_eq!(settings["engine"]["sensitivity"].as_float(), Some(8.5));
+    assert_eq!(settings["counting_window"].as_str(), Some("30m"));
+    assert_eq!(settings["data"].as_str(), Some("/srv/seismo"));
+
+    // A mistake stops the server before it starts, naming file, line and key.
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:0\"\n[engine]\nsensitivty = 8\n",
+    )
+    .unwrap();
+    let refused = seismo()
+        .args(["serve", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:3: sensitivty: unknown field `sensitivty`",
+            file.display()
+        )),
+        "{stderr}"
+    );
+}

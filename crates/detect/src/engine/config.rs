@@ -1,8 +1,8 @@
 //! The engine's settings: every one with its meaning; docs/DETECTION.md gives each
 //! its measured effect.
 
-/// Tuning of the engine. docs/DETECTION.md explains each with its measured effect.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// Detection settings: docs/DETECTION.md explains each with its measured effect.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct EngineConfig {
     /// −log10 of the false-alarm probability of one surge test that opens an incident
@@ -23,14 +23,16 @@ pub struct EngineConfig {
     pub dispersion: f64,
     /// Hours of history a service needs before it can raise an incident.
     pub warmup_hours: i64,
-    /// While a service has less history than this, its weekly rhythm is unknown…
+    /// Hours of history before a service's baseline has learnt its week; until then
+    /// the stricter rules of `cold_start_min_ratio` and `learning_peak_ratio` apply.
     pub cold_start_hours: i64,
-    /// …and a window must hold this many times its expected count (not `min_ratio`)…
+    /// While the baseline learns, a window must hold this many times its expected count
+    /// to open an incident (instead of `min_ratio`).
     pub cold_start_min_ratio: f64,
-    /// …and, at an hourly rate, this many times the busiest hour seen so far: while the
-    /// baseline learns, only an outage far beyond anything seen can open an incident
-    /// (the first afternoon peak after a night, the first Monday after a weekend are
-    /// several times what came before).
+    /// While the baseline learns, a window must also hold, at an hourly rate, this many
+    /// times the busiest hour seen so far: only an outage far beyond anything seen opens
+    /// an incident (the first afternoon after a night, the first Monday after a weekend
+    /// are several times what came before).
     pub learning_peak_ratio: f64,
     /// Minutes reports must look normal before an incident is resolved.
     pub quiet_minutes: i64,

@@ -1,0 +1,402 @@
+//! `seismo.toml`: every setting of seismo in one file, each documented where it is
+//! declared below; `seismo config default` prints them all with those comments.
+//!
+//! Where a setting comes from, each overriding the one before: its default, the file
+//! (`--config FILE` or `SEISMO_CONFIG`), an environment variable, a command-line flag.
+//! The variable of a key is `SEISMO_` and the key in capitals; a key in a table adds the
+//! table's name and a double underscore: `listen` is `SEISMO_LISTEN`, `[engine]
+//! sensitivity` is `SEISMO_ENGINE__SENSITIVITY`. A variable's value is read as a TOML
+//! value (`8`, `true`, `"60s"`), or as a string when it is not one. Unknown keys and bad
+//! values are errors that name the file, line and key, or the variable.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use seismo_core::report::TimeLimits;
+use seismo_core::time::Millis;
+use seismo_detect::EngineConfig;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{RefOr, schema::Object};
+
+/// Variables that start with `SEISMO_` but are not settings of this file.
+const NOT_SETTINGS: &[&str] = &["SEISMO_CONFIG", "SEISMO_LOG"];
+
+/// Every setting of seismo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address `seismo serve` listens on; port 0 picks a free one.
+    #[schema(value_type = String)]
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite store (DIR/seismo.db).
+    #[schema(value_type = String)]
+    pub data: PathBuf,
+    /// The services to watch: a catalog file (README, "Catalog"). Not set: the built-in
+    /// demo catalog of 28 well-known services.
+    #[schema(value_type = Option<String>)]
+    pub catalog: Option<PathBuf>,
+    /// A GeoIP database (MMDB: DB-IP lite "City" or MaxMind GeoLite2-City) that places
+    /// reports by IP address. Not set: reports are placed by the names or coordinates
+    /// they carry.
+    #[schema(value_type = Option<String>)]
+    pub geoip: Option<PathBuf>,
+    /// One report counts per reporter and service in this window. Durations are written
+    /// like "90s", "60m", "1h 30m" or "7days".
+    #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
+    pub counting_window: Duration,
+    /// How often the server looks for finished minutes to test; each minute is tested
+    /// once, fifteen seconds after it ends.
+    #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
+    pub tick: Duration,
+    /// Reports older than `limits.max_age` are accepted over HTTP when sent with
+    /// `Authorization: Bearer <this token>`. Not set: never.
+    pub import_token: Option<String>,
+    /// Take reporters' addresses from `X-Forwarded-For`: only behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+    #[schema(inline)]
+    pub limits: Limits,
+    #[schema(inline)]
+    pub engine: EngineConfig,
+}
+
+/// Limits of the report intake.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest NDJSON body accepted, in MiB.
+    pub max_ndjson_mib: usize,
+    /// Largest body of a single JSON report, in KiB.
+    pub max_json_kib: usize,
+    /// How far in the future a report's `at` may be (clock skew).
+    #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
+    pub max_future: Duration,
+    /// How old a report's `at` may be without the import token.
+    #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
+    pub max_age: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("./seismo-data"),
+            catalog: None,
+            geoip: None,
+            counting_window: Duration::from_secs(3600),
+            tick: Duration::from_secs(5),
+            import_token: None,
+            trust_forwarded_for: false,
+            limits: Limits::default(),
+            engine: EngineConfig::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        let time = TimeLimits::default();
+        Limits {
+            max_ndjson_mib: 64,
+            max_json_kib: 64,
+            max_future: Duration::from_millis(time.max_future as u64),
+            max_age: Duration::from_millis(time.max_age as u64),
+        }
+    }
+}
+
+impl Limits {
+    pub fn time(&self) -> TimeLimits {
+        TimeLimits {
+            max_future: self.max_future.as_millis() as Millis,
+            max_age: self.max_age.as_millis() as Millis,
+        }
+    }
+}
+
+impl Config {
+    pub fn counting_window_ms(&self) -> Millis {
+        self.counting_window.as_millis() as Millis
+    }
+
+    /// The settings from `file` (defaults without one) and the `SEISMO_…` variables of
+    /// `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Config> {
+        let (name, text) = match file {
+            Some(path) => (
+                path.display().to_string(),
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+            None => ("defaults".to_string(), String::new()),
+        };
+        // Parsed once from the text, so that errors name the line.
+        let from_file: Config = parse_toml(&name, &text)?;
+        let mut table: toml::Table = toml::from_str(&text).expect("parsed above");
+        let mut config = from_file;
+        for (variable, value) in env {
+            let Some(path) = variable.strip_prefix("SEISMO_") else {
+                continue;
+            };
+            if NOT_SETTINGS.contains(&variable.as_str()) {
+                continue;
+            }
+            let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+            set(&mut table, &keys, env_value(&value))
+                .and_then(|()| {
+                    Config::deserialize(toml::Value::Table(table.clone()))
+                        .map_err(|e| anyhow::anyhow!("{}", e.message().trim_end()))
+                })
+                .map(|with_it| config = with_it)
+                .with_context(|| format!("environment {variable}={value:?}"))?;
+        }
+        Ok(config)
+    }
+
+    /// The whole default file, every setting with its documentation.
+    pub fn default_file() -> String {
+        let defaults = toml::Table::try_from(Config::default()).expect("defaults serialise");
+        let mut out = String::from(
+            "# seismo.toml: every setting, at its default. Each can also be set by an\n\
+             # environment variable: SEISMO_ and the key in capitals, tables joined by a\n\
+             # double underscore (SEISMO_LISTEN, SEISMO_ENGINE__SENSITIVITY).\n",
+        );
+        render(
+            &mut out,
+            &object(&<Config as utoipa::PartialSchema>::schema()),
+            &defaults,
+            "",
+        );
+        out
+    }
+}
+
+/// Parses TOML `text` into `T`; errors name `name`, the line and the key.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> anyhow::Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let Some(span) = e.span() else {
+            return anyhow::anyhow!("{name}: {}", e.message().trim_end());
+        };
+        let line = text[..span.start].matches('\n').count() + 1;
+        // The key of the line the error is on, when it is `key = value`.
+        let key = text
+            .lines()
+            .nth(line - 1)
+            .and_then(|l| l.split_once('='))
+            .map(|(key, _)| format!("{}: ", key.trim()))
+            .unwrap_or_default();
+        anyhow::anyhow!("{name}:{line}: {key}{}", e.message().trim_end())
+    })
+}
+
+/// A variable's value as TOML, or as a string when it is not TOML.
+fn env_value(value: &str) -> toml::Value {
+    toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()))
+}
+
+/// Sets `keys` (a path of tables, then a key) in `table` to `value`.
+fn set(table: &mut toml::Table, keys: &[String], value: toml::Value) -> anyhow::Result<()> {
+    match keys {
+        [] => bail!("no key"),
+        [key] => {
+            table.insert(key.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let inner = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match inner {
+                toml::Value::Table(inner) => set(inner, rest, value),
+                _ => bail!("{first} is not a table"),
+            }
+        }
+    }
+}
+
+/// The table a schema describes (a table with defaults comes wrapped in `allOf`).
+fn object(schema: &RefOr<Schema>) -> Object {
+    match schema {
+        RefOr::T(Schema::Object(object)) => object.clone(),
+        RefOr::T(Schema::AllOf(all)) => all.items.iter().map(object).next().expect("a table"),
+        _ => panic!("settings are tables"),
+    }
+}
+
+/// Writes the keys of `defaults` with their descriptions from `schema`; tables last,
+/// each under its header.
+fn render(out: &mut String, schema: &Object, defaults: &toml::Table, table: &str) {
+    let description = |key: &str| -> String {
+        match schema.properties.get(key) {
+            Some(RefOr::T(Schema::Object(o))) => o.description.clone().unwrap_or_default(),
+            Some(RefOr::T(Schema::OneOf(o))) => o.description.clone().unwrap_or_default(),
+            Some(RefOr::T(Schema::Array(a))) => a.description.clone().unwrap_or_default(),
+            Some(RefOr::T(Schema::AllOf(all))) => all
+                .items
+                .iter()
+                .find_map(|item| match item {
+                    RefOr::T(Schema::Object(o)) => o.description.clone(),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    };
+    let comment = |out: &mut String, text: &str| {
+        for line in text.lines() {
+            out.push_str(&format!("# {line}\n").replace("# \n", "#\n"));
+        }
+    };
+    let mut tables = Vec::new();
+    for key in schema.properties.keys() {
+        match defaults.get(key) {
+            Some(toml::Value::Table(inner)) => tables.push((key, inner)),
+            Some(value) => {
+                out.push('\n');
+                comment(out, &description(key));
+                out.push_str(&format!("{key} = {value}\n"));
+            }
+            None => {
+                out.push('\n');
+                comment(out, &description(key));
+                out.push_str(&format!("# {key} = \"…\"\n"));
+            }
+        }
+    }
+    for (key, inner) in tables {
+        let name = if table.is_empty() {
+            key.clone()
+        } else {
+            format!("{table}.{key}")
+        };
+        out.push_str(&format!("\n[{name}]\n"));
+        let described = description(key);
+        if !described.is_empty() {
+            comment(out, &described);
+        }
+        let inner_schema = match schema.properties.get(key) {
+            Some(schema) => object(schema),
+            None => continue,
+        };
+        render(out, &inner_schema, inner, &name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seismo.toml");
+        std::fs::write(&path, text).unwrap();
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Config::load(Some(&path), env)
+    }
+
+    #[test]
+    fn the_default_file_documents_every_setting_and_reads_back_as_the_defaults() {
+        let file = Config::default_file();
+        assert_eq!(load(&file, &[]).unwrap(), Config::default());
+        let lines: Vec<&str> = file.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let setting = line.contains(" = ") && !line.starts_with("# ")
+                || line.starts_with("# ") && line.ends_with(" = \"…\"");
+            if setting {
+                assert!(
+                    i > 0 && lines[i - 1].starts_with('#') && lines[i - 1].len() > 2,
+                    "{line} has no documentation"
+                );
+            }
+        }
+        for key in [
+            "listen",
+            "counting_window",
+            "sensitivity",
+            "rebound_fraction",
+            "max_age",
+            "# catalog",
+        ] {
+            assert!(file.contains(&format!("\n{key} = ")), "{key} missing");
+        }
+    }
+
+    #[test]
+    fn a_file_sets_what_it_names_and_keeps_the_rest() {
+        let config = load(
+            "listen = \"0.0.0.0:9000\"\ncounting_window = \"90m\"\n[engine]\nsensitivity = 8\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.counting_window_ms(), 90 * 60_000);
+        assert_eq!(config.engine.sensitivity, 8.0);
+        assert_eq!(config.engine.min_count, EngineConfig::default().min_count);
+        assert_eq!(config.data, Config::default().data);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_file_line_and_key() {
+        let error = load("tick = \"5s\"\n\n[engine]\nsensitivty = 8\n", &[]).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("seismo.toml:4: sensitivty: unknown field `sensitivty`"),
+            "{message}"
+        );
+        let error = load("counting_window = \"soon\"\n", &[]).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("seismo.toml:1: counting_window: "),
+            "{message}"
+        );
+        let error = load("[limits]\nmax_json_kib = -3\n", &[]).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("seismo.toml:2: max_json_kib: "),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn environment_variables_override_the_file_and_name_themselves_when_wrong() {
+        let config = load(
+            "[engine]\nsensitivity = 8\n",
+            &[
+                ("SEISMO_ENGINE__SENSITIVITY", "9.5"),
+                ("SEISMO_LISTEN", "127.0.0.1:0"),
+                ("SEISMO_COUNTING_WINDOW", "30m"),
+                ("SEISMO_TRUST_FORWARDED_FOR", "true"),
+                ("SEISMO_LOG", "debug"),
+                ("HOME", "/root"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.engine.sensitivity, 9.5);
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.counting_window_ms(), 30 * 60_000);
+        assert!(config.trust_forwarded_for);
+        let error = load("", &[("SEISMO_TICK_SECONDS", "5")]).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("environment SEISMO_TICK_SECONDS=\"5\"")
+                && message.contains("unknown field `tick_seconds`"),
+            "{message}"
+        );
+        let error = load("", &[("SEISMO_ENGINE__SENSITIVITY", "high")]).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("SEISMO_ENGINE__SENSITIVITY"),
+            "{error:#}"
+        );
+    }
+}
