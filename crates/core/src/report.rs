@@ -2,6 +2,7 @@
 //! that counts one report per reporter, service and hour.
 
 use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -347,9 +348,10 @@ impl ReportRules<'_> {
 #[derive(Debug, Clone)]
 pub struct CountingRule {
     window: Millis,
-    /// Counted times per (reporter, service), ascending. Reporter keys are salted hashes
-    /// an attacker cannot aim at, so a fast hasher is safe.
-    counted: FxHashMap<(u64, u64), Vec<Millis>>,
+    /// Counted times per (reporter, service), ascending; most reporters have one or
+    /// two, kept without an allocation of their own. Reporter keys are salted hashes an
+    /// attacker cannot aim at, so a fast hasher is safe.
+    counted: FxHashMap<(u64, u64), SmallVec<[Millis; 2]>>,
 }
 
 impl CountingRule {
@@ -389,7 +391,7 @@ impl CountingRule {
     pub fn forget_before(&mut self, before: Millis) {
         let horizon = before.saturating_sub(self.window);
         self.counted.retain(|_, times| {
-            times.retain(|&t| t > horizon);
+            times.retain(|t| *t > horizon);
             !times.is_empty()
         });
     }

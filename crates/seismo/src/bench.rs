@@ -3,7 +3,7 @@
 //!
 //! - single reports: `wrk` POSTs one JSON report per request over keep-alive
 //!   connections to seismo, and the same requests to a trivial axum handler;
-//! - bulk: `seismo import` of an NDJSON file, next to raw inserts of the same rows
+//! - bulk: `seismo import` of an NDJSON file, next to raw store appends of as many rows
 //!   into the same store; and NDJSON bodies POSTed to the running server;
 //! - reads: a service page and `/api/v2/summary.json` with 1,000 services, alone and while
 //!   `wrk` saturates the intake, next to a trivial handler serving a page of the same size.
@@ -197,7 +197,7 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         )?);
         http_rates.push(post_ndjson(seismo, &ndjson)?);
         eprintln!(
-            "round {}: import {:.0}/s, raw insert {:.0}/s, HTTP NDJSON {:.0}/s",
+            "round {}: import {:.0}/s, raw appends {:.0}/s, HTTP NDJSON {:.0}/s",
             round + 1,
             import_rates[round],
             raw_rates[round],
@@ -214,12 +214,12 @@ fn intake(args: IntakeArgs) -> anyhow::Result<ExitCode> {
         100.0 * seismo / trivial
     );
     println!(
-        "| `seismo import`, {} reports | {import_rate:.0} reports/s | raw SQLite inserts {raw:.0} rows/s | {:.0}% |",
+        "| `seismo import`, {} reports | {import_rate:.0} reports/s | raw store appends {raw:.0} rows/s | {:.0}% |",
         args.reports,
         100.0 * import_rate / raw
     );
     println!(
-        "| NDJSON POSTs of 10,000 lines | {http:.0} reports/s | raw SQLite inserts {raw:.0} rows/s | {:.0}% |",
+        "| NDJSON POSTs of 10,000 lines | {http:.0} reports/s | raw store appends {raw:.0} rows/s | {:.0}% |",
         100.0 * http / raw
     );
     runtime.shutdown_background();

@@ -174,15 +174,19 @@ fn check(name: &str) -> Vec<Value> {
     incidents
 }
 
-/// How often the incident went from recovering back to confirmed.
-fn returns_to_confirmed(incident: &Value) -> usize {
-    let states: Vec<&str> = incident["log"]
+/// The states of the incident's timeline, in order.
+fn states(incident: &Value) -> Vec<&str> {
+    incident["log"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|l| l["state"].as_str())
-        .collect();
-    states
+        .collect()
+}
+
+/// How often the incident went from recovering back to confirmed.
+fn returns_to_confirmed(incident: &Value) -> usize {
+    states(incident)
         .windows(2)
         .filter(|w| w == &["recovering", "confirmed"])
         .count()
@@ -228,13 +232,10 @@ fn nationwide_mail_outage_with_downstream_services() {
     ] {
         assert!(m365.get(field).is_some(), "{field}");
     }
-    let states: Vec<&str> = m365["log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|l| l["state"].as_str())
-        .collect();
-    assert_eq!(states, ["suspected", "confirmed", "recovering", "resolved"]);
+    assert_eq!(
+        states(m365),
+        ["suspected", "confirmed", "recovering", "resolved"]
+    );
     // Downstream links come from the catalog's depends_on: not inferred.
     let mimecast = incidents
         .iter()

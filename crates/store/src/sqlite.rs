@@ -41,11 +41,9 @@ CREATE TABLE incidents (
 );
 CREATE INDEX incidents_service ON incidents (service, started_ms);
 "#,
-    // The counting rule's look-up for reports older than the index in memory; the
-    // incident record's format (0: the API's JSON, before records had their own); the
-    // outbox of incident changes.
+    // The incident record's format (0: the API's JSON, before records had their own);
+    // the outbox of incident changes.
     r#"
-CREATE INDEX reports_reporter ON reports (client, service, at_ms) WHERE counted = 1;
 ALTER TABLE incidents ADD COLUMN format INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE incident_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,8 +54,9 @@ CREATE TABLE incident_events (
 "#,
 ];
 
-/// Reports this much older than the newest one are counted by a look-up in the
-/// database; newer ones by the index of recent reporters in memory.
+/// Reports this much older than the newest one are counted against the counted
+/// reports the database holds around their time; newer ones by the index of recent
+/// reporters in memory.
 const RECENT_MS: Millis = 8 * DAY_MS;
 
 /// The index of recent counted reports, exact because this process is the only writer.
@@ -222,26 +221,6 @@ impl SqliteStore {
         }
         Ok(self.recent.as_mut().expect("built above"))
     }
-}
-
-/// Whether a counted report of `client` about `service` lies less than `window` from
-/// `at`, in the database (this transaction's rows included).
-fn counted_near(
-    tx: &Transaction<'_>,
-    client: u64,
-    service: &str,
-    at: Millis,
-    window: Millis,
-) -> Result<bool, StoreError> {
-    let mut probe = tx
-        .prepare_cached(
-            "SELECT 1 FROM reports WHERE client = ?1 AND service = ?2 AND counted = 1
-             AND at_ms > ?3 AND at_ms < ?4 LIMIT 1",
-        )
-        .during("counting")?;
-    probe
-        .exists(params![client as i64, service, at - window, at + window])
-        .during("counting")
 }
 
 fn row_to_report<'r>(
@@ -458,25 +437,47 @@ impl SqliteStore {
         let context = "appending reports";
         let recent = self.recent.as_mut().expect("built by the caller");
         let tx = self.conn.transaction().during(context)?;
+        // Recent reports are decided by the index in memory, in the order given; older
+        // ones against what the database holds around their time.
+        let mut counted = vec![false; reports.len()];
+        let mut old = Vec::new();
+        for (i, r) in reports.iter().enumerate() {
+            if r.at >= recent.horizon() {
+                counted[i] = recent.rule.admit_at(r.client, service_key(r.service), r.at);
+            } else {
+                old.push(i);
+            }
+            recent.newest = recent.newest.max(r.at);
+        }
+        old.sort_by_key(|&i| reports[i].at);
+        for span in time_spans(&old, reports) {
+            let (first, last) = (reports[span[0]].at, reports[span[span.len() - 1]].at);
+            let (from, to) = (first - window, last + window);
+            let mut rule = counted_between(&tx, from, to, window)?;
+            // What this batch counted so far is not stored yet.
+            for (r, _) in reports
+                .iter()
+                .zip(&counted)
+                .filter(|(r, c)| **c && r.at > from && r.at < to)
+            {
+                rule.admit_at(r.client, service_key(r.service), r.at);
+            }
+            for &i in span {
+                let r = &reports[i];
+                counted[i] = rule.admit_at(r.client, service_key(r.service), r.at);
+                // Near the horizon, the index in memory must know it too.
+                if counted[i] && r.at > recent.horizon().saturating_sub(window) {
+                    recent.rule.admit_at(r.client, service_key(r.service), r.at);
+                }
+            }
+        }
         let mut outcomes = Vec::with_capacity(reports.len());
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO reports (at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             ).during(context)?;
-            for r in reports {
-                let key = service_key(r.service);
-                let counted = if r.at >= recent.horizon() {
-                    recent.rule.admit_at(r.client, key, r.at)
-                } else {
-                    let counted = !counted_near(&tx, r.client, r.service, r.at, window)?;
-                    // Near the horizon, the index must know it too.
-                    if counted && r.at > recent.horizon().saturating_sub(window) {
-                        recent.rule.admit_at(r.client, key, r.at);
-                    }
-                    counted
-                };
-                recent.newest = recent.newest.max(r.at);
+            for (r, &counted) in reports.iter().zip(&counted) {
                 insert
                     .execute(params![
                         r.at,
@@ -503,6 +504,48 @@ impl SqliteStore {
         }
         Ok(outcomes)
     }
+}
+
+/// `old` (positions in `reports`, in time order) cut into runs of at most a day, so
+/// that what is read from the database for each stays bounded.
+fn time_spans<'a>(old: &'a [usize], reports: &[StoredReport<'_>]) -> Vec<&'a [usize]> {
+    let mut spans = Vec::new();
+    let mut rest = old;
+    while let Some(&first) = rest.first() {
+        let end = reports[first].at.saturating_add(DAY_MS);
+        let len = rest.partition_point(|&i| reports[i].at <= end);
+        let (span, after) = rest.split_at(len);
+        spans.push(span);
+        rest = after;
+    }
+    spans
+}
+
+/// The counting rule of the counted reports stored with `from < at < to`.
+fn counted_between(
+    tx: &Transaction<'_>,
+    from: Millis,
+    to: Millis,
+    window: Millis,
+) -> Result<CountingRule, StoreError> {
+    let context = "counting old reports";
+    let mut select = tx
+        .prepare_cached(
+            "SELECT client, service, at_ms FROM reports WHERE at_ms > ?1 AND at_ms < ?2 AND counted = 1",
+        )
+        .during(context)?;
+    let mut rows = select.query(params![from, to]).during(context)?;
+    let mut rule = CountingRule::new(window);
+    while let Some(row) = rows.next().during(context)? {
+        let client: i64 = row.get(0).during(context)?;
+        let service = row.get_ref(1).during(context)?.as_str().during(context)?;
+        rule.admit_at(
+            client as u64,
+            service_key(service),
+            row.get(2).during(context)?,
+        );
+    }
+    Ok(rule)
 }
 
 #[cfg(test)]

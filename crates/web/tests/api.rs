@@ -452,31 +452,22 @@ async fn incidents_are_listed_filtered_and_shown() {
         for minute in 0..(8 * 24 * 60 + 30) {
             let at = start + minute * MINUTE_MS;
             let count = if minute >= 8 * 24 * 60 { 40 } else { 1 };
-            for _ in 0..count {
-                let report = Report {
+            let report = |service| {
+                Signal::Report(Report {
                     at,
                     received: at,
-                    service: slack,
+                    service,
                     problem: ProblemId(0),
                     place: dallas,
                     client: 0,
-                };
-                engine.replay(&Signal::Report(report));
+                })
+            };
+            for _ in 0..count {
+                engine.replay(&report(slack));
             }
             // Zoom's first report, five hours before the end: a baseline that learns.
             if minute == 8 * 24 * 60 - 300 {
-                let zoom = Report {
-                    service: catalog.by_slug("zoom").unwrap(),
-                    ..Report {
-                        at,
-                        received: at,
-                        service: slack,
-                        problem: ProblemId(0),
-                        place: dallas,
-                        client: 0,
-                    }
-                };
-                engine.replay(&Signal::Report(zoom));
+                engine.replay(&report(catalog.by_slug("zoom").unwrap()));
             }
         }
         assert_eq!(engine.incidents().len(), 1);
