@@ -12,7 +12,7 @@ use seismo_core::time::{self, HOUR_MS, MINUTE_MS, Millis};
 use seismo_detect::{By, Key};
 
 use crate::error::ErrorResponse;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Snapshot};
 
 /// The most buckets one series request may ask for (a week of minutes).
 const MAX_POINTS: i64 = 7 * 24 * 60;
@@ -68,9 +68,9 @@ pub struct SeriesPoint {
 /// Every service of the catalog.
 #[utoipa::path(get, path = "/services", tag = "services", responses((status = 200, body = ServiceList)))]
 pub async fn list(State(state): State<Arc<AppState>>) -> Json<ServiceList> {
-    let now = (state.clock)();
+    let (now, snapshot) = ((state.clock)(), state.snapshot());
     let services = (0..state.catalog.services().len())
-        .map(|i| describe(&state, ServiceId(i as u32), now))
+        .map(|i| describe(&state, &snapshot, ServiceId(i as u32), now))
         .collect();
     Json(ServiceList { services })
 }
@@ -91,7 +91,12 @@ pub async fn one(
     Path(slug): Path<String>,
 ) -> Result<Json<ServiceInfo>, ApiError> {
     let id = find(&state, &slug)?;
-    Ok(Json(describe(&state, id, (state.clock)())))
+    Ok(Json(describe(
+        &state,
+        &state.snapshot(),
+        id,
+        (state.clock)(),
+    )))
 }
 
 /// Counted reports of a service over time, in total or split by problem or city.
@@ -221,10 +226,10 @@ fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
         .ok_or_else(|| ApiError::unknown_service(slug))
 }
 
-fn describe(state: &AppState, id: ServiceId, now: Millis) -> ServiceInfo {
+fn describe(state: &AppState, snapshot: &Snapshot, id: ServiceId, now: Millis) -> ServiceInfo {
     let s = state.catalog.service(id);
     // The snapshot holds the services in catalog order.
-    let status = &state.snapshot().services[id.0 as usize];
+    let status = &snapshot.services[id.0 as usize];
     let last_hour =
         state
             .series
