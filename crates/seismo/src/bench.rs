@@ -405,7 +405,12 @@ async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
         ..WebConfig::default()
     };
     let clock: seismo_web::Clock = Arc::new(wall_clock);
-    let state = Arc::new(AppState::new(&intake.live, None, config, clock.clone()));
+    let state = Arc::new(AppState::new(
+        intake.live.clone(),
+        None,
+        config,
+        clock.clone(),
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     // As `seismo serve` runs: with the engine advancing beside the intake.

@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..WebConfig::default()
     };
     let state = Arc::new(AppState::new(
-        &intake.live,
+        intake.live.clone(),
         intake.geoip.clone(),
         config,
         clock.clone(),
@@ -88,7 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let address = listener.local_addr()?;
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
-        tracing::info!(services = state.catalog.services().len(), data = %settings.data.display(), "serving");
+        tracing::info!(services = state.live.catalog.services().len(), data = %settings.data.display(), "serving");
         let stopping = CancellationToken::new();
         let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());
         tokio::spawn(ticker.run(tick, stopping.clone()));

@@ -59,7 +59,7 @@ impl Publisher for AppState {
             let Some(incident) = engine.incident(change.incident) else {
                 continue;
             };
-            let view = IncidentView::new(incident, &self.catalog, self.gazetteer);
+            let view = IncidentView::new(incident, &self.live.catalog, self.live.gazetteer);
             let entry = LogView::new(change.entry.at, &change.entry.change);
             let data = json!({
                 "incident": view.id,

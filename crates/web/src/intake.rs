@@ -96,8 +96,8 @@ pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, Ap
 
 pub fn rules(state: &AppState) -> ReportRules<'_> {
     ReportRules {
-        catalog: &state.catalog,
-        gazetteer: state.gazetteer,
+        catalog: &state.live.catalog,
+        gazetteer: state.live.gazetteer,
         geoip: state.geoip.as_deref(),
         limits: state.config.limits,
         client_salt: state.config.client_salt,
@@ -112,7 +112,7 @@ pub fn validate(state: &AppState, json: &[u8], received: &Received) -> Result<Re
 
 /// Stores reports and waits until they are durable.
 pub async fn submit(state: &AppState, reports: Vec<Report>) -> Result<Vec<Outcome>, ApiError> {
-    state.writer.submit(reports).await.map_err(|e| {
+    state.live.writer.submit(reports).await.map_err(|e| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",

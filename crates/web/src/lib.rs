@@ -15,17 +15,13 @@ mod statuspage;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use seismo_core::catalog::Catalog;
-use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::TimeLimits;
 use seismo_core::time::Millis;
-use seismo_detect::{Engine, Series};
-use seismo_store::Writer;
 
 pub use cache::PageCache;
 pub use error::ApiError;
@@ -71,43 +67,32 @@ impl Default for WebConfig {
 }
 
 pub struct AppState {
-    pub catalog: Arc<Catalog>,
-    pub gazetteer: &'static Gazetteer,
+    /// The engine, the series, the writer and the archive the server runs on.
+    pub live: Arc<Live>,
     pub geoip: Option<Arc<GeoIp>>,
-    pub writer: Writer,
-    pub series: Arc<RwLock<Series>>,
-    /// The detection engine; the server's ticker advances it.
-    pub engine: Arc<Mutex<Engine>>,
     pub config: WebConfig,
     pub clock: Clock,
     pub snapshots: SnapshotCache,
     pub pages: PageCache,
     pub events: Events,
-    /// Incidents older than what the engine replayed, from the store, newest first.
-    pub archive: Vec<seismo_detect::view::IncidentView>,
 }
 
 impl AppState {
     /// The state of a server over `live`.
     pub fn new(
-        live: &Live,
+        live: Arc<Live>,
         geoip: Option<Arc<GeoIp>>,
         config: WebConfig,
         clock: Clock,
     ) -> AppState {
         AppState {
-            catalog: live.catalog.clone(),
-            gazetteer: live.gazetteer,
+            live,
             geoip,
-            writer: live.writer.clone(),
-            series: live.series.clone(),
-            engine: live.engine.clone(),
             config,
             clock,
             snapshots: Default::default(),
             pages: Default::default(),
             events: Default::default(),
-            archive: live.archive.clone(),
         }
     }
 

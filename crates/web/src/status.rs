@@ -103,14 +103,14 @@ impl Snapshot {
     pub fn build(state: &AppState) -> Snapshot {
         let at = (state.clock)();
         let (mut incidents, baselines): (Vec<IncidentView>, Vec<Baseline>) = {
-            let engine = state.engine.lock().expect("engine lock");
+            let engine = state.live.engine.lock().expect("engine lock");
             let incidents = engine
                 .incidents()
                 .iter()
                 .rev()
-                .map(|i| IncidentView::new(i, &state.catalog, state.gazetteer))
+                .map(|i| IncidentView::new(i, &state.live.catalog, state.live.gazetteer))
                 .collect();
-            let baselines = (0..state.catalog.services().len())
+            let baselines = (0..state.live.catalog.services().len())
                 .map(|i| engine.baseline(ServiceId(i as u32)))
                 .collect();
             (incidents, baselines)
@@ -119,6 +119,7 @@ impl Snapshot {
         let known: std::collections::HashSet<u64> = incidents.iter().map(|i| i.id).collect();
         incidents.extend(
             state
+                .live
                 .archive
                 .iter()
                 .filter(|i| !known.contains(&i.id))
@@ -130,8 +131,9 @@ impl Snapshot {
         for v in incidents.iter().filter(|v| v.state.is_active()) {
             active_by_service.entry(&v.service).or_default().push(v);
         }
-        let series = state.series.read().expect("series lock");
+        let series = state.live.series.read().expect("series lock");
         let services = state
+            .live
             .catalog
             .services()
             .iter()

@@ -1,6 +1,6 @@
 //! The HTTP API and form, called through the router with a real SQLite store.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -9,8 +9,9 @@ use seismo_core::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::signal::Signal;
 use seismo_core::time::parse_rfc3339;
-use seismo_detect::{Engine, EngineConfig, Series};
-use seismo_store::{SqliteStore, Writer, WriterConfig};
+use seismo_detect::{Engine, EngineConfig};
+use seismo_runtime::Live;
+use seismo_store::{SqliteStore, WriterConfig};
 use seismo_web::{AppState, WebConfig, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -25,47 +26,21 @@ struct Server {
 
 fn server(config: WebConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let catalog = Arc::new(Catalog::demo());
-    let series = Arc::new(RwLock::new(Series::new(catalog.services().len())));
-    let observer = series.clone();
-    let (writer, _thread) = Writer::start(
+    let now = parse_rfc3339(NOW).unwrap();
+    let live = Live::start(
         Box::new(SqliteStore::open(dir.path()).unwrap()),
-        catalog.clone(),
+        Arc::new(Catalog::demo()),
         Gazetteer::embedded(),
+        EngineConfig::default(),
         WriterConfig::default(),
-        Box::new(move |c| {
-            let mut s = observer.write().unwrap();
-            for (r, o) in c.reports.iter().zip(c.outcomes) {
-                if o.counted {
-                    s.add(r);
-                }
-            }
-        }),
+        now,
     )
     .unwrap();
-    let now = parse_rfc3339(NOW).unwrap();
-    let engine = Arc::new(std::sync::Mutex::new(Engine::new(
-        EngineConfig::default(),
-        catalog.clone(),
-        Gazetteer::embedded(),
-    )));
-    let state = AppState {
-        catalog,
-        gazetteer: Gazetteer::embedded(),
-        geoip: None,
-        writer,
-        series,
-        engine: engine.clone(),
-        config,
-        clock: Arc::new(move || now),
-        snapshots: Default::default(),
-        pages: Default::default(),
-        events: Default::default(),
-        archive: Vec::new(),
-    };
+    let live = Arc::new(live);
+    let state = AppState::new(live.clone(), None, config, Arc::new(move || now));
     Server {
         router: app(Arc::new(state)),
-        engine,
+        engine: live.engine.clone(),
         _dir: dir,
     }
 }

@@ -42,6 +42,7 @@ pub async fn list(
         None => None,
         Some(slug) => Some(
             state
+                .live
                 .catalog
                 .by_slug(slug)
                 .ok_or_else(|| ApiError::unknown_service_filter(slug))?,
@@ -58,7 +59,7 @@ pub async fn list(
             Some("state"),
         ));
     }
-    let slug = service.map(|s| &state.catalog.service(s).slug);
+    let slug = service.map(|s| &state.live.catalog.service(s).slug);
     let incidents: Vec<IncidentView> = state
         .snapshot()
         .incidents

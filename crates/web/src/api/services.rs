@@ -69,7 +69,7 @@ pub struct SeriesPoint {
 #[utoipa::path(get, path = "/services", tag = "services", responses((status = 200, body = ServiceList)))]
 pub async fn list(State(state): State<Arc<AppState>>) -> Json<ServiceList> {
     let (now, snapshot) = ((state.clock)(), state.snapshot());
-    let services = (0..state.catalog.services().len())
+    let services = (0..state.live.catalog.services().len())
         .map(|i| describe(&state, &snapshot, ServiceId(i as u32), now))
         .collect();
     Json(ServiceList { services })
@@ -183,19 +183,21 @@ pub async fn series(
         }
     };
     let points = state
+        .live
         .series
         .read()
         .expect("series lock")
         .points(id, by, from, to, step);
-    let service = state.catalog.service(id);
+    let service = state.live.catalog.service(id);
     let points = points
         .iter()
         .map(|p| {
             let key = p.key.map(|key| match key {
                 Key::Problem(problem) => service.problems[problem.0 as usize].clone(),
                 Key::City(city) => state
+                    .live
                     .gazetteer
-                    .label(&city.map_or(Place::default(), |c| state.gazetteer.place_of(c))),
+                    .label(&city.map_or(Place::default(), |c| state.live.gazetteer.place_of(c))),
             });
             SeriesPoint {
                 t: time::format_rfc3339(p.t),
@@ -221,17 +223,19 @@ pub async fn series(
 
 fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
     state
+        .live
         .catalog
         .by_slug(slug)
         .ok_or_else(|| ApiError::unknown_service(slug))
 }
 
 fn describe(state: &AppState, snapshot: &Snapshot, id: ServiceId, now: Millis) -> ServiceInfo {
-    let s = state.catalog.service(id);
+    let s = state.live.catalog.service(id);
     // The snapshot holds the services in catalog order.
     let status = &snapshot.services[id.0 as usize];
     let last_hour =
         state
+            .live
             .series
             .read()
             .expect("series lock")
@@ -244,7 +248,7 @@ fn describe(state: &AppState, snapshot: &Snapshot, id: ServiceId, now: Millis) -
         depends_on: s
             .depends_on
             .iter()
-            .map(|d| state.catalog.service(*d).slug.clone())
+            .map(|d| state.live.catalog.service(*d).slug.clone())
             .collect(),
         regions: s.regions.clone(),
         reports_last_hour: last_hour,

@@ -85,8 +85,8 @@ pub async fn index(
 }
 
 fn find<'a>(state: &'a AppState, slug: &str) -> Result<&'a Service, ApiError> {
-    match state.catalog.by_slug(slug) {
-        Some(id) => Ok(state.catalog.service(id)),
+    match state.live.catalog.by_slug(slug) {
+        Some(id) => Ok(state.live.catalog.service(id)),
         None => Err(ApiError::unknown_service(slug)),
     }
 }

@@ -123,12 +123,14 @@ fn bars(state: &AppState, service: ServiceId, now: Millis, span: Millis, step: M
     let start = end - span;
     let points =
         state
+            .live
             .series
             .read()
             .expect("series lock")
             .points(service, By::Total, start, end, step);
     let first_hour = start.div_euclid(HOUR_MS);
     let expected = state
+        .live
         .engine
         .lock()
         .expect("engine lock")
@@ -151,7 +153,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
     let Some(status) = snapshot.service(&slug) else {
         return ApiError::unknown_service(&slug).into_response();
     };
-    let service = state.catalog.service(status.id);
+    let service = state.live.catalog.service(status.id);
     let now = snapshot.at;
     // The active incident, or the last one if it ended within a day.
     let incident = snapshot
@@ -171,7 +173,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
     let problems = if incident.is_some() {
         Vec::new()
     } else {
-        let points = state.series.read().expect("series lock").points(
+        let points = state.live.series.read().expect("series lock").points(
             status.id,
             By::Problem,
             now - 24 * HOUR_MS,
