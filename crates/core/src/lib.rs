@@ -4,15 +4,18 @@
 //! Nothing here does IO beyond reading files it is handed, and nothing reads the
 //! clock: times are arguments (epoch milliseconds, UTC).
 
+pub mod access;
 pub mod catalog;
 pub mod fold;
 pub mod gazetteer;
 pub mod geoip;
+pub mod network;
 pub mod report;
 pub mod signal;
 pub mod time;
 
 pub use catalog::{Catalog, CatalogError, ProblemId, Service, ServiceId};
 pub use gazetteer::{CityId, Gazetteer, Place};
+pub use network::Network;
 pub use report::{CountingRule, Report, ReportError, ReportInput, ReportRules};
 pub use signal::Signal;

@@ -155,7 +155,7 @@ impl<'a> ReportInput<'a> {
 pub struct TimeLimits {
     /// How far in the future `at` may be (clock skew).
     pub max_future: Millis,
-    /// How old `at` may be without an import token.
+    /// How old `at` may be without an importer token.
     pub max_age: Millis,
 }
 
@@ -174,12 +174,13 @@ pub struct Received<'a> {
     pub now: Millis,
     /// The address the report came from; placed by GeoIP when the report names no place.
     pub peer_ip: Option<IpAddr>,
-    /// Bytes that identify an anonymous reporter (IP and user agent) when the report
-    /// has no `client`.
-    pub anonymous_client: &'a [u8],
-    /// Reports older than [`TimeLimits::max_age`] are accepted (import token, or the
-    /// `seismo import` command).
-    pub allow_old: bool,
+    /// Who the report counts as unless it names a trusted `client`: the sender's
+    /// [`Network`](crate::Network) for the HTTP intake, the line for a file import.
+    pub sender: &'a [u8],
+    /// A trusted sender (an importer's token, or the `seismo import` command): its
+    /// reports may be older than [`TimeLimits::max_age`], and their `client` field
+    /// names the reporter. Anyone else's `client` is ignored: it costs nothing to forge.
+    pub trusted: bool,
 }
 
 /// Everything a report is validated and resolved with.
@@ -248,12 +249,12 @@ impl ReportRules<'_> {
                 ),
             ));
         }
-        if !received.allow_old && at < received.now - self.limits.max_age {
+        if !received.trusted && at < received.now - self.limits.max_age {
             return Err(ReportError::new(
                 ErrorCode::TimeTooOld,
                 Some("at"),
                 format!(
-                    "{} is more than {} days old; older reports need an import token",
+                    "{} is more than {} days old; older reports need an importer token",
                     time::format_rfc3339(at),
                     self.limits.max_age / DAY_MS
                 ),
@@ -261,8 +262,8 @@ impl ReportRules<'_> {
         }
         let place = self.place(input, received.peer_ip)?;
         let client = match input.client.as_deref() {
-            Some(id) => self.client_key(b"client", id.as_bytes()),
-            None => self.client_key(b"anonymous", received.anonymous_client),
+            Some(id) if received.trusted => self.client_key(b"client", id.as_bytes()),
+            _ => self.client_key(b"sender", received.sender),
         };
         Ok(Report {
             at,
@@ -419,8 +420,8 @@ mod tests {
         Received {
             now: parse_rfc3339(NOW).unwrap(),
             peer_ip: None,
-            anonymous_client: b"127.0.0.1|curl",
-            allow_old: false,
+            sender: b"127.0.0.0/24",
+            trusted: false,
         }
     }
 
@@ -460,23 +461,44 @@ mod tests {
         );
         assert_eq!(r.at, received().now);
         assert_eq!(r.place, Place::default());
-        let other = rules
-            .validate(
-                &ReportInput::from_json(br#"{"service":"aws"}"#).unwrap(),
-                &Received {
-                    anonymous_client: b"10.0.0.9|curl",
-                    ..received()
-                },
-            )
-            .unwrap();
+        let validate = |json: &[u8], received: &Received| {
+            rules
+                .validate(&ReportInput::from_json(json).unwrap(), received)
+                .unwrap()
+        };
+        let other_network = Received {
+            sender: b"10.0.0.0/24",
+            ..received()
+        };
         assert_ne!(
-            r.client, other.client,
-            "different reporters get different client keys"
+            r.client,
+            validate(br#"{"service":"aws"}"#, &other_network).client,
+            "different senders get different client keys"
         );
-        let named = check(r#"{"service":"aws","client":"127.0.0.1|curl"}"#).unwrap();
+        let forged = check(r#"{"service":"aws","client":"u1"}"#).unwrap();
+        assert_eq!(
+            forged.client, r.client,
+            "an untrusted sender's client id is ignored"
+        );
+        let trusted = Received {
+            trusted: true,
+            ..received()
+        };
+        let named = validate(br#"{"service":"aws","client":"u1"}"#, &trusted);
+        let renamed = validate(br#"{"service":"aws","client":"u2"}"#, &trusted);
         assert_ne!(
-            named.client, r.client,
-            "explicit ids and derived ids do not collide"
+            named.client, renamed.client,
+            "a trusted sender names reporters"
+        );
+        assert_ne!(
+            validate(br#"{"service":"aws","client":"127.0.0.0/24"}"#, &trusted).client,
+            r.client,
+            "named ids and sender ids do not collide"
+        );
+        assert_eq!(
+            validate(br#"{"service":"aws"}"#, &trusted).client,
+            r.client,
+            "a trusted report without a client id is its sender's"
         );
     }
 
@@ -538,7 +560,7 @@ mod tests {
     }
 
     #[test]
-    fn limits_are_inclusive_and_old_reports_pass_with_allow_old() {
+    fn limits_are_inclusive_and_old_reports_pass_when_trusted() {
         assert!(check(r#"{"service":"aws","at":"2026-01-22T18:35:00Z"}"#).is_ok());
         assert!(check(r#"{"service":"aws","at":"2026-01-15T18:30:00Z"}"#).is_ok());
         let input =
@@ -548,7 +570,7 @@ mod tests {
                 .validate(
                     &input,
                     &Received {
-                        allow_old: true,
+                        trusted: true,
                         ..received()
                     }
                 )

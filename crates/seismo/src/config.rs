@@ -53,11 +53,11 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     #[schema(value_type = String)]
     pub tick: Duration,
-    /// Reports older than `limits.max_age` are accepted over HTTP when sent with
-    /// `Authorization: Bearer <this token>`. Not set: never.
-    pub import_token: Option<String>,
-    /// Take reporters' addresses from `X-Forwarded-For`: only behind a proxy that sets it.
-    pub trust_forwarded_for: bool,
+    /// Proxies (addresses or networks, "10.0.0.0/8") whose `X-Forwarded-For` is
+    /// believed: a request from one of them comes from the last address in that header
+    /// that is not a trusted proxy. Empty: every request comes from its peer address.
+    #[schema(value_type = Vec<String>)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     #[schema(inline)]
     pub limits: Limits,
     #[schema(inline)]
@@ -76,7 +76,7 @@ pub struct Limits {
     #[serde(with = "humantime_serde")]
     #[schema(value_type = String)]
     pub max_future: Duration,
-    /// How old a report's `at` may be without the import token.
+    /// How old a report's `at` may be without an importer's token.
     #[serde(with = "humantime_serde")]
     #[schema(value_type = String)]
     pub max_age: Duration,
@@ -91,8 +91,7 @@ impl Default for Config {
             geoip: None,
             counting_window: Duration::from_secs(3600),
             tick: Duration::from_secs(5),
-            import_token: None,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             limits: Limits::default(),
             engine: EngineConfig::default(),
         }
@@ -376,7 +375,10 @@ mod tests {
                 ("SEISMO_ENGINE__SENSITIVITY", "9.5"),
                 ("SEISMO_LISTEN", "127.0.0.1:0"),
                 ("SEISMO_COUNTING_WINDOW", "30m"),
-                ("SEISMO_TRUST_FORWARDED_FOR", "true"),
+                (
+                    "SEISMO_TRUSTED_PROXIES",
+                    r#"["10.0.0.0/8", "192.0.2.1/32"]"#,
+                ),
                 ("SEISMO_LOG", "debug"),
                 ("HOME", "/root"),
             ],
@@ -385,7 +387,13 @@ mod tests {
         assert_eq!(config.engine.sensitivity, 9.5);
         assert_eq!(config.listen.port(), 0);
         assert_eq!(config.counting_window_ms(), 30 * 60_000);
-        assert!(config.trust_forwarded_for);
+        assert_eq!(
+            config.trusted_proxies,
+            [
+                "10.0.0.0/8".parse().unwrap(),
+                "192.0.2.1/32".parse().unwrap()
+            ]
+        );
         let error = load("", &[("SEISMO_TICK_SECONDS", "5")]).unwrap_err();
         let message = format!("{error:#}");
         assert!(

@@ -9,6 +9,7 @@ mod ndjson;
 mod serve;
 mod setup;
 mod simulate;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +81,9 @@ enum Command {
     /// The settings file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Bearer tokens: create (prints the secret once), list, revoke.
+    #[command(subcommand)]
+    Token(token::Args),
 }
 
 #[derive(Subcommand)]
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Nab(options) => seismo_nab::run(&options).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args),
+        Command::Token(args) => token::run(args),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", Config::default_file());
             Ok(ExitCode::SUCCESS)

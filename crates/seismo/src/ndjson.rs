@@ -27,8 +27,8 @@ pub fn validate_line(
     let received = Received {
         now: now.unwrap_or(Millis::MAX / 4),
         peer_ip: None,
-        anonymous_client: text,
-        allow_old: true,
+        sender: text,
+        trusted: true,
     };
     rules.validate(&input, &received)
 }

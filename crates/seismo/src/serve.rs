@@ -54,10 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let config = WebConfig {
         limits: intake.limits,
-        import_token: settings.import_token.clone(),
         max_json_body: settings.limits.max_json_kib * 1024,
         max_ndjson_body: settings.limits.max_ndjson_mib * 1024 * 1024,
-        trust_forwarded_for: settings.trust_forwarded_for,
+        trusted_proxies: settings.trusted_proxies.clone(),
         client_salt: intake.client_salt,
         ..WebConfig::default()
     };

@@ -11,7 +11,7 @@ use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
 use seismo_core::time::Millis;
 use seismo_runtime::Live;
-use seismo_store::{SqliteStore, Store, WriterConfig};
+use seismo_store::{SqliteStore, Store, StoreError, WriterConfig};
 
 use crate::config::Config;
 
@@ -37,8 +37,7 @@ impl Intake {
             None => None,
         };
         let gazetteer = Gazetteer::embedded();
-        let mut store = SqliteStore::open(&config.data)
-            .with_context(|| format!("opening the store in {}", config.data.display()))?;
+        let mut store = open_store(config)?;
         let client_salt = salt(&mut store)?;
         let writer_config = WriterConfig {
             counting_window: config.counting_window_ms(),
@@ -78,6 +77,20 @@ impl Intake {
     pub fn finish(&self) {
         self.live.finish();
     }
+}
+
+/// The store the settings name, or an error that says which file and what to do.
+pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    let file = config.data.join("seismo.db");
+    SqliteStore::open(&config.data).map_err(|error| {
+        let advice = match &error {
+            StoreError::Corrupt { .. } => {
+                "it is damaged or not seismo's: restore it from a backup, or move it away to start afresh"
+            }
+            _ => "check that the directory exists, is writable and has free space",
+        };
+        anyhow::anyhow!("cannot open the store {}: {error}; {advice}", file.display())
+    })
 }
 
 /// The secret salt of client hashes: made once per store, then kept in it.

@@ -340,3 +340,107 @@ fn one_settings_file_printed_whole_read_back_overridden_and_checked() {
         "{stderr}"
     );
 }
+
+#[test]
+fn tokens_are_created_once_listed_revoked_and_refused_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let token = |args: &[&str]| {
+        support::seismo()
+            .arg("token")
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let secret = support::create_token(&data, "importer");
+    assert!(
+        secret.starts_with("seismo_") && secret.len() == 71 && !secret.contains('\n'),
+        "the secret alone on stdout: {secret:?}"
+    );
+    let named = token(&[
+        "create",
+        "--role",
+        "agent",
+        "--name",
+        "probe-eu",
+        "--expires",
+        "90d",
+    ]);
+    assert!(named.status.success());
+    let again = token(&["create", "--role", "admin", "--name", "probe-eu"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("\"probe-eu\" exists already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let bad_role = token(&["create", "--role", "root"]);
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("no role \"root\""));
+
+    let list = String::from_utf8(token(&["list"]).stdout).unwrap();
+    let rows: Vec<Vec<&str>> = list
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().take(3).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ["importer-1", "importer", "active"],
+            ["probe-eu", "agent", "active"]
+        ]
+    );
+    assert!(!list.contains(&secret[7..]), "never the secret: {list}");
+    let expires = list.lines().find(|l| l.starts_with("probe-eu")).unwrap();
+    assert!(!expires.ends_with("never"), "{expires}");
+
+    // The token works on a server, then not once revoked.
+    let old_report = serde_json::json!({"service": "aws", "at": "2025-06-01T00:00:00Z"});
+    let send = |server: &Server| {
+        reqwest::blocking::Client::new()
+            .post(server.url("/api/v1/reports"))
+            .bearer_auth(&secret)
+            .json(&old_report)
+            .send()
+            .unwrap()
+            .status()
+    };
+    {
+        let server = Server::start(&data, &[]);
+        assert_eq!(send(&server), 202);
+    }
+    assert!(token(&["revoke", "importer-1"]).status.success());
+    let twice = token(&["revoke", "importer-1"]);
+    assert!(!twice.status.success());
+    let list = String::from_utf8(token(&["list"]).stdout).unwrap();
+    assert!(
+        list.contains("importer-1               importer  revoked"),
+        "{list}"
+    );
+    let server = Server::start(&data, &[]);
+    assert_eq!(send(&server), 401);
+}
+
+#[test]
+fn a_corrupt_store_is_named_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("seismo.db"), vec![0x5a; 8192]).unwrap();
+    let output = seismo()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot open the store {}",
+            data.join("seismo.db").display()
+        )) && stderr.contains("restore it from a backup"),
+        "{stderr}"
+    );
+}

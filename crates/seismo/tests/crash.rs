@@ -15,6 +15,8 @@ use support::Server;
 fn acknowledged_reports_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    // A partner's importer token: it names its reporters, so each report counts.
+    let token = support::create_token(&data, "importer");
     let mut server = Server::start(&data, &[]);
     let url = server.url("/api/v1/reports");
     let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));
@@ -22,7 +24,7 @@ fn acknowledged_reports_survive_sigkill() {
     let stop = Arc::new(AtomicBool::new(false));
     let posters: Vec<_> = (0..8)
         .map(|thread| {
-            let (url, acknowledged, acks, stop) = (url.clone(), acknowledged.clone(), acks.clone(), stop.clone());
+            let (url, acknowledged, acks, stop, token) = (url.clone(), acknowledged.clone(), acks.clone(), stop.clone(), token.clone());
             std::thread::spawn(move || {
                 let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
                 for n in 0.. {
@@ -31,7 +33,7 @@ fn acknowledged_reports_survive_sigkill() {
                     }
                     let report = json!({"service": "aws", "client": format!("t{thread}-{n}"), "problem": "console"});
                     // After the kill requests fail: those reports were never acknowledged.
-                    let Ok(response) = client.post(&url).json(&report).send() else { continue };
+                    let Ok(response) = client.post(&url).bearer_auth(&token).json(&report).send() else { continue };
                     if response.status() == 202 {
                         let body: serde_json::Value = response.json().unwrap();
                         acknowledged.lock().unwrap().push(body["id"].as_i64().unwrap());

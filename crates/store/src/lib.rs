@@ -12,6 +12,7 @@ pub use record::StoredReport;
 pub use sqlite::SqliteStore;
 pub use writer::{Committed, Pending, Writer, WriterConfig};
 
+use seismo_core::access::Token;
 use seismo_core::time::Millis;
 
 type Source = Box<dyn std::error::Error + Send + Sync>;
@@ -125,6 +126,17 @@ pub trait Store: Send {
         cursor: i64,
         limit: usize,
     ) -> Result<Vec<IncidentEventRecord>, StoreError>;
+
+    /// Adds a token; false, storing nothing, when a token of that name exists
+    /// (revoked or not: a name stays taken so that logs keep meaning one token).
+    fn add_token(&mut self, token: &Token) -> Result<bool, StoreError>;
+
+    /// Every token, revoked and expired ones too, by name.
+    fn tokens(&mut self) -> Result<Vec<Token>, StoreError>;
+
+    /// Revokes the token `name` from `at` on; false when there is no such token or it
+    /// was revoked already.
+    fn revoke_token(&mut self, name: &str, at: Millis) -> Result<bool, StoreError>;
 }
 
 /// An incident as stored: a few columns to select by, and the whole record in the

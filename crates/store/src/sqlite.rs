@@ -4,6 +4,7 @@ use std::hash::BuildHasher;
 use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
+use seismo_core::access::{Role, SecretDigest, Token};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
@@ -50,6 +51,17 @@ CREATE TABLE incident_events (
     incident BIGINT NOT NULL,
     at_ms BIGINT NOT NULL,
     body TEXT NOT NULL
+);
+"#,
+    // Bearer tokens: the SHA-256 of the secret in hex, never the secret.
+    r#"
+CREATE TABLE tokens (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    digest TEXT NOT NULL UNIQUE,
+    created_ms BIGINT NOT NULL,
+    expires_ms BIGINT,
+    revoked_ms BIGINT
 );
 "#,
 ];
@@ -257,6 +269,67 @@ const REPORT_COLUMNS: &str =
     "at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, id";
 
 impl Store for SqliteStore {
+    fn add_token(&mut self, token: &Token) -> Result<bool, StoreError> {
+        let added = self
+            .conn
+            .execute(
+                "INSERT INTO tokens (name, role, digest, created_ms, expires_ms, revoked_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
+                params![
+                    token.name,
+                    token.role.name(),
+                    hex(&token.digest),
+                    token.created_at,
+                    token.expires_at,
+                    token.revoked_at,
+                ],
+            )
+            .during("adding a token")?;
+        Ok(added == 1)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<Token>, StoreError> {
+        let context = "reading tokens";
+        let mut select = self
+            .conn
+            .prepare(
+                "SELECT name, role, digest, created_ms, expires_ms, revoked_ms
+                 FROM tokens ORDER BY name",
+            )
+            .during(context)?;
+        let mut rows = select.query([]).during(context)?;
+        let mut tokens = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            let corrupt = |what: String| StoreError::Corrupt {
+                context,
+                source: what.into(),
+            };
+            let role: String = row.get(1).during(context)?;
+            let digest: String = row.get(2).during(context)?;
+            tokens.push(Token {
+                name: row.get(0).during(context)?,
+                role: role.parse::<Role>().map_err(corrupt)?,
+                digest: unhex(&digest)
+                    .ok_or_else(|| corrupt(format!("digest {digest:?} is not 64 hex digits")))?,
+                created_at: row.get(3).during(context)?,
+                expires_at: row.get(4).during(context)?,
+                revoked_at: row.get(5).during(context)?,
+            });
+        }
+        Ok(tokens)
+    }
+
+    fn revoke_token(&mut self, name: &str, at: Millis) -> Result<bool, StoreError> {
+        let revoked = self
+            .conn
+            .execute(
+                "UPDATE tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
+                params![name, at],
+            )
+            .during("revoking a token")?;
+        Ok(revoked == 1)
+    }
+
     fn append(
         &mut self,
         reports: &[StoredReport<'_>],
@@ -504,6 +577,21 @@ impl SqliteStore {
         }
         Ok(outcomes)
     }
+}
+
+fn hex(digest: &SecretDigest) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<SecretDigest> {
+    let mut digest = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(digest)
 }
 
 /// `old` (positions in `reports`, in time order) cut into runs of at most a day, so

@@ -2,6 +2,7 @@
 //! runs from its tests (SQLite here; PostgreSQL when it comes), so every store keeps the
 //! same promises. Each check panics with what broke.
 
+use seismo_core::access::{Role, Token, digest};
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 
 use crate::{IncidentEventRecord, IncidentRecord, Outcome, Store, StoredReport};
@@ -20,6 +21,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     a_cursor_finds_every_report_stored_after_it_late_ones_included(&*fresh());
     incidents_are_replaced_and_their_events_appended_to_the_outbox(&*fresh());
     settings_are_kept(&*fresh());
+    tokens_are_kept_by_name_and_revoked_once(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -290,4 +292,57 @@ fn settings_are_kept(db: &dyn Database) {
         store.set_setting("salt", "43").unwrap();
     }
     assert_eq!(db.open().setting("salt").unwrap().as_deref(), Some("43"));
+}
+
+fn tokens_are_kept_by_name_and_revoked_once(db: &dyn Database) {
+    let token = |name: &str, role, secret: &str| Token {
+        name: name.into(),
+        role,
+        digest: digest(secret),
+        created_at: T0,
+        expires_at: Some(T0 + DAY_MS),
+        revoked_at: None,
+    };
+    let partner = token("partner", Role::Importer, "s1");
+    let admin = Token {
+        expires_at: None,
+        ..token("admin", Role::Admin, "s2")
+    };
+    {
+        let mut store = db.open();
+        assert!(store.add_token(&partner).unwrap());
+        assert!(store.add_token(&admin).unwrap());
+        assert!(
+            !store
+                .add_token(&token("partner", Role::Agent, "s3"))
+                .unwrap(),
+            "a name is taken once"
+        );
+    }
+    let mut store = db.open();
+    assert_eq!(
+        store.tokens().unwrap(),
+        vec![admin.clone(), partner.clone()],
+        "durable across a reopen, by name"
+    );
+    assert!(store.revoke_token("partner", T0 + 5).unwrap());
+    assert!(
+        !store.revoke_token("partner", T0 + 9).unwrap(),
+        "revoked once"
+    );
+    assert!(!store.revoke_token("nobody", T0).unwrap());
+    let revoked = Token {
+        revoked_at: Some(T0 + 5),
+        ..partner
+    };
+    assert_eq!(store.tokens().unwrap(), vec![admin, revoked.clone()]);
+    assert!(
+        !store
+            .add_token(&Token {
+                revoked_at: None,
+                ..revoked
+            })
+            .unwrap(),
+        "a revoked token's name stays taken"
+    );
 }

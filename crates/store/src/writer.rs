@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use seismo_core::access::Token;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::report::{CountingRule, Report};
@@ -64,6 +65,7 @@ enum Message {
         Vec<IncidentEventRecord>,
         oneshot::Sender<Result<(), Arc<StoreError>>>,
     ),
+    Tokens(oneshot::Sender<Result<Vec<Token>, Arc<StoreError>>>),
     /// Commit what came before, then stop.
     Stop,
 }
@@ -146,6 +148,16 @@ impl Writer {
         done.await.map_err(|_| Arc::new(StoreError::Stopped))?
     }
 
+    /// Every stored token, read on the writer's connection.
+    pub async fn tokens(&self) -> Result<Vec<Token>, Arc<StoreError>> {
+        let (reply, done) = oneshot::channel();
+        self.tx
+            .send(Message::Tokens(reply))
+            .await
+            .map_err(|_| Arc::new(StoreError::Stopped))?;
+        done.await.map_err(|_| Arc::new(StoreError::Stopped))?
+    }
+
     /// Asks the writer thread to stop once everything submitted so far is committed.
     /// Submissions after this fail with [`StoreError::Stopped`] (never acknowledged,
     /// so never lost); other handles need not be dropped first.
@@ -189,6 +201,10 @@ impl WriterThread {
                 Message::Incidents(incidents, events, reply) => {
                     let saved = self.store.save_incidents(&incidents, &events);
                     let _ = reply.send(saved.map_err(Arc::new));
+                    continue;
+                }
+                Message::Tokens(reply) => {
+                    let _ = reply.send(self.store.tokens().map_err(Arc::new));
                     continue;
                 }
                 Message::Stop => return,

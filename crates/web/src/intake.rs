@@ -1,85 +1,85 @@
-//! What the JSON API and the HTML form share: reading a body within its limit,
-//! knowing the reporter, validating reports and submitting them to the writer.
+//! What the JSON API and the HTML form share: knowing the sender, reading a body within
+//! its limit, validating reports and submitting them to the writer.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use ipnet::IpNet;
+use seismo_core::Network;
+use seismo_core::access::Role;
 use seismo_core::report::{Received, Report, ReportInput, ReportRules};
 use seismo_store::Outcome;
 
+use crate::access::{self, Grant};
 use crate::{ApiError, AppState};
 
 /// Who sent a request, as far as the intake cares.
 pub struct Sender {
     pub ip: Option<IpAddr>,
-    /// IP and user agent: the identity of a reporter that sends no `client`.
-    pub anonymous_client: Vec<u8>,
-    pub allow_old: bool,
+    /// The key of the sender's [`Network`]: who its reports count as unless an
+    /// importer names their reporters.
+    pub network_key: Vec<u8>,
+    /// An importer's (or admin's) token: old reports, and `client` names the reporter.
+    pub importer: Option<Grant>,
 }
 
 impl Sender {
-    pub fn of(state: &AppState, request: &Request<Body>) -> Result<Sender, ApiError> {
-        let headers = request.headers();
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let forwarded = || {
-            headers
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()?
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-        };
-        let ip = if state.config.trust_forwarded_for {
-            forwarded().or(peer)
-        } else {
-            peer
-        };
-        let agent = headers
-            .get(header::USER_AGENT)
-            .map_or(&b""[..], |v| v.as_bytes());
-        let mut anonymous_client = ip.map(|ip| ip.to_string()).unwrap_or_default().into_bytes();
-        anonymous_client.push(b'|');
-        anonymous_client.extend_from_slice(agent);
+    pub async fn of(state: &AppState, request: &Parts) -> Result<Sender, ApiError> {
+        let ip = client_ip(request, &state.config.trusted_proxies);
         Ok(Sender {
             ip,
-            anonymous_client,
-            allow_old: import_token_given(state, headers)?,
+            network_key: ip.map(|ip| Network::of(ip).key()).unwrap_or_default(),
+            importer: access::optional(state, &request.headers, Role::Importer).await?,
         })
     }
 
+    /// What the rules need to know about a report from this sender at `now`.
     pub fn received(&self, now: i64) -> Received<'_> {
         Received {
             now,
             peer_ip: self.ip,
-            anonymous_client: &self.anonymous_client,
-            allow_old: self.allow_old,
+            sender: &self.network_key,
+            trusted: self.importer.is_some(),
         }
     }
 }
 
-/// True with the right import token, an error with a wrong one, false without one.
-fn import_token_given(state: &AppState, headers: &HeaderMap) -> Result<bool, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(false);
-    };
-    let given = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer "));
-    match (&state.config.import_token, given) {
-        (Some(token), Some(given)) if token.as_bytes() == given.trim().as_bytes() => Ok(true),
-        _ => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-            "the Authorization header does not carry this server's import token",
-            Some("Authorization"),
-        )),
+/// The address a request comes from: the peer's, or, when the peer is one of the
+/// trusted proxies, the last address in `X-Forwarded-For` that is not one (each proxy
+/// appends the address it heard from, so only the entries the trusted proxies appended
+/// can be believed).
+pub fn client_ip(request: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
+    let peer = request
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    let mut ip = peer;
+    let forwarded = forwarded_for(&request.headers);
+    for entry in forwarded.iter().rev() {
+        if !trusted(&ip) {
+            break;
+        }
+        match entry.parse::<IpAddr>() {
+            Ok(next) => ip = next,
+            Err(_) => break,
+        }
     }
+    Some(ip)
+}
+
+/// Every `X-Forwarded-For` entry, in order, over all the header's lines.
+fn forwarded_for(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect()
 }
 
 /// Reads the whole body, refusing more than `limit` bytes with 413.

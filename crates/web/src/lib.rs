@@ -3,6 +3,7 @@
 //! [`app`] builds the router from an [`AppState`], so tests can call it without a
 //! socket; [`serve`] runs it on a bound listener until shutdown.
 
+mod access;
 mod api;
 mod cache;
 mod error;
@@ -35,16 +36,16 @@ use seismo_runtime::Live;
 #[derive(Debug, Clone)]
 pub struct WebConfig {
     pub limits: TimeLimits,
-    /// Lets reports older than `limits.max_age` in when sent with
-    /// `Authorization: Bearer <token>`.
-    pub import_token: Option<String>,
+    /// How long the tokens read from the store are trusted before they are read
+    /// again: a new or revoked token takes effect within this time.
+    pub token_refresh: Millis,
     /// Largest body of a single JSON report, in bytes.
     pub max_json_body: usize,
     /// Largest NDJSON body, in bytes.
     pub max_ndjson_body: usize,
-    /// Take the reporter's address from the first `X-Forwarded-For` entry (only behind
-    /// a proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` is believed: a request from one of them comes
+    /// from the address it names.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Salt of client hashes (kept in the store).
     pub client_salt: u64,
     /// How long a status snapshot (what pages, badges, feeds and `/api/v2` show) is
@@ -56,10 +57,10 @@ impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             limits: TimeLimits::default(),
-            import_token: None,
+            token_refresh: 5_000,
             max_json_body: 64 * 1024,
             max_ndjson_body: 64 * 1024 * 1024,
-            trust_forwarded_for: false,
+            trusted_proxies: Vec::new(),
             client_salt: 0,
             fresh_for: 5_000,
         }
@@ -75,6 +76,7 @@ pub struct AppState {
     pub snapshots: SnapshotCache,
     pub pages: PageCache,
     pub events: Events,
+    pub access: access::Access,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl AppState {
             snapshots: Default::default(),
             pages: Default::default(),
             events: Default::default(),
+            access: Default::default(),
         }
     }
 

@@ -1,17 +1,20 @@
 //! The HTTP API and form, called through the router with a real SQLite store.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use seismo_core::Catalog;
+use seismo_core::access::{Role, Token, new_secret};
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::signal::Signal;
 use seismo_core::time::parse_rfc3339;
 use seismo_detect::{Engine, EngineConfig};
-use seismo_runtime::Live;
-use seismo_store::{SqliteStore, WriterConfig};
+use seismo_runtime::{Live, Ticker};
+use seismo_store::{SqliteStore, Store, WriterConfig};
 use seismo_web::{AppState, WebConfig, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -20,11 +23,28 @@ const NOW: &str = "2026-01-22T18:30:00Z";
 
 struct Server {
     router: axum::Router,
+    state: Arc<AppState>,
     engine: Arc<std::sync::Mutex<Engine>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+/// The address reports come from unless a test says otherwise.
+const PEER: [u8; 4] = [127, 0, 0, 1];
+
+/// `request` as if it came over a connection from `ip`.
+fn from(ip: [u8; 4], mut request: Request<Body>) -> Request<Body> {
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
+    request
 }
 
 fn server(config: WebConfig) -> Server {
+    // Tokens read afresh on every request: tests add and revoke them as they go.
+    let config = WebConfig {
+        token_refresh: 0,
+        ..config
+    };
     let dir = tempfile::tempdir().unwrap();
     let now = parse_rfc3339(NOW).unwrap();
     let live = Live::start(
@@ -37,15 +57,45 @@ fn server(config: WebConfig) -> Server {
     )
     .unwrap();
     let live = Arc::new(live);
-    let state = AppState::new(live.clone(), None, config, Arc::new(move || now));
+    let state = Arc::new(AppState::new(
+        live.clone(),
+        None,
+        config,
+        Arc::new(move || now),
+    ));
     Server {
-        router: app(Arc::new(state)),
+        router: app(state.clone()),
+        state,
         engine: live.engine.clone(),
-        _dir: dir,
+        dir,
     }
 }
 
 impl Server {
+    /// A token of `role` stored as `seismo token create` stores it; its secret.
+    fn token(&self, name: &str, role: Role, expires_at: Option<i64>) -> String {
+        let (secret, digest) = new_secret().unwrap();
+        let mut store = SqliteStore::open(self.dir.path()).unwrap();
+        assert!(
+            store
+                .add_token(&Token {
+                    name: name.into(),
+                    role,
+                    digest,
+                    created_at: 0,
+                    expires_at,
+                    revoked_at: None,
+                })
+                .unwrap()
+        );
+        secret
+    }
+
+    fn revoke(&self, name: &str) {
+        let mut store = SqliteStore::open(self.dir.path()).unwrap();
+        assert!(store.revoke_token(name, 0).unwrap());
+    }
+
     async fn send(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
@@ -66,12 +116,25 @@ impl Server {
             .header(header::CONTENT_TYPE, content_type)
             .body(body.into())
             .unwrap();
+        self.send_json(from(PEER, request)).await
+    }
+
+    async fn send_json(&self, request: Request<Body>) -> (StatusCode, Value) {
         let (status, body) = self.send(request).await;
         (status, serde_json::from_slice(&body).unwrap())
     }
 
     async fn report(&self, report: Value) -> (StatusCode, Value) {
-        self.post("application/json", report.to_string()).await
+        self.report_from(PEER, report).await
+    }
+
+    async fn report_from(&self, ip: [u8; 4], report: Value) -> (StatusCode, Value) {
+        let request = Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::USER_AGENT, format!("agent-{}", report))
+            .body(Body::from(report.to_string()))
+            .unwrap();
+        self.send_json(from(ip, request)).await
     }
 
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
@@ -90,7 +153,7 @@ fn error_of(body: &Value) -> (&str, Option<&str>) {
 }
 
 #[tokio::test]
-async fn a_report_is_accepted_and_counted_once_per_hour() {
+async fn a_report_is_accepted_and_counted_once_per_network_and_hour() {
     let s = server(WebConfig::default());
     let report = json!({"service": "Office 365", "problem": "email", "client": "u1", "city": "Los Angeles", "country": "US"});
     let (status, first) = s.report(report.clone()).await;
@@ -104,13 +167,100 @@ async fn a_report_is_accepted_and_counted_once_per_hour() {
         "the same reporter within the hour is a duplicate"
     );
     assert_ne!(first["id"], second["id"], "the duplicate is stored too");
-    let (_, other) = s
-        .report(json!({"service": "microsoft-365", "client": "u2"}))
+    let (_, forged) = s
+        .report_from(
+            [127, 0, 0, 77],
+            json!({"service": "microsoft-365", "client": "u2"}),
+        )
         .await;
-    assert_eq!(other["counted"], true);
+    assert_eq!(
+        forged["counted"], false,
+        "another address and client id of the same /24 is the same voice"
+    );
+    let (_, other) = s
+        .report_from([127, 0, 1, 1], json!({"service": "microsoft-365"}))
+        .await;
+    assert_eq!(other["counted"], true, "another network counts");
 
     let (_, service) = s.get("/api/v1/services/microsoft-365").await;
     assert_eq!(service["reports_last_hour"], 2);
+}
+
+#[tokio::test]
+async fn three_hundred_ids_from_one_network_are_one_voice_three_hundred_networks_an_outage() {
+    use seismo_core::catalog::ProblemId;
+    use seismo_core::report::Report;
+    use seismo_core::time::{DAY_MS, MINUTE_MS};
+
+    let s = server(WebConfig::default());
+    let now = parse_rfc3339(NOW).unwrap();
+    let aws = Catalog::demo().by_slug("aws").unwrap();
+    // The server's ticker, on a clock of the test's.
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(now));
+    let mut ticker = Ticker::new(
+        s.state.live.clone(),
+        {
+            let clock = clock.clone();
+            Arc::new(move || clock.load(std::sync::atomic::Ordering::Relaxed))
+        },
+        s.state.clone(),
+    );
+    let mut aws_incidents = async |until: i64| {
+        clock.store(until, std::sync::atomic::Ordering::Relaxed);
+        ticker.tick().await.unwrap();
+        let engine = s.engine.lock().unwrap();
+        engine
+            .incidents()
+            .iter()
+            .filter(|i| i.service == aws)
+            .count()
+    };
+    {
+        // Eight days of one report a minute: a learnt baseline of 60 an hour.
+        let mut engine = s.engine.lock().unwrap();
+        for minute in 0..8 * 24 * 60 {
+            let at = now - 8 * DAY_MS - 30 * MINUTE_MS + minute * MINUTE_MS;
+            engine.replay(&Signal::Report(Report {
+                at,
+                received: at,
+                service: aws,
+                problem: ProblemId(0),
+                place: Default::default(),
+                client: minute as u64,
+            }));
+        }
+    }
+    // A flood from one address: 300 client ids and 300 user agents.
+    for n in 0..300u32 {
+        let (status, body) = s
+            .report_from(
+                PEER,
+                json!({"service": "aws", "client": format!("user-{n}"), "at": "2026-01-22T18:20:00Z"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(body["counted"], n == 0, "report {n}");
+    }
+    assert_eq!(
+        aws_incidents(now - 5 * MINUTE_MS).await,
+        0,
+        "one voice is no outage"
+    );
+    // The same number from 300 networks, one report each, in the same minutes.
+    for n in 0..300u32 {
+        let (_, body) = s
+            .report_from(
+                [127, 10 + (n / 250) as u8, (n % 250) as u8, 1],
+                json!({"service": "aws", "at": "2026-01-22T18:26:00Z"}),
+            )
+            .await;
+        assert_eq!(body["counted"], true, "network {n}");
+    }
+    assert_eq!(
+        aws_incidents(now + 20 * MINUTE_MS).await,
+        1,
+        "300 voices are"
+    );
 }
 
 #[tokio::test]
@@ -213,29 +363,112 @@ async fn errors_are_json_with_code_and_field() {
 }
 
 #[tokio::test]
-async fn old_reports_need_the_import_token() {
-    let s = server(WebConfig {
-        import_token: Some("sesame".into()),
-        ..WebConfig::default()
-    });
-    let old = json!({"service": "aws", "at": "2025-12-01T00:00:00Z"}).to_string();
-    let with = |token: &str| {
-        Request::post("/api/v1/reports")
+async fn old_reports_and_named_reporters_need_an_importer_token() {
+    let s = server(WebConfig::default());
+    let importer = s.token("partner", Role::Importer, None);
+    let admin = s.token("root", Role::Admin, None);
+    let agent = s.token("probe-1", Role::Agent, None);
+    let expired = s.token("old-partner", Role::Importer, Some(1));
+    let revoked = s.token("leaked", Role::Importer, None);
+    s.revoke("leaked");
+    let old = json!({"service": "aws", "at": "2025-12-01T00:00:00Z", "client": "partner-user-1"});
+    let with = |token: &str, report: &Value| {
+        let request = Request::post("/api/v1/reports")
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::from(old.clone()))
-            .unwrap()
+            .body(Body::from(report.to_string()))
+            .unwrap();
+        from(PEER, request)
     };
-    let (status, _) = s.send(with("sesame")).await;
+    let (status, first) = s.send_json(with(&importer, &old)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let (status, body) = s.send(with("guess")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(first["counted"], true);
+    let other_user =
+        json!({"service": "aws", "at": "2025-12-01T00:00:00Z", "client": "partner-user-2"});
+    let (_, second) = s.send_json(with(&admin, &other_user)).await;
     assert_eq!(
-        error_of(&serde_json::from_slice(&body).unwrap()),
-        ("invalid_token", Some("Authorization"))
+        second["counted"], true,
+        "an importer names its reporters: another id from the same address counts"
     );
-    let (status, _) = s.post("application/json", old.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    for (token, status, code) in [
+        ("seismo_guess", StatusCode::UNAUTHORIZED, "invalid_token"),
+        (expired.as_str(), StatusCode::UNAUTHORIZED, "invalid_token"),
+        (revoked.as_str(), StatusCode::UNAUTHORIZED, "invalid_token"),
+        (agent.as_str(), StatusCode::FORBIDDEN, "forbidden"),
+    ] {
+        let (got, body) = s.send_json(with(token, &old)).await;
+        assert_eq!(
+            (got, error_of(&body)),
+            (status, (code, Some("Authorization"))),
+            "{token}"
+        );
+    }
+    let (status, body) = s.report(old).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ("time_too_old", Some("at"))
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_token_list_is_for_admins_and_never_shows_secrets() {
+    let s = server(WebConfig::default());
+    let admin = s.token("root", Role::Admin, None);
+    let importer = s.token("partner", Role::Importer, Some(1));
+    let list = |token: Option<&str>| {
+        let mut request = Request::get("/api/v1/tokens");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        from(PEER, request.body(Body::empty()).unwrap())
+    };
+    let response = s.router.clone().oneshot(list(None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+    let (status, body) = s.send_json(list(None)).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            StatusCode::UNAUTHORIZED,
+            ("missing_token", Some("Authorization"))
+        )
+    );
+    let (status, _) = s.send_json(list(Some(&importer))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "expired");
+    let fresh = s.token("partner-2", Role::Importer, None);
+    let (status, body) = s.send_json(list(Some(&fresh))).await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::FORBIDDEN, ("forbidden", Some("Authorization")))
+    );
+    let (status, body) = s.send_json(list(Some(&admin))).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<(&str, &str, &str)> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap(),
+                t["role"].as_str().unwrap(),
+                t["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("partner", "importer", "expired"),
+            ("partner-2", "importer", "active"),
+            ("root", "admin", "active")
+        ]
+    );
+    let text = body.to_string();
+    assert!(!text.contains(&admin) && !text.contains("digest"), "{text}");
 }
 
 #[tokio::test]
@@ -285,14 +518,17 @@ async fn ndjson_keeps_good_lines_and_names_bad_ones() {
 #[tokio::test]
 async fn series_by_problem_and_its_parameter_errors() {
     let s = server(WebConfig::default());
-    for (client, minute, problem) in [
-        ("a", "18:01", "email"),
-        ("b", "18:02", "email"),
-        ("c", "18:20", "login"),
+    for (network, minute, problem) in [
+        (1, "18:01", "email"),
+        (2, "18:02", "email"),
+        (3, "18:20", "login"),
     ] {
         let at = format!("2026-01-22T{minute}:30Z");
-        s.report(json!({"service": "m365", "client": client, "problem": problem, "at": at}))
-            .await;
+        s.report_from(
+            [127, 0, network, 1],
+            json!({"service": "m365", "problem": problem, "at": at}),
+        )
+        .await;
     }
     let (status, total) = s.get("/api/v1/services/microsoft-365/series?from=2026-01-22T18:00:00Z&to=2026-01-22T18:30:00Z&step=900").await;
     assert_eq!(status, StatusCode::OK);
@@ -608,7 +844,8 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/reports",
             "/services",
             "/services/{slug}",
-            "/services/{slug}/series"
+            "/services/{slug}/series",
+            "/tokens"
         ]
     );
     // Every documented operation reaches its handler: not the fallback's `not_found`,

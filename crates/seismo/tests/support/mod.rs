@@ -46,6 +46,31 @@ pub fn simulate_and_detect(path: &Path) -> Vec<serde_json::Value> {
     serde_json::from_slice(&detected.stdout).unwrap()
 }
 
+/// An HTTP client whose connections come from `ip` (any of 127.0.0.0/8 reaches a
+/// server on 127.0.0.1, and each /24 of it is another network to seismo).
+pub fn client_from(ip: [u8; 4]) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .unwrap()
+}
+
+/// `seismo token create --role ROLE` on the store in `data`: the secret it prints.
+pub fn create_token(data: &Path, role: &str) -> String {
+    let created = seismo()
+        .args(["token", "create", "--role", role, "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let secret = String::from_utf8(created.stdout).unwrap();
+    secret.trim_end().to_string()
+}
+
 /// A `seismo serve` process on a free port; killed (SIGKILL) when dropped.
 pub struct Server {
     pub child: Child,

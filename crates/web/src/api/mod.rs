@@ -5,6 +5,7 @@
 mod incidents;
 mod reports;
 mod services;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -23,8 +24,25 @@ use crate::AppState;
         description = "Outage detection from user reports: report problems, read services, report series, incidents and their evidence, and follow changes as server-sent events.",
     ),
     servers((url = "/api/v1")),
+    modifiers(&BearerTokens),
 )]
 struct ApiDoc;
+
+/// `Authorization: Bearer <token>`, as `seismo token create` makes them.
+struct BearerTokens;
+
+impl utoipa::Modify for BearerTokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+    }
+}
 
 /// The `/api/v1` router, and its OpenAPI document.
 pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
@@ -36,6 +54,7 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::one))
         .routes(routes!(crate::events::stream))
+        .routes(routes!(tokens::list))
         .split_for_parts()
 }
 

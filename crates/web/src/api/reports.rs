@@ -48,7 +48,7 @@ enum BodyKind {
     path = "/reports",
     tag = "reports",
     request_body(
-        description = "One report (`application/json`) or many (`application/x-ndjson`): `service` (slug, name or alias), optional `problem`, `city`, `region`, `country`, `lat`, `lon`, `at` (RFC 3339), `client`.",
+        description = "One report (`application/json`) or many (`application/x-ndjson`): `service` (slug, name or alias), optional `problem`, `city`, `region`, `country`, `lat`, `lon`, `at` (RFC 3339), and with an importer's token `client` (the reporter's id; ignored otherwise: anonymous reports count once per sender network).",
         content(
             (serde_json::Value = "application/json"),
             (String = "application/x-ndjson"),
@@ -58,7 +58,8 @@ enum BodyKind {
         (status = 202, description = "The report is durable", body = Accepted),
         (status = 200, description = "NDJSON: the accepted lines are durable", body = Batch),
         (status = 400, description = "Not a report: malformed JSON, unknown or invalid field", body = ErrorResponse),
-        (status = 401, description = "Wrong import token", body = ErrorResponse),
+        (status = 401, description = "A wrong, expired or revoked token", body = ErrorResponse),
+        (status = 403, description = "A token of a role other than importer or admin", body = ErrorResponse),
         (status = 413, description = "Body too large", body = ErrorResponse),
         (status = 415, description = "Neither JSON nor NDJSON", body = ErrorResponse),
         (status = 422, description = "A report that breaks a rule (unknown service, time out of range)", body = ErrorResponse),
@@ -91,12 +92,13 @@ pub async fn post(
             ));
         }
     };
-    let sender = Sender::of(&state, &request)?;
+    let (parts, body) = request.into_parts();
+    let sender = Sender::of(&state, &parts).await?;
     let limit = match kind {
         BodyKind::Json => state.config.max_json_body,
         BodyKind::Ndjson => state.config.max_ndjson_body,
     };
-    let body = intake::read_body(request.into_body(), limit).await?;
+    let body = intake::read_body(body, limit).await?;
     let received = sender.received((state.clock)());
     match kind {
         BodyKind::Json => {

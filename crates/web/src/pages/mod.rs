@@ -134,8 +134,9 @@ pub async fn report_submit(
         (status, Html(page.render().expect("report page renders"))).into_response()
     };
     let result = async {
-        let sender = Sender::of(&state, &request)?;
-        let body = intake::read_body(request.into_body(), state.config.max_json_body).await?;
+        let (parts, body) = request.into_parts();
+        let sender = Sender::of(&state, &parts).await?;
+        let body = intake::read_body(body, state.config.max_json_body).await?;
         let fields: FormFields = serde_urlencoded::from_bytes(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
