@@ -419,11 +419,7 @@ async fn start_seismo(intake: &Intake) -> anyhow::Result<SocketAddr> {
         std::time::Duration::from_secs(5),
         tokio_util::sync::CancellationToken::new(),
     ));
-    tokio::spawn(seismo_web::serve(
-        listener,
-        seismo_web::app(state),
-        std::future::pending(),
-    ));
+    tokio::spawn(seismo_web::serve(listener, state, std::future::pending()));
     Ok(address)
 }
 

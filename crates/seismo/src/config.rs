@@ -10,6 +10,7 @@
 //! values are errors that name the file, line and key, or the variable.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use anyhow::{Context, bail};
 use seismo_core::report::TimeLimits;
 use seismo_core::time::Millis;
 use seismo_detect::EngineConfig;
+use seismo_web::{Bounds, Rates, WebConfig};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{RefOr, schema::Object};
@@ -59,19 +61,23 @@ pub struct Config {
     #[schema(value_type = Vec<String>)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     #[schema(inline)]
+    pub intake: Intake,
+    #[schema(inline)]
     pub limits: Limits,
     #[schema(inline)]
     pub engine: EngineConfig,
 }
 
-/// Limits of the report intake.
+/// What the report intake accepts, and how often (README, "Trust").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
-pub struct Limits {
+pub struct Intake {
     /// Largest NDJSON body accepted, in MiB.
     pub max_ndjson_mib: usize,
-    /// Largest body of a single JSON report, in KiB.
+    /// Largest single JSON report (and NDJSON line), in KiB.
     pub max_json_kib: usize,
+    /// Lines of an NDJSON body from a sender without a token, at most.
+    pub anonymous_ndjson_lines: usize,
     /// How far in the future a report's `at` may be (clock skew).
     #[serde(with = "humantime_serde")]
     #[schema(value_type = String)]
@@ -80,6 +86,38 @@ pub struct Limits {
     #[serde(with = "humantime_serde")]
     #[schema(value_type = String)]
     pub max_age: Duration,
+    /// Write requests (reports, NDJSON bodies, form posts) per minute from one address
+    /// (an IPv6 /64) without a token; a burst of this many passes at once.
+    #[schema(value_type = u32)]
+    pub per_ip_per_minute: NonZeroU32,
+    /// The same from one network (IPv4 /24, IPv6 /48), all its addresses together.
+    #[schema(value_type = u32)]
+    pub per_network_per_minute: NonZeroU32,
+    /// The same for each token, whatever address it comes from.
+    #[schema(value_type = u32)]
+    pub per_token_per_minute: NonZeroU32,
+}
+
+/// Bounds on the server's resources under any load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Open connections at most; more are closed as soon as they are accepted.
+    pub connections: usize,
+    /// Open connections from one address at most (a trusted proxy's are not capped).
+    pub connections_per_ip: usize,
+    /// A request's headers must arrive within this; an idle connection is closed after it.
+    #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this.
+    #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
+    pub body_timeout: Duration,
+    /// Open live-event streams (`/api/v1/events`) at most.
+    pub event_streams: usize,
+    /// Open live-event streams from one address at most.
+    pub event_streams_per_ip: usize,
 }
 
 impl Default for Config {
@@ -92,25 +130,66 @@ impl Default for Config {
             counting_window: Duration::from_secs(3600),
             tick: Duration::from_secs(5),
             trusted_proxies: Vec::new(),
+            intake: Intake::default(),
             limits: Limits::default(),
             engine: EngineConfig::default(),
         }
     }
 }
 
-impl Default for Limits {
-    fn default() -> Limits {
+impl Default for Intake {
+    fn default() -> Intake {
         let time = TimeLimits::default();
-        Limits {
-            max_ndjson_mib: 64,
-            max_json_kib: 64,
+        let web = WebConfig::default();
+        Intake {
+            max_ndjson_mib: web.max_ndjson_body / (1024 * 1024),
+            max_json_kib: web.max_json_body / 1024,
+            anonymous_ndjson_lines: web.anonymous_ndjson_lines,
             max_future: Duration::from_millis(time.max_future as u64),
             max_age: Duration::from_millis(time.max_age as u64),
+            per_ip_per_minute: web.rates.per_ip_per_minute,
+            per_network_per_minute: web.rates.per_network_per_minute,
+            per_token_per_minute: web.rates.per_token_per_minute,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        let bounds = Bounds::default();
+        Limits {
+            connections: bounds.connections,
+            connections_per_ip: bounds.connections_per_ip,
+            header_timeout: bounds.header_timeout,
+            body_timeout: bounds.body_timeout,
+            event_streams: bounds.event_streams,
+            event_streams_per_ip: bounds.event_streams_per_ip,
         }
     }
 }
 
 impl Limits {
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            connections: self.connections,
+            connections_per_ip: self.connections_per_ip,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            event_streams: self.event_streams,
+            event_streams_per_ip: self.event_streams_per_ip,
+        }
+    }
+}
+
+impl Intake {
+    pub fn rates(&self) -> Rates {
+        Rates {
+            per_ip_per_minute: self.per_ip_per_minute,
+            per_network_per_minute: self.per_network_per_minute,
+            per_token_per_minute: self.per_token_per_minute,
+        }
+    }
+
     pub fn time(&self) -> TimeLimits {
         TimeLimits {
             max_future: self.max_future.as_millis() as Millis,
@@ -360,7 +439,7 @@ mod tests {
             message.contains("seismo.toml:1: counting_window: "),
             "{message}"
         );
-        let error = load("[limits]\nmax_json_kib = -3\n", &[]).unwrap_err();
+        let error = load("[intake]\nmax_json_kib = -3\n", &[]).unwrap_err();
         assert!(
             format!("{error:#}").contains("seismo.toml:2: max_json_kib: "),
             "{error:#}"

@@ -54,8 +54,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let config = WebConfig {
         limits: intake.limits,
-        max_json_body: settings.limits.max_json_kib * 1024,
-        max_ndjson_body: settings.limits.max_ndjson_mib * 1024 * 1024,
+        max_json_body: settings.intake.max_json_kib * 1024,
+        max_ndjson_body: settings.intake.max_ndjson_mib * 1024 * 1024,
+        anonymous_ndjson_lines: settings.intake.anonymous_ndjson_lines,
+        rates: settings.intake.rates(),
+        bounds: settings.limits.bounds(),
         trusted_proxies: settings.trusted_proxies.clone(),
         client_salt: intake.client_salt,
         ..WebConfig::default()
@@ -100,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 state.events.close();
             }
         };
-        let server = seismo_web::serve(listener, seismo_web::app(state.clone()), shutdown);
+        let server = seismo_web::serve(listener, state.clone(), shutdown);
         // A request that is still open this long after the signal is cut off.
         let deadline = async {
             stopping.cancelled().await;

@@ -57,7 +57,7 @@ impl Intake {
             gazetteer,
             geoip,
             client_salt,
-            limits: config.limits.time(),
+            limits: config.intake.time(),
             live: Arc::new(live),
         })
     }

@@ -14,6 +14,7 @@ use seismo_core::report::{Received, Report, ReportInput, ReportRules};
 use seismo_store::Outcome;
 
 use crate::access::{self, Grant};
+use crate::server::is_trusted;
 use crate::{ApiError, AppState};
 
 /// Who sent a request, as far as the intake cares.
@@ -56,11 +57,10 @@ pub fn client_ip(request: &Parts, trusted_proxies: &[IpNet]) -> Option<IpAddr> {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())?;
-    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
     let mut ip = peer;
     let forwarded = forwarded_for(&request.headers);
     for entry in forwarded.iter().rev() {
-        if !trusted(&ip) {
+        if !is_trusted(trusted_proxies, ip) {
             break;
         }
         match entry.parse::<IpAddr>() {
@@ -82,16 +82,55 @@ fn forwarded_for(headers: &HeaderMap) -> Vec<&str> {
         .collect()
 }
 
-/// Reads the whole body, refusing more than `limit` bytes with 413.
-pub async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body is larger than {limit} bytes; send NDJSON in several requests"),
-            None,
-        )
-    })
+/// 413 at once when the declared `Content-Length` is over `limit`: the body is never read.
+pub fn check_declared_length(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => Err(too_large(limit)),
+        _ => Ok(()),
+    }
+}
+
+pub fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body is larger than {limit} bytes; send NDJSON in several requests"),
+        None,
+    )
+}
+
+/// 408: the body did not arrive within [`Bounds::body_timeout`](crate::Bounds).
+pub fn body_timeout(state: &AppState) -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "body_timeout",
+        format!(
+            "the body did not arrive within {} s",
+            state.config.bounds.body_timeout.as_secs()
+        ),
+        None,
+    )
+}
+
+/// Reads the whole body within the body timeout, refusing more than `limit` bytes with
+/// 413 (at once when the headers declare more).
+pub async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    check_declared_length(headers, limit)?;
+    let read = axum::body::to_bytes(body, limit);
+    match tokio::time::timeout(state.config.bounds.body_timeout, read).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large(limit)),
+        Err(_) => Err(body_timeout(state)),
+    }
 }
 
 pub fn rules(state: &AppState) -> ReportRules<'_> {

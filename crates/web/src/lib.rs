@@ -11,11 +11,11 @@ mod events;
 mod feeds;
 mod intake;
 mod pages;
+mod rate;
+mod server;
 mod status;
 mod statuspage;
 
-use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -27,6 +27,8 @@ use seismo_core::time::Millis;
 pub use cache::PageCache;
 pub use error::ApiError;
 pub use events::Events;
+pub use rate::Rates;
+pub use server::{Bounds, serve};
 pub use status::{Level, Snapshot, SnapshotCache};
 
 pub use seismo_runtime::Clock;
@@ -46,6 +48,12 @@ pub struct WebConfig {
     /// Proxies whose `X-Forwarded-For` is believed: a request from one of them comes
     /// from the address it names.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Bounds on connections, request times and event streams.
+    pub bounds: Bounds,
+    /// Requests per minute on the write routes.
+    pub rates: Rates,
+    /// Lines of an NDJSON body from a sender without a token, at most.
+    pub anonymous_ndjson_lines: usize,
     /// Salt of client hashes (kept in the store).
     pub client_salt: u64,
     /// How long a status snapshot (what pages, badges, feeds and `/api/v2` show) is
@@ -58,6 +66,9 @@ impl Default for WebConfig {
         WebConfig {
             limits: TimeLimits::default(),
             token_refresh: 5_000,
+            bounds: Bounds::default(),
+            rates: Rates::default(),
+            anonymous_ndjson_lines: 100,
             max_json_body: 64 * 1024,
             max_ndjson_body: 64 * 1024 * 1024,
             trusted_proxies: Vec::new(),
@@ -77,6 +88,7 @@ pub struct AppState {
     pub pages: PageCache,
     pub events: Events,
     pub access: access::Access,
+    pub limiter: rate::Limiter,
 }
 
 impl AppState {
@@ -90,12 +102,13 @@ impl AppState {
         AppState {
             live,
             geoip,
-            config,
             clock,
             snapshots: Default::default(),
             pages: Default::default(),
-            events: Default::default(),
+            events: Events::new(&config.bounds),
             access: Default::default(),
+            limiter: rate::Limiter::new(config.rates),
+            config,
         }
     }
 
@@ -148,18 +161,4 @@ pub fn app(state: Arc<AppState>) -> Router {
         .nest("/api/v1", api::routes_with_document())
         .fallback(|| async { ApiError::not_found("no such page") })
         .with_state(state)
-}
-
-/// Serves `app` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }

@@ -1,6 +1,7 @@
 //! The HTTP API and form, called through the router with a real SQLite store.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -15,7 +16,7 @@ use seismo_core::time::parse_rfc3339;
 use seismo_detect::{Engine, EngineConfig};
 use seismo_runtime::{Live, Ticker};
 use seismo_store::{SqliteStore, Store, WriterConfig};
-use seismo_web::{AppState, WebConfig, app};
+use seismo_web::{AppState, Rates, WebConfig, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -37,6 +38,16 @@ fn from(ip: [u8; 4], mut request: Request<Body>) -> Request<Body> {
         .extensions_mut()
         .insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
     request
+}
+
+/// Rates no test reaches unless it means to.
+fn unlimited() -> Rates {
+    let many = NonZeroU32::new(1_000_000).unwrap();
+    Rates {
+        per_ip_per_minute: many,
+        per_network_per_minute: many,
+        per_token_per_minute: many,
+    }
 }
 
 fn server(config: WebConfig) -> Server {
@@ -154,7 +165,10 @@ fn error_of(body: &Value) -> (&str, Option<&str>) {
 
 #[tokio::test]
 async fn a_report_is_accepted_and_counted_once_per_network_and_hour() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let report = json!({"service": "Office 365", "problem": "email", "client": "u1", "city": "Los Angeles", "country": "US"});
     let (status, first) = s.report(report.clone()).await;
     assert_eq!(status, StatusCode::ACCEPTED);
@@ -192,7 +206,10 @@ async fn three_hundred_ids_from_one_network_are_one_voice_three_hundred_networks
     use seismo_core::report::Report;
     use seismo_core::time::{DAY_MS, MINUTE_MS};
 
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let now = parse_rfc3339(NOW).unwrap();
     let aws = Catalog::demo().by_slug("aws").unwrap();
     // The server's ticker, on a clock of the test's.
@@ -364,7 +381,10 @@ async fn errors_are_json_with_code_and_field() {
 
 #[tokio::test]
 async fn old_reports_and_named_reporters_need_an_importer_token() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let importer = s.token("partner", Role::Importer, None);
     let admin = s.token("root", Role::Admin, None);
     let agent = s.token("probe-1", Role::Agent, None);
@@ -416,7 +436,10 @@ async fn old_reports_and_named_reporters_need_an_importer_token() {
 
 #[tokio::test]
 async fn the_token_list_is_for_admins_and_never_shows_secrets() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let admin = s.token("root", Role::Admin, None);
     let importer = s.token("partner", Role::Importer, Some(1));
     let list = |token: Option<&str>| {
@@ -473,7 +496,10 @@ async fn the_token_list_is_for_admins_and_never_shows_secrets() {
 
 #[tokio::test]
 async fn ndjson_keeps_good_lines_and_names_bad_ones() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let body = [
         r#"{"service":"aws","client":"a","problem":"console"}"#,
         r#"{"service":"aws","client":"a"}"#,
@@ -488,6 +514,7 @@ async fn ndjson_keeps_good_lines_and_names_bad_ones() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(result["accepted"], 3);
     assert_eq!(result["duplicates"], 1);
+    assert_eq!(result["rejected_count"], 3);
     let rejected: Vec<(u64, &str)> = result["rejected"]
         .as_array()
         .unwrap()
@@ -517,7 +544,10 @@ async fn ndjson_keeps_good_lines_and_names_bad_ones() {
 
 #[tokio::test]
 async fn series_by_problem_and_its_parameter_errors() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     for (network, minute, problem) in [
         (1, "18:01", "email"),
         (2, "18:02", "email"),
@@ -580,7 +610,10 @@ async fn series_by_problem_and_its_parameter_errors() {
 
 #[tokio::test]
 async fn services_list_the_catalog() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let (status, list) = s.get("/api/v1/services").await;
     assert_eq!(status, StatusCode::OK);
     let services = list["services"].as_array().unwrap();
@@ -595,7 +628,10 @@ async fn services_list_the_catalog() {
 
 #[tokio::test]
 async fn the_form_posts_a_report_without_javascript() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let (status, page) = s
         .send(Request::get("/report/slack").body(Body::empty()).unwrap())
         .await;
@@ -652,7 +688,10 @@ async fn incidents_are_listed_filtered_and_shown() {
     use seismo_core::report::Report;
     use seismo_core::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let start = parse_rfc3339(NOW).unwrap() - 9 * DAY_MS;
     {
         let mut engine = s.engine.lock().unwrap();
@@ -793,7 +832,10 @@ async fn read_mostly_pages_are_kept_briefly_and_revalidated_by_etag() {
         );
     }
 
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let get = |etag: Option<&str>| {
         let mut request = Request::get("/api/v2/summary.json");
         if let Some(etag) = etag {
@@ -828,7 +870,10 @@ async fn read_mostly_pages_are_kept_briefly_and_revalidated_by_etag() {
 
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_real_routes() {
-    let s = server(WebConfig::default());
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
     let (status, document) = s.get("/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
@@ -884,4 +929,146 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_burst_is_answered_429_with_retry_after_per_address_and_per_network() {
+    let s = server(WebConfig {
+        rates: Rates {
+            per_ip_per_minute: NonZeroU32::new(5).unwrap(),
+            per_network_per_minute: NonZeroU32::new(8).unwrap(),
+            per_token_per_minute: NonZeroU32::new(20).unwrap(),
+        },
+        ..WebConfig::default()
+    });
+    let report = json!({"service": "aws"});
+    let statuses = async |ip: [u8; 4], n: usize| {
+        let mut statuses = Vec::new();
+        for _ in 0..n {
+            statuses.push(s.report_from(ip, report.clone()).await.0.as_u16());
+        }
+        statuses
+    };
+    assert_eq!(
+        statuses([127, 0, 5, 1], 6).await,
+        [202, 202, 202, 202, 202, 429]
+    );
+    assert_eq!(
+        statuses([127, 0, 5, 2], 4).await,
+        [202, 202, 202, 429],
+        "the network's bucket holds 8"
+    );
+    assert_eq!(
+        statuses([127, 0, 6, 1], 1).await,
+        [202],
+        "another network is not held back"
+    );
+
+    let request = from(
+        [127, 0, 5, 3],
+        Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(report.to_string()))
+            .unwrap(),
+    );
+    let response = s.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=61).contains(&wait), "{wait}");
+    let body: Value =
+        serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(error_of(&body), ("rate_limited", None));
+
+    // A token has its own, larger bucket, wherever it comes from.
+    let token = s.token("partner", Role::Importer, None);
+    for n in 0..21 {
+        let request = from(
+            [127, 0, 5, 1],
+            Request::post("/api/v1/reports")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(report.to_string()))
+                .unwrap(),
+        );
+        let (status, _) = s.send(request).await;
+        let expected = if n < 20 {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(status, expected, "token request {n}");
+    }
+    // The form is a write route too.
+    let form = from(
+        [127, 0, 5, 1],
+        Request::post("/report/aws")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("problem=console"))
+            .unwrap(),
+    );
+    assert_eq!(s.send(form).await.0, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn ndjson_without_a_token_is_capped_in_lines_and_bad_lines_cost_a_count() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        max_json_body: 1024,
+        ..WebConfig::default()
+    });
+    let lines = |n: usize, line: &str| vec![line; n].join("\n");
+    let (status, body) = s
+        .post("application/x-ndjson", lines(101, r#"{"service":"aws"}"#))
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (StatusCode::PAYLOAD_TOO_LARGE, ("too_many_lines", None))
+    );
+    let (_, aws) = s.get("/api/v1/services/aws").await;
+    assert_eq!(
+        aws["reports_last_hour"], 0,
+        "nothing of a refused body is stored"
+    );
+    let (status, body) = s
+        .post("application/x-ndjson", lines(100, r#"{"service":"aws"}"#))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (&body["accepted"], &body["duplicates"]),
+        (&json!(100), &json!(99))
+    );
+
+    let token = s.token("partner", Role::Importer, None);
+    let mut bad = lines(250_000, "{}");
+    bad.push('\n');
+    bad.push_str(&"x".repeat(5_000));
+    bad.push_str("\n{\"service\":\"github\"}");
+    let request = from(
+        PEER,
+        Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/x-ndjson")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(bad))
+            .unwrap(),
+    );
+    let (status, body) = s.send_json(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["accepted"], 1,
+        "the line after a line too long is read"
+    );
+    assert_eq!(body["rejected_count"], 250_001);
+    let listed = body["rejected"].as_array().unwrap();
+    assert_eq!(listed.len(), 100, "only the first hundred are listed");
+    assert_eq!(
+        (
+            listed[0]["line"].as_u64(),
+            listed[0]["error"]["code"].as_str()
+        ),
+        (Some(1), Some("missing_field"))
+    );
 }

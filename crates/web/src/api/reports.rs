@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 
 use crate::error::{ErrorBody, ErrorResponse};
 use crate::intake::{self, Sender};
@@ -23,12 +24,22 @@ pub struct Accepted {
 }
 
 /// The result of an NDJSON batch: the accepted lines are durable, the rejected ones say why.
-#[derive(serde::Serialize, utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema, Default)]
 pub struct Batch {
     pub accepted: usize,
     pub duplicates: usize,
+    /// How many lines were rejected.
+    pub rejected_count: usize,
+    /// The first [`MAX_REJECTED_LISTED`] of them, with their errors.
     pub rejected: Vec<RejectedLine>,
 }
+
+/// Rejected lines listed with their error; the rest are only counted, so that a body of
+/// millions of bad lines costs no more memory than a body of a hundred.
+pub const MAX_REJECTED_LISTED: usize = 100;
+
+/// Reports handed to the writer at once while an NDJSON body streams in.
+const CHUNK: usize = 10_000;
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct RejectedLine {
@@ -60,7 +71,9 @@ enum BodyKind {
         (status = 400, description = "Not a report: malformed JSON, unknown or invalid field", body = ErrorResponse),
         (status = 401, description = "A wrong, expired or revoked token", body = ErrorResponse),
         (status = 403, description = "A token of a role other than importer or admin", body = ErrorResponse),
-        (status = 413, description = "Body too large", body = ErrorResponse),
+        (status = 408, description = "The body did not arrive in time", body = ErrorResponse),
+        (status = 413, description = "Body too large, or more lines than a sender without a token may send", body = ErrorResponse),
+        (status = 429, description = "Too many requests from this address, network or token; see Retry-After", body = ErrorResponse),
         (status = 415, description = "Neither JSON nor NDJSON", body = ErrorResponse),
         (status = 422, description = "A report that breaks a rule (unknown service, time out of range)", body = ErrorResponse),
         (status = 503, description = "The store cannot take reports", body = ErrorResponse),
@@ -94,15 +107,12 @@ pub async fn post(
     };
     let (parts, body) = request.into_parts();
     let sender = Sender::of(&state, &parts).await?;
-    let limit = match kind {
-        BodyKind::Json => state.config.max_json_body,
-        BodyKind::Ndjson => state.config.max_ndjson_body,
-    };
-    let body = intake::read_body(body, limit).await?;
-    let received = sender.received((state.clock)());
+    state.limiter.admit(&sender)?;
     match kind {
         BodyKind::Json => {
-            let report = intake::validate(&state, &body, &received)?;
+            let body =
+                intake::read_body(&state, &parts.headers, body, state.config.max_json_body).await?;
+            let report = intake::validate(&state, &body, &sender.received((state.clock)()))?;
             let outcome = intake::submit(&state, vec![report]).await?[0];
             let accepted = Accepted {
                 id: outcome.id,
@@ -111,33 +121,169 @@ pub async fn post(
             Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
         }
         BodyKind::Ndjson => {
-            let mut reports = Vec::new();
-            let mut rejected = Vec::new();
-            for (n, line) in body.split(|&b| b == b'\n').enumerate() {
-                let line = line.strip_suffix(b"\r").unwrap_or(line);
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
+            intake::check_declared_length(&parts.headers, state.config.max_ndjson_body)?;
+            let deadline = tokio::time::Instant::now() + state.config.bounds.body_timeout;
+            let mut ndjson = Ndjson {
+                state: &state,
+                sender: &sender,
+                max_lines: if sender.importer.is_some() {
+                    usize::MAX
+                } else {
+                    state.config.anonymous_ndjson_lines
+                },
+                lines: 0,
+                reports: Vec::new(),
+                batch: Batch::default(),
+            };
+            let mut body = body.into_data_stream();
+            // The line being read, kept up to the largest single report.
+            let mut partial: Vec<u8> = Vec::new();
+            let mut skipping = false;
+            let mut read = 0usize;
+            loop {
+                let next = tokio::time::timeout_at(deadline, body.next()).await;
+                let chunk = match next {
+                    Err(_) => return Err(ndjson.stopped(intake::body_timeout(&state))),
+                    Ok(None) => break,
+                    Ok(Some(Err(error))) => {
+                        return Err(ndjson.stopped(ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "body_unreadable",
+                            format!("the body could not be read: {error}"),
+                            None,
+                        )));
+                    }
+                    Ok(Some(Ok(chunk))) => chunk,
+                };
+                read += chunk.len();
+                if read > state.config.max_ndjson_body {
+                    return Err(ndjson.stopped(intake::too_large(state.config.max_ndjson_body)));
                 }
-                match intake::validate(&state, line, &received) {
-                    Ok(report) => reports.push(report),
-                    Err(e) => rejected.push(RejectedLine {
-                        line: n + 1,
-                        error: e.body(),
-                    }),
+                let mut rest = &chunk[..];
+                while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+                    if skipping {
+                        // The end of a line too long to keep: rejected already.
+                        skipping = false;
+                        ndjson.lines += 1;
+                    } else if partial.is_empty() {
+                        ndjson.line(&rest[..end]).await?;
+                    } else {
+                        partial.extend_from_slice(&rest[..end]);
+                        ndjson.line(&std::mem::take(&mut partial)).await?;
+                    }
+                    rest = &rest[end + 1..];
+                }
+                if !skipping {
+                    partial.extend_from_slice(rest);
+                    if partial.len() > state.config.max_json_body {
+                        partial = Vec::new();
+                        skipping = true;
+                        ndjson.reject_too_long();
+                    }
                 }
             }
-            let outcomes = if reports.is_empty() {
-                Vec::new()
+            if skipping {
+                ndjson.lines += 1;
             } else {
-                intake::submit(&state, reports).await?
-            };
-            let duplicates = outcomes.iter().filter(|o| !o.counted).count();
-            let batch = Batch {
-                accepted: outcomes.len(),
-                duplicates,
-                rejected,
-            };
-            Ok(Json(batch).into_response())
+                ndjson.line(&partial).await?;
+            }
+            ndjson.flush().await?;
+            Ok(Json(ndjson.batch).into_response())
         }
+    }
+}
+
+/// An NDJSON body being read: lines validated as they arrive, reports stored a chunk
+/// at a time.
+struct Ndjson<'a> {
+    state: &'a AppState,
+    sender: &'a Sender,
+    max_lines: usize,
+    /// Lines seen, blank ones included.
+    lines: usize,
+    reports: Vec<seismo_core::Report>,
+    batch: Batch,
+}
+
+impl Ndjson<'_> {
+    async fn line(&mut self, line: &[u8]) -> Result<(), ApiError> {
+        self.lines += 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        if self.lines > self.max_lines {
+            return Err(self.stopped(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_lines",
+                format!(
+                    "a body without a token holds at most {} lines; send fewer, or ask for an importer token",
+                    self.max_lines
+                ),
+                None,
+            )));
+        }
+        let received = self.sender.received((self.state.clock)());
+        match intake::validate(self.state, line, &received) {
+            Ok(report) => {
+                self.reports.push(report);
+                if self.reports.len() >= CHUNK {
+                    self.flush().await?;
+                }
+            }
+            Err(error) => self.reject(self.lines, error),
+        }
+        Ok(())
+    }
+
+    /// The line being read is longer than one report may be.
+    fn reject_too_long(&mut self) {
+        let limit = self.state.config.max_json_body;
+        self.reject(
+            self.lines + 1,
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "line_too_long",
+                format!("a line holds one report of at most {limit} bytes"),
+                None,
+            ),
+        );
+    }
+
+    fn reject(&mut self, line: usize, error: ApiError) {
+        self.batch.rejected_count += 1;
+        if self.batch.rejected.len() < MAX_REJECTED_LISTED {
+            self.batch.rejected.push(RejectedLine {
+                line,
+                error: error.body(),
+            });
+        }
+    }
+
+    /// Stores the reports read so far.
+    async fn flush(&mut self) -> Result<(), ApiError> {
+        if self.reports.is_empty() {
+            return Ok(());
+        }
+        let reports = std::mem::take(&mut self.reports);
+        match intake::submit(self.state, reports).await {
+            Ok(outcomes) => {
+                self.batch.accepted += outcomes.len();
+                self.batch.duplicates += outcomes.iter().filter(|o| !o.counted).count();
+                Ok(())
+            }
+            Err(error) => Err(self.stopped(error)),
+        }
+    }
+
+    /// `error`, saying which lines were stored before it.
+    fn stopped(&self, mut error: ApiError) -> ApiError {
+        if self.batch.accepted > 0 {
+            error.message = format!(
+                "{} (the {} reports accepted before line {} are stored)",
+                error.message, self.batch.accepted, self.lines
+            );
+        }
+        error
     }
 }

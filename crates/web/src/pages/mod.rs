@@ -136,7 +136,9 @@ pub async fn report_submit(
     let result = async {
         let (parts, body) = request.into_parts();
         let sender = Sender::of(&state, &parts).await?;
-        let body = intake::read_body(body, state.config.max_json_body).await?;
+        state.limiter.admit(&sender)?;
+        let body =
+            intake::read_body(&state, &parts.headers, body, state.config.max_json_body).await?;
         let fields: FormFields = serde_urlencoded::from_bytes(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
