@@ -55,6 +55,11 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     #[schema(value_type = String)]
     pub tick: Duration,
+    /// The site's address as its readers reach it ("https://status.example.com"), for
+    /// the absolute links of feeds and `/api/v2`. Not set: `http://` and the address
+    /// the server listens on. Never taken from a request's `Host` header, which anyone
+    /// can forge.
+    pub public_url: Option<String>,
     /// Proxies (addresses or networks, "10.0.0.0/8") whose `X-Forwarded-For` is
     /// believed: a request from one of them comes from the last address in that header
     /// that is not a trusted proxy. Empty: every request comes from its peer address.
@@ -129,6 +134,7 @@ impl Default for Config {
             geoip: None,
             counting_window: Duration::from_secs(3600),
             tick: Duration::from_secs(5),
+            public_url: None,
             trusted_proxies: Vec::new(),
             intake: Intake::default(),
             limits: Limits::default(),

@@ -52,7 +52,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(demo) => demo.clock(),
         None => Arc::new(wall_clock),
     };
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    listener.set_nonblocking(true)?;
+    let address = listener.local_addr()?;
     let config = WebConfig {
+        public_url: settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"))
+            .trim_end_matches('/')
+            .to_string(),
         limits: intake.limits,
         max_json_body: settings.intake.max_json_kib * 1024,
         max_ndjson_body: settings.intake.max_ndjson_mib * 1024 * 1024,
@@ -84,10 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(settings.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        let address = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
         tracing::info!(services = state.live.catalog.services().len(), data = %settings.data.display(), "serving");

@@ -192,6 +192,7 @@ fn problem_buttons_record_reports(server: &Server) {
     let response = reqwest::blocking::Client::new()
         .post(server.url("/report/microsoft-365"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", &server.base)
         .body("problem=email")
         .send()
         .unwrap();

@@ -17,8 +17,10 @@ use seismo_core::time::Millis;
 
 use crate::AppState;
 
-/// Beyond this many cached addresses (search queries are unbounded), start afresh.
+/// Beyond this many cached pages, or this many bytes of them, start afresh. Only pages
+/// that exist are kept (one per service, incident and feed), so this is a backstop.
 const MAX_ENTRIES: usize = 10_000;
+const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Largest response kept.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -32,14 +34,47 @@ struct Page {
 
 #[derive(Default)]
 pub struct PageCache {
-    pages: Mutex<HashMap<String, Page>>,
+    pages: Mutex<Pages>,
+}
+
+#[derive(Default)]
+struct Pages {
+    by_key: HashMap<String, Page>,
+    bytes: usize,
 }
 
 impl PageCache {
+    /// How many pages are kept, and their bytes.
+    pub fn size(&self) -> (usize, usize) {
+        let pages = self.pages.lock().expect("page cache lock");
+        (pages.by_key.len(), pages.bytes)
+    }
+
     /// Forgets every page: the next readers render afresh.
     pub fn clear(&self) {
-        self.pages.lock().expect("page cache lock").clear();
+        *self.pages.lock().expect("page cache lock") = Pages::default();
     }
+}
+
+/// What a cached page is known by: its path and the one query parameter that selects
+/// content (`service`, of `/history`). Other parameters are ignored by the pages, so
+/// they are left out of the key (a flood of `?x=1`, `?x=2`… is one page); a search
+/// (`?q=`) is rendered for its reader and not kept.
+fn cache_key(uri: &axum::http::Uri) -> Option<String> {
+    let mut key = uri.path().to_string();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
+    for (name, value) in pairs {
+        match name.as_str() {
+            "q" if !value.is_empty() => return None,
+            "service" => {
+                key.push_str("?service=");
+                key.push_str(&value);
+            }
+            _ => {}
+        }
+    }
+    Some(key)
 }
 
 /// Middleware: serves GETs from the cache while fresh, renders and keeps them otherwise.
@@ -48,13 +83,16 @@ pub async fn respond(State(state): State<Arc<AppState>>, request: Request, next:
     if request.method() != Method::GET {
         return next.run(request).await;
     }
-    let key = request.uri().to_string();
+    let Some(key) = cache_key(request.uri()) else {
+        return next.run(request).await;
+    };
     let now = (state.clock)();
     let fresh_for = state.config.fresh_for;
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let hit = {
         let pages = state.pages.pages.lock().expect("page cache lock");
         pages
+            .by_key
             .get(&key)
             .filter(|p| now >= p.at && now - p.at < fresh_for)
             .cloned()
@@ -78,10 +116,13 @@ pub async fn respond(State(state): State<Arc<AppState>>, request: Request, next:
                 body,
             };
             let mut pages = state.pages.pages.lock().expect("page cache lock");
-            if pages.len() >= MAX_ENTRIES {
-                pages.clear();
+            if pages.by_key.len() >= MAX_ENTRIES || pages.bytes + page.body.len() > MAX_BYTES {
+                *pages = Pages::default();
             }
-            pages.insert(key, page.clone());
+            pages.bytes += page.body.len();
+            if let Some(old) = pages.by_key.insert(key, page.clone()) {
+                pages.bytes -= old.body.len();
+            }
             page
         }
     };

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use askama::Template;
 use atom_syndication::{Entry, Feed, Link, Person, Text};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use seismo_core::time::format_rfc3339;
 
 use crate::status::{Level, ServiceStatus, Snapshot, sentence, title};
-use crate::{ApiError, AppState, base_url};
+use crate::{ApiError, AppState};
 
 /// Entries in a feed: the newest updates.
 const FEED_ENTRIES: usize = 100;
@@ -74,24 +74,20 @@ fn atom(feed: Feed) -> Response {
         .into_response()
 }
 
-pub async fn all(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let base = base_url(&headers);
+pub async fn all(State(state): State<Arc<AppState>>) -> Response {
+    let base = state.config.public_url.as_str();
     let snapshot = state.snapshot();
-    atom(feed(&snapshot, &base, None, format!("{base}/feed.atom")))
+    atom(feed(&snapshot, base, None, format!("{base}/feed.atom")))
 }
 
-pub async fn service(
-    State(state): State<Arc<AppState>>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
     let snapshot = state.snapshot();
     let Some(service) = snapshot.service(&slug) else {
         return ApiError::unknown_service(&slug).into_response();
     };
-    let base = base_url(&headers);
+    let base = state.config.public_url.as_str();
     let id = format!("{base}/services/{slug}/feed.atom");
-    atom(feed(&snapshot, &base, Some(service), id))
+    atom(feed(&snapshot, base, Some(service), id))
 }
 
 #[derive(Template)]

@@ -9,6 +9,7 @@ mod cache;
 mod error;
 mod events;
 mod feeds;
+mod headers;
 mod intake;
 mod pages;
 mod rate;
@@ -48,6 +49,9 @@ pub struct WebConfig {
     /// Proxies whose `X-Forwarded-For` is believed: a request from one of them comes
     /// from the address it names.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The site's address as readers reach it (`https://status.example.com`), for
+    /// absolute links in feeds and `/api/v2`; never taken from a request's `Host`.
+    pub public_url: String,
     /// Bounds on connections, request times and event streams.
     pub bounds: Bounds,
     /// Requests per minute on the write routes.
@@ -66,6 +70,7 @@ impl Default for WebConfig {
         WebConfig {
             limits: TimeLimits::default(),
             token_refresh: 5_000,
+            public_url: "http://localhost:8080".into(),
             bounds: Bounds::default(),
             rates: Rates::default(),
             anonymous_ndjson_lines: 100,
@@ -118,15 +123,6 @@ impl AppState {
     }
 }
 
-/// `http://host` of the request, for absolute links in feeds and `/api/v2`.
-fn base_url(headers: &axum::http::HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 pub fn app(state: Arc<AppState>) -> Router {
     // What everyone reads during an outage: cached for a few seconds, with ETags.
     let read_mostly = Router::new()
@@ -160,5 +156,6 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/assets/{name}", get(pages::asset))
         .nest("/api/v1", api::routes_with_document())
         .fallback(|| async { ApiError::not_found("no such page") })
+        .layer(axum::middleware::from_fn(headers::secure))
         .with_state(state)
 }

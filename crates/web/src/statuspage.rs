@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use seismo_core::time::format_rfc3339;
 use seismo_detect::view::IncidentView;
 use serde_json::{Value, json};
 
+use crate::AppState;
 use crate::status::{Level, ServiceStatus, Snapshot, sentence, title};
-use crate::{AppState, base_url};
 
 const PAGE_ID: &str = "seismo";
 /// Statuspage's `incidents.json` lists the 50 most recent.
@@ -45,11 +44,11 @@ fn incident_status(state: seismo_detect::State) -> &'static str {
     }
 }
 
-fn page(snapshot: &Snapshot, headers: &HeaderMap) -> Value {
+fn page(snapshot: &Snapshot, base: &str) -> Value {
     json!({
         "id": PAGE_ID,
         "name": "seismo",
-        "url": base_url(headers),
+        "url": base,
         "time_zone": "Etc/UTC",
         "updated_at": format_rfc3339(snapshot.at),
     })
@@ -78,7 +77,7 @@ fn component(snapshot: &Snapshot, service: &ServiceStatus, position: usize) -> V
     })
 }
 
-fn incident(snapshot: &Snapshot, incident: &IncidentView, headers: &HeaderMap) -> Value {
+fn incident(snapshot: &Snapshot, incident: &IncidentView, base: &str) -> Value {
     let id = incident.id.to_string();
     let component = snapshot
         .services
@@ -128,7 +127,7 @@ fn incident(snapshot: &Snapshot, incident: &IncidentView, headers: &HeaderMap) -
         "monitoring_at": monitoring_at,
         "resolved_at": incident.ended_at,
         "impact": if ever_confirmed { "major" } else { "minor" },
-        "shortlink": format!("{}/incidents/{id}", base_url(headers)),
+        "shortlink": format!("{base}/incidents/{id}"),
         "started_at": incident.started_at,
         "page_id": PAGE_ID,
         "incident_updates": updates,
@@ -145,55 +144,51 @@ fn components(snapshot: &Snapshot) -> Vec<Value> {
         .collect()
 }
 
-fn incidents(snapshot: &Snapshot, headers: &HeaderMap, unresolved_only: bool) -> Vec<Value> {
+fn incidents(snapshot: &Snapshot, base: &str, unresolved_only: bool) -> Vec<Value> {
     snapshot
         .incidents
         .iter()
         .filter(|i| !unresolved_only || i.state.is_active())
         .take(RECENT_INCIDENTS)
-        .map(|i| incident(snapshot, i, headers))
+        .map(|i| incident(snapshot, i, base))
         .collect()
 }
 
-pub async fn summary(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<Value> {
+pub async fn summary(State(state): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = state.snapshot();
     Json(json!({
-        "page": page(&snapshot, &headers),
+        "page": page(&snapshot, &state.config.public_url),
         "status": status(&snapshot),
         "components": components(&snapshot),
-        "incidents": incidents(&snapshot, &headers, true),
+        "incidents": incidents(&snapshot, &state.config.public_url, true),
         "scheduled_maintenances": [],
     }))
 }
 
-pub async fn status_json(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<Value> {
+pub async fn status_json(State(state): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = state.snapshot();
-    Json(json!({ "page": page(&snapshot, &headers), "status": status(&snapshot) }))
+    Json(json!({ "page": page(&snapshot, &state.config.public_url), "status": status(&snapshot) }))
 }
 
-pub async fn components_json(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Json<Value> {
+pub async fn components_json(State(state): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = state.snapshot();
-    Json(json!({ "page": page(&snapshot, &headers), "components": components(&snapshot) }))
+    Json(
+        json!({ "page": page(&snapshot, &state.config.public_url), "components": components(&snapshot) }),
+    )
 }
 
-pub async fn incidents_json(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Json<Value> {
+pub async fn incidents_json(State(state): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = state.snapshot();
     Json(json!({
-        "page": page(&snapshot, &headers),
-        "incidents": incidents(&snapshot, &headers, false),
+        "page": page(&snapshot, &state.config.public_url),
+        "incidents": incidents(&snapshot, &state.config.public_url, false),
     }))
 }
 
-pub async fn unresolved_json(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Json<Value> {
+pub async fn unresolved_json(State(state): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = state.snapshot();
     Json(json!({
-        "page": page(&snapshot, &headers),
-        "incidents": incidents(&snapshot, &headers, true),
+        "page": page(&snapshot, &state.config.public_url),
+        "incidents": incidents(&snapshot, &state.config.public_url, true),
     }))
 }

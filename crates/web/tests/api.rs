@@ -598,6 +598,9 @@ async fn series_by_problem_and_its_parameter_errors() {
             "too_many_points",
             "step",
         ),
+        ("step=9223372036854775800", "invalid_step", "step"),
+        ("step=-60", "invalid_step", "step"),
+        ("colour=red", "unknown_parameter", "colour"),
     ] {
         let (status, body) = s.get(&format!("/api/v1/services/aws/series?{query}")).await;
         assert_eq!(
@@ -647,31 +650,84 @@ async fn the_form_posts_a_report_without_javascript() {
             "{problem}"
         );
     }
-    let submit = |body: &'static str| {
-        Request::post("/report/slack")
+    let post = |body: &'static str, origin: Option<&str>, site: Option<&str>| {
+        let mut request = Request::post("/report/slack")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::USER_AGENT, "test-browser")
-            .body(Body::from(body))
-            .unwrap()
+            .header(header::HOST, "status.test")
+            .header(header::USER_AGENT, "test-browser");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        from(PEER, request.body(Body::from(body)).unwrap())
     };
-    let (status, page) = s
-        .send(submit("problem=calls&city=S%C3%A3o+Paulo&country=Brazil"))
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        String::from_utf8(page)
-            .unwrap()
-            .contains("your report is counted")
+    let submit = |body: &'static str| post(body, Some("http://status.test"), Some("same-origin"));
+    let response = s
+        .router
+        .clone()
+        .oneshot(submit("problem=calls&city=S%C3%A3o+Paulo&country=Brazil"))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "posted, then redirected"
     );
-    let (_, again) = s.send(submit("problem=calls&city=&country=")).await;
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/report/slack?thanks=counted"
+    );
+    let (_, thanks) = s
+        .send(
+            Request::get("/report/slack?thanks=counted")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let thanks = String::from_utf8(thanks).unwrap();
+    assert!(thanks.contains("your report is counted"), "{thanks}");
     assert!(
-        String::from_utf8(again)
-            .unwrap()
-            .contains("not counted again")
+        thanks.contains(r#"<a href="/services/slack">Back to Slack</a>"#),
+        "{thanks}"
+    );
+    let response = s
+        .router
+        .clone()
+        .oneshot(submit("problem=calls&city=&country="))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()[header::LOCATION],
+        "/report/slack?thanks=duplicate"
     );
     let (status, bad) = s.send(submit("problem=teleportation")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(String::from_utf8(bad).unwrap().contains("has no problem"));
+
+    // Another site's page cannot make its visitors post.
+    for (origin, site) in [
+        (Some("https://evil.example"), None),
+        (Some("https://evil.example"), Some("cross-site")),
+        (Some("http://status.test"), Some("cross-site")),
+        (None, None),
+        (Some("null"), None),
+    ] {
+        let (status, page) = s.send(post("problem=calls", origin, site)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{origin:?} {site:?}");
+        assert!(String::from_utf8(page).unwrap().contains("own report page"));
+    }
+    // A browser that sends a Referer and no Origin, from the public address.
+    let referred = from(
+        [127, 0, 99, 1],
+        Request::post("/report/zoom")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::REFERER, "http://localhost:8080/services/zoom")
+            .body(Body::from("problem=other"))
+            .unwrap(),
+    );
+    assert_eq!(s.send(referred).await.0, StatusCode::SEE_OTHER);
 
     let (_, series) = s.get("/api/v1/services/slack/series?from=2026-01-22T18:00:00Z&to=2026-01-22T19:00:00Z&step=3600&by=city").await;
     assert_eq!(series["points"][0]["key"], "São Paulo, Sao Paulo, BR");
@@ -1007,6 +1063,7 @@ async fn a_burst_is_answered_429_with_retry_after_per_address_and_per_network() 
         [127, 0, 5, 1],
         Request::post("/report/aws")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, "http://localhost:8080")
             .body(Body::from("problem=console"))
             .unwrap(),
     );
@@ -1071,4 +1128,103 @@ async fn ndjson_without_a_token_is_capped_in_lines_and_bad_lines_cost_a_count() 
         ),
         (Some(1), Some("missing_field"))
     );
+}
+
+#[tokio::test]
+async fn links_come_from_the_public_url_and_the_cache_keeps_only_real_pages() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        public_url: "https://status.example.org".into(),
+        ..WebConfig::default()
+    });
+    let forged = |uri: &str| {
+        Request::get(uri)
+            .header(header::HOST, "evil.example")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (_, feed) = s.send(forged("/feed.atom")).await;
+    let feed = String::from_utf8(feed).unwrap();
+    assert!(
+        feed.contains("https://status.example.org/feed.atom"),
+        "{feed}"
+    );
+    assert!(!feed.contains("evil.example"));
+    let (_, summary) = s.send_json(forged("/api/v2/summary.json")).await;
+    assert_eq!(summary["page"]["url"], "https://status.example.org");
+
+    // Searches and made-up parameters do not grow the cache.
+    let before = s.state.pages.size();
+    let long = "x".repeat(60_000);
+    for n in 0..50 {
+        let (status, _) = s.send(forged(&format!("/?q={long}{n}"))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = s.send(forged(&format!("/?utm={n}"))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = s.send(forged(&format!("/services/nope{n}"))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+    let after = s.state.pages.size();
+    assert_eq!(
+        after.0,
+        before.0 + 1,
+        "one page, /, whatever its parameters"
+    );
+    assert!(after.1 < before.1 + 200_000, "{before:?} -> {after:?}");
+
+    let (status, body) = s.get("/api/v1/incidents?servce=aws").await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            StatusCode::BAD_REQUEST,
+            ("unknown_parameter", Some("servce"))
+        )
+    );
+}
+
+#[tokio::test]
+async fn pages_forbid_framing_and_inline_code_except_the_widget_frames() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let headers = async |uri: &str| {
+        let response = s
+            .router
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        response.headers().clone()
+    };
+    for uri in ["/", "/services/aws", "/report/aws", "/api/v1/services"] {
+        let h = headers(uri).await;
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY", "{uri}");
+        let policy = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            policy.contains("frame-ancestors 'none'") && policy.contains("script-src 'self'"),
+            "{uri}: {policy}"
+        );
+        assert!(!policy.contains("unsafe-inline"), "{uri}: {policy}");
+    }
+    let widget = headers("/widget/aws").await;
+    assert!(widget.get(header::X_FRAME_OPTIONS).is_none());
+    assert!(
+        !widget[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors")
+    );
+    // The pages hold no inline script or style for the policy to block.
+    let (_, page) = s
+        .send(Request::get("/services/aws").body(Body::empty()).unwrap())
+        .await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(!page.contains("<script>") && !page.contains("<style>") && !page.contains("style="));
+    let (status, _) = s
+        .send(Request::get("/assets/site.js").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
 }

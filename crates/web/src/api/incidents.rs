@@ -38,6 +38,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<IncidentList>, ApiError> {
+    super::only_parameters(&query, &["service", "state"])?;
     let service = match query.get("service") {
         None => None,
         Some(slug) => Some(

@@ -44,6 +44,26 @@ impl utoipa::Modify for BearerTokens {
     }
 }
 
+/// 400 `unknown_parameter` when `query` holds a parameter the route does not take: a
+/// misspelt filter should not silently return everything.
+fn only_parameters(
+    query: &std::collections::HashMap<String, String>,
+    known: &[&str],
+) -> Result<(), crate::ApiError> {
+    match query.keys().find(|k| !known.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(unknown) => Err(crate::ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "unknown_parameter",
+            format!(
+                "this route takes no parameter {unknown:?}; it takes {}",
+                known.join(", ")
+            ),
+            Some(unknown),
+        )),
+    }
+}
+
 /// The `/api/v1` router, and its OpenAPI document.
 pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())

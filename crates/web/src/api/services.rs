@@ -16,6 +16,8 @@ use crate::{ApiError, AppState, Snapshot};
 
 /// The most buckets one series request may ask for (a week of minutes).
 const MAX_POINTS: i64 = 7 * 24 * 60;
+/// The largest bucket: a year, so that the step in milliseconds stays far from overflowing.
+const MAX_STEP_SECONDS: i64 = 366 * 24 * 3600;
 
 /// A service of the catalog and how many reports it had in the last hour.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -122,6 +124,7 @@ pub async fn series(
     Path(slug): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<SeriesResponse>, ApiError> {
+    super::only_parameters(&query, &["from", "to", "step", "by"])?;
     let id = find(&state, &slug)?;
     let now = (state.clock)();
     let invalid = |code: &'static str, field: &str, message: String| {
@@ -151,12 +154,14 @@ pub async fn series(
         Some(text) => text
             .parse()
             .ok()
-            .filter(|s| *s >= 60 && s % 60 == 0)
+            .filter(|s| (60..=MAX_STEP_SECONDS).contains(s) && s % 60 == 0)
             .ok_or_else(|| {
                 invalid(
                     "invalid_step",
                     "step",
-                    format!("{text:?}: step is seconds, a positive multiple of 60"),
+                    format!(
+                        "{text:?}: step is seconds, a multiple of 60 from 60 to {MAX_STEP_SECONDS} (a year)"
+                    ),
                 )
             })?,
     };

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{Request, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use seismo_core::catalog::Service;
 use seismo_core::report::ReportInput;
 
@@ -91,19 +91,38 @@ fn find<'a>(state: &'a AppState, slug: &str) -> Result<&'a Service, ApiError> {
     }
 }
 
-pub async fn report_form(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
-    match find(&state, &slug) {
-        Ok(service) => Html(
-            ReportPage {
-                service,
-                notice: None,
-            }
+/// `?thanks=counted` or `?thanks=duplicate`: where a submission redirects.
+#[derive(serde::Deserialize)]
+pub struct ReportQuery {
+    thanks: Option<String>,
+}
+
+pub async fn report_form(
+    State(state): State<Arc<AppState>>,
+    Path(slug): Path<String>,
+    Query(query): Query<ReportQuery>,
+) -> Response {
+    let service = match find(&state, &slug) {
+        Ok(service) => service,
+        Err(error) => return error.into_response(),
+    };
+    let text = match query.thanks.as_deref() {
+        Some("counted") => Some("Thank you: your report is counted."),
+        Some("duplicate") => Some(
+            "Thank you: you reported this service within the last hour, so this report is recorded but not counted again.",
+        ),
+        _ => None,
+    };
+    let notice = text.map(|text| Notice {
+        ok: true,
+        text: text.into(),
+    });
+    Html(
+        ReportPage { service, notice }
             .render()
             .expect("report page renders"),
-        )
-        .into_response(),
-        Err(error) => error.into_response(),
-    }
+    )
+    .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -116,7 +135,8 @@ struct FormFields {
     country: Option<String>,
 }
 
-/// The form posts here; it goes through the same validation and writer as the API.
+/// The form posts here; it goes through the same validation and writer as the API,
+/// then redirects to the thank-you notice, so that a reload does not post again.
 pub async fn report_submit(
     State(state): State<Arc<AppState>>,
     Path(slug): Path<String>,
@@ -126,15 +146,9 @@ pub async fn report_submit(
         Ok(service) => service,
         Err(error) => return error.into_response(),
     };
-    let render = |status: StatusCode, ok: bool, text: String| {
-        let page = ReportPage {
-            service,
-            notice: Some(Notice { ok, text }),
-        };
-        (status, Html(page.render().expect("report page renders"))).into_response()
-    };
     let result = async {
         let (parts, body) = request.into_parts();
+        same_site(&parts.headers, &state.config.public_url)?;
         let sender = Sender::of(&state, &parts).await?;
         state.limiter.admit(&sender)?;
         let body =
@@ -165,8 +179,75 @@ pub async fn report_submit(
     }
     .await;
     match result {
-        Ok(outcome) if outcome.counted => render(StatusCode::OK, true, "Thank you: your report is counted.".into()),
-        Ok(_) => render(StatusCode::OK, true, "Thank you: you reported this service within the last hour, so this report is recorded but not counted again.".into()),
-        Err(e) => render(e.status, false, e.message),
+        Ok(outcome) => {
+            let thanks = if outcome.counted {
+                "counted"
+            } else {
+                "duplicate"
+            };
+            Redirect::to(&format!("/report/{}?thanks={thanks}", service.slug)).into_response()
+        }
+        Err(error) => {
+            let page = ReportPage {
+                service,
+                notice: Some(Notice {
+                    ok: false,
+                    text: error.message.clone(),
+                }),
+            };
+            let mut response = (
+                error.status,
+                Html(page.render().expect("report page renders")),
+            )
+                .into_response();
+            if let Some(seconds) = error.retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, seconds.into());
+            }
+            response
+        }
+    }
+}
+
+/// 403 unless a form post comes from a page of this site: the browser says so in
+/// `Sec-Fetch-Site`, and in `Origin` (or, where a browser sends none, `Referer`), which
+/// must name the host the request was sent to or the public address. A page elsewhere
+/// cannot forge these in its visitors' browsers, so it cannot make them post reports
+/// from their addresses; a client that sends neither uses the JSON API instead.
+fn same_site(headers: &HeaderMap, public_url: &str) -> Result<(), ApiError> {
+    let refused = |why: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_site_post",
+            format!("{why}: the form is posted from this site's own report page"),
+            None,
+        )
+    };
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(refused(
+            "the browser says this post comes from another site",
+        ));
+    }
+    let source = text(header::ORIGIN)
+        .filter(|o| *o != "null")
+        .or_else(|| text(header::REFERER))
+        .ok_or_else(|| refused("the post names no Origin or Referer"))?;
+    let authority = |url: &str| -> String {
+        let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+        rest.split(['/', '?', '#'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let source = authority(source);
+    let host = text(header::HOST).map(str::to_ascii_lowercase);
+    if host.as_deref() == Some(source.as_str()) || authority(public_url) == source {
+        Ok(())
+    } else {
+        Err(refused("the post comes from another site"))
     }
 }

@@ -213,16 +213,28 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
 }
 
 /// `/assets/{name}`: the map outlines, the only files the pages load.
+/// The pages' style and script: files, so that the Content-Security-Policy can forbid
+/// inline ones.
+const SITE_CSS: &str = include_str!("../../assets/site.css");
+const SITE_JS: &str = include_str!("../../assets/site.js");
+
 pub async fn asset(Path(name): Path<String>) -> Response {
-    let body = match name.as_str() {
-        "world.svg" => map::WORLD_SVG,
-        "us-states.svg" => map::US_SVG,
+    // The maps never change; the style and script change with a new seismo.
+    let (body, kind, cache) = match name.as_str() {
+        "world.svg" => (map::WORLD_SVG, "image/svg+xml", "public, max-age=86400"),
+        "us-states.svg" => (map::US_SVG, "image/svg+xml", "public, max-age=86400"),
+        "site.css" => (SITE_CSS, "text/css; charset=utf-8", "public, max-age=3600"),
+        "site.js" => (
+            SITE_JS,
+            "text/javascript; charset=utf-8",
+            "public, max-age=3600",
+        ),
         _ => return ApiError::not_found("no such asset").into_response(),
     };
     (
         [
-            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
-            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+            (axum::http::header::CONTENT_TYPE, kind),
+            (axum::http::header::CACHE_CONTROL, cache),
         ],
         body,
     )

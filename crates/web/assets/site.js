@@ -1,0 +1,33 @@
+// Times are written in UTC; show them in the viewer's zone.
+function localTimes(root) {
+  for (const t of root.querySelectorAll("time[datetime]")) {
+    const d = new Date(t.getAttribute("datetime"));
+    if (!isNaN(d)) { t.textContent = d.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"}); t.title = t.getAttribute("datetime"); }
+  }
+}
+// Filter the services table as one types (the form still works without scripts).
+function filterServices() {
+  const search = document.getElementById("search");
+  if (!search) return;
+  const q = search.value.trim().toLowerCase();
+  for (const row of document.querySelectorAll("tr[data-name]")) row.hidden = q !== "" && !row.dataset.name.includes(q);
+}
+localTimes(document);
+document.addEventListener("input", e => { if (e.target.id === "search") filterServices(); });
+// Live: when an incident changes, fetch this page again and swap its content, keeping
+// what the reader typed; without scripts, a reload does the same.
+if (window.EventSource) {
+  const live = document.getElementById("live");
+  new EventSource("/api/v1/events").addEventListener("incident", async e => {
+    const change = JSON.parse(e.data);
+    live.textContent = change.text; live.hidden = false;
+    const response = await fetch(location.href, {cache: "no-store"});
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+    const search = document.getElementById("search"), typed = search && search.value;
+    document.querySelector("main").replaceWith(fresh);
+    if (typed) { document.getElementById("search").value = typed; filterServices(); }
+    localTimes(fresh);
+    document.body.dataset.updates = (Number(document.body.dataset.updates || 0) + 1).toString();
+  });
+}
