@@ -387,6 +387,19 @@ impl CountingRule {
         true
     }
 
+    /// Takes back what [`admit_at`](Self::admit_at) admitted, when the report it
+    /// counted was not stored after all.
+    pub fn withdraw(&mut self, reporter: u64, service: u64, at: Millis) {
+        if let Some(times) = self.counted.get_mut(&(reporter, service))
+            && let Some(i) = times.iter().position(|&t| t == at)
+        {
+            times.remove(i);
+            if times.is_empty() {
+                self.counted.remove(&(reporter, service));
+            }
+        }
+    }
+
     /// Forgets counted reports older than `before` minus the window: none of them can
     /// make a report at or after `before` a duplicate.
     pub fn forget_before(&mut self, before: Millis) {
@@ -601,6 +614,11 @@ mod tests {
         assert!(rule.admit(&other_client), "another reporter counts");
         let gcp = check(r#"{"service":"gcp","client":"a","at":"2026-01-22T17:00:00Z"}"#).unwrap();
         assert!(rule.admit(&gcp), "another service counts");
+        rule.withdraw(gcp.client, u64::from(gcp.service.0), gcp.at);
+        assert!(
+            rule.admit(&gcp),
+            "a withdrawn report is as if never admitted"
+        );
         assert!(rule.admit(&at(180)), "two hours after the last counted one");
         assert!(
             !rule.admit(&at(121)),

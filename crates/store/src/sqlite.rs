@@ -165,6 +165,24 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Caps the database at `pages` pages (4 KiB each), or lifts the cap: a commit that
+    /// would grow it further fails as on a full disk. For a store on a shared disk, and
+    /// for tests of what a full disk does.
+    pub fn set_max_pages(&self, pages: Option<u64>) -> Result<(), StoreError> {
+        // SQLite's own ceiling when none is set.
+        let pages = pages.unwrap_or(4_294_967_294);
+        self.conn
+            .pragma_update(None, "max_page_count", pages)
+            .during("capping the database size")
+    }
+
+    /// Pages the database holds now.
+    pub fn pages(&self) -> Result<u64, StoreError> {
+        self.conn
+            .pragma_query_value(None, "page_count", |r| r.get(0))
+            .during("reading the database size")
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let applied: usize = self
             .conn
@@ -335,11 +353,18 @@ impl Store for SqliteStore {
         reports: &[StoredReport<'_>],
         window: Millis,
     ) -> Result<Vec<Outcome>, StoreError> {
-        self.recent_reporters(window)?;
-        let appended = self.append_counted(reports, window);
+        let newest = self.recent_reporters(window)?.newest;
+        let mut admitted = Vec::new();
+        let appended = self.append_counted(reports, window, &mut admitted);
         if appended.is_err() {
-            // The index admitted reports that were not stored: build it anew.
-            self.recent = None;
+            // The index admitted reports that were not stored: take them back. (Building
+            // it anew reads days of reports, which, while a full disk fails every commit,
+            // would keep the writer busy reading instead of answering.)
+            let recent = self.recent.as_mut().expect("built above");
+            for (client, service, at) in admitted {
+                recent.rule.withdraw(client, service, at);
+            }
+            recent.newest = newest;
         }
         appended
     }
@@ -502,10 +527,13 @@ impl Store for SqliteStore {
 
 impl SqliteStore {
     /// Decides counting and inserts, in one transaction.
+    /// Appends `reports`; what the index of recent reporters admits on the way is
+    /// pushed to `admitted` (client, service key, time), to be taken back on failure.
     fn append_counted(
         &mut self,
         reports: &[StoredReport<'_>],
         window: Millis,
+        admitted: &mut Vec<(u64, u64, Millis)>,
     ) -> Result<Vec<Outcome>, StoreError> {
         let context = "appending reports";
         let recent = self.recent.as_mut().expect("built by the caller");
@@ -516,7 +544,11 @@ impl SqliteStore {
         let mut old = Vec::new();
         for (i, r) in reports.iter().enumerate() {
             if r.at >= recent.horizon() {
-                counted[i] = recent.rule.admit_at(r.client, service_key(r.service), r.at);
+                let key = service_key(r.service);
+                counted[i] = recent.rule.admit_at(r.client, key, r.at);
+                if counted[i] {
+                    admitted.push((r.client, key, r.at));
+                }
             } else {
                 old.push(i);
             }
@@ -539,8 +571,11 @@ impl SqliteStore {
                 let r = &reports[i];
                 counted[i] = rule.admit_at(r.client, service_key(r.service), r.at);
                 // Near the horizon, the index in memory must know it too.
-                if counted[i] && r.at > recent.horizon().saturating_sub(window) {
-                    recent.rule.admit_at(r.client, service_key(r.service), r.at);
+                if counted[i]
+                    && r.at > recent.horizon().saturating_sub(window)
+                    && recent.rule.admit_at(r.client, service_key(r.service), r.at)
+                {
+                    admitted.push((r.client, service_key(r.service), r.at));
                 }
             }
         }
@@ -691,5 +726,40 @@ mod tests {
             store.append(&[report], 60_000).unwrap()[0].counted,
             "the failed append counted nothing"
         );
+    }
+
+    #[test]
+    fn a_full_disk_fails_commits_without_losing_or_rebuilding_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        let report = |client, minute: i64| StoredReport {
+            at: 20_000 * DAY_MS + minute * 60_000,
+            received: 0,
+            service: "aws",
+            problem: "other",
+            city_geonameid: None,
+            region: None,
+            country: Some("US"),
+            client,
+        };
+        assert!(store.append(&[report(1, 0)], 3_600_000).unwrap()[0].counted);
+        store.set_max_pages(Some(store.pages().unwrap())).unwrap();
+        let batch: Vec<_> = (2..2_000).map(|c| report(c, 1)).collect();
+        let error = store.append(&batch, 3_600_000).unwrap_err();
+        assert!(error.is_retryable(), "a full disk passes: {error}");
+        assert!(
+            store.recent.is_some(),
+            "the index is kept, not read again at the next commit"
+        );
+        store.set_max_pages(None).unwrap();
+        let outcomes = store
+            .append(&[report(2, 1), report(1, 30)], 3_600_000)
+            .unwrap();
+        assert_eq!(
+            outcomes.iter().map(|o| o.counted).collect::<Vec<_>>(),
+            [true, false],
+            "what failed was taken back; what was stored still counts"
+        );
+        assert_eq!(store.count().unwrap(), 3);
     }
 }

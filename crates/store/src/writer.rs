@@ -112,6 +112,7 @@ impl Writer {
             gazetteer,
             config,
             on_commit,
+            failing: false,
         };
         let handle = std::thread::Builder::new()
             .name("seismo-writer".into())
@@ -183,6 +184,8 @@ struct WriterThread {
     gazetteer: &'static Gazetteer,
     config: WriterConfig,
     on_commit: Box<dyn FnMut(Committed<'_>) + Send>,
+    /// The last commit failed.
+    failing: bool,
 }
 
 impl WriterThread {
@@ -239,6 +242,9 @@ impl WriterThread {
             .collect();
         match self.store.append(&stored, self.config.counting_window) {
             Ok(outcomes) => {
+                if std::mem::replace(&mut self.failing, false) {
+                    tracing::info!("commits succeed again: the store has recovered");
+                }
                 (self.on_commit)(Committed {
                     replay: false,
                     reports: &reports,
@@ -253,7 +259,12 @@ impl WriterThread {
                 }
             }
             Err(error) => {
-                tracing::error!(%error, reports = reports.len(), "commit failed");
+                // Once per failing spell: a full disk fails every commit until it clears.
+                if !std::mem::replace(&mut self.failing, true) {
+                    tracing::error!(%error, reports = reports.len(), "commits fail: reports are refused (503) until the store recovers");
+                } else {
+                    tracing::debug!(%error, reports = reports.len(), "commit failed");
+                }
                 let error = Arc::new(error);
                 for job in jobs {
                     let _ = job.reply.send(Err(error.clone()));

@@ -151,12 +151,18 @@ pub fn validate(state: &AppState, json: &[u8], received: &Received) -> Result<Re
 
 /// Stores reports and waits until they are durable.
 pub async fn submit(state: &AppState, reports: Vec<Report>) -> Result<Vec<Outcome>, ApiError> {
-    state.live.writer.submit(reports).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
-            format!("reports cannot be stored now: {e}"),
-            None,
-        )
-    })
+    state
+        .live
+        .writer
+        .submit(reports)
+        .await
+        .map_err(|e| ApiError {
+            retry_after: e.is_retryable().then_some(5),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("reports cannot be stored now: {e}"),
+                None,
+            )
+        })
 }

@@ -1,0 +1,195 @@
+//! The writer on a full disk: every commit fails with a retryable error at once, the
+//! failure is logged once (not once per commit), and commits succeed again when space
+//! returns, counting what failed as if it had never been sent.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use seismo_core::access::Token;
+use seismo_core::catalog::{Catalog, ProblemId, ServiceId};
+use seismo_core::gazetteer::{Gazetteer, Place};
+use seismo_core::report::Report;
+use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
+use seismo_store::{
+    IncidentEventRecord, IncidentRecord, Outcome, SqliteStore, Store, StoreError, StoredReport,
+    Writer, WriterConfig,
+};
+use tracing::Level;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+
+/// A SQLite store on a "disk" that is full while `full` is set: the database may not
+/// grow (SQLite's own limit, so the error is SQLite's own).
+struct SmallDisk {
+    store: SqliteStore,
+    full: Arc<AtomicBool>,
+}
+
+impl SmallDisk {
+    fn limit(&self) {
+        let cap = if self.full.load(Ordering::SeqCst) {
+            Some(self.store.pages().unwrap())
+        } else {
+            None
+        };
+        self.store.set_max_pages(cap).unwrap();
+    }
+}
+
+impl Store for SmallDisk {
+    fn append(
+        &mut self,
+        reports: &[StoredReport<'_>],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        self.limit();
+        self.store.append(reports, window)
+    }
+    fn scan(
+        &mut self,
+        since: Millis,
+        visit: &mut dyn FnMut(Outcome, StoredReport<'_>),
+    ) -> Result<(), StoreError> {
+        self.store.scan(since, visit)
+    }
+    fn reports_after(
+        &mut self,
+        cursor: i64,
+        limit: usize,
+        visit: &mut dyn FnMut(Outcome, StoredReport<'_>),
+    ) -> Result<i64, StoreError> {
+        self.store.reports_after(cursor, limit, visit)
+    }
+    fn count(&mut self) -> Result<u64, StoreError> {
+        self.store.count()
+    }
+    fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError> {
+        self.store.setting(key)
+    }
+    fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.store.set_setting(key, value)
+    }
+    fn save_incidents(
+        &mut self,
+        incidents: &[IncidentRecord],
+        events: &[IncidentEventRecord],
+    ) -> Result<(), StoreError> {
+        self.store.save_incidents(incidents, events)
+    }
+    fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError> {
+        self.store.incidents()
+    }
+    fn incident_events_after(
+        &mut self,
+        cursor: i64,
+        limit: usize,
+    ) -> Result<Vec<IncidentEventRecord>, StoreError> {
+        self.store.incident_events_after(cursor, limit)
+    }
+    fn add_token(&mut self, token: &Token) -> Result<bool, StoreError> {
+        self.store.add_token(token)
+    }
+    fn tokens(&mut self) -> Result<Vec<Token>, StoreError> {
+        self.store.tokens()
+    }
+    fn revoke_token(&mut self, name: &str, at: Millis) -> Result<bool, StoreError> {
+        self.store.revoke_token(name, at)
+    }
+}
+
+/// The writer thread's log events, by level.
+#[derive(Clone, Default)]
+struct Logged(Arc<Mutex<Vec<Level>>>);
+
+impl Logged {
+    fn count(&self, level: Level) -> usize {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| **l == level)
+            .count()
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Logged {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if std::thread::current().name() == Some("seismo-writer") {
+            self.0.lock().unwrap().push(*event.metadata().level());
+        }
+    }
+}
+
+fn report(client: u64, minute: i64) -> Report {
+    Report {
+        at: 20_000 * DAY_MS + minute * MINUTE_MS,
+        received: 20_000 * DAY_MS + minute * MINUTE_MS,
+        service: ServiceId(0),
+        problem: ProblemId(0),
+        place: Place::default(),
+        client,
+    }
+}
+
+#[test]
+fn a_full_disk_is_logged_once_refused_at_once_and_recovered_from() {
+    let logged = Logged::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(logged.clone()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let full = Arc::new(AtomicBool::new(false));
+    let store = SmallDisk {
+        store: SqliteStore::open(dir.path()).unwrap(),
+        full: full.clone(),
+    };
+    let committed = Arc::new(AtomicUsize::new(0));
+    let (writer, thread) = Writer::start(
+        Box::new(store),
+        Arc::new(Catalog::demo()),
+        Gazetteer::embedded(),
+        WriterConfig::default(),
+        Box::new({
+            let committed = committed.clone();
+            move |c| {
+                committed.fetch_add(c.reports.len(), Ordering::SeqCst);
+            }
+        }),
+    )
+    .unwrap();
+    let submit = |reports| {
+        writer
+            .submit_blocking(reports)
+            .unwrap()
+            .blocking_recv()
+            .unwrap()
+    };
+    assert!(submit(vec![report(1, 0)]).unwrap()[0].counted);
+
+    full.store(true, Ordering::SeqCst);
+    // Batches that need new pages (a single report may fit in the last one).
+    for n in 0..200 {
+        let batch = (0..200).map(|c| report(100 + n * 200 + c, 1)).collect();
+        let error = submit(batch).unwrap_err();
+        assert!(error.is_retryable(), "{error}");
+    }
+    assert_eq!(
+        logged.count(Level::ERROR),
+        1,
+        "one error for 200 failed commits"
+    );
+
+    full.store(false, Ordering::SeqCst);
+    let outcomes = submit(vec![report(100, 1), report(1, 30)]).unwrap();
+    assert_eq!(
+        outcomes.iter().map(|o| o.counted).collect::<Vec<_>>(),
+        [true, false],
+        "a report that failed counts when sent again; one stored before still counts"
+    );
+    assert_eq!(logged.count(Level::INFO), 1, "the recovery is logged once");
+    assert_eq!(
+        committed.load(Ordering::SeqCst),
+        3,
+        "only what was stored was observed"
+    );
+    writer.stop();
+    thread.join().unwrap();
+}
