@@ -51,8 +51,13 @@ pub struct Report {
     pub service: ServiceId,
     pub problem: ProblemId,
     pub place: Place,
-    /// Salted hash of the reporter's id (or of IP and user agent); never the id itself.
+    /// Who counts as the reporter: a salted hash of the sender's network, or of the id a
+    /// trusted sender gave; never the id itself.
     pub client: u64,
+    /// Where the report came from, more coarsely: a salted hash of the sender's block
+    /// of addresses (IPv4 /16, IPv6 /32), or the reporter itself when a trusted sender
+    /// named it. A surge must come from several (see `min_blocks` of the engine).
+    pub block: u64,
 }
 
 /// Why a report was refused. `field` names the offending field when there is one.
@@ -177,6 +182,9 @@ pub struct Received<'a> {
     /// Who the report counts as unless it names a trusted `client`: the sender's
     /// [`Network`](crate::Network) for the HTTP intake, the line for a file import.
     pub sender: &'a [u8],
+    /// The sender's block of addresses ([`Network::block_key`](crate::Network)), or for a
+    /// file import the same as `sender`.
+    pub block: &'a [u8],
     /// A trusted sender (an importer's token, or the `seismo import` command): its
     /// reports may be older than [`TimeLimits::max_age`], and their `client` field
     /// names the reporter. Anyone else's `client` is ignored: it costs nothing to forge.
@@ -261,9 +269,15 @@ impl ReportRules<'_> {
             ));
         }
         let place = self.place(input, received.peer_ip)?;
-        let client = match input.client.as_deref() {
-            Some(id) if received.trusted => self.client_key(b"client", id.as_bytes()),
-            _ => self.client_key(b"sender", received.sender),
+        let (client, block) = match input.client.as_deref() {
+            Some(id) if received.trusted => {
+                let client = self.client_key(b"client", id.as_bytes());
+                (client, client)
+            }
+            _ => (
+                self.client_key(b"sender", received.sender),
+                self.client_key(b"block", received.block),
+            ),
         };
         Ok(Report {
             at,
@@ -272,6 +286,7 @@ impl ReportRules<'_> {
             problem,
             place,
             client,
+            block,
         })
     }
 
@@ -434,6 +449,7 @@ mod tests {
             now: parse_rfc3339(NOW).unwrap(),
             peer_ip: None,
             sender: b"127.0.0.0/24",
+            block: b"127.0.0.0/16",
             trusted: false,
         }
     }

@@ -81,7 +81,8 @@ impl Traffic {
                     service: ServiceId(service as u32),
                     problem,
                     place: city,
-                    client: 0,
+                    client: self.rng.random(),
+                    block: self.rng.random(),
                 }
             })
             .collect()

@@ -91,10 +91,17 @@ impl<'de> serde::Deserialize<'de> for Evidence {
 pub struct CountTest {
     /// Minutes of the window, ending at the change.
     pub window_minutes: i64,
+    /// Reports in the window, counting at most a few of each block of addresses (the
+    /// engine's `per_block`) where `blocks` is given.
     pub observed: u64,
     pub expected: f64,
     /// Probability of at least `observed` on a normal day (negative binomial).
     pub p_value: f64,
+    /// How many blocks of addresses (IPv4 /16, IPv6 /32, or reporters named by an
+    /// importer) the window's reports came from; counted for the tests that can open,
+    /// confirm or end an incident, absent otherwise (and in records from before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<u64>,
 }
 
 /// Why an incident changed, as stored in its log.
@@ -212,6 +219,7 @@ mod tests {
             observed: 40,
             expected: 4.5,
             p_value: 1e-9,
+            blocks: None,
         };
         let json = serde_json::to_string(&Evidence::Reports(test)).unwrap();
         assert_eq!(

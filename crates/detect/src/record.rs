@@ -148,6 +148,7 @@ mod tests {
             observed: 40,
             expected: 2.0,
             p_value: 1e-12,
+            blocks: Some(31),
         });
         IncidentRecord {
             id: 30_917_365_071_872,

@@ -182,6 +182,7 @@ mod tests {
                 ..Place::default()
             },
             client: 0,
+            block: 0,
         }
     }
 

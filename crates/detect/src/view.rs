@@ -27,6 +27,10 @@ pub struct IncidentView {
     pub countries: Vec<AreaView>,
     pub footprint: Footprint,
     pub upstream: Option<UpstreamView>,
+    /// The most blocks of addresses (IPv4 /16, IPv6 /32, or reporters named by an
+    /// importer) the reports of one of its tests came from: how many distinct sources
+    /// stand behind it. Absent for incidents recorded before blocks were counted.
+    pub reporting_blocks: Option<u64>,
     pub log: Vec<LogView>,
 }
 
@@ -95,7 +99,7 @@ impl IncidentView {
             || record.service.clone(),
             |s| catalog.service(s).name.clone(),
         );
-        IncidentView {
+        let mut view = IncidentView {
             id: record.id,
             service: record.service.clone(),
             service_name,
@@ -165,7 +169,16 @@ impl IncidentView {
                 .iter()
                 .map(|entry| LogView::new(entry.at, &entry.change))
                 .collect(),
-        }
+            reporting_blocks: None,
+        };
+        view.reporting_blocks = view
+            .log
+            .iter()
+            .filter_map(|entry| match entry.evidence.as_ref()? {
+                Evidence::Reports(test) => test.blocks,
+            })
+            .max();
+        view
     }
 }
 

@@ -34,6 +34,7 @@ fn slack_report(at: Millis, client: u64) -> Report {
         problem: ProblemId(0),
         place: Gazetteer::embedded().resolve_named(Some(city), Some("US"), None),
         client,
+        block: client,
     }
 }
 

@@ -493,6 +493,7 @@ fn raw_insert(dir: &std::path::Path, rows: usize) -> anyhow::Result<f64> {
         region: Some("MN"),
         country: Some("US"),
         client,
+        block: client,
     };
     let batches: Vec<Vec<StoredReport>> = (0..rows / 10_000)
         .map(|b| (0..10_000).map(|i| row((b * 10_000 + i) as u64)).collect())

@@ -28,6 +28,7 @@ pub fn validate_line(
         now: now.unwrap_or(Millis::MAX / 4),
         peer_ip: None,
         sender: text,
+        block: text,
         trusted: true,
     };
     rules.validate(&input, &received)

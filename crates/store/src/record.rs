@@ -19,6 +19,7 @@ pub struct StoredReport<'a> {
     pub region: Option<&'a str>,
     pub country: Option<&'a str>,
     pub client: u64,
+    pub block: u64,
 }
 
 impl<'a> StoredReport<'a> {
@@ -43,6 +44,7 @@ impl<'a> StoredReport<'a> {
                 .country
                 .map(|c| gazetteer.country(c).code.as_str()),
             client: report.client,
+            block: report.block,
         }
     }
 
@@ -78,6 +80,7 @@ impl<'a> StoredReport<'a> {
             problem,
             place,
             client: self.client,
+            block: self.block,
         })
     }
 }

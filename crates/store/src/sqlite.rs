@@ -54,6 +54,7 @@ CREATE TABLE incident_events (
 );
 "#,
     // Bearer tokens: the SHA-256 of the secret in hex, never the secret.
+    // (Migration 4; 5, below, adds each report's block of addresses.)
     r#"
 CREATE TABLE tokens (
     name TEXT PRIMARY KEY,
@@ -63,6 +64,11 @@ CREATE TABLE tokens (
     expires_ms BIGINT,
     revoked_ms BIGINT
 );
+"#,
+    // The block of addresses a report came from; reports stored before it are each
+    // their own (the block is read as the client where it is NULL).
+    r#"
+ALTER TABLE reports ADD COLUMN block BIGINT;
 "#,
 ];
 
@@ -279,12 +285,12 @@ fn row_to_report<'r>(
                 .as_str_or_null()
                 .during(context)?,
             client: row.get::<_, i64>(7).during(context)? as u64,
+            block: row.get::<_, i64>(10).during(context)? as u64,
         },
     ))
 }
 
-const REPORT_COLUMNS: &str =
-    "at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, id";
+const REPORT_COLUMNS: &str = "at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, id, COALESCE(block, client)";
 
 impl Store for SqliteStore {
     fn add_token(&mut self, token: &Token) -> Result<bool, StoreError> {
@@ -582,8 +588,8 @@ impl SqliteStore {
         let mut outcomes = Vec::with_capacity(reports.len());
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO reports (at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO reports (at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, block)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             ).during(context)?;
             for (r, &counted) in reports.iter().zip(&counted) {
                 insert
@@ -597,6 +603,7 @@ impl SqliteStore {
                         r.country,
                         r.client as i64,
                         counted,
+                        r.block as i64,
                     ])
                     .during(context)?;
                 outcomes.push(Outcome {
@@ -718,6 +725,7 @@ mod tests {
             region: None,
             country: None,
             client: 1,
+            block: 1,
         };
         let error = store.append(&[report], 60_000).unwrap_err();
         assert!(error.is_retryable(), "{error}");
@@ -741,6 +749,7 @@ mod tests {
             region: None,
             country: Some("US"),
             client,
+            block: client,
         };
         assert!(store.append(&[report(1, 0)], 3_600_000).unwrap()[0].counted);
         store.set_max_pages(Some(store.pages().unwrap())).unwrap();
@@ -761,5 +770,32 @@ mod tests {
             "what failed was taken back; what was stored still counts"
         );
         assert_eq!(store.count().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_report_stored_before_blocks_is_its_own_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        let report = StoredReport {
+            at: 0,
+            received: 0,
+            service: "aws",
+            problem: "other",
+            city_geonameid: None,
+            region: None,
+            country: None,
+            client: 77,
+            block: 5,
+        };
+        store.append(&[report], 60_000).unwrap();
+        store
+            .conn
+            .execute("UPDATE reports SET block = NULL", [])
+            .unwrap();
+        let mut blocks = Vec::new();
+        store
+            .scan(i64::MIN, &mut |_, r| blocks.push(r.block))
+            .unwrap();
+        assert_eq!(blocks, [77]);
     }
 }

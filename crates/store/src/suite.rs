@@ -38,6 +38,7 @@ fn report(at: Millis, service: &'static str, client: u64) -> StoredReport<'stati
         region: Some("CA"),
         country: Some("US"),
         client,
+        block: client / 2,
     }
 }
 
@@ -50,6 +51,7 @@ fn scanned(store: &mut dyn Store, since: Millis) -> Vec<(Millis, String, u64, bo
     let mut seen = Vec::new();
     store
         .scan(since, &mut |o, r| {
+            assert_eq!(r.block, r.client / 2, "the block is kept");
             seen.push((r.at, r.service.to_string(), r.client, o.counted))
         })
         .unwrap();

@@ -291,6 +291,7 @@ mod tests {
             problem: ProblemId(0),
             place: Place::default(),
             client,
+            block: client,
         }
     }
 

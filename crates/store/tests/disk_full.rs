@@ -127,6 +127,7 @@ fn report(client: u64, minute: i64) -> Report {
         problem: ProblemId(0),
         place: Place::default(),
         client,
+        block: client,
     }
 }
 

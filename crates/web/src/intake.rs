@@ -23,6 +23,8 @@ pub struct Sender {
     /// The key of the sender's [`Network`]: who its reports count as unless an
     /// importer names their reporters.
     pub network_key: Vec<u8>,
+    /// The key of the sender's block of addresses (IPv4 /16, IPv6 /32).
+    pub block_key: Vec<u8>,
     /// An importer's (or admin's) token: old reports, and `client` names the reporter.
     pub importer: Option<Grant>,
 }
@@ -33,6 +35,7 @@ impl Sender {
         Ok(Sender {
             ip,
             network_key: ip.map(|ip| Network::of(ip).key()).unwrap_or_default(),
+            block_key: ip.map(Network::block_key).unwrap_or_default(),
             importer: access::optional(state, &request.headers, Role::Importer).await?,
         })
     }
@@ -43,6 +46,7 @@ impl Sender {
             now,
             peer_ip: self.ip,
             sender: &self.network_key,
+            block: &self.block_key,
             trusted: self.importer.is_some(),
         }
     }

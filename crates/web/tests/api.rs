@@ -201,7 +201,7 @@ async fn a_report_is_accepted_and_counted_once_per_network_and_hour() {
 }
 
 #[tokio::test]
-async fn three_hundred_ids_from_one_network_are_one_voice_three_hundred_networks_an_outage() {
+async fn a_flood_from_one_network_or_one_block_is_no_outage_three_hundred_networks_are() {
     use seismo_core::catalog::ProblemId;
     use seismo_core::report::Report;
     use seismo_core::time::{DAY_MS, MINUTE_MS};
@@ -244,6 +244,7 @@ async fn three_hundred_ids_from_one_network_are_one_voice_three_hundred_networks
                 problem: ProblemId(0),
                 place: Default::default(),
                 client: minute as u64,
+                block: minute as u64,
             }));
         }
     }
@@ -263,11 +264,26 @@ async fn three_hundred_ids_from_one_network_are_one_voice_three_hundred_networks
         0,
         "one voice is no outage"
     );
-    // The same number from 300 networks, one report each, in the same minutes.
+    // 250 networks, each counted, but all in one /16: a few of that block's count.
+    for n in 0..250u32 {
+        let (_, body) = s
+            .report_from(
+                [127, 200, n as u8, 1],
+                json!({"service": "aws", "at": "2026-01-22T18:24:00Z"}),
+            )
+            .await;
+        assert_eq!(body["counted"], true, "network {n}");
+    }
+    assert_eq!(
+        aws_incidents(now - 2 * MINUTE_MS).await,
+        0,
+        "one block is no outage"
+    );
+    // The same number from 300 networks of 250 blocks, in the same minutes.
     for n in 0..300u32 {
         let (_, body) = s
             .report_from(
-                [127, 10 + (n / 250) as u8, (n % 250) as u8, 1],
+                [127, (n % 250) as u8 + 1, (n / 250) as u8 + 250, 1],
                 json!({"service": "aws", "at": "2026-01-22T18:26:00Z"}),
             )
             .await;
@@ -278,6 +294,9 @@ async fn three_hundred_ids_from_one_network_are_one_voice_three_hundred_networks
         1,
         "300 voices are"
     );
+    let (_, list) = s.get("/api/v1/incidents?service=aws").await;
+    let blocks = list["incidents"][0]["reporting_blocks"].as_u64().unwrap();
+    assert!(blocks >= 250, "{blocks} blocks");
 }
 
 #[tokio::test]
@@ -753,27 +772,30 @@ async fn incidents_are_listed_filtered_and_shown() {
         let mut engine = s.engine.lock().unwrap();
         let catalog = engine.catalog().clone();
         let slack = catalog.by_slug("slack").unwrap();
+        let mut reporters = 0;
         let dallas = Gazetteer::embedded().resolve_named(Some("Dallas"), Some("US"), None);
         // Eight days of one report a minute, then forty a minute for half an hour.
         for minute in 0..(8 * 24 * 60 + 30) {
             let at = start + minute * MINUTE_MS;
             let count = if minute >= 8 * 24 * 60 { 40 } else { 1 };
-            let report = |service| {
+            let report = |service, reporter| {
                 Signal::Report(Report {
                     at,
                     received: at,
                     service,
                     problem: ProblemId(0),
                     place: dallas,
-                    client: 0,
+                    client: reporter,
+                    block: reporter,
                 })
             };
             for _ in 0..count {
-                engine.replay(&report(slack));
+                reporters += 1;
+                engine.replay(&report(slack, reporters));
             }
             // Zoom's first report, five hours before the end: a baseline that learns.
             if minute == 8 * 24 * 60 - 300 {
-                engine.replay(&report(catalog.by_slug("zoom").unwrap()));
+                engine.replay(&report(catalog.by_slug("zoom").unwrap(), 0));
             }
         }
         assert_eq!(engine.incidents().len(), 1);

@@ -18,6 +18,11 @@ pub struct EngineConfig {
     pub min_count: u64,
     /// Fewest times the expected count a window must hold to open an incident.
     pub min_ratio: f64,
+    /// Most reports of one block of addresses (IPv4 /16, IPv6 /32; a reporter named by
+    /// an importer is a block of its own) a surge test counts in its window: this, or
+    /// the square root of the window's expected count if more. One sender with many
+    /// addresses, or a handful, adds a few reports, never a surge.
+    pub per_block: u64,
     /// Size of the negative binomial: variance = mean + mean² / dispersion. Smaller
     /// tolerates noisier traffic.
     pub dispersion: f64,
@@ -62,6 +67,7 @@ impl Default for EngineConfig {
             confirm_margin: 4.0,
             windows: vec![5, 15, 60],
             min_count: 8,
+            per_block: 3,
             min_ratio: 2.0,
             dispersion: 30.0,
             warmup_hours: 12,

@@ -156,6 +156,7 @@ mod tests {
                 observed,
                 expected: 10.0,
                 p_value: 10f64.powf(-surprise),
+                blocks: None,
             },
             surprise,
             candidate: true,

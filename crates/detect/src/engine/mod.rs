@@ -535,18 +535,22 @@ problems = ["login", "billing"]
         ];
         let start = 20_000 * DAY_MS;
         let outage = start + 8 * DAY_MS;
+        // Every report from a reporter and block of its own.
+        let mut reporters = 0;
         for minute in 0..(8 * 24 * 60 + 120) {
             let at = start + minute * MINUTE_MS;
             engine.advance_to(at);
             for service in 0..3u32 {
                 let mut add = |place: Place, problem: u16| {
+                    reporters += 1;
                     let report = Report {
                         at,
                         received: at,
                         service: ServiceId(service),
                         problem: ProblemId(problem),
                         place,
-                        client: 0,
+                        client: reporters,
+                        block: reporters,
                     };
                     engine.observe(&Signal::Report(report));
                 };
@@ -619,7 +623,8 @@ problems = ["login", "billing"]
                 service: auth,
                 problem: ProblemId(0),
                 place: Place::default(),
-                client: 0,
+                client: at as u64,
+                block: at as u64,
             })
         };
         let mut at = start;

@@ -56,7 +56,7 @@ pub(crate) fn place_scan(
             }
         }
     }
-    for (city, _) in s.recent.range(from..to).flat_map(|(_, r)| r) {
+    for (city, _, _) in s.recent.range(from..to).flat_map(|(_, r)| r) {
         if let Some(city) = *city {
             let c = g.city(city);
             *cities.observed.entry(city).or_default() += 1;

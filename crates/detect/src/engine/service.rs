@@ -24,8 +24,8 @@ pub(crate) const CLOSE_DELAY_HOURS: i64 = 2;
 /// How far back the onset of a surge is searched.
 const ONSET_LOOKBACK_MINUTES: i64 = 120;
 
-/// One recent report: where from, and what broke.
-pub(crate) type Recent = (Option<CityId>, ProblemId);
+/// One recent report: where from, what broke, and its block of addresses.
+pub(crate) type Recent = (Option<CityId>, ProblemId, u64);
 
 pub(crate) struct ServiceState {
     /// Reports per minute, `(minute, count)` at `minute % RING_MINUTES`; minutes since
@@ -79,15 +79,36 @@ impl ServiceState {
         }
         slot.1 += 1;
         self.latest_minute = self.latest_minute.max(minute);
-        self.recent
-            .entry(minute)
-            .or_default()
-            .push((report.place.city, report.problem));
+        self.recent.entry(minute).or_default().push((
+            report.place.city,
+            report.problem,
+            report.block,
+        ));
     }
 
     fn learn_one(&mut self, city: Option<CityId>, problem: ProblemId) {
         *self.normal_cities.normal.entry(city).or_default() += 1;
         self.normal_problems[problem.0 as usize] += 1;
+    }
+
+    /// The reports of `[from, to)` (minutes), those of one city only when `city` is
+    /// given, counting at most `per_block` of each block of addresses; and how many
+    /// blocks they came from.
+    pub(crate) fn per_block(
+        &self,
+        from: i64,
+        to: i64,
+        city: Option<Option<CityId>>,
+        per_block: u64,
+    ) -> (u64, u64) {
+        let mut blocks: rustc_hash::FxHashMap<u64, u64> = Default::default();
+        for &(c, _, block) in self.recent.range(from..to).flat_map(|(_, r)| r) {
+            if city.is_none_or(|city| c == city) {
+                *blocks.entry(block).or_default() += 1;
+            }
+        }
+        let counted = blocks.values().map(|&n| n.min(per_block)).sum();
+        (counted, blocks.len() as u64)
     }
 
     /// Reports counted in `minute` (0 once it left the ring).
@@ -151,7 +172,7 @@ impl ServiceState {
             }
             let (minute, reports) = entry.remove_entry();
             if !self.masked(minute * MINUTE_MS) {
-                for (city, problem) in reports {
+                for (city, problem, _) in reports {
                     self.learn_one(city, problem);
                 }
             }
@@ -190,7 +211,7 @@ impl ServiceState {
     /// Reports per problem since `from`, indexed by problem id.
     pub(crate) fn problem_counts_since(&self, from: Millis, problems: usize) -> Vec<u64> {
         let mut counts = vec![0; problems];
-        for (_, problem) in self.recent.range(from / MINUTE_MS..).flat_map(|(_, r)| r) {
+        for (_, problem, _) in self.recent.range(from / MINUTE_MS..).flat_map(|(_, r)| r) {
             counts[problem.0 as usize] += 1;
         }
         counts

@@ -79,14 +79,27 @@ pub(crate) fn surge_test(
     } else {
         config.min_ratio
     };
-    let beyond_anything_seen = || {
+    let beyond_anything_seen = |observed: u64| {
         let per_hour = observed as f64 * 60.0 / window as f64;
         per_hour >= config.learning_peak_ratio * f64::from(s.history.busiest_hour())
     };
-    let candidate = history >= config.warmup_hours
-        && observed >= config.min_count
-        && observed as f64 >= min_ratio * expected
-        && (!learning || beyond_anything_seen());
+    let surge = |observed: u64| {
+        history >= config.warmup_hours
+            && observed >= config.min_count
+            && observed as f64 >= min_ratio * expected
+            && (!learning || beyond_anything_seen(observed))
+    };
+    // Each block of addresses counts a few reports at most. Counting per block costs a
+    // pass over the window's reports, so it is done only where the plain count could
+    // make a surge (capping never raises it) or the exact test is asked for.
+    let mut blocks = None;
+    if surge(observed) || exact {
+        let cap = block_cap(expected, config);
+        let (capped, count) = s.per_block(now_minute - window, now_minute, None, cap);
+        observed = capped;
+        blocks = Some(count);
+    }
+    let candidate = blocks.is_some() && surge(observed);
     let unremarkable = observed as f64 <= 1.2 * expected + 2.0;
     let p_value = if candidate || exact || !unremarkable {
         nb_upper_tail(observed, expected, dispersion)
@@ -99,10 +112,19 @@ pub(crate) fn surge_test(
             observed,
             expected,
             p_value,
+            blocks,
         },
         surprise: surprise(p_value),
         candidate,
     })
+}
+
+/// Most reports of one block of addresses a window expecting `expected` counts: a
+/// few for a quiet service, more for a busy one (whose real surges hold many reports
+/// from each large provider's blocks), so that an outage confined to one provider's
+/// customers in one city, a few blocks, still counts.
+pub(crate) fn block_cap(expected: f64, config: &EngineConfig) -> u64 {
+    config.per_block.max(expected.sqrt().ceil() as u64)
 }
 
 /// The strongest of the configured windows that can open an incident.
@@ -143,19 +165,30 @@ pub(crate) fn local_surge(
         now_minute - STATE_WINDOW_MINUTES,
         now_minute,
     );
-    let city = scan
+    let from = now_minute - STATE_WINDOW_MINUTES;
+    // The city's count with each block capped; its p-value the larger of the scan's
+    // (adjusted for the cities tested) and that of the capped count.
+    let (city, observed, blocks, p_value) = scan
         .cities
         .iter()
         .filter(|c| c.observed >= config.min_count)
-        .min_by(|a, b| a.p_value.total_cmp(&b.p_value))?;
+        .map(|c| {
+            let cap = block_cap(c.expected, config);
+            let (observed, blocks) = s.per_block(from, now_minute, Some(Some(c.place)), cap);
+            let p = nb_upper_tail(observed, c.expected, config.dispersion).max(c.p_value);
+            (c, observed, blocks, p)
+        })
+        .filter(|&(_, observed, _, _)| observed >= config.min_count)
+        .min_by(|a, b| a.3.total_cmp(&b.3))?;
     Some(Test {
         count: CountTest {
             window_minutes: STATE_WINDOW_MINUTES,
-            observed: city.observed,
+            observed,
             expected: city.expected,
-            p_value: city.p_value,
+            p_value,
+            blocks: Some(blocks),
         },
-        surprise: surprise(city.p_value),
+        surprise: surprise(p_value),
         candidate: true,
     })
 }
