@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod fold;
 pub mod gazetteer;
 pub mod geoip;
+pub mod lines;
 pub mod network;
 pub mod report;
 pub mod signal;

@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use seismo_core::lines::{Line, LineSplitter};
+use std::ops::ControlFlow;
 
 use crate::error::{ErrorBody, ErrorResponse};
 use crate::intake::{self, Sender};
@@ -134,11 +136,10 @@ pub async fn post(
                 lines: 0,
                 reports: Vec::new(),
                 batch: Batch::default(),
+                refused: None,
             };
+            let mut splitter = LineSplitter::new(state.config.max_json_body);
             let mut body = body.into_data_stream();
-            // The line being read, kept up to the largest single report.
-            let mut partial: Vec<u8> = Vec::new();
-            let mut skipping = false;
             let mut read = 0usize;
             loop {
                 let next = tokio::time::timeout_at(deadline, body.next()).await;
@@ -159,34 +160,14 @@ pub async fn post(
                 if read > state.config.max_ndjson_body {
                     return Err(ndjson.stopped(intake::too_large(state.config.max_ndjson_body)));
                 }
-                let mut rest = &chunk[..];
-                while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-                    if skipping {
-                        // The end of a line too long to keep: rejected already.
-                        skipping = false;
-                        ndjson.lines += 1;
-                    } else if partial.is_empty() {
-                        ndjson.line(&rest[..end]).await?;
-                    } else {
-                        partial.extend_from_slice(&rest[..end]);
-                        ndjson.line(&std::mem::take(&mut partial)).await?;
-                    }
-                    rest = &rest[end + 1..];
-                }
-                if !skipping {
-                    partial.extend_from_slice(rest);
-                    if partial.len() > state.config.max_json_body {
-                        partial = Vec::new();
-                        skipping = true;
-                        ndjson.reject_too_long();
-                    }
+                let _ = splitter.feed(&chunk, &mut |line| ndjson.line(line));
+                ndjson.check()?;
+                if ndjson.reports.len() >= CHUNK {
+                    ndjson.flush().await?;
                 }
             }
-            if skipping {
-                ndjson.lines += 1;
-            } else {
-                ndjson.line(&partial).await?;
-            }
+            let _ = splitter.finish(&mut |line| ndjson.line(line));
+            ndjson.check()?;
             ndjson.flush().await?;
             Ok(Json(ndjson.batch).into_response())
         }
@@ -203,17 +184,32 @@ struct Ndjson<'a> {
     lines: usize,
     reports: Vec<seismo_core::Report>,
     batch: Batch,
+    /// Set by a line that refuses the whole body.
+    refused: Option<ApiError>,
 }
 
 impl Ndjson<'_> {
-    async fn line(&mut self, line: &[u8]) -> Result<(), ApiError> {
-        self.lines += 1;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
+    /// Validates one line; breaks when the body must be refused (see [`Self::check`]).
+    fn line(&mut self, line: Line<'_>) -> ControlFlow<()> {
+        self.lines = line.number;
+        let Some(text) = line.text else {
+            let limit = self.state.config.max_json_body;
+            self.reject(
+                line.number,
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "line_too_long",
+                    format!("a line holds one report of at most {limit} bytes"),
+                    None,
+                ),
+            );
+            return ControlFlow::Continue(());
+        };
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return ControlFlow::Continue(());
         }
-        if self.lines > self.max_lines {
-            return Err(self.stopped(ApiError::new(
+        if line.number > self.max_lines {
+            self.refused = Some(self.stopped(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_many_lines",
                 format!(
@@ -222,32 +218,19 @@ impl Ndjson<'_> {
                 ),
                 None,
             )));
+            return ControlFlow::Break(());
         }
         let received = self.sender.received((self.state.clock)());
-        match intake::validate(self.state, line, &received) {
-            Ok(report) => {
-                self.reports.push(report);
-                if self.reports.len() >= CHUNK {
-                    self.flush().await?;
-                }
-            }
-            Err(error) => self.reject(self.lines, error),
+        match intake::validate(self.state, text, &received) {
+            Ok(report) => self.reports.push(report),
+            Err(error) => self.reject(line.number, error),
         }
-        Ok(())
+        ControlFlow::Continue(())
     }
 
-    /// The line being read is longer than one report may be.
-    fn reject_too_long(&mut self) {
-        let limit = self.state.config.max_json_body;
-        self.reject(
-            self.lines + 1,
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "line_too_long",
-                format!("a line holds one report of at most {limit} bytes"),
-                None,
-            ),
-        );
+    /// The error that refuses the whole body, if a line made one.
+    fn check(&mut self) -> Result<(), ApiError> {
+        self.refused.take().map_or(Ok(()), Err)
     }
 
     fn reject(&mut self, line: usize, error: ApiError) {
