@@ -1,7 +1,6 @@
 //! The `seismo` command: serve, import, bench.
 
 mod bench;
-mod config;
 mod demo;
 mod detect;
 mod import;
@@ -15,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use config::Config;
+use seismo::config::Config;
 
 #[derive(Parser)]
 #[command(

@@ -13,7 +13,7 @@ use seismo_core::time::Millis;
 use seismo_runtime::Live;
 use seismo_store::{SqliteStore, Store, StoreError, WriterConfig};
 
-use crate::config::Config;
+use seismo::config::Config;
 
 /// What every command that writes reports starts with: the catalog, place resolution,
 /// the client-hash salt, and the live engine over the store.

@@ -216,7 +216,7 @@ impl Scenario {
 
     /// Parses scenario `text`; `name` names it in errors.
     pub fn parse(name: &str, text: &str) -> anyhow::Result<Scenario> {
-        crate::config::parse_toml(name, text)
+        seismo::config::parse_toml(name, text)
     }
 
     /// When the first outage begins.

@@ -124,3 +124,53 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// axum's `Path` and `Query`, whose refusals (a path segment or query string that is
+/// not valid percent-encoded UTF-8) are the JSON error, not axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_path",
+                rejection.body_text(),
+                None,
+            )),
+        }
+    }
+}
+
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(rejection) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                rejection.body_text(),
+                None,
+            )),
+        }
+    }
+}

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use crate::error::Path;
 use askama::Template;
 use atom_syndication::{Entry, Feed, Link, Person, Text};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use seismo_core::time::format_rfc3339;

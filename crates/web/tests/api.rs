@@ -1194,6 +1194,16 @@ async fn links_come_from_the_public_url_and_the_cache_keeps_only_real_pages() {
     );
     assert!(after.1 < before.1 + 200_000, "{before:?} -> {after:?}");
 
+    // Found by fuzzing (fuzz/ http): a path that is not valid percent-encoding got
+    // axum's plain-text refusal.
+    for uri in ["/api/v1/incidents/%%%%%ea", "/api/v1/services/%FF%FE/series"] {
+        let (status, body) = s.get(uri).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (StatusCode::BAD_REQUEST, ("invalid_path", None)),
+            "{uri}"
+        );
+    }
     let (status, body) = s.get("/api/v1/incidents?servce=aws").await;
     assert_eq!(
         (status, error_of(&body)),

@@ -8,9 +8,10 @@ pub use service::{asset, history, incident, service};
 
 use std::sync::Arc;
 
+use crate::error::{Path, Query};
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use seismo_core::catalog::Service;

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::error::{Path, Query};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use seismo_core::catalog::{Service, ServiceId};
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
