@@ -237,6 +237,7 @@ fn report_script(service: &str, problem: &str) -> String {
     format!(
         r#"
 wrk.method = "POST"
+wrk.path = "/api/v1/reports"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{{"service":"{service}","problem":"{problem}","city":"Minneapolis","country":"US"}}'
 "#

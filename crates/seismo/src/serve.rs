@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use seismo_runtime::Ticker;
-use seismo_web::{AppState, Clock, WebConfig};
+use seismo_web::{AppState, Bounds, Clock, WebConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::setup::{Intake, load_catalog, wall_clock};
@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_ndjson_body: settings.intake.max_ndjson_mib * 1024 * 1024,
         anonymous_ndjson_lines: settings.intake.anonymous_ndjson_lines,
         rates: settings.intake.rates(),
-        bounds: settings.limits.bounds(),
+        bounds: within_descriptors(settings.limits.bounds()),
         trusted_proxies: settings.trusted_proxies.clone(),
         client_salt: intake.client_salt,
         ..WebConfig::default()
@@ -129,6 +129,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     intake.finish();
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bounds, with no more connections than the process may open files: the soft limit
+/// on file descriptors is raised to the hard one, and a cap above what remains is
+/// lowered (a server out of descriptors cannot even refuse).
+fn within_descriptors(mut bounds: Bounds) -> Bounds {
+    // Descriptors kept for the store, its journal, logs and the event streams' peers.
+    const RESERVED: u64 = 256;
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            let most = limit.saturating_sub(RESERVED).max(16) as usize;
+            if bounds.connections > most {
+                tracing::warn!(
+                    configured = bounds.connections,
+                    open_files = limit,
+                    "limits.connections lowered to what the process may open"
+                );
+                bounds.connections = most;
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot read the limit on open files"),
+    }
+    bounds
 }
 
 /// How long requests in flight may take to finish once the server is asked to stop;

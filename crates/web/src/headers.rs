@@ -1,11 +1,12 @@
 //! Headers every response carries: no sniffing of types, no framing (except the widget,
 //! which is made to be embedded), and a Content-Security-Policy that allows only the
-//! site's own script, style and connections.
+//! site's own script, style and connections. Set by plain layers, without a boxed
+//! middleware per request: they are on the path of every report.
 
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
+use axum::Router;
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
@@ -14,20 +15,59 @@ const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'sel
 const WIDGET_POLICY: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'";
 
-pub async fn secure(request: Request, next: Next) -> Response {
-    let widget = request.uri().path().starts_with("/widget/");
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let mut set = |name: HeaderName, value: &'static str| {
-        headers.insert(name, HeaderValue::from_static(value));
-    };
-    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(header::REFERRER_POLICY, "strict-origin-when-cross-origin");
-    if widget {
-        set(header::CONTENT_SECURITY_POLICY, WIDGET_POLICY);
-    } else {
-        set(header::CONTENT_SECURITY_POLICY, PAGE_POLICY);
-        set(header::X_FRAME_OPTIONS, "DENY");
-    }
+/// Every route of `router` secured, framing forbidden.
+pub fn pages<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    common(router)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            page_policy as Decide,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            deny_framing as Decide,
+        ))
+}
+
+/// Every route of `router` secured, framing allowed.
+pub fn widget<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    common(router).layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        widget_policy as Decide,
+    ))
+}
+
+fn common<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ))
+}
+
+/// The value of a header for a response, if it gets one.
+type Decide = fn(&Response) -> Option<HeaderValue>;
+
+fn page_policy(response: &Response) -> Option<HeaderValue> {
+    document(response).then(|| HeaderValue::from_static(PAGE_POLICY))
+}
+
+fn widget_policy(response: &Response) -> Option<HeaderValue> {
+    document(response).then(|| HeaderValue::from_static(WIDGET_POLICY))
+}
+
+fn deny_framing(response: &Response) -> Option<HeaderValue> {
+    document(response).then(|| HeaderValue::from_static("DENY"))
+}
+
+/// Whether a browser may render `response` as a document (HTML, SVG, XML, text): JSON
+/// answers, such as every report's, need no policy.
+fn document(response: &Response) -> bool {
     response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|kind| !kind.as_bytes().starts_with(b"application/json"))
 }

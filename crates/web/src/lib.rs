@@ -133,7 +133,6 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/feed.atom", get(feeds::all))
         .route("/services/{slug}/feed.atom", get(feeds::service))
         .route("/badge/{file}", get(feeds::badge))
-        .route("/widget/{slug}", get(feeds::widget))
         .route("/api/v2/summary.json", get(statuspage::summary))
         .route("/api/v2/status.json", get(statuspage::status_json))
         .route("/api/v2/components.json", get(statuspage::components_json))
@@ -146,7 +145,14 @@ pub fn app(state: Arc<AppState>) -> Router {
             state.clone(),
             cache::respond,
         ));
-    Router::new()
+    // Made to be framed by other sites; cached like the pages.
+    let widget = Router::new()
+        .route("/widget/{slug}", get(feeds::widget))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            cache::respond,
+        ));
+    let site = Router::new()
         .merge(read_mostly)
         .route(
             "/report/{slug}",
@@ -155,7 +161,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/assets/{name}", get(pages::asset))
         .nest("/api/v1", api::routes_with_document())
-        .fallback(|| async { ApiError::not_found("no such page") })
-        .layer(axum::middleware::from_fn(headers::secure))
+        .fallback(|| async { ApiError::not_found("no such page") });
+    headers::pages(site)
+        .merge(headers::widget(widget))
         .with_state(state)
 }

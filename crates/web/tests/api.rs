@@ -1196,7 +1196,10 @@ async fn links_come_from_the_public_url_and_the_cache_keeps_only_real_pages() {
 
     // Found by fuzzing (fuzz/ http): a path that is not valid percent-encoding got
     // axum's plain-text refusal.
-    for uri in ["/api/v1/incidents/%%%%%ea", "/api/v1/services/%FF%FE/series"] {
+    for uri in [
+        "/api/v1/incidents/%%%%%ea",
+        "/api/v1/services/%FF%FE/series",
+    ] {
         let (status, body) = s.get(uri).await;
         assert_eq!(
             (status, error_of(&body)),
@@ -1230,7 +1233,7 @@ async fn pages_forbid_framing_and_inline_code_except_the_widget_frames() {
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
         response.headers().clone()
     };
-    for uri in ["/", "/services/aws", "/report/aws", "/api/v1/services"] {
+    for uri in ["/", "/services/aws", "/report/aws", "/feed.atom"] {
         let h = headers(uri).await;
         assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
         assert_eq!(h[header::X_FRAME_OPTIONS], "DENY", "{uri}");
@@ -1241,6 +1244,10 @@ async fn pages_forbid_framing_and_inline_code_except_the_widget_frames() {
         );
         assert!(!policy.contains("unsafe-inline"), "{uri}: {policy}");
     }
+    // JSON is never rendered: it needs no policy, only nosniff.
+    let json = headers("/api/v1/services").await;
+    assert_eq!(json[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(json.get(header::CONTENT_SECURITY_POLICY).is_none());
     let widget = headers("/widget/aws").await;
     assert!(widget.get(header::X_FRAME_OPTIONS).is_none());
     assert!(
@@ -1259,4 +1266,41 @@ async fn pages_forbid_framing_and_inline_code_except_the_widget_frames() {
         .send(Request::get("/assets/site.js").body(Body::empty()).unwrap())
         .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        ..WebConfig::default()
+    });
+    let post = async |peer: [u8; 4], forwarded: &str| {
+        let request = Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-forwarded-for", forwarded)
+            .body(Body::from(r#"{"service":"aws"}"#))
+            .unwrap();
+        let (_, body) = s.send_json(from(peer, request)).await;
+        body["counted"].as_bool().unwrap()
+    };
+    let proxy = [127, 0, 0, 1];
+    assert!(
+        post(proxy, "198.51.100.7").await,
+        "the client behind the proxy"
+    );
+    assert!(!post(proxy, "198.51.100.9").await, "its network again");
+    assert!(post(proxy, "203.0.113.5").await, "another client's network");
+    assert!(
+        !post(proxy, "10.9.9.9, 198.51.100.7").await,
+        "an entry the client wrote itself is not believed: the proxy's is"
+    );
+    assert!(
+        post([127, 0, 5, 5], "192.0.2.1").await,
+        "an untrusted peer is itself"
+    );
+    assert!(
+        !post([127, 0, 5, 6], "192.0.2.77").await,
+        "and its X-Forwarded-For is ignored"
+    );
 }
