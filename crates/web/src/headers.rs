@@ -6,6 +6,7 @@
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -17,36 +18,49 @@ const WIDGET_POLICY: &str =
 
 /// Every route of `router` secured, framing forbidden.
 pub fn pages<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    common(router)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            page_policy as Decide,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            deny_framing as Decide,
-        ))
+    // One layer of the router holding the four: each `Router::layer` wraps every route
+    // in a service of its own, cloned for each request.
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static(REFERRER_POLICY),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                page_policy as Decide,
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_FRAME_OPTIONS,
+                deny_framing as Decide,
+            )),
+    )
 }
 
 /// Every route of `router` secured, framing allowed.
 pub fn widget<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    common(router).layer(SetResponseHeaderLayer::overriding(
-        header::CONTENT_SECURITY_POLICY,
-        widget_policy as Decide,
-    ))
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static(REFERRER_POLICY),
+            ))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                widget_policy as Decide,
+            )),
+    )
 }
 
-fn common<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("strict-origin-when-cross-origin"),
-        ))
-}
+const REFERRER_POLICY: &str = "strict-origin-when-cross-origin";
 
 /// The value of a header for a response, if it gets one.
 type Decide = fn(&Response) -> Option<HeaderValue>;
