@@ -7,7 +7,12 @@ use seismo_core::Catalog;
 fuzz_target!(|text: &str| {
     if let Ok(catalog) = Catalog::parse("fuzz.toml", text) {
         for service in catalog.services() {
-            assert_eq!(catalog.by_slug(&service.slug).map(|id| catalog.service(id).slug.as_str()), Some(service.slug.as_str()));
+            assert_eq!(
+                catalog
+                    .by_slug(&service.slug)
+                    .map(|id| catalog.service(id).slug.as_str()),
+                Some(service.slug.as_str())
+            );
         }
     }
 });

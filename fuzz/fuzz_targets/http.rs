@@ -113,7 +113,11 @@ fuzz_target!(|input: Input| {
     };
     let uri = format!("{path}?{}", input.query);
     let post = matches!(input.route, Route::Reports | Route::Form);
-    let mut request = if post { Request::post(&uri) } else { Request::get(&uri) };
+    let mut request = if post {
+        Request::post(&uri)
+    } else {
+        Request::get(&uri)
+    };
     let content_type = match input.content_type % 4 {
         0 => "application/json",
         1 => "application/x-ndjson",
@@ -137,7 +141,10 @@ fuzz_target!(|input: Input| {
     let (status, body) = server.runtime.block_on(async {
         let response = server.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
-        (status, response.into_body().collect().await.unwrap().to_bytes())
+        (
+            status,
+            response.into_body().collect().await.unwrap().to_bytes(),
+        )
     });
     assert!(
         !status.is_server_error() || status == 503,
