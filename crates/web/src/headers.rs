@@ -7,6 +7,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use tower::ServiceBuilder;
+use tower::layer::util::{Identity, Stack};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 const PAGE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -18,18 +19,10 @@ const WIDGET_POLICY: &str =
 
 /// Every route of `router` secured, framing forbidden.
 pub fn pages<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    // One layer of the router holding the four: each `Router::layer` wraps every route
+    // One layer of the router holding them all: each `Router::layer` wraps every route
     // in a service of its own, cloned for each request.
     router.layer(
-        ServiceBuilder::new()
-            .layer(SetResponseHeaderLayer::overriding(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ))
-            .layer(SetResponseHeaderLayer::overriding(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static(REFERRER_POLICY),
-            ))
+        common()
             .layer(SetResponseHeaderLayer::overriding(
                 header::CONTENT_SECURITY_POLICY,
                 page_policy as Decide,
@@ -43,21 +36,25 @@ pub fn pages<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
 
 /// Every route of `router` secured, framing allowed.
 pub fn widget<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router.layer(
-        ServiceBuilder::new()
-            .layer(SetResponseHeaderLayer::overriding(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ))
-            .layer(SetResponseHeaderLayer::overriding(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static(REFERRER_POLICY),
-            ))
-            .layer(SetResponseHeaderLayer::overriding(
-                header::CONTENT_SECURITY_POLICY,
-                widget_policy as Decide,
-            )),
-    )
+    router.layer(common().layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        widget_policy as Decide,
+    )))
+}
+
+type Fixed = SetResponseHeaderLayer<HeaderValue>;
+
+/// What pages and the widget share: no sniffing, and the referrer policy.
+fn common() -> ServiceBuilder<Stack<Fixed, Stack<Fixed, Identity>>> {
+    ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static(REFERRER_POLICY),
+        ))
 }
 
 const REFERRER_POLICY: &str = "strict-origin-when-cross-origin";
