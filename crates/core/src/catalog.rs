@@ -20,6 +20,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::fold::fold;
+use crate::probe::{self, Probe};
 
 /// The problem every service has, whatever its catalog entry lists.
 pub const OTHER_PROBLEM: &str = "other";
@@ -49,6 +50,8 @@ pub struct Service {
     pub depends_on: Vec<ServiceId>,
     /// Where the service is mostly used (country or `CC-REGION` codes); a hint only.
     pub regions: Vec<String>,
+    /// Active probes of the service, each with a name unique within it.
+    pub probes: Vec<Probe>,
 }
 
 impl Service {
@@ -112,6 +115,8 @@ struct ServiceEntry {
     depends_on: Vec<Spanned<String>>,
     #[serde(default, alias = "region")]
     regions: Vec<String>,
+    #[serde(default)]
+    probe: Vec<Spanned<Probe>>,
 }
 
 impl Catalog {
@@ -241,6 +246,29 @@ impl Catalog {
                 };
                 depends_on.push(target);
             }
+            let mut probes: Vec<Probe> = Vec::new();
+            for (j, spanned) in entry.probe.iter().enumerate() {
+                let mut declared = spanned.get_ref().clone();
+                if let Err((key, message)) = probe::validate(&declared) {
+                    return Err(error(
+                        spanned.span(),
+                        format!("service[{i}].probe[{j}].{key}"),
+                        message,
+                    ));
+                }
+                if declared.name.is_empty() {
+                    declared.name =
+                        format!("{} {}", declared.check.kind(), declared.check.target());
+                }
+                if probes.iter().any(|p| p.name == declared.name) {
+                    return Err(error(
+                        spanned.span(),
+                        format!("service[{i}].probe[{j}].name"),
+                        format!("two probes are named {:?}", declared.name),
+                    ));
+                }
+                probes.push(declared);
+            }
             services.push(Service {
                 slug: entry.slug.get_ref().clone(),
                 name: entry.name.get_ref().clone(),
@@ -248,6 +276,7 @@ impl Catalog {
                 problems,
                 depends_on,
                 regions: entry.regions.clone(),
+                probes,
             });
         }
         if let Some(cycle) = find_cycle(&services) {
@@ -448,5 +477,107 @@ problems = ["email", "login"]
         assert!(e.message.contains("colour"), "{e}");
         let e = parse_err("[[service]]\nslug = \"A b\"\nname = \"A\"\n");
         assert_eq!(e.field, "service[0].slug");
+    }
+
+    const SERVICE: &str = "[[service]]\nslug = \"m\"\nname = \"M\"\n\n";
+
+    #[test]
+    fn probes_are_read_with_their_defaults() {
+        let text = format!(
+            "{SERVICE}[[service.probe]]\nkind = \"smtp\"\ntarget = \"mx.example.com:25\"\ninterval = \"30s\"\nmail_from = \"p@example.org\"\nrcpt_to = \"postmaster@example.com\"\nstarttls = \"required\"\n\n[[service.probe]]\nname = \"home page\"\nkind = \"http\"\nurl = \"https://example.com/\"\nexpect_status = [200, 204]\n"
+        );
+        let catalog = Catalog::parse("t.toml", &text).unwrap();
+        let probes = &catalog.services()[0].probes;
+        assert_eq!(probes.len(), 2);
+        assert_eq!(probes[0].name, "smtp mx.example.com:25");
+        assert_eq!(probes[0].interval, std::time::Duration::from_secs(30));
+        assert_eq!(probes[0].timeout, std::time::Duration::from_secs(10));
+        assert_eq!(probes[0].retries, 1);
+        let crate::probe::Check::Smtp(smtp) = &probes[0].check else {
+            panic!("{:?}", probes[0].check)
+        };
+        assert_eq!(smtp.starttls, crate::probe::StartTls::Required);
+        assert_eq!(smtp.helo, "seismo.invalid");
+        assert_eq!(probes[1].name, "home page");
+        assert_eq!(probes[1].check.kind(), "http");
+    }
+
+    #[test]
+    fn bad_probes_name_line_and_key() {
+        // The probe's table starts on line 5 of each text.
+        let cases = [
+            (
+                "kind = \"ftp\"\ntarget = \"a:21\"\n",
+                5,
+                "",
+                "unknown variant `ftp`",
+            ),
+            ("kind = \"tcp\"\n", 5, "", "missing field `target`"),
+            (
+                "kind = \"tcp\"\ntarget = \"a:1\"\ncolour = \"red\"\n",
+                5,
+                "",
+                "colour",
+            ),
+            (
+                "kind = \"tcp\"\ntarget = \"a\"\n",
+                5,
+                "service[0].probe[0].target",
+                "host:port",
+            ),
+            (
+                "kind = \"tcp\"\ntarget = \"a:1\"\ninterval = \"soon\"\n",
+                8,
+                "",
+                "duration",
+            ),
+            (
+                "kind = \"http\"\nurl = \"ftp://a/\"\n",
+                5,
+                "service[0].probe[0].url",
+                "http(s)",
+            ),
+            (
+                "kind = \"http\"\nurl = \"http://a/\"\nbody_regex = \"(\"\n",
+                5,
+                "service[0].probe[0].body_regex",
+                "regex",
+            ),
+            (
+                "kind = \"dns\"\ndomain = \"a.example\"\nrecord = \"SRV\"\n",
+                5,
+                "",
+                "unknown variant `SRV`",
+            ),
+            (
+                "kind = \"dns\"\ndomain = \"a.example\"\nresolver = \"dns.google\"\n",
+                5,
+                "service[0].probe[0].resolver",
+                "IP address",
+            ),
+            (
+                "kind = \"smtp\"\ntarget = \"a:25\"\nmail_from = \"x@y\"\n",
+                5,
+                "",
+                "missing field `rcpt_to`",
+            ),
+        ];
+        for (body, line, field, message) in cases {
+            let e = parse_err(&format!("{SERVICE}[[service.probe]]\n{body}"));
+            assert_eq!((e.line, e.field.as_str()), (line, field), "{body}: {e}");
+            assert!(e.message.contains(message), "{body}: {e}");
+            assert!(
+                e.to_string().starts_with(&format!("test.toml:{line}:")),
+                "{e}"
+            );
+        }
+        let e = parse_err(&format!(
+            "{SERVICE}[[service.probe]]\nkind = \"tcp\"\ntarget = \"a:1\"\n[[service.probe]]\nkind = \"tcp\"\ntarget = \"a:1\"\n"
+        ));
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (8, "service[0].probe[1].name"),
+            "{e}"
+        );
     }
 }

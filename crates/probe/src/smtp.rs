@@ -1,168 +1,106 @@
 //! The SMTP dialogue a mail server holds with a sender, up to the recipient and never
-//! further: banner, EHLO, MAIL FROM, RCPT TO, QUIT. Each step keeps the server's reply
-//! as it was given — code, RFC 3463 enhanced status code, text — and how long it took,
-//! so that "RCPT TO answered 451 4.3.2 Temporary server error" can be quoted as evidence.
-//! No message body is ever sent.
+//! further: banner, EHLO, STARTTLS (when asked), MAIL FROM, RCPT TO, QUIT. Each step
+//! keeps the server's reply as it was given — code, RFC 3463 enhanced status code, text —
+//! and how long it took, so that "RCPT TO answered 451 4.3.2 Temporary server error" can
+//! be quoted as evidence. No message body is ever sent.
 
 use std::time::{Duration, Instant};
 
-use smtp_proto::response::parser::ResponseReceiver;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use seismo_core::probe::{Detail, Failure, FailureKind, ReplyClass, SmtpCheck, SmtpStep, StartTls};
+use smtp_proto::response::parser::{MAX_RESPONSE_LENGTH, ResponseReceiver};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// What to probe, as declared in the catalog.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpProbe {
-    /// `host:port` of the mail server.
-    pub target: String,
-    /// The name the probe gives in EHLO.
-    #[serde(default = "default_helo")]
-    pub helo: String,
-    pub mail_from: String,
-    pub rcpt_to: String,
-}
+use crate::tls::Settings;
+use crate::{Finding, connect, within};
 
-fn default_helo() -> String {
-    "seismo.invalid".into()
-}
-
-/// One step of the dialogue and the server's answer.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Step {
-    /// `banner`, `ehlo`, `mail_from`, `rcpt_to` or `quit`.
-    pub step: &'static str,
-    pub code: u16,
-    /// RFC 3463 `class.subject.detail`, when the server gave one.
-    pub enhanced_code: Option<String>,
-    pub class: ReplyClass,
-    /// The reply's text, lines joined, without the codes.
-    pub text: String,
-    pub elapsed_ms: u64,
-}
-
-/// What the first digit of a reply says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ReplyClass {
-    /// 2xx, 3xx.
-    Success,
-    /// 4xx: try again later.
-    Transient,
-    /// 5xx: will not work as it is.
-    Permanent,
-}
-
-impl ReplyClass {
-    fn of(code: u16) -> ReplyClass {
-        match code / 100 {
-            4 => ReplyClass::Transient,
-            5 => ReplyClass::Permanent,
-            _ => ReplyClass::Success,
-        }
-    }
-}
-
-/// Why a probe failed, with the remote's words where it said any.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Failure {
-    #[error("no answer within {after_ms} ms")]
-    Timeout { after_ms: u64 },
-    #[error("connection refused")]
-    Refused,
-    #[error("cannot connect: {message}")]
-    Connect { message: String },
-    #[error("not SMTP: {message}")]
-    Protocol { message: String },
-    /// The server answered, but not with success: the step and its reply are in the steps.
-    #[error("{step} answered {code}{} {text}", enhanced.as_ref().map(|e| format!(" {e}")).unwrap_or_default())]
-    Rejected {
-        step: &'static str,
-        code: u16,
-        enhanced: Option<String>,
-        text: String,
-    },
-}
-
-/// The result of one run of the dialogue.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Outcome {
-    pub ok: bool,
-    pub latency_ms: u64,
-    pub steps: Vec<Step>,
-    pub failure: Option<Failure>,
-}
-
-/// Runs the dialogue against `probe.target`, all of it within `timeout`.
-pub async fn run(probe: &SmtpProbe, timeout: Duration) -> Outcome {
-    let started = Instant::now();
-    let mut steps = Vec::new();
-    let result = tokio::time::timeout(timeout, dialogue(probe, &mut steps)).await;
-    let failure = match result {
-        Ok(Ok(())) => None,
-        Ok(Err(failure)) => Some(failure),
-        Err(_) => Some(Failure::Timeout {
-            after_ms: timeout.as_millis() as u64,
-        }),
+pub async fn run(tls: &Settings, check: &SmtpCheck, timeout: Duration) -> Finding {
+    let mut record = Record::default();
+    let failure = within(timeout, dialogue(tls, check, &mut record))
+        .await
+        .err();
+    let detail = Detail::Smtp {
+        steps: record.steps,
+        tls: record.tls,
     };
-    Outcome {
-        ok: failure.is_none(),
-        latency_ms: started.elapsed().as_millis() as u64,
-        steps,
-        failure,
-    }
+    (detail, failure)
 }
 
-async fn dialogue(probe: &SmtpProbe, steps: &mut Vec<Step>) -> Result<(), Failure> {
-    let mut stream =
-        TcpStream::connect(&probe.target)
-            .await
-            .map_err(|error| match error.kind() {
-                std::io::ErrorKind::ConnectionRefused => Failure::Refused,
-                _ => Failure::Connect {
-                    message: error.to_string(),
-                },
-            })?;
+#[derive(Default)]
+struct Record {
+    steps: Vec<SmtpStep>,
+    tls: bool,
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+async fn dialogue(tls: &Settings, check: &SmtpCheck, record: &mut Record) -> Result<(), Failure> {
     let mut conversation = Conversation {
-        stream: &mut stream,
+        stream: Box::new(connect(&check.target).await?),
         buffer: Vec::new(),
     };
-    conversation.step(steps, "banner", None).await?;
+    conversation.step(record, "banner", None).await?;
+    let ehlo = format!("EHLO {}\r\n", check.helo);
+    let offered = conversation.step(record, "ehlo", Some(&ehlo)).await?;
+    let offers_tls = offered
+        .lines()
+        .any(|line| line.trim().eq_ignore_ascii_case("STARTTLS"));
+    match (check.starttls, offers_tls) {
+        (StartTls::Off, _) | (StartTls::Opportunistic, false) => {}
+        (StartTls::Required, false) => {
+            return Err(Failure::new(
+                FailureKind::Tls,
+                "the server does not offer STARTTLS",
+            ));
+        }
+        (StartTls::Opportunistic | StartTls::Required, true) => {
+            conversation
+                .step(record, "starttls", Some("STARTTLS\r\n"))
+                .await?;
+            let (host, _) = seismo_core::probe::host_port(&check.target)
+                .map_err(|e| Failure::new(FailureKind::Protocol, e))?;
+            // As mail servers do between themselves (RFC 3207), the certificate is not
+            // checked: encryption without authentication still beats plain text.
+            let plain = std::mem::replace(&mut conversation.stream, Box::new(tokio::io::empty()));
+            conversation.stream = Box::new(tls.handshake_unverified(plain, host).await?);
+            conversation.buffer.clear();
+            record.tls = true;
+            conversation.step(record, "ehlo", Some(&ehlo)).await?;
+        }
+    }
     let commands = [
-        ("ehlo", format!("EHLO {}\r\n", probe.helo)),
-        ("mail_from", format!("MAIL FROM:<{}>\r\n", probe.mail_from)),
-        ("rcpt_to", format!("RCPT TO:<{}>\r\n", probe.rcpt_to)),
+        ("mail_from", format!("MAIL FROM:<{}>\r\n", check.mail_from)),
+        ("rcpt_to", format!("RCPT TO:<{}>\r\n", check.rcpt_to)),
     ];
     let mut outcome = Ok(());
     for (name, command) in commands {
-        if let Err(failure) = conversation.step(steps, name, Some(&command)).await {
+        if let Err(failure) = conversation.step(record, name, Some(&command)).await {
             outcome = Err(failure);
             break;
         }
     }
     // Leave politely whatever happened; a server that has gone is no further failure.
-    if !matches!(outcome, Err(Failure::Protocol { .. })) {
-        let _ = conversation.step(steps, "quit", Some("QUIT\r\n")).await;
+    if !matches!(&outcome, Err(f) if f.kind == FailureKind::Protocol) {
+        let _ = conversation.step(record, "quit", Some("QUIT\r\n")).await;
     }
     outcome
 }
 
-struct Conversation<'a> {
-    stream: &'a mut TcpStream,
+struct Conversation {
+    stream: Box<dyn Stream>,
     /// Bytes read beyond the last reply.
     buffer: Vec<u8>,
 }
 
-impl Conversation<'_> {
+impl Conversation {
     /// Sends `command` (none: only listen, for the banner) and records the reply; a
-    /// reply other than success is the failure of the probe.
+    /// reply other than success is the failure of the probe. Returns the reply's text.
     async fn step(
         &mut self,
-        steps: &mut Vec<Step>,
+        record: &mut Record,
         name: &'static str,
         command: Option<&str>,
-    ) -> Result<(), Failure> {
+    ) -> Result<String, Failure> {
         let started = Instant::now();
         if let Some(command) = command {
             self.stream
@@ -173,8 +111,8 @@ impl Conversation<'_> {
         let reply = self.reply().await?;
         let enhanced = (reply.esc[0] != 0)
             .then(|| format!("{}.{}.{}", reply.esc[0], reply.esc[1], reply.esc[2]));
-        let step = Step {
-            step: name,
+        let step = SmtpStep {
+            step: name.into(),
             code: reply.code,
             enhanced_code: enhanced.clone(),
             class: ReplyClass::of(reply.code),
@@ -182,14 +120,20 @@ impl Conversation<'_> {
             elapsed_ms: started.elapsed().as_millis() as u64,
         };
         let failed = step.class != ReplyClass::Success;
-        let failure = Failure::Rejected {
-            step: name,
-            code: step.code,
-            enhanced,
-            text: step.text.clone(),
-        };
-        steps.push(step);
-        if failed { Err(failure) } else { Ok(()) }
+        let text = step.text.clone();
+        record.steps.push(step);
+        if failed {
+            let enhanced = enhanced.map(|e| format!(" {e}")).unwrap_or_default();
+            return Err(Failure::new(
+                FailureKind::Unexpected,
+                format!(
+                    "{} answered {}{enhanced} {text}",
+                    command_name(name),
+                    reply.code
+                ),
+            ));
+        }
+        Ok(text)
     }
 
     async fn reply(&mut self) -> Result<smtp_proto::Response<String>, Failure> {
@@ -202,7 +146,13 @@ impl Conversation<'_> {
                     self.buffer = bytes.as_slice().to_vec();
                     return Ok(reply);
                 }
+                // The receiver keeps what it has consumed, up to its bound.
                 Err(smtp_proto::Error::NeedsMoreData { .. }) => self.buffer.clear(),
+                Err(smtp_proto::Error::ResponseTooLong) => {
+                    return Err(protocol(format!(
+                        "a reply longer than {MAX_RESPONSE_LENGTH} bytes"
+                    )));
+                }
                 Err(error) => return Err(protocol(format!("{error:?}"))),
             }
             let n = self
@@ -218,6 +168,15 @@ impl Conversation<'_> {
     }
 }
 
+/// How a person writes the step's command: `RCPT TO`, `EHLO`.
+fn command_name(step: &str) -> String {
+    if step == "banner" {
+        "the banner".into()
+    } else {
+        step.replace('_', " ").to_uppercase()
+    }
+}
+
 fn protocol(message: String) -> Failure {
-    Failure::Protocol { message }
+    Failure::new(FailureKind::Protocol, format!("not SMTP: {message}"))
 }
