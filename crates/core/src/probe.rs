@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::time::Millis;
+
 /// One probe of a service, as declared in the catalog.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Probe {
@@ -242,6 +244,21 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    pub const ALL: [FailureKind; 7] = [
+        FailureKind::Timeout,
+        FailureKind::Refused,
+        FailureKind::Connect,
+        FailureKind::Dns,
+        FailureKind::Tls,
+        FailureKind::Protocol,
+        FailureKind::Unexpected,
+    ];
+
+    /// The kind [`FailureKind::as_str`] names.
+    pub fn parse(name: &str) -> Option<FailureKind> {
+        FailureKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Timeout => "timeout",
@@ -364,6 +381,25 @@ impl ReplyClass {
             _ => ReplyClass::Success,
         }
     }
+}
+
+/// One run of one probe from one location: what is stored, served and fed to the
+/// engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    /// The service's slug.
+    pub service: String,
+    /// The probe's name, unique within its service.
+    pub probe: String,
+    /// Where it ran: the server's own location or an agent's (`Dallas, US`).
+    pub location: String,
+    /// When the run started.
+    #[serde(with = "crate::time::rfc3339")]
+    pub at: Millis,
+    /// Runs it took: 1, or more when failures were retried.
+    pub attempts: u8,
+    #[serde(flatten)]
+    pub outcome: Outcome,
 }
 
 /// Checks what serde cannot: targets, URLs, patterns. The error names the key.

@@ -34,6 +34,24 @@ pub fn minute_floor(at: Millis) -> Millis {
     at.div_euclid(MINUTE_MS) * MINUTE_MS
 }
 
+/// Serde of [`Millis`] as RFC 3339 text, the wire's form of a time
+/// (`#[serde(with = "seismo_core::time::rfc3339")]`).
+pub mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use super::{Millis, format_rfc3339, parse_rfc3339};
+
+    pub fn serialize<S: Serializer>(at: &Millis, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format_rfc3339(*at))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Millis, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        parse_rfc3339(&text)
+            .ok_or_else(|| D::Error::custom(format!("{text:?} is not an RFC 3339 time")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,10 +9,11 @@ pub mod suite;
 mod writer;
 
 pub use record::StoredReport;
-pub use sqlite::SqliteStore;
+pub use sqlite::{PROBE_RETENTION, SqliteStore};
 pub use writer::{Committed, Pending, Writer, WriterConfig};
 
 use seismo_core::access::Token;
+use seismo_core::probe::ProbeResult;
 use seismo_core::time::Millis;
 
 type Source = Box<dyn std::error::Error + Send + Sync>;
@@ -137,6 +138,20 @@ pub trait Store: Send {
     /// Revokes the token `name` from `at` on; false when there is no such token or it
     /// was revoked already.
     fn revoke_token(&mut self, name: &str, at: Millis) -> Result<bool, StoreError>;
+
+    /// Appends probe results in one transaction, and forgets those older than the
+    /// store's retention (eight days for SQLite) before the newest result given.
+    fn add_probe_results(&mut self, results: &[ProbeResult]) -> Result<(), StoreError>;
+
+    /// The newest `limit` results of `service` (of one probe, or all) with
+    /// `at >= since`, oldest first.
+    fn probe_results(
+        &mut self,
+        service: &str,
+        probe: Option<&str>,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<ProbeResult>, StoreError>;
 }
 
 /// An incident as stored: a few columns to select by, and the whole record in the

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use seismo_core::access::{Role, SecretDigest, Token};
+use seismo_core::probe::{Failure, FailureKind, Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
@@ -70,7 +71,29 @@ CREATE TABLE tokens (
     r#"
 ALTER TABLE reports ADD COLUMN block BIGINT;
 "#,
+    // Probe results: the outcome's columns to select by, and what the remote said by
+    // kind (`detail`, JSON).
+    r#"
+CREATE TABLE probe_results (
+    id INTEGER PRIMARY KEY,
+    service TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    location TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    attempts INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    latency_ms BIGINT NOT NULL,
+    failure_kind TEXT,
+    failure TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX probe_results_service ON probe_results (service, probe, at_ms);
+CREATE INDEX probe_results_at ON probe_results (at_ms);
+"#,
 ];
+
+/// Probe results are kept this long before the newest one stored.
+pub const PROBE_RETENTION: Millis = 8 * DAY_MS;
 
 /// Reports this much older than the newest one are counted against the counted
 /// reports the database holds around their time; newer ones by the index of recent
@@ -293,6 +316,114 @@ fn row_to_report<'r>(
 const REPORT_COLUMNS: &str = "at_ms, received_ms, service, problem, city_geonameid, region, country, client, counted, id, COALESCE(block, client)";
 
 impl Store for SqliteStore {
+    fn add_probe_results(&mut self, results: &[ProbeResult]) -> Result<(), StoreError> {
+        let context = "adding probe results";
+        let Some(newest) = results.iter().map(|r| r.at).max() else {
+            return Ok(());
+        };
+        let transaction = self.conn.transaction().during(context)?;
+        {
+            let mut insert = transaction
+                .prepare_cached(
+                    "INSERT INTO probe_results (service, probe, location, at_ms, attempts, ok,
+                     latency_ms, failure_kind, failure, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )
+                .during(context)?;
+            for result in results {
+                let outcome = &result.outcome;
+                let detail =
+                    serde_json::to_string(&outcome.detail).expect("a probe's detail serialises");
+                insert
+                    .execute(params![
+                        result.service,
+                        result.probe,
+                        result.location,
+                        result.at,
+                        result.attempts,
+                        outcome.ok,
+                        outcome.latency_ms as i64,
+                        outcome.failure.as_ref().map(|f| f.kind.as_str()),
+                        outcome.failure.as_ref().map(|f| f.message.as_str()),
+                        detail,
+                    ])
+                    .during(context)?;
+            }
+            transaction
+                .execute(
+                    "DELETE FROM probe_results WHERE at_ms < ?1",
+                    [newest.saturating_sub(PROBE_RETENTION)],
+                )
+                .during(context)?;
+        }
+        transaction.commit().during(context)
+    }
+
+    fn probe_results(
+        &mut self,
+        service: &str,
+        probe: Option<&str>,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        let context = "reading probe results";
+        // The newest `limit`, returned oldest first.
+        let mut select = self
+            .conn
+            .prepare_cached(
+                "SELECT service, probe, location, at_ms, attempts, ok, latency_ms,
+                        failure_kind, failure, detail
+                 FROM probe_results
+                 WHERE service = ?1 AND (?2 IS NULL OR probe = ?2) AND at_ms >= ?3
+                 ORDER BY at_ms DESC, id DESC LIMIT ?4",
+            )
+            .during(context)?;
+        let mut rows = select
+            .query(params![
+                service,
+                probe,
+                since,
+                limit.min(i64::MAX as usize) as i64
+            ])
+            .during(context)?;
+        let mut results = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            let corrupt = |what: String| StoreError::Corrupt {
+                context,
+                source: what.into(),
+            };
+            let kind: Option<String> = row.get(7).during(context)?;
+            let failure = match kind {
+                Some(kind) => Some(Failure {
+                    kind: FailureKind::parse(&kind)
+                        .ok_or_else(|| corrupt(format!("failure kind {kind:?}")))?,
+                    message: row
+                        .get::<_, Option<String>>(8)
+                        .during(context)?
+                        .unwrap_or_default(),
+                }),
+                None => None,
+            };
+            let detail: String = row.get(9).during(context)?;
+            results.push(ProbeResult {
+                service: row.get(0).during(context)?,
+                probe: row.get(1).during(context)?,
+                location: row.get(2).during(context)?,
+                at: row.get(3).during(context)?,
+                attempts: row.get(4).during(context)?,
+                outcome: ProbeOutcome {
+                    ok: row.get(5).during(context)?,
+                    latency_ms: row.get::<_, i64>(6).during(context)? as u64,
+                    failure,
+                    detail: serde_json::from_str(&detail)
+                        .map_err(|e| corrupt(format!("probe detail: {e}")))?,
+                },
+            });
+        }
+        results.reverse();
+        Ok(results)
+    }
+
     fn add_token(&mut self, token: &Token) -> Result<bool, StoreError> {
         let added = self
             .conn

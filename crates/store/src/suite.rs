@@ -3,6 +3,9 @@
 //! same promises. Each check panics with what broke.
 
 use seismo_core::access::{Role, Token, digest};
+use seismo_core::probe::{
+    Detail, Failure, FailureKind, Outcome as ProbeOutcome, ProbeResult, ReplyClass, SmtpStep,
+};
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 
 use crate::{IncidentEventRecord, IncidentRecord, Outcome, Store, StoredReport};
@@ -22,6 +25,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     incidents_are_replaced_and_their_events_appended_to_the_outbox(&*fresh());
     settings_are_kept(&*fresh());
     tokens_are_kept_by_name_and_revoked_once(&*fresh());
+    probe_results_are_kept_with_their_detail_and_forgotten_after_retention(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -346,5 +350,84 @@ fn tokens_are_kept_by_name_and_revoked_once(db: &dyn Database) {
             })
             .unwrap(),
         "a revoked token's name stays taken"
+    );
+}
+
+fn probe_result(at: Millis, probe: &str, location: &str, ok: bool) -> ProbeResult {
+    let step = |step: &str, code: u16, enhanced: Option<&str>, text: &str| SmtpStep {
+        step: step.into(),
+        code,
+        enhanced_code: enhanced.map(String::from),
+        class: ReplyClass::of(code),
+        text: text.into(),
+        elapsed_ms: 12,
+    };
+    ProbeResult {
+        service: "microsoft-365".into(),
+        probe: probe.into(),
+        location: location.into(),
+        at,
+        attempts: if ok { 1 } else { 2 },
+        outcome: ProbeOutcome {
+            ok,
+            latency_ms: 48,
+            failure: (!ok).then(|| {
+                Failure::new(
+                    FailureKind::Unexpected,
+                    "RCPT TO answered 451 4.3.2 Temporary server error",
+                )
+            }),
+            detail: Detail::Smtp {
+                steps: vec![
+                    step("banner", 220, None, "mx ready"),
+                    step(
+                        "rcpt_to",
+                        if ok { 250 } else { 451 },
+                        Some("4.3.2"),
+                        "Temporary server error",
+                    ),
+                ],
+                tls: true,
+            },
+        },
+    }
+}
+
+fn probe_results_are_kept_with_their_detail_and_forgotten_after_retention(db: &dyn Database) {
+    let results = vec![
+        probe_result(T0, "smtp", "Dallas, US", true),
+        probe_result(T0 + MINUTE_MS, "smtp", "Dallas, US", false),
+        probe_result(T0 + MINUTE_MS, "smtp", "Seattle, US", false),
+        probe_result(T0 + MINUTE_MS, "https", "Dallas, US", true),
+    ];
+    db.open().add_probe_results(&results).unwrap();
+    let mut store = db.open();
+    assert_eq!(
+        store.probe_results("microsoft-365", None, T0, 100).unwrap(),
+        results,
+        "durable across a reopen, oldest first, failure and detail intact"
+    );
+    assert_eq!(
+        store
+            .probe_results("microsoft-365", Some("smtp"), T0, 2)
+            .unwrap(),
+        results[1..3],
+        "one probe's newest, at most the limit"
+    );
+    assert!(
+        store
+            .probe_results("microsoft-365", None, T0 + 2 * MINUTE_MS, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.probe_results("aws", None, T0, 10).unwrap().is_empty());
+    // Much later results push the old ones out.
+    let later = probe_result(T0 + 30 * DAY_MS, "smtp", "Dallas, US", true);
+    store
+        .add_probe_results(std::slice::from_ref(&later))
+        .unwrap();
+    assert_eq!(
+        store.probe_results("microsoft-365", None, 0, 100).unwrap(),
+        [later]
     );
 }

@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use seismo_core::access::Token;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
+use seismo_core::probe::ProbeResult;
 use seismo_core::report::{CountingRule, Report};
 use seismo_core::time::Millis;
 use tokio::sync::{mpsc, oneshot};
@@ -65,7 +66,12 @@ enum Message {
         Vec<IncidentEventRecord>,
         oneshot::Sender<Result<(), Arc<StoreError>>>,
     ),
-    Tokens(oneshot::Sender<Result<Vec<Token>, Arc<StoreError>>>),
+    ProbeResults(
+        Vec<ProbeResult>,
+        oneshot::Sender<Result<(), Arc<StoreError>>>,
+    ),
+    /// A read on the writer's connection, between two commits.
+    Read(Box<dyn FnOnce(&mut dyn Store) + Send>),
     /// Commit what came before, then stop.
     Stop,
 }
@@ -149,14 +155,39 @@ impl Writer {
         done.await.map_err(|_| Arc::new(StoreError::Stopped))?
     }
 
-    /// Every stored token, read on the writer's connection.
-    pub async fn tokens(&self) -> Result<Vec<Token>, Arc<StoreError>> {
+    /// Stores probe results and waits until they are durable.
+    pub async fn save_probe_results(
+        &self,
+        results: Vec<ProbeResult>,
+    ) -> Result<(), Arc<StoreError>> {
         let (reply, done) = oneshot::channel();
         self.tx
-            .send(Message::Tokens(reply))
+            .send(Message::ProbeResults(results, reply))
             .await
             .map_err(|_| Arc::new(StoreError::Stopped))?;
         done.await.map_err(|_| Arc::new(StoreError::Stopped))?
+    }
+
+    /// Runs `read` on the writer's connection between two commits and returns what it
+    /// found: reads that must see every commit, without a second connection.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Arc<StoreError>> {
+        let (reply, done) = oneshot::channel();
+        let job = move |store: &mut dyn Store| {
+            let _ = reply.send(read(store).map_err(Arc::new));
+        };
+        self.tx
+            .send(Message::Read(Box::new(job)))
+            .await
+            .map_err(|_| Arc::new(StoreError::Stopped))?;
+        done.await.map_err(|_| Arc::new(StoreError::Stopped))?
+    }
+
+    /// Every stored token.
+    pub async fn tokens(&self) -> Result<Vec<Token>, Arc<StoreError>> {
+        self.read(|store| store.tokens()).await
     }
 
     /// Asks the writer thread to stop once everything submitted so far is committed.
@@ -206,8 +237,12 @@ impl WriterThread {
                     let _ = reply.send(saved.map_err(Arc::new));
                     continue;
                 }
-                Message::Tokens(reply) => {
-                    let _ = reply.send(self.store.tokens().map_err(Arc::new));
+                Message::ProbeResults(results, reply) => {
+                    next = self.save_probe_results(results, reply, &mut rx);
+                    continue;
+                }
+                Message::Read(read) => {
+                    read(&mut *self.store);
                     continue;
                 }
                 Message::Stop => return,
@@ -229,6 +264,39 @@ impl WriterThread {
             }
             self.commit(jobs);
         }
+    }
+
+    /// Stores `results` with any more waiting behind them, in one transaction;
+    /// returns the message that ended the batch.
+    fn save_probe_results(
+        &mut self,
+        mut results: Vec<ProbeResult>,
+        reply: oneshot::Sender<Result<(), Arc<StoreError>>>,
+        rx: &mut mpsc::Receiver<Message>,
+    ) -> Option<Message> {
+        let mut replies = vec![reply];
+        let mut next = None;
+        while results.len() < self.config.max_batch {
+            match rx.try_recv() {
+                Ok(Message::ProbeResults(more, reply)) => {
+                    results.extend(more);
+                    replies.push(reply);
+                }
+                Ok(other) => {
+                    next = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let saved = self.store.add_probe_results(&results).map_err(Arc::new);
+        if let Err(error) = &saved {
+            tracing::error!(%error, results = results.len(), "cannot store probe results");
+        }
+        for reply in replies {
+            let _ = reply.send(saved.clone());
+        }
+        next
     }
 
     fn commit(&mut self, jobs: Vec<Job>) {
@@ -375,5 +443,47 @@ mod tests {
             Err(StoreError::Stopped)
         ));
         assert_eq!(SqliteStore::open(dir.path()).unwrap().count().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn probe_results_submitted_together_are_durable_and_read_back_in_order() {
+        use seismo_core::probe::{Detail, Outcome as ProbeOutcome};
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, handle) = start(dir.path(), Arc::default());
+        let result = |minute: i64, location: &str| ProbeResult {
+            service: "microsoft-365".into(),
+            probe: "tcp".into(),
+            location: location.into(),
+            at: 1_000 * DAY_MS + minute * MINUTE_MS,
+            attempts: 1,
+            outcome: ProbeOutcome {
+                ok: true,
+                latency_ms: minute as u64,
+                failure: None,
+                detail: Detail::Tcp {},
+            },
+        };
+        // Many submitters at once: batched by the writer, each told when durable.
+        let saves: Vec<_> = (0..50)
+            .map(|minute| {
+                let writer = writer.clone();
+                let one = result(minute, if minute % 2 == 0 { "Dallas" } else { "Seattle" });
+                tokio::spawn(async move { writer.save_probe_results(vec![one]).await })
+            })
+            .collect();
+        for save in saves {
+            save.await.unwrap().unwrap();
+        }
+        let read = writer
+            .read(|store| store.probe_results("microsoft-365", Some("tcp"), 0, 1_000))
+            .await
+            .unwrap();
+        let minutes: Vec<u64> = read.iter().map(|r| r.outcome.latency_ms).collect();
+        assert_eq!(minutes, (0..50).collect::<Vec<u64>>());
+        assert_eq!(writer.tokens().await.unwrap(), []);
+        drop(writer);
+        tokio::task::spawn_blocking(move || handle.join().unwrap())
+            .await
+            .unwrap();
     }
 }

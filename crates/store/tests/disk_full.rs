@@ -2,6 +2,7 @@
 //! failure is logged once (not once per commit), and commits succeed again when space
 //! returns, counting what failed as if it had never been sent.
 
+use seismo_core::probe::ProbeResult;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -93,6 +94,19 @@ impl Store for SmallDisk {
     }
     fn revoke_token(&mut self, name: &str, at: Millis) -> Result<bool, StoreError> {
         self.store.revoke_token(name, at)
+    }
+    fn add_probe_results(&mut self, results: &[ProbeResult]) -> Result<(), StoreError> {
+        self.limit();
+        self.store.add_probe_results(results)
+    }
+    fn probe_results(
+        &mut self,
+        service: &str,
+        probe: Option<&str>,
+        since: Millis,
+        limit: usize,
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        self.store.probe_results(service, probe, since, limit)
     }
 }
 
