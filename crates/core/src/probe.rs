@@ -256,7 +256,9 @@ impl FailureKind {
 
     /// The kind [`FailureKind::as_str`] names.
     pub fn parse(name: &str) -> Option<FailureKind> {
-        FailureKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        FailureKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 
     pub fn as_str(self) -> &'static str {

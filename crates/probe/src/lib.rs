@@ -7,6 +7,7 @@
 
 pub mod dns;
 pub mod http;
+pub mod schedule;
 pub mod smtp;
 pub mod tcp;
 pub mod tls;

@@ -8,21 +8,27 @@
 //! into the engine. The tick is a plain function of the clock's time ([`Ticker::tick`]),
 //! so tests drive it with a fake clock and no sleeps.
 
+mod probes;
+
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
+use seismo_core::probe::ProbeResult;
 use seismo_core::signal::Signal;
 use seismo_core::time::{DAY_MS, HOUR_MS, Millis};
 use seismo_detect::record::{self, IncidentRecord as Record};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, IncidentEvent, Series};
 use seismo_store::{
-    Committed, IncidentEventRecord, IncidentRecord, Store, StoreError, Writer, WriterConfig,
+    Committed, IncidentEventRecord, IncidentRecord, ProbeQuery, Store, StoreError, Writer,
+    WriterConfig,
 };
 use tokio_util::sync::CancellationToken;
+
+pub use probes::ProbeBoard;
 
 /// Where "now" comes from: the wall clock when serving, a fake one in tests, a fast one
 /// in the demo. Epoch milliseconds.
@@ -53,6 +59,8 @@ pub struct Live {
     /// Stored incidents that began before the replayed days, newest first: the engine
     /// will not find them again, and `/history` still shows them.
     pub archive: Vec<IncidentView>,
+    /// The latest result of every probe from every location.
+    pub probes: ProbeBoard,
     /// Signals committed since the last tick.
     inbox: Arc<Mutex<Vec<Signal>>>,
     /// Taken by [`Live::finish`].
@@ -72,6 +80,11 @@ impl Live {
     ) -> Result<Live, StartError> {
         let replay_since = now - REPLAY_DAYS * DAY_MS;
         let archive = archived_incidents(&mut *store, replay_since, &catalog, gazetteer)?;
+        let probes = ProbeBoard::default();
+        for service in catalog.services() {
+            let last_day = ProbeQuery::service(&service.slug, now - DAY_MS, 100_000);
+            probes.record(&store.probe_results(&last_day)?);
+        }
         let engine = Arc::new(Mutex::new(Engine::new(
             engine_config,
             catalog.clone(),
@@ -122,9 +135,21 @@ impl Live {
             series,
             writer,
             archive,
+            probes,
             inbox,
             writer_thread: Mutex::new(Some(writer_thread)),
         })
+    }
+
+    /// Stores probe results (from this node's probes or an agent's) and, once they are
+    /// durable, shows them.
+    pub async fn record_probe_results(
+        &self,
+        results: Vec<ProbeResult>,
+    ) -> Result<(), Arc<StoreError>> {
+        self.writer.save_probe_results(results.clone()).await?;
+        self.probes.record(&results);
+        Ok(())
     }
 
     /// Waits until every report submitted so far is committed, and stops the writer

@@ -71,6 +71,28 @@ pub struct Config {
     pub limits: Limits,
     #[schema(inline)]
     pub engine: EngineConfig,
+    #[schema(inline)]
+    pub probes: Probes,
+}
+
+/// The catalog's probes, run by this server (README, "Catalog").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Probes {
+    /// Run the probes the catalog declares.
+    pub enabled: bool,
+    /// Where this server's probes run from, as results and the site name it
+    /// ("Dallas, US"); agents name their own.
+    pub location: String,
+}
+
+impl Default for Probes {
+    fn default() -> Probes {
+        Probes {
+            enabled: true,
+            location: "server".into(),
+        }
+    }
 }
 
 /// What the report intake accepts, and how often (README, "Trust").
@@ -139,6 +161,7 @@ impl Default for Config {
             intake: Intake::default(),
             limits: Limits::default(),
             engine: EngineConfig::default(),
+            probes: Probes::default(),
         }
     }
 }

@@ -5,6 +5,7 @@ mod demo;
 mod detect;
 mod import;
 mod ndjson;
+mod probes;
 mod serve;
 mod setup;
 mod simulate;

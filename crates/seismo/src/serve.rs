@@ -101,6 +101,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stopping = CancellationToken::new();
         let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());
         tokio::spawn(ticker.run(tick, stopping.clone()));
+        if settings.probes.enabled {
+            let assignments = crate::probes::assignments(&state.live.catalog);
+            let probing = crate::probes::run(
+                intake.live.clone(),
+                assignments,
+                settings.probes.location.clone(),
+                clock.clone(),
+                stopping.clone(),
+            );
+            tokio::spawn(async move {
+                if let Err(error) = probing.await {
+                    tracing::error!(%error, "probes cannot run");
+                }
+            });
+        }
         tokio::spawn(cancel_on_signal(stopping.clone()));
         let shutdown = {
             let (stopping, state) = (stopping.clone(), state.clone());

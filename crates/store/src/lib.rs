@@ -143,15 +143,35 @@ pub trait Store: Send {
     /// store's retention (eight days for SQLite) before the newest result given.
     fn add_probe_results(&mut self, results: &[ProbeResult]) -> Result<(), StoreError>;
 
-    /// The newest `limit` results of `service` (of one probe, or all) with
-    /// `at >= since`, oldest first.
-    fn probe_results(
-        &mut self,
-        service: &str,
-        probe: Option<&str>,
-        since: Millis,
-        limit: usize,
-    ) -> Result<Vec<ProbeResult>, StoreError>;
+    /// The newest `query.limit` results that `query` selects, oldest first.
+    fn probe_results(&mut self, query: &ProbeQuery<'_>) -> Result<Vec<ProbeResult>, StoreError>;
+}
+
+/// Which probe results to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeQuery<'a> {
+    /// The service's slug.
+    pub service: &'a str,
+    /// One probe, or all of the service's.
+    pub probe: Option<&'a str>,
+    /// One location, or all.
+    pub location: Option<&'a str>,
+    /// Results with `at >= since`.
+    pub since: Millis,
+    pub limit: usize,
+}
+
+impl<'a> ProbeQuery<'a> {
+    /// Every result of `service` since `since`, up to `limit`.
+    pub fn service(service: &'a str, since: Millis, limit: usize) -> ProbeQuery<'a> {
+        ProbeQuery {
+            service,
+            probe: None,
+            location: None,
+            since,
+            limit,
+        }
+    }
 }
 
 /// An incident as stored: a few columns to select by, and the whole record in the

@@ -9,7 +9,9 @@ use seismo_core::probe::{Failure, FailureKind, Outcome as ProbeOutcome, ProbeRes
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
-use crate::{IncidentEventRecord, IncidentRecord, Outcome, Store, StoreError, StoredReport};
+use crate::{
+    IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, Store, StoreError, StoredReport,
+};
 
 /// Schema changes in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -359,13 +361,7 @@ impl Store for SqliteStore {
         transaction.commit().during(context)
     }
 
-    fn probe_results(
-        &mut self,
-        service: &str,
-        probe: Option<&str>,
-        since: Millis,
-        limit: usize,
-    ) -> Result<Vec<ProbeResult>, StoreError> {
+    fn probe_results(&mut self, query: &ProbeQuery<'_>) -> Result<Vec<ProbeResult>, StoreError> {
         let context = "reading probe results";
         // The newest `limit`, returned oldest first.
         let mut select = self
@@ -374,16 +370,18 @@ impl Store for SqliteStore {
                 "SELECT service, probe, location, at_ms, attempts, ok, latency_ms,
                         failure_kind, failure, detail
                  FROM probe_results
-                 WHERE service = ?1 AND (?2 IS NULL OR probe = ?2) AND at_ms >= ?3
-                 ORDER BY at_ms DESC, id DESC LIMIT ?4",
+                 WHERE service = ?1 AND (?2 IS NULL OR probe = ?2)
+                   AND (?3 IS NULL OR location = ?3) AND at_ms >= ?4
+                 ORDER BY at_ms DESC, id DESC LIMIT ?5",
             )
             .during(context)?;
         let mut rows = select
             .query(params![
-                service,
-                probe,
-                since,
-                limit.min(i64::MAX as usize) as i64
+                query.service,
+                query.probe,
+                query.location,
+                query.since,
+                query.limit.min(i64::MAX as usize) as i64
             ])
             .during(context)?;
         let mut results = Vec::new();

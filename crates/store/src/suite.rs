@@ -8,7 +8,7 @@ use seismo_core::probe::{
 };
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 
-use crate::{IncidentEventRecord, IncidentRecord, Outcome, Store, StoredReport};
+use crate::{IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, Store, StoredReport};
 
 /// A database the suite may open several times, to check what survives a reopen.
 pub trait Database {
@@ -402,32 +402,51 @@ fn probe_results_are_kept_with_their_detail_and_forgotten_after_retention(db: &d
     ];
     db.open().add_probe_results(&results).unwrap();
     let mut store = db.open();
+    let all = ProbeQuery::service("microsoft-365", T0, 100);
     assert_eq!(
-        store.probe_results("microsoft-365", None, T0, 100).unwrap(),
+        store.probe_results(&all).unwrap(),
         results,
         "durable across a reopen, oldest first, failure and detail intact"
     );
+    let smtp = ProbeQuery {
+        probe: Some("smtp"),
+        limit: 2,
+        ..all
+    };
     assert_eq!(
-        store
-            .probe_results("microsoft-365", Some("smtp"), T0, 2)
-            .unwrap(),
+        store.probe_results(&smtp).unwrap(),
         results[1..3],
         "one probe's newest, at most the limit"
     );
+    let dallas = ProbeQuery {
+        location: Some("Dallas, US"),
+        ..smtp
+    };
+    assert_eq!(
+        store.probe_results(&dallas).unwrap(),
+        results[0..2],
+        "one location's"
+    );
+    let later_only = ProbeQuery {
+        since: T0 + 2 * MINUTE_MS,
+        ..all
+    };
+    assert!(store.probe_results(&later_only).unwrap().is_empty());
     assert!(
         store
-            .probe_results("microsoft-365", None, T0 + 2 * MINUTE_MS, 10)
+            .probe_results(&ProbeQuery::service("aws", T0, 10))
             .unwrap()
             .is_empty()
     );
-    assert!(store.probe_results("aws", None, T0, 10).unwrap().is_empty());
     // Much later results push the old ones out.
     let later = probe_result(T0 + 30 * DAY_MS, "smtp", "Dallas, US", true);
     store
         .add_probe_results(std::slice::from_ref(&later))
         .unwrap();
     assert_eq!(
-        store.probe_results("microsoft-365", None, 0, 100).unwrap(),
+        store
+            .probe_results(&ProbeQuery::service("microsoft-365", 0, 100))
+            .unwrap(),
         [later]
     );
 }

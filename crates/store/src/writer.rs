@@ -475,7 +475,12 @@ mod tests {
             save.await.unwrap().unwrap();
         }
         let read = writer
-            .read(|store| store.probe_results("microsoft-365", Some("tcp"), 0, 1_000))
+            .read(|store| {
+                store.probe_results(&crate::ProbeQuery {
+                    probe: Some("tcp"),
+                    ..crate::ProbeQuery::service("microsoft-365", 0, 1_000)
+                })
+            })
             .await
             .unwrap();
         let minutes: Vec<u64> = read.iter().map(|r| r.outcome.latency_ms).collect();

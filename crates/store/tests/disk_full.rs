@@ -12,8 +12,8 @@ use seismo_core::gazetteer::{Gazetteer, Place};
 use seismo_core::report::Report;
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 use seismo_store::{
-    IncidentEventRecord, IncidentRecord, Outcome, SqliteStore, Store, StoreError, StoredReport,
-    Writer, WriterConfig,
+    IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, SqliteStore, Store, StoreError,
+    StoredReport, Writer, WriterConfig,
 };
 use tracing::Level;
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -99,14 +99,8 @@ impl Store for SmallDisk {
         self.limit();
         self.store.add_probe_results(results)
     }
-    fn probe_results(
-        &mut self,
-        service: &str,
-        probe: Option<&str>,
-        since: Millis,
-        limit: usize,
-    ) -> Result<Vec<ProbeResult>, StoreError> {
-        self.store.probe_results(service, probe, since, limit)
+    fn probe_results(&mut self, query: &ProbeQuery<'_>) -> Result<Vec<ProbeResult>, StoreError> {
+        self.store.probe_results(query)
     }
 }
 

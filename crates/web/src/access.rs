@@ -33,14 +33,12 @@ impl Access {
         &self,
         state: &AppState,
     ) -> Result<Vec<seismo_core::access::Token>, ApiError> {
-        state.live.writer.tokens().await.map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                format!("tokens cannot be read now: {e}"),
-                None,
-            )
-        })
+        state
+            .live
+            .writer
+            .tokens()
+            .await
+            .map_err(|e| ApiError::store_unavailable("tokens cannot be read", &e))
     }
 
     async fn keyring(&self, state: &AppState) -> Result<Arc<Keyring>, ApiError> {

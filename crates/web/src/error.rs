@@ -44,6 +44,19 @@ impl ApiError {
         }
     }
 
+    /// The store cannot do `what` now: 503, with `Retry-After` when it may later.
+    pub fn store_unavailable(what: &str, error: &seismo_store::StoreError) -> ApiError {
+        ApiError {
+            retry_after: error.is_retryable().then_some(5),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("{what} now: {error}"),
+                None,
+            )
+        }
+    }
+
     /// A slug in the path that names no service: 404, field `slug`.
     pub fn unknown_service(slug: &str) -> ApiError {
         ApiError::new(

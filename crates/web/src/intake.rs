@@ -160,13 +160,5 @@ pub async fn submit(state: &AppState, reports: Vec<Report>) -> Result<Vec<Outcom
         .writer
         .submit(reports)
         .await
-        .map_err(|e| ApiError {
-            retry_after: e.is_retryable().then_some(5),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                format!("reports cannot be stored now: {e}"),
-                None,
-            )
-        })
+        .map_err(|e| ApiError::store_unavailable("reports cannot be stored", &e))
 }

@@ -51,6 +51,10 @@ fn unlimited() -> Rates {
 }
 
 fn server(config: WebConfig) -> Server {
+    server_of(config, Catalog::demo())
+}
+
+fn server_of(config: WebConfig, catalog: Catalog) -> Server {
     // Tokens read afresh on every request: tests add and revoke them as they go.
     let config = WebConfig {
         token_refresh: 0,
@@ -60,7 +64,7 @@ fn server(config: WebConfig) -> Server {
     let now = parse_rfc3339(NOW).unwrap();
     let live = Live::start(
         Box::new(SqliteStore::open(dir.path()).unwrap()),
-        Arc::new(Catalog::demo()),
+        Arc::new(catalog),
         Gazetteer::embedded(),
         EngineConfig::default(),
         WriterConfig::default(),
@@ -967,6 +971,8 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/reports",
             "/services",
             "/services/{slug}",
+            "/services/{slug}/probes",
+            "/services/{slug}/probes/{probe}/history",
             "/services/{slug}/series",
             "/tokens"
         ]
@@ -977,7 +983,9 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
         for method in item.as_object().unwrap().keys() {
             let uri = format!(
                 "/api/v1{}",
-                path.replace("{slug}", "microsoft-365").replace("{id}", "1")
+                path.replace("{slug}", "microsoft-365")
+                    .replace("{id}", "1")
+                    .replace("{probe}", "smtp")
             );
             let request = match method.as_str() {
                 "get" => Request::get(&uri).body(Body::empty()).unwrap(),
@@ -1303,4 +1311,174 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
         !post([127, 0, 5, 6], "192.0.2.77").await,
         "and its X-Forwarded-For is ignored"
     );
+}
+
+const MAIL_CATALOG: &str = r#"
+[[service]]
+slug = "mail"
+name = "Mail"
+
+[[service.probe]]
+name = "mx"
+kind = "smtp"
+target = "mx.mail.test:25"
+mail_from = "probe@seismo.test"
+rcpt_to = "postmaster@mail.test"
+quorum = 2
+
+[[service.probe]]
+kind = "tcp"
+target = "mx.mail.test:587"
+"#;
+
+fn smtp_result(location: &str, at: &str, code: u16) -> seismo_core::probe::ProbeResult {
+    use seismo_core::probe::{Detail, Failure, FailureKind, Outcome, ReplyClass, SmtpStep};
+    let ok = code == 250;
+    seismo_core::probe::ProbeResult {
+        service: "mail".into(),
+        probe: "mx".into(),
+        location: location.into(),
+        at: parse_rfc3339(at).unwrap(),
+        attempts: if ok { 1 } else { 2 },
+        outcome: Outcome {
+            ok,
+            latency_ms: 80,
+            failure: (!ok).then(|| {
+                Failure::new(
+                    FailureKind::Unexpected,
+                    format!("RCPT TO answered {code} 4.3.2 Temporary server error"),
+                )
+            }),
+            detail: Detail::Smtp {
+                steps: vec![SmtpStep {
+                    step: "rcpt_to".into(),
+                    code,
+                    enhanced_code: Some("4.3.2".into()),
+                    class: ReplyClass::of(code),
+                    text: "Temporary server error".into(),
+                    elapsed_ms: 20,
+                }],
+                tls: false,
+            },
+        },
+    }
+}
+
+#[tokio::test]
+async fn probes_show_the_latest_run_per_location_and_their_history() {
+    let catalog = Catalog::parse("mail.toml", MAIL_CATALOG).unwrap();
+    let s = server_of(WebConfig::default(), catalog);
+    s.state
+        .live
+        .record_probe_results(vec![
+            smtp_result("Dallas, US", "2026-01-22T18:10:00Z", 250),
+            smtp_result("Dallas, US", "2026-01-22T18:20:00Z", 451),
+            smtp_result("Seattle, US", "2026-01-22T18:20:00Z", 250),
+        ])
+        .await
+        .unwrap();
+
+    let (status, body) = s.get("/api/v1/services/mail/probes").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let probes = body["probes"].as_array().unwrap();
+    assert_eq!(probes.len(), 2, "every declared probe, run or not");
+    assert_eq!(
+        (
+            &probes[0]["name"],
+            &probes[0]["kind"],
+            &probes[0]["target"],
+            &probes[0]["quorum"]
+        ),
+        (
+            &json!("mx"),
+            &json!("smtp"),
+            &json!("mx.mail.test:25"),
+            &json!(2)
+        )
+    );
+    assert_eq!(probes[1]["name"], "tcp mx.mail.test:587");
+    assert_eq!(probes[1]["locations"], json!([]));
+    let dallas = &probes[0]["locations"][0];
+    assert_eq!(dallas["location"], "Dallas, US");
+    assert_eq!(dallas["at"], "2026-01-22T18:20:00Z", "the latest run");
+    assert_eq!(
+        (&dallas["ok"], &dallas["attempts"]),
+        (&json!(false), &json!(2))
+    );
+    assert_eq!(dallas["error"]["kind"], "unexpected");
+    assert_eq!(
+        dallas["error"]["message"],
+        "RCPT TO answered 451 4.3.2 Temporary server error"
+    );
+    let step = &dallas["detail"]["steps"][0];
+    assert_eq!(
+        (
+            &step["step"],
+            &step["code"],
+            &step["enhanced_code"],
+            &step["class"],
+            &step["text"]
+        ),
+        (
+            &json!("rcpt_to"),
+            &json!(451),
+            &json!("4.3.2"),
+            &json!("transient"),
+            &json!("Temporary server error")
+        )
+    );
+    assert_eq!(probes[0]["locations"][1]["ok"], true);
+
+    let (status, body) = s
+        .get("/api/v1/services/mail/probes/mx/history?since=2026-01-22T18:00:00Z&location=Dallas,%20US")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let times: Vec<&str> = body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["at"].as_str().unwrap())
+        .collect();
+    assert_eq!(times, ["2026-01-22T18:10:00Z", "2026-01-22T18:20:00Z"]);
+    let (_, body) = s
+        .get("/api/v1/services/mail/probes/mx/history?limit=1")
+        .await;
+    assert_eq!(body["runs"].as_array().unwrap().len(), 1);
+
+    for (uri, status, code, field) in [
+        (
+            "/api/v1/services/mail/probes/nope/history",
+            404,
+            "unknown_probe",
+            "probe",
+        ),
+        (
+            "/api/v1/services/nope/probes",
+            404,
+            "unknown_service",
+            "slug",
+        ),
+        (
+            "/api/v1/services/mail/probes/mx/history?limit=0",
+            400,
+            "invalid_limit",
+            "limit",
+        ),
+        (
+            "/api/v1/services/mail/probes/mx/history?since=yesterday",
+            400,
+            "invalid_time",
+            "since",
+        ),
+        (
+            "/api/v1/services/mail/probes/mx/history?from=x",
+            400,
+            "unknown_parameter",
+            "from",
+        ),
+    ] {
+        let (got, body) = s.get(uri).await;
+        assert_eq!(got.as_u16(), status, "{uri}: {body}");
+        assert_eq!(error_of(&body), (code, Some(field)), "{uri}");
+    }
 }

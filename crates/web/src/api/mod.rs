@@ -3,6 +3,7 @@
 //! handlers' `#[utoipa::path]`), so the document cannot forget a route.
 
 mod incidents;
+mod probes;
 mod reports;
 mod services;
 mod tokens;
@@ -71,6 +72,8 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(services::list))
         .routes(routes!(services::one))
         .routes(routes!(services::series))
+        .routes(routes!(probes::latest))
+        .routes(routes!(probes::history))
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::one))
         .routes(routes!(crate::events::stream))

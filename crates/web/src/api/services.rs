@@ -227,7 +227,7 @@ pub async fn series(
     }))
 }
 
-fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
+pub(super) fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
     state
         .live
         .catalog
