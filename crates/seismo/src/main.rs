@@ -100,6 +100,8 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
+    // reqwest finds no cryptography of its own: the probes bring ring, shared by all.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SEISMO_LOG")

@@ -269,7 +269,7 @@ fn history_keeps_stored_incidents_older_than_the_replay() {
     }
     let server = Server::start(dir.path(), &[]);
     let id = incident["id"].as_u64().unwrap();
-    let history = reqwest::blocking::get(server.url("/history?service=slack"))
+    let history = support::http_get(server.url("/history?service=slack"))
         .unwrap()
         .text()
         .unwrap();
@@ -277,7 +277,7 @@ fn history_keeps_stored_incidents_older_than_the_replay() {
         history.contains(&format!("href=\"/incidents/{id}\"")),
         "{history}"
     );
-    let page = reqwest::blocking::get(server.url(&format!("/incidents/{id}"))).unwrap();
+    let page = support::http_get(server.url(&format!("/incidents/{id}"))).unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().unwrap().contains("Slack outage"));
     let statuspage = server.get("/api/v2/incidents.json");
@@ -399,7 +399,9 @@ fn tokens_are_created_once_listed_revoked_and_refused_after() {
     // The token works on a server, then not once revoked.
     let old_report = serde_json::json!({"service": "aws", "at": "2025-06-01T00:00:00Z"});
     let send = |server: &Server| {
-        reqwest::blocking::Client::new()
+        support::http()
+            .build()
+            .unwrap()
             .post(server.url("/api/v1/reports"))
             .bearer_auth(&secret)
             .json(&old_report)

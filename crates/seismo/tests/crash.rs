@@ -26,7 +26,7 @@ fn acknowledged_reports_survive_sigkill() {
         .map(|thread| {
             let (url, acknowledged, acks, stop, token) = (url.clone(), acknowledged.clone(), acks.clone(), stop.clone(), token.clone());
             std::thread::spawn(move || {
-                let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+                let client = support::http().timeout(Duration::from_secs(5)).build().unwrap();
                 for n in 0.. {
                     if stop.load(Ordering::Relaxed) {
                         break;

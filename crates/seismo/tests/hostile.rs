@@ -188,7 +188,9 @@ fn sixty_four_mib_of_empty_objects_cost_a_count_not_memory() {
     let (before, _) = memory_mib(&server);
     // Without a token: refused at the hundred-and-first line. The server answers and
     // closes before the rest is sent, so the client may see its write fail first.
-    let anonymous = reqwest::blocking::Client::new()
+    let anonymous = support::http()
+        .build()
+        .unwrap()
         .post(server.url("/api/v1/reports"))
         .header("content-type", "application/x-ndjson")
         .body(body.clone())
@@ -204,7 +206,7 @@ fn sixty_four_mib_of_empty_objects_cost_a_count_not_memory() {
     let token = support::create_token(&data, "importer");
     let server = Server::start(&data, &[]);
     let (before_import, _) = memory_mib(&server);
-    let response = reqwest::blocking::Client::builder()
+    let response = support::http()
         .timeout(Duration::from_secs(600))
         .build()
         .unwrap()

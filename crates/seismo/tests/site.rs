@@ -8,7 +8,7 @@ use serde_json::Value;
 use support::Server;
 
 fn get_text(server: &Server, path: &str) -> (u16, String, String) {
-    let response = reqwest::blocking::get(server.url(path)).unwrap();
+    let response = support::http_get(server.url(path)).unwrap();
     let status = response.status().as_u16();
     let kind = response
         .headers()
@@ -25,7 +25,7 @@ fn demo_during_the_outage() -> (Server, tempfile::TempDir, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("unused"), &["--demo"]);
     let (sender, events) = std::sync::mpsc::channel();
-    let stream = reqwest::blocking::Client::builder()
+    let stream = support::http()
         .timeout(None)
         .build()
         .unwrap()
@@ -189,7 +189,9 @@ fn service_page_shows_chart_problems_cities_and_timeline(server: &Server) {
 }
 
 fn problem_buttons_record_reports(server: &Server) {
-    let response = reqwest::blocking::Client::new()
+    let response = support::http()
+        .build()
+        .unwrap()
         .post(server.url("/report/microsoft-365"))
         .header("content-type", "application/x-www-form-urlencoded")
         .header("origin", &server.base)

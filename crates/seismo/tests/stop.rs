@@ -35,7 +35,7 @@ fn sigterm_stops_the_server_with_an_event_stream_open_and_keeps_what_was_acknowl
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut server = Server::start(&data, &[]);
-    let client = reqwest::blocking::Client::new();
+    let client = support::http().build().unwrap();
     // A reader of live events: its response never ends by itself.
     let mut events = client.get(server.url("/api/v1/events")).send().unwrap();
     assert_eq!(events.status(), 200);

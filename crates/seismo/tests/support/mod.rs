@@ -46,10 +46,25 @@ pub fn simulate_and_detect(path: &Path) -> Vec<serde_json::Value> {
     serde_json::from_slice(&detected.stdout).unwrap()
 }
 
+/// An HTTP client's builder. The probes' TLS settings come with no process-wide
+/// cryptography provider, so reqwest is given one here, as `main` gives it to seismo.
+pub fn http() -> reqwest::blocking::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::blocking::Client::builder()
+}
+
+/// `GET url`.
+pub fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::blocking::Response> {
+    http().build().unwrap().get(url).send()
+}
+
 /// An HTTP client whose connections come from `ip` (any of 127.0.0.0/8 reaches a
 /// server on 127.0.0.1, and each /24 of it is another network to seismo).
 pub fn client_from(ip: [u8; 4]) -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
+    http()
         .local_address(std::net::IpAddr::from(ip))
         .build()
         .unwrap()
@@ -110,10 +125,7 @@ impl Server {
     }
 
     pub fn get(&self, path: &str) -> serde_json::Value {
-        reqwest::blocking::get(self.url(path))
-            .unwrap()
-            .json()
-            .unwrap()
+        http_get(self.url(path)).unwrap().json().unwrap()
     }
 }
 
