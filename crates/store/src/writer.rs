@@ -52,6 +52,9 @@ pub struct Committed<'a> {
     pub replay: bool,
 }
 
+/// A read to run on the writer's connection.
+type ReadJob = Box<dyn FnOnce(&mut dyn Store) + Send>;
+
 type Reply = oneshot::Sender<Result<Vec<Outcome>, Arc<StoreError>>>;
 
 struct Job {
@@ -71,7 +74,7 @@ enum Message {
         oneshot::Sender<Result<(), Arc<StoreError>>>,
     ),
     /// A read on the writer's connection, between two commits.
-    Read(Box<dyn FnOnce(&mut dyn Store) + Send>),
+    Read(ReadJob),
     /// Commit what came before, then stop.
     Stop,
 }

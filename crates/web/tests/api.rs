@@ -1445,6 +1445,31 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
         .await;
     assert_eq!(body["runs"].as_array().unwrap().len(), 1);
 
+    // The service page's probe panel: a row per probe and location, the last failure
+    // in the remote's words, a probe not run yet said so.
+    let (status, page) = s
+        .send(Request::get("/services/mail").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = String::from_utf8(page).unwrap();
+    let panel = &page[page.find("<h2>Probes</h2>").expect("a probe panel")..];
+    let rows: Vec<&str> = panel.split("<tr data-probe=").skip(1).collect();
+    assert_eq!(rows.len(), 3, "{panel}");
+    assert!(
+        rows[0].contains("Dallas, US") && rows[0].contains(">failing<"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0].contains("RCPT TO answered 451 4.3.2 Temporary server error"));
+    assert!(rows[0].contains("<svg class=\"sparkline\""));
+    assert!(
+        rows[1].contains("Seattle, US") && rows[1].contains(">ok<"),
+        "{}",
+        rows[1]
+    );
+    assert!(rows[1].contains(">none<"), "{}", rows[1]);
+    assert!(rows[2].contains("tcp mx.mail.test:587") && rows[2].contains("not run yet"));
+
     for (uri, status, code, field) in [
         (
             "/api/v1/services/mail/probes/nope/history",

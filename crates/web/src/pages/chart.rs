@@ -117,6 +117,34 @@ pub fn svg(bars: &[Bar], step: Millis, caption: &str) -> String {
     out
 }
 
+/// A probe's latency over `[from, to)` as a line, with a red mark at each failed run;
+/// small enough for a table cell, whose text says the numbers.
+pub fn latency_sparkline(runs: &[(Millis, u64, bool)], from: Millis, to: Millis) -> String {
+    const W: f64 = 160.0;
+    const H: f64 = 28.0;
+    let top = runs.iter().map(|r| r.1).max().unwrap_or(1).max(1) as f64 * 1.1;
+    let x = |at: Millis| W * (at - from) as f64 / (to - from).max(1) as f64;
+    let y = |ms: u64| H - 2.0 - (H - 4.0) * ms as f64 / top;
+    let mut out = format!(
+        r#"<svg class="sparkline" viewBox="0 0 {W} {H}" width="{W}" height="{H}" aria-hidden="true"><title>Latency over the last 24 hours; red marks are failed runs</title><polyline points=""#
+    );
+    for &(at, ms, _) in runs {
+        let _ = write!(out, "{:.1},{:.1} ", x(at), y(ms));
+    }
+    out.push_str(r#""/>"#);
+    for &(at, _, ok) in runs {
+        if !ok {
+            let _ = write!(
+                out,
+                r#"<rect class="failed" x="{:.1}" y="0" width="2" height="{H}"/>"#,
+                x(at) - 1.0
+            );
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,9 +8,11 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use seismo_core::catalog::{Service, ServiceId};
-use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis};
+use seismo_core::probe::ProbeResult;
+use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, format_rfc3339};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{By, Key};
+use seismo_store::ProbeQuery;
 
 use super::chart::{self, Bar};
 use super::map::{self, Dot};
@@ -102,6 +104,82 @@ struct ServicePage<'a> {
     hours_chart: String,
     /// Problem and its share of the last 24 hours' reports, when there is no incident.
     problems: Vec<(String, f64)>,
+    probes: Vec<ProbeRow>,
+}
+
+/// One probe from one location, as the probe panel shows it.
+struct ProbeRow {
+    probe: String,
+    kind: &'static str,
+    /// Empty when it has not run yet.
+    location: String,
+    /// None: not run yet.
+    ok: Option<bool>,
+    latency_ms: u64,
+    at: String,
+    /// The last failure in the last 24 hours, with the remote's words.
+    last_failure: Option<(String, String)>,
+    sparkline: String,
+}
+
+/// The probe panel: every probe from every location that ran it, its latency over the
+/// last 24 hours, and its last failure's exact words.
+async fn probe_rows(state: &AppState, service: &Service, now: Millis) -> Vec<ProbeRow> {
+    if service.probes.is_empty() {
+        return Vec::new();
+    }
+    let since = now - 24 * HOUR_MS;
+    let slug = service.slug.clone();
+    let history = state
+        .live
+        .writer
+        .read(move |store| store.probe_results(&ProbeQuery::service(&slug, since, 50_000)))
+        .await
+        // The panel is secondary: without the store, it shows the latest runs alone.
+        .unwrap_or_default();
+    let latest = state.live.probes.of_service(&service.slug);
+    let mut rows = Vec::new();
+    for probe in &service.probes {
+        let kind = probe.check.kind();
+        let runs: Vec<&ProbeResult> = latest.iter().filter(|r| r.probe == probe.name).collect();
+        if runs.is_empty() {
+            rows.push(ProbeRow {
+                probe: probe.name.clone(),
+                kind,
+                location: String::new(),
+                ok: None,
+                latency_ms: 0,
+                at: String::new(),
+                last_failure: None,
+                sparkline: String::new(),
+            });
+        }
+        for run in runs {
+            let past = history
+                .iter()
+                .filter(|r| r.probe == run.probe && r.location == run.location);
+            let points: Vec<(Millis, u64, bool)> = past
+                .clone()
+                .map(|r| (r.at, r.outcome.latency_ms, r.outcome.ok))
+                .collect();
+            let last_failure = past
+                .chain(std::iter::once(run))
+                .filter_map(|r| r.outcome.failure.as_ref().map(|f| (r.at, f)))
+                .max_by_key(|(at, _)| *at)
+                .map(|(at, f)| (format_rfc3339(at), f.message.clone()));
+            rows.push(ProbeRow {
+                probe: probe.name.clone(),
+                kind,
+                location: run.location.clone(),
+                ok: Some(run.outcome.ok),
+                latency_ms: run.outcome.latency_ms,
+                at: format_rfc3339(run.at),
+                last_failure,
+                sparkline: chart::latency_sparkline(&points, since, now),
+            });
+        }
+    }
+    rows
 }
 
 #[derive(Template)]
@@ -209,6 +287,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
         ),
         hours_chart: chart::svg(&hours, MINUTE_MS, "Reports per minute, last 2 hours"),
         problems,
+        probes: probe_rows(&state, service, now).await,
     };
     Html(page.render().expect("service page renders")).into_response()
 }
