@@ -4,15 +4,32 @@
 //! official statuses and social posts as they come), so the engine, the evidence it
 //! keeps and every `match` over it are checked by the compiler when a kind is added.
 
+use crate::catalog::ServiceId;
 use crate::report::Report;
 use crate::time::Millis;
 
 /// One observation about one service, already validated, resolved and, where a rule
 /// applies, counted (a duplicate report never becomes a signal).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Signal {
     /// A counted user report: someone had a problem with the service.
     Report(Report),
+    /// A run of one of the service's probes from one location.
+    Probe(ProbeRun),
+}
+
+/// A probe's run as the engine needs it: which probe, from where, and how it went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeRun {
+    pub service: ServiceId,
+    /// The probe's index in its service's `probes`.
+    pub probe: u16,
+    pub location: String,
+    pub at: Millis,
+    pub ok: bool,
+    pub latency_ms: u64,
+    /// Why it failed, in the remote's words.
+    pub failure: Option<String>,
 }
 
 impl Signal {
@@ -20,6 +37,7 @@ impl Signal {
     pub fn at(&self) -> Millis {
         match self {
             Signal::Report(report) => report.at,
+            Signal::Probe(run) => run.at,
         }
     }
 }

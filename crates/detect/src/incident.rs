@@ -58,11 +58,13 @@ impl State {
 
 /// What decided a change, by the kind of signal it came from. Each kind of signal
 /// the engine hears adds a variant; the site and the APIs render each kind in its words.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
     /// User reports in a window, against the baseline.
     Reports(CountTest),
+    /// A probe's latest runs across its locations.
+    Probes(ProbeTest),
 }
 
 impl<'de> serde::Deserialize<'de> for Evidence {
@@ -71,6 +73,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
         #[serde(tag = "kind", rename_all = "snake_case")]
         enum Tagged {
             Reports(CountTest),
+            Probes(ProbeTest),
         }
         /// Incidents stored before evidence named its kind hold a bare count test of
         /// reports.
@@ -82,6 +85,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
         }
         Ok(match Stored::deserialize(deserializer)? {
             Stored::Tagged(Tagged::Reports(test)) | Stored::Bare(test) => Evidence::Reports(test),
+            Stored::Tagged(Tagged::Probes(test)) => Evidence::Probes(test),
         })
     }
 }
@@ -104,6 +108,20 @@ pub struct CountTest {
     pub blocks: Option<u64>,
 }
 
+/// What a probe's latest runs say across the locations that ran it lately.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ProbeTest {
+    /// The probe's name.
+    pub probe: String,
+    /// Locations whose latest run failed…
+    pub failing: u16,
+    /// …of the locations that ran it lately.
+    pub locations: u16,
+    /// The failure in the remote's words (`RCPT TO answered 451 4.3.2 Temporary server
+    /// error`); empty when the probe passes again.
+    pub reply: String,
+}
+
 /// Why an incident changed, as stored in its log.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case", deny_unknown_fields)]
@@ -123,6 +141,11 @@ pub enum Change {
     LinkedUpstream {
         upstream: IncidentId,
         inferred: bool,
+    },
+    /// Evidence joined the incident without changing its state (a probe started or
+    /// stopped failing).
+    Observed {
+        evidence: Evidence,
     },
 }
 
@@ -206,6 +229,10 @@ pub struct Incident {
     pub(crate) peak_window: u64,
     /// Highest 60-minute count, for "recovering" and its rebound.
     pub(crate) peak_hour: u64,
+    /// The service's probes failing by quorum, as the timeline last told.
+    pub(crate) probes_failing: std::collections::BTreeSet<u16>,
+    /// Since when no probe has failed by quorum, while none does.
+    pub(crate) probes_passing_since: Option<Millis>,
 }
 
 #[cfg(test)]

@@ -176,6 +176,7 @@ impl IncidentView {
             .iter()
             .filter_map(|entry| match entry.evidence.as_ref()? {
                 Evidence::Reports(test) => test.blocks,
+                Evidence::Probes(_) => None,
             })
             .max();
         view
@@ -193,26 +194,30 @@ impl LogView {
             upstream: None,
             inferred: None,
         };
-        match *change {
+        match change {
             Change::Opened { state, evidence } => {
                 view.event = "opened".into();
-                view.state = Some(state);
-                view.evidence = Some(evidence);
+                view.state = Some(*state);
+                view.evidence = Some(evidence.clone());
             }
             Change::Became { from, to, evidence } => {
-                view.from = Some(from);
-                view.state = Some(to);
-                view.evidence = Some(evidence);
+                view.from = Some(*from);
+                view.state = Some(*to);
+                view.evidence = Some(evidence.clone());
             }
             Change::Reopened { evidence } => {
                 view.event = "reopened".into();
                 view.state = Some(State::Suspected);
-                view.evidence = Some(evidence);
+                view.evidence = Some(evidence.clone());
             }
             Change::LinkedUpstream { upstream, inferred } => {
                 view.event = "upstream".into();
                 view.upstream = Some(upstream.0);
-                view.inferred = Some(inferred);
+                view.inferred = Some(*inferred);
+            }
+            Change::Observed { evidence } => {
+                view.event = "observed".into();
+                view.evidence = Some(evidence.clone());
             }
         }
         view

@@ -17,7 +17,7 @@ use std::time::Duration;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::probe::ProbeResult;
-use seismo_core::signal::Signal;
+use seismo_core::signal::{ProbeRun, Signal};
 use seismo_core::time::{DAY_MS, HOUR_MS, Millis};
 use seismo_detect::record::{self, IncidentRecord as Record};
 use seismo_detect::view::IncidentView;
@@ -142,13 +142,33 @@ impl Live {
     }
 
     /// Stores probe results (from this node's probes or an agent's) and, once they are
-    /// durable, shows them.
+    /// durable, shows them and hands them to the engine. Results of a probe the catalog
+    /// does not declare are stored and shown, never heard by the engine.
     pub async fn record_probe_results(
         &self,
         results: Vec<ProbeResult>,
     ) -> Result<(), Arc<StoreError>> {
         self.writer.save_probe_results(results.clone()).await?;
         self.probes.record(&results);
+        let signals = results.iter().filter_map(|result| {
+            let service = self.catalog.by_slug(&result.service)?;
+            let probe = self
+                .catalog
+                .service(service)
+                .probes
+                .iter()
+                .position(|p| p.name == result.probe)?;
+            Some(Signal::Probe(ProbeRun {
+                service,
+                probe: probe as u16,
+                location: result.location.clone(),
+                at: result.at,
+                ok: result.outcome.ok,
+                latency_ms: result.outcome.latency_ms,
+                failure: result.outcome.failure.as_ref().map(|f| f.message.clone()),
+            }))
+        });
+        self.inbox.lock().expect("inbox lock").extend(signals);
         Ok(())
     }
 

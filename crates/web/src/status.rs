@@ -230,20 +230,41 @@ impl SnapshotCache {
 /// Atom feeds and the Statuspage updates all say the same thing.
 pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
     let name = &incident.service_name;
-    let numbers = entry.evidence.map(|e| match e {
+    let probe = match &entry.evidence {
+        Some(Evidence::Probes(test)) => Some(test),
+        _ => None,
+    };
+    let numbers = entry.evidence.as_ref().map(|e| match e {
         Evidence::Reports(test) => format!(
             "{} reports in {} minutes against {:.0} expected",
             test.observed, test.window_minutes, test.expected
+        ),
+        Evidence::Probes(test) if test.reply.is_empty() => format!(
+            "probe {} passes from {} of {} locations",
+            test.probe,
+            test.locations - test.failing,
+            test.locations
+        ),
+        Evidence::Probes(test) => format!(
+            "{} from {} of {} locations (probe {})",
+            test.reply, test.failing, test.locations, test.probe
         ),
     });
     let with_numbers = |text: String| match &numbers {
         Some(n) => format!("{text}: {n}."),
         None => format!("{text}."),
     };
-    match (entry.event.as_str(), entry.state) {
-        ("opened", _) => with_numbers(format!("Reports of problems with {name} rose above normal")),
-        ("reopened", _) => with_numbers(format!("Reports of problems with {name} rose again")),
-        ("upstream", _) => {
+    match (entry.event.as_str(), entry.state, probe) {
+        ("opened", _, Some(_)) => with_numbers(format!("{name} fails its probes")),
+        ("opened", _, None) => {
+            with_numbers(format!("Reports of problems with {name} rose above normal"))
+        }
+        ("reopened", _, _) => with_numbers(format!("Reports of problems with {name} rose again")),
+        ("observed", _, Some(test)) if test.reply.is_empty() => {
+            with_numbers(format!("A probe of {name} passes again"))
+        }
+        ("observed", _, _) => with_numbers(format!("A probe of {name} fails")),
+        ("upstream", _, _) => {
             let via = if entry.inferred == Some(true) {
                 "seems to follow (same onset, places and problems)"
             } else {
@@ -254,10 +275,11 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
                 None => format!("{name} {via} a service with an outage."),
             }
         }
-        (_, Some(State::Confirmed)) => with_numbers(format!("Outage of {name} confirmed")),
-        (_, Some(State::Recovering)) => with_numbers(format!("Reports for {name} are falling")),
-        (_, Some(State::Resolved)) => format!("Reports for {name} are back to normal."),
-        (_, _) => with_numbers(format!("Reports for {name} changed")),
+        (_, Some(State::Confirmed), _) => with_numbers(format!("Outage of {name} confirmed")),
+        (_, Some(State::Recovering), _) => with_numbers(format!("Reports for {name} are falling")),
+        (_, Some(State::Resolved), Some(_)) => format!("{name} passes its probes again."),
+        (_, Some(State::Resolved), None) => format!("Reports for {name} are back to normal."),
+        (_, _, _) => with_numbers(format!("Reports for {name} changed")),
     }
 }
 

@@ -27,10 +27,13 @@ pub(crate) struct Reading {
     pub recent: Test,
     /// Reports in the last 60 minutes.
     pub hour: u64,
+    /// A probe of the service fails by quorum: the outage is not over, whatever the
+    /// reports say.
+    pub probes_failing: bool,
 }
 
 /// A change of state and the evidence that decided it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Transition {
     pub from: State,
     pub to: State,
@@ -78,7 +81,8 @@ pub(crate) fn opening(
 ///   and a window reaches the confirming level (the margin between the two fractions
 ///   keeps a noisy plateau from flapping);
 /// - any → resolved when for `quiet_minutes` the last 15 minutes were unremarkable
-///   (p > 1%) and no window held a surge; it ended when that quiet began.
+///   (p > 1%), no window held a surge and no probe failed by quorum; it ended when
+///   that quiet began.
 pub(crate) fn step(
     phase: Phase,
     reading: &Reading,
@@ -95,7 +99,7 @@ pub(crate) fn step(
 
     // Back at the baseline: the 15-minute count is unremarkable and no window still
     // holds a surge (the tail of a long one shows in the hour).
-    if reading.recent.count.p_value > 0.01 && surge < levels.open {
+    if reading.recent.count.p_value > 0.01 && surge < levels.open && !reading.probes_failing {
         let since = *next.quiet_since.get_or_insert(now - MINUTE_MS);
         if now - since >= config.quiet_minutes * MINUTE_MS {
             next.state = State::Resolved;
@@ -178,6 +182,7 @@ mod tests {
             surge: surge.map(|s| test(60, 400, s)),
             recent: test(15, recent, if surge.is_some() { 9.0 } else { 0.5 }),
             hour: 60,
+            probes_failing: false,
         }
     }
 
@@ -330,6 +335,22 @@ mod tests {
         );
         assert_eq!(change.ended_at, Some(NOW - MINUTE_MS));
         assert_eq!(done.state, State::Resolved);
+    }
+
+    #[test]
+    fn a_probe_failing_by_quorum_keeps_quiet_reports_from_ending_the_outage() {
+        let config = EngineConfig::default();
+        let failing = Reading {
+            probes_failing: true,
+            ..reading(2, None)
+        };
+        let mut phase = phase(State::Recovering, 200);
+        for minute in 0..2 * config.quiet_minutes {
+            let (next, change) = step(phase, &failing, NOW + minute * MINUTE_MS, levels(), &config);
+            assert_eq!(change, None, "minute {minute}");
+            assert_eq!(next.quiet_since, None);
+            phase = next;
+        }
     }
 
     #[test]

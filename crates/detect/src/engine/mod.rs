@@ -6,6 +6,7 @@
 //! - [`surge`]: the surge tests, and the levels that open and confirm;
 //! - [`lifecycle`]: suspected → confirmed → recovering → resolved, a pure step;
 //! - [`places`]: affected cities, regions, countries, and problem shares;
+//! - [`probes`]: what the service's probes say, by quorum of locations;
 //! - [`correlate`]: upstream links, configured or inferred;
 //! - [`config`]: the settings.
 
@@ -13,6 +14,7 @@ mod config;
 mod correlate;
 mod lifecycle;
 mod places;
+mod probes;
 mod service;
 mod surge;
 
@@ -34,6 +36,9 @@ use crate::incident::{
 use lifecycle::{Phase, Reading};
 use service::{CLOSE_DELAY_HOURS, RECENT_MINUTES, ServiceState};
 use surge::{Levels, STATE_WINDOW_MINUTES, Test};
+
+/// Minutes a probe must fail by quorum before it confirms a suspected incident.
+pub const PROBE_CONFIRM_MINUTES: i64 = 5;
 
 /// How far the baseline of a service has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +67,8 @@ pub struct Engine {
     /// For each service, every service it depends on, directly or not.
     dependencies: Vec<Vec<ServiceId>>,
     services: Vec<ServiceState>,
+    /// What each service's probes say, by service.
+    probe_watches: Vec<probes::ProbeWatch>,
     incidents: Vec<Incident>,
     /// Position in `incidents` of each id.
     incident_index: FxHashMap<IncidentId, usize>,
@@ -93,7 +100,7 @@ impl Engine {
                 found
             })
             .collect();
-        let services = catalog
+        let services: Vec<ServiceState> = catalog
             .services()
             .iter()
             .map(|s| ServiceState::new(s.problems.len()))
@@ -104,6 +111,7 @@ impl Engine {
             catalog,
             gazetteer,
             dependencies,
+            probe_watches: vec![Default::default(); services.len()],
             services,
             incidents: Vec::new(),
             incident_index: FxHashMap::default(),
@@ -160,6 +168,7 @@ impl Engine {
     /// are learnt as normal traffic but no longer tested.
     pub fn observe(&mut self, signal: &Signal) {
         match signal {
+            Signal::Probe(run) => self.probe_watches[run.service.0 as usize].observe(run),
             Signal::Report(report) => {
                 let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
                 self.services[report.service.0 as usize].observe(report, now_minute);
@@ -210,6 +219,7 @@ impl Engine {
             }
             self.test_service(index, now, events);
         }
+        self.watch_probes(now, events);
         self.link_upstream(now, events);
     }
 
@@ -248,6 +258,7 @@ impl Engine {
                     surge: strongest,
                     recent,
                     hour: s.count_before(now_minute, 60),
+                    probes_failing: !self.probe_watches[index].failing_since.is_empty(),
                 };
                 self.follow(index, i, now, &reading, events);
             }
@@ -304,6 +315,117 @@ impl Engine {
         self.update_problems(i);
     }
 
+    /// Reads every service's probes at `now`: a probe failing by quorum opens an
+    /// incident, joins an open one's timeline (and its recovery too), confirms a
+    /// suspected one after [`PROBE_CONFIRM_MINUTES`], and holds it open while it fails.
+    fn watch_probes(&mut self, now: Millis, events: &mut Vec<IncidentEvent>) {
+        for index in 0..self.services.len() {
+            let probes = &self.catalog.services()[index].probes;
+            if probes.is_empty() {
+                continue;
+            }
+            let verdicts = self.probe_watches[index].verdicts(probes, now);
+            let failing_since = self.probe_watches[index]
+                .failing_since
+                .values()
+                .min()
+                .copied();
+            let Some(i) = self.services[index].active else {
+                if let Some(verdict) = verdicts.iter().find(|v| v.failing) {
+                    self.open_by_probe(index, now, verdict.test.clone(), events);
+                }
+                continue;
+            };
+            let incident = &mut self.incidents[i];
+            for verdict in &verdicts {
+                let told = incident.probes_failing.contains(&verdict.probe);
+                if verdict.failing != told {
+                    if verdict.failing {
+                        incident.probes_failing.insert(verdict.probe);
+                    } else {
+                        incident.probes_failing.remove(&verdict.probe);
+                    }
+                    let evidence = Evidence::Probes(verdict.test.clone());
+                    push(events, incident, now, Change::Observed { evidence });
+                }
+            }
+            if let Some(since) = failing_since {
+                incident.probes_passing_since = None;
+                if incident.state == State::Suspected
+                    && now - since >= PROBE_CONFIRM_MINUTES * MINUTE_MS
+                    && let Some(verdict) = verdicts.iter().find(|v| v.failing)
+                {
+                    incident.state = State::Confirmed;
+                    incident.max_surprise = incident.max_surprise.max(self.levels.confirm);
+                    incident.confidence = self.levels.confidence(incident.max_surprise);
+                    let evidence = Evidence::Probes(verdict.test.clone());
+                    let confirmed = Change::Became {
+                        from: State::Suspected,
+                        to: State::Confirmed,
+                        evidence,
+                    };
+                    push(events, incident, now, confirmed);
+                }
+                continue;
+            }
+            // Probes pass. With no report baseline to say the outage is over (a service
+            // only probes watch), they end it after the quiet period.
+            let since = *incident.probes_passing_since.get_or_insert(now);
+            let now_minute = now / MINUTE_MS;
+            let reports_tested = self.services[index]
+                .expected_hour((now_minute - 1).div_euclid(60))
+                .is_some();
+            if !reports_tested && now - since >= self.config.quiet_minutes * MINUTE_MS {
+                let incident = &mut self.incidents[i];
+                let evidence = verdicts
+                    .first()
+                    .map(|v| Evidence::Probes(v.test.clone()))
+                    .expect("probes that pass have a verdict");
+                let resolved = Change::Became {
+                    from: incident.state,
+                    to: State::Resolved,
+                    evidence,
+                };
+                incident.state = State::Resolved;
+                incident.ended_at = Some(since);
+                push(events, incident, now, resolved);
+                let s = &mut self.services[index];
+                s.active = None;
+                s.unmask_from(since);
+            }
+        }
+    }
+
+    /// Opens an incident on service `index` because a probe fails by quorum.
+    fn open_by_probe(
+        &mut self,
+        index: usize,
+        now: Millis,
+        test: crate::incident::ProbeTest,
+        events: &mut Vec<IncidentEvent>,
+    ) {
+        let i = self.new_incident(index, now);
+        let probe = self.catalog.services()[index]
+            .probes
+            .iter()
+            .position(|p| p.name == test.probe)
+            .expect("a verdict names one of the service's probes") as u16;
+        let since = self.probe_watches[index].failing_since[&probe];
+        let incident = &mut self.incidents[i];
+        incident.started_at = incident.started_at.min(since);
+        incident.probes_failing.insert(probe);
+        incident.max_surprise = self.levels.open;
+        incident.confidence = self.levels.confidence(incident.max_surprise);
+        let opened = Change::Opened {
+            state: State::Suspected,
+            evidence: Evidence::Probes(test),
+        };
+        push(events, incident, now, opened);
+        let s = &mut self.services[index];
+        s.active = Some(i);
+        s.last_incident = Some(i);
+    }
+
     /// Opens an incident on service `index` (or reopens its last one, when it ended
     /// moments ago) for `trigger`.
     fn open(&mut self, index: usize, now: Millis, trigger: Test, events: &mut Vec<IncidentEvent>) {
@@ -317,7 +439,10 @@ impl Engine {
                 incident.state = State::Suspected;
                 incident.ended_at = None;
                 incident.quiet_since = None;
-                push(events, incident, now, Change::Reopened { evidence });
+                let reopened = Change::Reopened {
+                    evidence: evidence.clone(),
+                };
+                push(events, incident, now, reopened);
                 self.mask_from(index, now - STATE_WINDOW_MINUTES * MINUTE_MS);
                 i
             }
@@ -325,7 +450,7 @@ impl Engine {
                 let i = self.new_incident(index, now);
                 let opened = Change::Opened {
                     state: State::Suspected,
-                    evidence,
+                    evidence: evidence.clone(),
                 };
                 push(events, &mut self.incidents[i], now, opened);
                 self.mask_from(index, self.incidents[i].started_at);
@@ -387,6 +512,8 @@ impl Engine {
             quiet_since: None,
             peak_window: 0,
             peak_hour: 0,
+            probes_failing: Default::default(),
+            probes_passing_since: None,
         };
         self.incident_index
             .insert(incident.id, self.incidents.len());
@@ -654,5 +781,124 @@ problems = ["login", "billing"]
         let now = engine.now().unwrap();
         assert!(engine.advance_to(now).is_empty());
         assert_eq!(engine.now(), Some(now));
+    }
+
+    const PROBED: &str = r#"
+[[service]]
+slug = "mail"
+name = "Mail"
+
+[[service.probe]]
+name = "mx"
+kind = "smtp"
+target = "mx.mail.test:25"
+mail_from = "probe@seismo.test"
+rcpt_to = "postmaster@mail.test"
+"#;
+
+    /// Runs from four locations every minute for two hours: from minute 30 to 60,
+    /// `failing` of them hear 451 4.3.2 at RCPT TO; the rest of the time all pass.
+    fn probe_run(failing: usize) -> (Engine, Vec<IncidentEvent>, Millis) {
+        use seismo_core::signal::ProbeRun;
+        let catalog = Arc::new(Catalog::parse("test", PROBED).unwrap());
+        let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
+        let start = 20_000 * DAY_MS;
+        let mut events = Vec::new();
+        for minute in 0..120 {
+            let at = start + minute * MINUTE_MS;
+            events.extend(engine.advance_to(at));
+            for (n, location) in ["Dallas", "Seattle", "Chicago", "Boston"]
+                .iter()
+                .enumerate()
+            {
+                let fails = (30..60).contains(&minute) && n < failing;
+                engine.observe(&Signal::Probe(ProbeRun {
+                    service: ServiceId(0),
+                    probe: 0,
+                    location: location.to_string(),
+                    at: at + 5_000,
+                    ok: !fails,
+                    latency_ms: 40,
+                    failure: fails
+                        .then(|| "RCPT TO answered 451 4.3.2 Temporary server error".into()),
+                }));
+            }
+        }
+        (engine, events, start)
+    }
+
+    #[test]
+    fn a_probe_failing_from_a_quorum_opens_confirms_and_ends_an_outage_without_reports() {
+        let (engine, events, start) = probe_run(3);
+        let changes: Vec<(i64, &Change)> = events
+            .iter()
+            .map(|e| ((e.entry.at - start) / MINUTE_MS, &e.entry.change))
+            .collect();
+        let test = |failing: u16, reply: &str| {
+            Evidence::Probes(crate::incident::ProbeTest {
+                probe: "mx".into(),
+                failing,
+                locations: 4,
+                reply: reply.into(),
+            })
+        };
+        let words = "RCPT TO answered 451 4.3.2 Temporary server error";
+        assert_eq!(
+            changes[..2],
+            [
+                (
+                    31,
+                    &Change::Opened {
+                        state: State::Suspected,
+                        evidence: test(3, words)
+                    }
+                ),
+                (
+                    31 + PROBE_CONFIRM_MINUTES,
+                    &Change::Became {
+                        from: State::Suspected,
+                        to: State::Confirmed,
+                        evidence: test(3, words)
+                    }
+                ),
+            ]
+        );
+        // The probe passes again at minute 61: the timeline says so, and the outage
+        // ends after the quiet period, from when the probes passed.
+        assert_eq!(
+            changes[2],
+            (
+                61,
+                &Change::Observed {
+                    evidence: test(0, "")
+                }
+            )
+        );
+        let quiet = EngineConfig::default().quiet_minutes;
+        let (at, change) = changes[3];
+        assert_eq!(at, 61 + quiet);
+        assert!(
+            matches!(
+                change,
+                Change::Became {
+                    to: State::Resolved,
+                    ..
+                }
+            ),
+            "{change:?}"
+        );
+        let incident = &engine.incidents()[0];
+        assert_eq!(incident.state, State::Resolved);
+        assert_eq!(incident.ended_at, Some(start + 61 * MINUTE_MS));
+        assert_eq!(changes.len(), 4, "{changes:?}");
+    }
+
+    #[test]
+    fn one_location_failing_alone_opens_nothing() {
+        let (engine, events, _) = probe_run(1);
+        assert!(events.is_empty(), "{events:?}");
+        assert!(engine.incidents().is_empty());
+        // Two of four is not a majority either.
+        assert!(probe_run(2).1.is_empty());
     }
 }
