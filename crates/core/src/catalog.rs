@@ -303,6 +303,21 @@ impl Catalog {
         &self.services
     }
 
+    /// Adds `probe` to `service` (`seismo serve --demo` probes a mail server of its
+    /// own); checked as the catalog's own probes are.
+    pub fn add_probe(&mut self, service: ServiceId, mut probe: Probe) -> Result<(), String> {
+        probe::validate(&probe).map_err(|(key, message)| format!("{key}: {message}"))?;
+        if probe.name.is_empty() {
+            probe.name = format!("{} {}", probe.check.kind(), probe.check.target());
+        }
+        let probes = &mut self.services[service.0 as usize].probes;
+        if probes.iter().any(|p| p.name == probe.name) {
+            return Err(format!("two probes are named {:?}", probe.name));
+        }
+        probes.push(probe);
+        Ok(())
+    }
+
     pub fn service(&self, id: ServiceId) -> &Service {
         &self.services[id.0 as usize]
     }

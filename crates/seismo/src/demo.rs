@@ -3,6 +3,11 @@
 //! starts; the server's clock then starts ten minutes before the outage and runs sixty
 //! times faster than the wall clock, while the rest of the reports arrive as their time
 //! comes, so a newcomer watches the outage unfold within a minute.
+//!
+//! A mail server of the demo's own on loopback plays Microsoft 365's: it takes mail
+//! until the outage begins, then answers RCPT TO with `451 4.3.2 Temporary server
+//! error` until its plateau ends, as Outlook did. An SMTP probe of `microsoft-365`
+//! runs against it from three locations, so the probe's evidence joins the incident.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,6 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
+use seismo_core::probe::{Check, Probe, SmtpCheck, StartTls};
 use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
 use seismo_core::time::{MINUTE_MS, Millis};
 use seismo_store::{SqliteStore, Store, StoredReport, Writer};
@@ -28,7 +34,15 @@ pub struct Demo {
     pub start: Millis,
     /// The reports still to come, in time order.
     pending: Vec<Report>,
+    /// When Microsoft 365's mail refuses recipients: `[start, end)`.
+    mail_outage: (Millis, Millis),
 }
+
+/// The places the demo's probes run from.
+pub const PROBE_LOCATIONS: [&str; 3] = ["Dallas, US", "Seattle, US", "Chicago, US"];
+
+/// What the demo's mail server answers to RCPT TO during the outage.
+const REFUSAL: &str = "451 4.3.2 Temporary server error. Please try again later";
 
 /// Generates the scenario and stores its history in `data` (which must be empty).
 pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
@@ -37,6 +51,16 @@ pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
         .first_onset()?
         .context("the demo scenario has an outage")?
         - 10 * MINUTE_MS;
+    let mail = scenario
+        .outage
+        .iter()
+        .find(|o| o.service == "microsoft-365")
+        .context("the demo scenario has a Microsoft 365 outage")?;
+    let mail_start = seismo_core::time::parse_rfc3339(&mail.onset).context("its onset")?;
+    let mail_outage = (
+        mail_start,
+        mail_start + (mail.ramp_minutes + mail.plateau_minutes) * MINUTE_MS,
+    );
     let mut ndjson = Vec::new();
     scenario.generate(&mut ndjson)?;
     let mut store = SqliteStore::open(data)?;
@@ -62,10 +86,65 @@ pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
             .collect();
         store.append(&stored, CountingRule::DEFAULT_WINDOW)?;
     }
-    Ok(Demo { start, pending })
+    Ok(Demo {
+        start,
+        pending,
+        mail_outage,
+    })
 }
 
 impl Demo {
+    /// Binds the demo's mail server on loopback and declares an SMTP probe of
+    /// `microsoft-365` against it in `catalog`; [`Demo::serve_mail`] answers.
+    pub fn mail_probe(&self, catalog: &mut Catalog) -> anyhow::Result<std::net::TcpListener> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let service = catalog
+            .by_slug("microsoft-365")
+            .context("the demo needs microsoft-365 in the catalog")?;
+        // The demo's clock runs sixty times faster: one real second is a minute.
+        let probe = Probe {
+            name: "outlook mx".into(),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+            retries: 0,
+            quorum: None,
+            check: Check::Smtp(SmtpCheck {
+                target: listener.local_addr()?.to_string(),
+                helo: "seismo.invalid".into(),
+                mail_from: "probe@seismo.invalid".into(),
+                rcpt_to: "postmaster@contoso.example".into(),
+                starttls: StartTls::Off,
+            }),
+        };
+        catalog
+            .add_probe(service, probe)
+            .map_err(anyhow::Error::msg)?;
+        Ok(listener)
+    }
+
+    /// Answers SMTP on `listener` as Microsoft 365 did, by the demo's `clock`.
+    pub async fn serve_mail(
+        listener: std::net::TcpListener,
+        outage: (Millis, Millis),
+        clock: Arc<dyn Fn() -> Millis + Send + Sync>,
+    ) -> anyhow::Result<()> {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let (socket, _) = listener.accept().await?;
+            let clock = clock.clone();
+            tokio::spawn(async move {
+                let now = clock();
+                let refusing = (outage.0..outage.1).contains(&now);
+                let _ = converse(socket, refusing).await;
+            });
+        }
+    }
+
+    pub fn mail_outage(&self) -> (Millis, Millis) {
+        self.mail_outage
+    }
+
     /// The server's clock: `start` when called, then sixty times the wall clock.
     pub fn clock(&self) -> Arc<dyn Fn() -> Millis + Send + Sync> {
         let (start, wall_start) = (self.start, wall_clock());
@@ -85,4 +164,40 @@ impl Demo {
             }
         }
     }
+}
+
+/// One SMTP session of the demo's mail server, never past RCPT TO's answer.
+async fn converse(socket: tokio::net::TcpStream, refusing: bool) -> std::io::Result<()> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let (read, mut write) = socket.into_split();
+    // A session of the probe is a few short lines; anything longer is cut off.
+    let mut lines = BufReader::new(read.take(16 * 1024)).lines();
+    write
+        .write_all(b"220 outlook.demo.invalid Microsoft ESMTP MAIL Service ready\r\n")
+        .await?;
+    while let Some(line) = lines.next_line().await? {
+        let verb = line
+            .split([' ', ':'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let reply = match verb.as_str() {
+            "EHLO" | "HELO" => {
+                "250-outlook.demo.invalid Hello\r\n250-ENHANCEDSTATUSCODES\r\n250 PIPELINING\r\n"
+                    .to_string()
+            }
+            "MAIL" => "250 2.1.0 Sender OK\r\n".into(),
+            "RCPT" if refusing => format!("{REFUSAL}\r\n"),
+            "RCPT" => "250 2.1.5 Recipient OK\r\n".into(),
+            "QUIT" => {
+                write
+                    .write_all(b"221 2.0.0 Service closing transmission channel\r\n")
+                    .await?;
+                return Ok(());
+            }
+            _ => "502 5.5.2 Command not implemented\r\n".into(),
+        };
+        write.write_all(reply.as_bytes()).await?;
+    }
+    Ok(())
 }

@@ -36,15 +36,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    let mut catalog = load_catalog(&settings)?;
     let demo = match &demo_dir {
         Some(dir) => {
             settings.data = dir.path().to_path_buf();
-            Some(demo::prepare(dir.path(), &load_catalog(&settings)?)?)
+            Some(demo::prepare(dir.path(), &catalog)?)
         }
         None => None,
     };
-    let intake = Intake::open(
+    let demo_mail = match &demo {
+        Some(demo) => Some((demo.mail_probe(&mut catalog)?, demo.mail_outage())),
+        None => None,
+    };
+    let intake = Intake::open_with(
         &settings,
+        catalog,
         demo.as_ref().map_or_else(wall_clock, |d| d.start),
     )?;
     // The demo's clock starts once its history is replayed.
@@ -101,20 +107,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stopping = CancellationToken::new();
         let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());
         tokio::spawn(ticker.run(tick, stopping.clone()));
+        // The demo probes its own mail server from three places, to show a quorum.
+        let locations: Vec<String> = match demo_mail {
+            Some((listener, outage)) => {
+                let mail = demo::Demo::serve_mail(listener, outage, clock.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = mail.await {
+                        tracing::error!(%error, "the demo's mail server stopped");
+                    }
+                });
+                demo::PROBE_LOCATIONS.map(String::from).to_vec()
+            }
+            None => vec![settings.probes.location.clone()],
+        };
         if settings.probes.enabled {
-            let assignments = crate::probes::assignments(&state.live.catalog);
-            let probing = crate::probes::run(
-                intake.live.clone(),
-                assignments,
-                settings.probes.location.clone(),
-                clock.clone(),
-                stopping.clone(),
-            );
-            tokio::spawn(async move {
-                if let Err(error) = probing.await {
-                    tracing::error!(%error, "probes cannot run");
-                }
-            });
+            for location in locations {
+                let probing = crate::probes::run(
+                    intake.live.clone(),
+                    crate::probes::assignments(&state.live.catalog),
+                    location,
+                    clock.clone(),
+                    stopping.clone(),
+                );
+                tokio::spawn(async move {
+                    if let Err(error) = probing.await {
+                        tracing::error!(%error, "probes cannot run");
+                    }
+                });
+            }
         }
         tokio::spawn(cancel_on_signal(stopping.clone()));
         let shutdown = {

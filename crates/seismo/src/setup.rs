@@ -31,7 +31,12 @@ impl Intake {
     /// the series need: the reports of the five weeks (the baseline's memory) and a day
     /// before `now`.
     pub fn open(config: &Config, now: Millis) -> anyhow::Result<Intake> {
-        let catalog = Arc::new(load_catalog(config)?);
+        Intake::open_with(config, load_catalog(config)?, now)
+    }
+
+    /// [`Intake::open`] with a catalog of the caller's.
+    pub fn open_with(config: &Config, catalog: Catalog, now: Millis) -> anyhow::Result<Intake> {
+        let catalog = Arc::new(catalog);
         let geoip = match &config.geoip {
             Some(path) => Some(Arc::new(GeoIp::open(path)?)),
             None => None,

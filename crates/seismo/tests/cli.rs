@@ -196,6 +196,23 @@ fn the_demo_shows_the_outage_unfold_as_detect_finds_it() {
         c
     };
     assert_eq!(cities(&live), cities(batch_m365));
+    // The demo's mail server refuses recipients once the outage begins: its SMTP probe,
+    // run from three places, speaks in the timeline with the server's words.
+    let probes = live["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["evidence"]["kind"] == "probes")
+        .unwrap_or_else(|| panic!("no probe evidence in {live}"));
+    assert_eq!(probes["evidence"]["failing"], 3, "{probes}");
+    assert_eq!(probes["evidence"]["locations"], 3);
+    assert_eq!(
+        probes["evidence"]["reply"],
+        "RCPT TO answered 451 4.3.2 Temporary server error. Please try again later"
+    );
+    let probe_minute = minutes(probes, "at");
+    let onset = minutes(batch_m365, "started_at");
+    assert!((onset..=onset + 3).contains(&probe_minute), "{probes}");
 }
 
 #[test]
