@@ -47,6 +47,21 @@ pub struct Probe {
     pub check: Check,
 }
 
+impl Probe {
+    /// Locations that must fail for the probe to fail the service, of `reporting`: the
+    /// declared quorum, or a majority.
+    pub fn quorum_of(&self, reporting: u16) -> u16 {
+        self.quorum.unwrap_or(reporting / 2 + 1).max(1)
+    }
+
+    /// How long a location's latest run speaks for it: two intervals and the timeout,
+    /// and a minute more. A location silent for longer (an agent down) is not counted.
+    pub fn fresh_for(&self) -> crate::time::Millis {
+        (2 * self.interval + self.timeout).as_millis() as crate::time::Millis
+            + crate::time::MINUTE_MS
+    }
+}
+
 fn default_interval() -> Duration {
     Duration::from_secs(60)
 }

@@ -1371,9 +1371,9 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
     s.state
         .live
         .record_probe_results(vec![
-            smtp_result("Dallas, US", "2026-01-22T18:10:00Z", 250),
-            smtp_result("Dallas, US", "2026-01-22T18:20:00Z", 451),
-            smtp_result("Seattle, US", "2026-01-22T18:20:00Z", 250),
+            smtp_result("Dallas, US", "2026-01-22T18:27:00Z", 250),
+            smtp_result("Dallas, US", "2026-01-22T18:29:00Z", 451),
+            smtp_result("Seattle, US", "2026-01-22T18:29:00Z", 250),
         ])
         .await
         .unwrap();
@@ -1398,9 +1398,19 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
     );
     assert_eq!(probes[1]["name"], "tcp mx.mail.test:587");
     assert_eq!(probes[1]["locations"], json!([]));
+    assert_eq!(probes[1]["state"], "unknown");
+    // Dallas fails, Seattle passes: one of two, under the declared quorum of two.
+    assert_eq!(
+        (
+            &probes[0]["state"],
+            &probes[0]["failing_locations"],
+            &probes[0]["reporting_locations"]
+        ),
+        (&json!("location_problem"), &json!(1), &json!(2))
+    );
     let dallas = &probes[0]["locations"][0];
     assert_eq!(dallas["location"], "Dallas, US");
-    assert_eq!(dallas["at"], "2026-01-22T18:20:00Z", "the latest run");
+    assert_eq!(dallas["at"], "2026-01-22T18:29:00Z", "the latest run");
     assert_eq!(
         (&dallas["ok"], &dallas["attempts"]),
         (&json!(false), &json!(2))
@@ -1439,7 +1449,7 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
         .iter()
         .map(|r| r["at"].as_str().unwrap())
         .collect();
-    assert_eq!(times, ["2026-01-22T18:10:00Z", "2026-01-22T18:20:00Z"]);
+    assert_eq!(times, ["2026-01-22T18:27:00Z", "2026-01-22T18:29:00Z"]);
     let (_, body) = s
         .get("/api/v1/services/mail/probes/mx/history?limit=1")
         .await;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use seismo_core::probe::Probe;
 use seismo_core::signal::ProbeRun;
-use seismo_core::time::{MINUTE_MS, Millis};
+use seismo_core::time::Millis;
 
 use crate::incident::ProbeTest;
 
@@ -53,13 +53,13 @@ impl ProbeWatch {
     }
 
     /// Every probe that ran lately, at `now`: how many locations fail of how many
-    /// report, and whether that is a quorum. A location counts while its latest run is
-    /// younger than two intervals and the timeout, and a minute more.
+    /// report, and whether that is a quorum ([`Probe::quorum_of`]). A location counts
+    /// while its latest run is fresh ([`Probe::fresh_for`]).
     pub(crate) fn verdicts(&mut self, probes: &[Probe], now: Millis) -> Vec<Verdict> {
         let mut verdicts = Vec::new();
         for (index, probe) in probes.iter().enumerate() {
             let index = index as u16;
-            let fresh_for = (2 * probe.interval + probe.timeout).as_millis() as Millis + MINUTE_MS;
+            let fresh_for = probe.fresh_for();
             let runs: Vec<&Latest> = self
                 .latest
                 .range((index, String::new())..)
@@ -73,7 +73,7 @@ impl ProbeWatch {
             }
             let failed: Vec<&Latest> = runs.iter().copied().filter(|r| !r.ok).collect();
             let locations = runs.len() as u16;
-            let quorum = probe.quorum.unwrap_or(locations / 2 + 1).max(1);
+            let quorum = probe.quorum_of(locations);
             let failing = failed.len() as u16 >= quorum;
             // The words most of the failing locations heard (the first, alphabetically,
             // of equally common ones).
@@ -114,6 +114,7 @@ mod tests {
     use super::*;
     use seismo_core::catalog::ServiceId;
     use seismo_core::probe::{Check, TcpCheck};
+    use seismo_core::time::MINUTE_MS;
     use std::time::Duration;
 
     fn probe(quorum: Option<u16>) -> Probe {

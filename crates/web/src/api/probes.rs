@@ -36,6 +36,14 @@ pub struct ProbeInfo {
     pub timeout_seconds: u64,
     /// Locations that must agree; null: a majority of those reporting.
     pub quorum: Option<u16>,
+    /// `failing` (a quorum of the locations reporting lately fails), `location_problem`
+    /// (some fail, fewer than a quorum: those places' trouble, not the service's), `ok`,
+    /// or `unknown` (no location reported lately).
+    pub state: String,
+    /// Locations whose latest run, lately, failed…
+    pub failing_locations: u16,
+    /// …of those that reported lately (two intervals and the timeout, and a minute).
+    pub reporting_locations: u16,
     /// The latest run from each location, by location.
     pub locations: Vec<ProbeRun>,
 }
@@ -103,20 +111,36 @@ pub async fn latest(
     let id = super::services::find(&state, &slug)?;
     let service = state.live.catalog.service(id);
     let mut latest = state.live.probes.of_service(&slug);
+    let now = (state.clock)();
     let probes = service
         .probes
         .iter()
-        .map(|probe| ProbeInfo {
-            name: probe.name.clone(),
-            kind: probe.check.kind().into(),
-            target: probe.check.target().into(),
-            interval_seconds: probe.interval.as_secs(),
-            timeout_seconds: probe.timeout.as_secs(),
-            quorum: probe.quorum,
-            locations: latest
-                .extract_if(.., |r| r.probe == probe.name)
-                .map(ProbeRun::from)
-                .collect(),
+        .map(|probe| {
+            let runs: Vec<ProbeResult> = latest.extract_if(.., |r| r.probe == probe.name).collect();
+            let fresh = runs
+                .iter()
+                .filter(|r| r.at <= now && now - r.at <= probe.fresh_for());
+            let (reporting, failing) = fresh.fold((0u16, 0u16), |(n, f), r| {
+                (n + 1, f + u16::from(!r.outcome.ok))
+            });
+            let state = match (reporting, failing) {
+                (0, _) => "unknown",
+                (_, 0) => "ok",
+                (n, f) if f >= probe.quorum_of(n) => "failing",
+                _ => "location_problem",
+            };
+            ProbeInfo {
+                name: probe.name.clone(),
+                kind: probe.check.kind().into(),
+                target: probe.check.target().into(),
+                interval_seconds: probe.interval.as_secs(),
+                timeout_seconds: probe.timeout.as_secs(),
+                quorum: probe.quorum,
+                state: state.into(),
+                failing_locations: failing,
+                reporting_locations: reporting,
+                locations: runs.into_iter().map(ProbeRun::from).collect(),
+            }
         })
         .collect();
     Ok(Json(ServiceProbes {
