@@ -13,7 +13,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use axum::http::StatusCode;
@@ -36,6 +36,22 @@ pub enum Args {
     /// Status pages and `/api/v2/summary.json` with 1,000 services, alone and under
     /// saturated intake (with `wrk`).
     Read(ReadArgs),
+    /// HTTP probes a minute on their schedule against a local server, their start
+    /// delay and the resident memory, next to the same probes run back to back.
+    Probes(ProbesArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ProbesArgs {
+    /// Probes scheduled, each once per `--interval`.
+    #[arg(long, default_value_t = 2_000)]
+    probes: usize,
+    /// Seconds between two runs of a probe.
+    #[arg(long, default_value_t = 1)]
+    interval: u64,
+    /// Seconds measured, after as many again of warming up.
+    #[arg(long, default_value_t = 30)]
+    seconds: u64,
 }
 
 #[derive(clap::Args)]
@@ -96,7 +112,137 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Args::Intake(args) => intake(args),
         Args::Detect(args) => detect(args),
         Args::Read(args) => read(args),
+        Args::Probes(args) => probes(args),
     }
+}
+
+/// Scheduled HTTP probes against a local server: how many finish a minute, how late
+/// they start, and the process's resident memory, with the same prober run back to back
+/// by 256 tasks (its capacity here) as the reference.
+fn probes(args: ProbesArgs) -> anyhow::Result<ExitCode> {
+    use seismo_core::probe::{Check, HttpCheck, Probe};
+    use seismo_probe::Prober;
+    use seismo_probe::schedule::{self, Assignment};
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let target = start_static(2).await?;
+        let check = Check::Http(HttpCheck {
+            url: format!("http://{target}/page"),
+            method: "GET".into(),
+            headers: Default::default(),
+            expect_status: Vec::new(),
+            body_contains: None,
+            body_regex: None,
+            max_latency: None,
+            max_redirects: 0,
+            verify_tls: true,
+        });
+        let prober = Prober::new(Vec::new()).map_err(anyhow::Error::msg)?;
+        let rss_before = resident_mib();
+
+        // The reference: the same prober, back to back, no schedule.
+        let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = Instant::now() + Duration::from_secs(args.seconds.min(10));
+        let workers: Vec<_> = (0..256)
+            .map(|_| {
+                let (prober, check, done) = (prober.clone(), check.clone(), done.clone());
+                tokio::spawn(async move {
+                    while Instant::now() < stop {
+                        if prober.run(&check, Duration::from_secs(10)).await.ok {
+                            done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        for worker in workers {
+            worker.await?;
+        }
+        let capacity = done.load(std::sync::atomic::Ordering::Relaxed) as f64 * 60.0
+            / started.elapsed().as_secs_f64();
+
+        let assignments = (0..args.probes)
+            .map(|i| Assignment {
+                service: format!("service-{}", i % 100),
+                probe: Probe {
+                    name: format!("probe-{i}"),
+                    interval: Duration::from_secs(args.interval),
+                    timeout: Duration::from_secs(10),
+                    retries: 0,
+                    quorum: None,
+                    check: check.clone(),
+                },
+            })
+            .collect();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(65_536);
+        let tasks = schedule::start(
+            assignments,
+            prober,
+            "bench".into(),
+            Arc::new(crate::setup::wall_clock),
+            tx,
+        );
+        let warm_until = Instant::now() + Duration::from_secs(args.seconds);
+        let end = warm_until + Duration::from_secs(args.seconds);
+        let (mut runs, mut failed, mut late) = (0u64, 0u64, Vec::new());
+        let mut rss_peak: f64 = 0.0;
+        let mut next_sample = Instant::now();
+        while let Ok(Some(finished)) = tokio::time::timeout_at(end.into(), rx.recv()).await {
+            let now = Instant::now();
+            if now >= next_sample {
+                rss_peak = rss_peak.max(resident_mib());
+                next_sample = now + Duration::from_millis(500);
+            }
+            if now < warm_until {
+                continue;
+            }
+            runs += 1;
+            failed += u64::from(!finished.result.outcome.ok);
+            late.push(finished.late.as_secs_f64() * 1000.0);
+        }
+        for task in tasks {
+            task.abort();
+        }
+        late.sort_by(f64::total_cmp);
+        let quantile = |q: f64| late.get(((late.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(f64::NAN);
+        let per_minute = runs as f64 * 60.0 / args.seconds as f64;
+        let scheduled = args.probes as f64 * 60.0 / args.interval as f64;
+        println!("| measurement | value | reference (same run) | ratio |");
+        println!("|---|---:|---:|---:|");
+        println!(
+            "| HTTP probes finished a minute, {} probes every {} s | {per_minute:.0} ({failed} failed) | scheduled {scheduled:.0}; the prober back to back, 256 tasks: {capacity:.0} | {:.0}% of the schedule, {:.0}% of capacity |",
+            args.probes,
+            args.interval,
+            100.0 * per_minute / scheduled,
+            100.0 * per_minute / capacity
+        );
+        println!(
+            "| start delay | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms | | |",
+            quantile(0.5),
+            quantile(0.99),
+            quantile(1.0)
+        );
+        println!(
+            "| resident memory | peak {rss_peak:.0} MiB | before scheduling {rss_before:.0} MiB | |"
+        );
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// This process's resident memory (VmRSS), in MiB.
+fn resident_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
 fn detect(args: DetectArgs) -> anyhow::Result<ExitCode> {

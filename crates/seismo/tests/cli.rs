@@ -204,8 +204,13 @@ fn the_demo_shows_the_outage_unfold_as_detect_finds_it() {
         .iter()
         .find(|entry| entry["evidence"]["kind"] == "probes")
         .unwrap_or_else(|| panic!("no probe evidence in {live}"));
-    assert_eq!(probes["evidence"]["failing"], 3, "{probes}");
-    assert_eq!(probes["evidence"]["locations"], 3);
+    // A majority of the places that ran it since the outage began: 2 or 3 of them.
+    let failing = probes["evidence"]["failing"].as_u64().unwrap();
+    let locations = probes["evidence"]["locations"].as_u64().unwrap();
+    assert!(
+        (2..=3).contains(&locations) && failing > locations / 2,
+        "{probes}"
+    );
     assert_eq!(
         probes["evidence"]["reply"],
         "RCPT TO answered 451 4.3.2 Temporary server error. Please try again later"
