@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::time::Millis;
 
 /// One probe of a service, as declared in the catalog.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Probe {
     /// Names the probe on the site and in the API; by default `kind target`.
     #[serde(default)]
@@ -75,7 +75,7 @@ fn default_retries() -> u8 {
 }
 
 /// What a probe does, by `kind`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Check {
     Http(HttpCheck),
@@ -109,7 +109,7 @@ impl Check {
 }
 
 /// An HTTP request and what its answer must be.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpCheck {
     /// `http://` or `https://`.
@@ -149,7 +149,7 @@ fn yes() -> bool {
 }
 
 /// A TCP connection, timed.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TcpCheck {
     /// `host:port`.
@@ -157,7 +157,7 @@ pub struct TcpCheck {
 }
 
 /// One DNS question to one resolver.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsCheck {
     /// The name asked about (`name` is the probe's own).
@@ -187,7 +187,7 @@ pub enum RecordKind {
 }
 
 /// A TLS handshake, and what the certificate says.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsCheck {
     /// `host:port`.
@@ -207,7 +207,7 @@ fn default_min_days() -> u32 {
 }
 
 /// The SMTP dialogue up to RCPT TO.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpCheck {
     /// `host:port` of the mail server.

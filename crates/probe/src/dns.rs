@@ -3,7 +3,7 @@
 //! (NXDOMAIN), a resolver that fails (SERVFAIL) and one that is silent (timeout) are
 //! told apart. Messages are built and read by hickory-proto.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -11,14 +11,14 @@ use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use seismo_core::probe::{Detail, DnsCheck, Failure, FailureKind, RecordKind, resolver_address};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpStream, UdpSocket};
+use tokio::net::UdpSocket;
 
 use crate::{Finding, within};
 
-pub async fn run(check: &DnsCheck, timeout: Duration) -> Finding {
+pub async fn run(check: &DnsCheck, timeout: Duration, local: Option<IpAddr>) -> Finding {
     let mut rcode = None;
     let mut answers = Vec::new();
-    let failure = within(timeout, ask(check, &mut rcode, &mut answers))
+    let failure = within(timeout, ask(check, local, &mut rcode, &mut answers))
         .await
         .err();
     (Detail::Dns { rcode, answers }, failure)
@@ -26,6 +26,7 @@ pub async fn run(check: &DnsCheck, timeout: Duration) -> Finding {
 
 async fn ask(
     check: &DnsCheck,
+    local: Option<IpAddr>,
     rcode: &mut Option<String>,
     answers: &mut Vec<String>,
 ) -> Result<(), Failure> {
@@ -39,9 +40,9 @@ async fn ask(
     let mut query = Message::query();
     query.metadata.recursion_desired = true;
     query.add_query(Query::query(name, record_type(check.record)));
-    let mut response = over_udp(resolver, &query).await?;
+    let mut response = over_udp(resolver, local, &query).await?;
     if response.metadata.truncation {
-        response = over_tcp(resolver, &query).await?;
+        response = over_tcp(resolver, local, &query).await?;
     }
     let code = response.metadata.response_code;
     *rcode = Some(format!("{code:?}"));
@@ -98,14 +99,20 @@ fn record_type(kind: RecordKind) -> RecordType {
     }
 }
 
-async fn over_udp(resolver: SocketAddr, query: &Message) -> Result<Message, Failure> {
+async fn over_udp(
+    resolver: SocketAddr,
+    local: Option<IpAddr>,
+    query: &Message,
+) -> Result<Message, Failure> {
     let io = |e: std::io::Error| Failure::new(FailureKind::Connect, format!("{resolver}: {e}"));
-    let local: SocketAddr = if resolver.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
+    let any: IpAddr = if resolver.is_ipv4() {
+        [0, 0, 0, 0].into()
     } else {
-        ([0u16; 8], 0).into()
+        [0u16; 8].into()
     };
-    let socket = UdpSocket::bind(local).await.map_err(io)?;
+    let socket = UdpSocket::bind(SocketAddr::new(local.unwrap_or(any), 0))
+        .await
+        .map_err(io)?;
     socket.connect(resolver).await.map_err(io)?;
     socket.send(&encode(query)?).await.map_err(io)?;
     let mut buffer = vec![0u8; 4096];
@@ -129,9 +136,13 @@ async fn over_udp(resolver: SocketAddr, query: &Message) -> Result<Message, Fail
     }
 }
 
-async fn over_tcp(resolver: SocketAddr, query: &Message) -> Result<Message, Failure> {
+async fn over_tcp(
+    resolver: SocketAddr,
+    local: Option<IpAddr>,
+    query: &Message,
+) -> Result<Message, Failure> {
     let io = |e: std::io::Error| Failure::new(FailureKind::Connect, format!("{resolver}: {e}"));
-    let mut stream = TcpStream::connect(resolver).await.map_err(io)?;
+    let mut stream = crate::connect(&resolver.to_string(), local).await?;
     let bytes = encode(query)?;
     let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
     framed.extend_from_slice(&bytes);

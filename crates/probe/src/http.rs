@@ -22,7 +22,7 @@ pub(crate) struct Clients {
 }
 
 impl Clients {
-    pub(crate) fn new(tls: &Settings) -> Result<Clients, String> {
+    pub(crate) fn new(tls: &Settings, local: Option<std::net::IpAddr>) -> Result<Clients, String> {
         let client = |config: &rustls::ClientConfig| {
             let mut config = config.clone();
             config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
@@ -30,6 +30,7 @@ impl Clients {
                 .tls_backend_preconfigured(config)
                 .redirect(redirect::Policy::none())
                 .pool_max_idle_per_host(0)
+                .local_address(local)
                 .user_agent(concat!("seismo-probe/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| e.to_string())

@@ -14,11 +14,12 @@ pub mod tls;
 
 use std::future::Future;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seismo_core::probe::{Check, Detail, Failure, FailureKind, Outcome};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Runs probes; cheap to clone, and meant to be shared: it holds the HTTP clients and
 /// TLS settings every run would otherwise build again.
@@ -26,18 +27,23 @@ use tokio::net::TcpStream;
 pub struct Prober {
     http: http::Clients,
     tls: Arc<tls::Settings>,
+    /// The address probes connect from, on a machine with several.
+    local: Option<IpAddr>,
 }
 
 impl Prober {
     /// A prober trusting the system's certificate authorities (Mozilla's when the
-    /// system has none) and the `extra_roots` given (PEM or DER certificates).
+    /// system has none) and the `extra_roots` given, connecting from `local` (any
+    /// address of the machine when none).
     pub fn new(
         extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
+        local: Option<IpAddr>,
     ) -> Result<Prober, String> {
         let tls = Arc::new(tls::Settings::new(extra_roots)?);
         Ok(Prober {
-            http: http::Clients::new(&tls)?,
+            http: http::Clients::new(&tls, local)?,
             tls,
+            local,
         })
     }
 
@@ -46,10 +52,10 @@ impl Prober {
         let started = Instant::now();
         let (detail, failure) = match check {
             Check::Http(http) => self.http.run(http, timeout).await,
-            Check::Tcp(tcp) => tcp::run(tcp, timeout).await,
-            Check::Dns(dns) => dns::run(dns, timeout).await,
-            Check::Tls(check) => tls::run(&self.tls, check, timeout).await,
-            Check::Smtp(smtp) => smtp::run(&self.tls, smtp, timeout).await,
+            Check::Tcp(tcp) => tcp::run(tcp, timeout, self.local).await,
+            Check::Dns(dns) => dns::run(dns, timeout, self.local).await,
+            Check::Tls(check) => tls::run(&self.tls, check, timeout, self.local).await,
+            Check::Smtp(smtp) => smtp::run(&self.tls, smtp, timeout, self.local).await,
         };
         Outcome {
             ok: failure.is_none(),
@@ -75,16 +81,16 @@ pub(crate) async fn within<T>(
         })
 }
 
-/// Connects to `host:port`, telling a name that does not resolve, a closed port and
-/// other failures apart.
-pub(crate) async fn connect(target: &str) -> Result<TcpStream, Failure> {
+/// Connects to `host:port` from `local` (any address when none), telling a name that
+/// does not resolve, a closed port and other failures apart.
+pub(crate) async fn connect(target: &str, local: Option<IpAddr>) -> Result<TcpStream, Failure> {
     let addresses: Vec<_> = tokio::net::lookup_host(target)
         .await
         .map_err(|e| Failure::new(FailureKind::Dns, format!("cannot resolve {target}: {e}")))?
         .collect();
     let mut last = None;
     for address in addresses {
-        match TcpStream::connect(address).await {
+        match connect_from(address, local).await {
             Ok(stream) => {
                 // Probes exchange a few small messages; waiting to coalesce them only
                 // adds latency to what is measured.
@@ -102,6 +108,19 @@ pub(crate) async fn connect(target: &str) -> Result<TcpStream, Failure> {
         Some(error) => Failure::new(FailureKind::Connect, format!("{target}: {error}")),
         None => Failure::new(FailureKind::Dns, format!("{target} has no address")),
     })
+}
+
+async fn connect_from(address: SocketAddr, local: Option<IpAddr>) -> io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(address).await;
+    };
+    let socket = if address.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.connect(address).await
 }
 
 /// The detail and failure a kind's run ends with.

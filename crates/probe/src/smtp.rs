@@ -4,6 +4,7 @@
 //! and how long it took, so that "RCPT TO answered 451 4.3.2 Temporary server error" can
 //! be quoted as evidence. No message body is ever sent.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use seismo_core::probe::{Detail, Failure, FailureKind, ReplyClass, SmtpCheck, SmtpStep, StartTls};
@@ -13,9 +14,14 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::tls::Settings;
 use crate::{Finding, connect, within};
 
-pub async fn run(tls: &Settings, check: &SmtpCheck, timeout: Duration) -> Finding {
+pub async fn run(
+    tls: &Settings,
+    check: &SmtpCheck,
+    timeout: Duration,
+    local: Option<IpAddr>,
+) -> Finding {
     let mut record = Record::default();
-    let failure = within(timeout, dialogue(tls, check, &mut record))
+    let failure = within(timeout, dialogue(tls, check, local, &mut record))
         .await
         .err();
     let detail = Detail::Smtp {
@@ -34,9 +40,14 @@ struct Record {
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-async fn dialogue(tls: &Settings, check: &SmtpCheck, record: &mut Record) -> Result<(), Failure> {
+async fn dialogue(
+    tls: &Settings,
+    check: &SmtpCheck,
+    local: Option<IpAddr>,
+    record: &mut Record,
+) -> Result<(), Failure> {
     let mut conversation = Conversation {
-        stream: Box::new(connect(&check.target).await?),
+        stream: Box::new(connect(&check.target, local).await?),
         buffer: Vec::new(),
     };
     conversation.step(record, "banner", None).await?;

@@ -3,6 +3,7 @@
 //! handshake itself accepts any certificate, so an expired or self-signed one is
 //! still described, not just refused.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -79,9 +80,14 @@ impl Settings {
     }
 }
 
-pub async fn run(settings: &Settings, check: &TlsCheck, timeout: Duration) -> Finding {
+pub async fn run(
+    settings: &Settings,
+    check: &TlsCheck,
+    timeout: Duration,
+    local: Option<IpAddr>,
+) -> Finding {
     let mut chain = Vec::new();
-    let result = within(timeout, handshake(settings, check, &mut chain)).await;
+    let result = within(timeout, handshake(settings, check, local, &mut chain)).await;
     let Ok(host) = result else {
         let detail = Detail::Tls {
             chain: Vec::new(),
@@ -98,6 +104,7 @@ pub async fn run(settings: &Settings, check: &TlsCheck, timeout: Duration) -> Fi
 async fn handshake(
     settings: &Settings,
     check: &TlsCheck,
+    local: Option<IpAddr>,
     chain: &mut Vec<CertificateDer<'static>>,
 ) -> Result<String, Failure> {
     let (target_host, _) =
@@ -107,7 +114,7 @@ async fn handshake(
         .as_deref()
         .unwrap_or(target_host)
         .to_string();
-    let stream = connect(&check.target).await?;
+    let stream = connect(&check.target, local).await?;
     let session = settings.handshake_unverified(stream, &host).await?;
     let (_, connection) = session.get_ref();
     chain.extend(

@@ -85,7 +85,7 @@ async fn ask(resolver: &str, domain: &str, record: RecordKind, expect: &[&str]) 
         resolver: Some(resolver.into()),
         expect: expect.iter().map(|e| e.to_string()).collect(),
     };
-    Prober::new(Vec::new())
+    Prober::new(Vec::new(), None)
         .unwrap()
         .run(&Check::Dns(check), Duration::from_millis(500))
         .await

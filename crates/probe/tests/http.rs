@@ -60,7 +60,7 @@ fn check(url: String) -> HttpCheck {
 }
 
 async fn run(check: HttpCheck) -> Outcome {
-    Prober::new(Vec::new())
+    Prober::new(Vec::new(), None)
         .unwrap()
         .run(&Check::Http(check), Duration::from_secs(5))
         .await
@@ -153,7 +153,7 @@ async fn headers_are_sent_and_a_slow_answer_fails_its_latency_threshold() {
 
     let mut hurried = check(format!("{base}/slow"));
     hurried.max_latency = None;
-    let outcome = Prober::new(Vec::new())
+    let outcome = Prober::new(Vec::new(), None)
         .unwrap()
         .run(&Check::Http(hurried), Duration::from_millis(100))
         .await;

@@ -66,7 +66,7 @@ async fn probes_run_on_their_intervals_and_failures_are_retried() {
             )),
             assign(probe("closed", &closed_address, 100, 2)),
         ],
-        Prober::new(Vec::new()).unwrap(),
+        Prober::new(Vec::new(), None).unwrap(),
         "Dallas, US".into(),
         clock(),
         tx,

@@ -107,7 +107,7 @@ fn check(target: &str, starttls: StartTls) -> Check {
 }
 
 async fn run(target: &str, starttls: StartTls, timeout: Duration) -> Outcome {
-    Prober::new(Vec::new())
+    Prober::new(Vec::new(), None)
         .unwrap()
         .run(&check(target, starttls), timeout)
         .await

@@ -7,7 +7,7 @@ use seismo_probe::Prober;
 use tokio::net::TcpListener;
 
 async fn run(target: String) -> seismo_core::probe::Outcome {
-    Prober::new(Vec::new())
+    Prober::new(Vec::new(), None)
         .unwrap()
         .run(&Check::Tcp(TcpCheck { target }), Duration::from_secs(5))
         .await
@@ -37,4 +37,18 @@ async fn a_name_that_does_not_resolve_is_a_dns_failure() {
             .starts_with("cannot resolve nowhere.invalid:443"),
         "{failure}"
     );
+}
+
+#[tokio::test]
+async fn probes_connect_from_the_address_they_are_given() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap().to_string();
+    let accepted = tokio::spawn(async move { listener.accept().await.unwrap().1.ip() });
+    let from: std::net::IpAddr = [127, 0, 0, 2].into();
+    let outcome = Prober::new(Vec::new(), Some(from))
+        .unwrap()
+        .run(&Check::Tcp(TcpCheck { target }), Duration::from_secs(5))
+        .await;
+    assert!(outcome.ok, "{:?}", outcome.failure);
+    assert_eq!(accepted.await.unwrap(), from);
 }

@@ -28,7 +28,7 @@ use seismo_store::{
 };
 use tokio_util::sync::CancellationToken;
 
-pub use probes::ProbeBoard;
+pub use probes::{AGENT_DOWN_AFTER_MS, AgentContact, Agents, ProbeBoard};
 
 /// Where "now" comes from: the wall clock when serving, a fake one in tests, a fast one
 /// in the demo. Epoch milliseconds.
@@ -61,6 +61,8 @@ pub struct Live {
     pub archive: Vec<IncidentView>,
     /// The latest result of every probe from every location.
     pub probes: ProbeBoard,
+    /// The remote agents heard from since the server started.
+    pub agents: Agents,
     /// Signals committed since the last tick.
     inbox: Arc<Mutex<Vec<Signal>>>,
     /// Taken by [`Live::finish`].
@@ -136,6 +138,7 @@ impl Live {
             writer,
             archive,
             probes,
+            agents: Agents::default(),
             inbox,
             writer_thread: Mutex::new(Some(writer_thread)),
         })

@@ -6,6 +6,68 @@ use std::sync::RwLock;
 
 use seismo_core::probe::ProbeResult;
 
+/// How long an agent may stay silent before it is shown as down. Agents send what they
+/// found every second or two and ask for their assignments every minute.
+pub const AGENT_DOWN_AFTER_MS: seismo_core::time::Millis = 3 * seismo_core::time::MINUTE_MS;
+
+/// The last contact of every remote agent, by its token's name and its location (one
+/// token may serve agents in several places).
+#[derive(Debug, Default)]
+pub struct Agents {
+    contacts: RwLock<BTreeMap<(String, String), AgentContact>>,
+}
+
+/// When an agent was last heard from, and from where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentContact {
+    /// The name of the agent's token.
+    pub name: String,
+    pub location: String,
+    pub last_contact: seismo_core::time::Millis,
+    /// Results it sent since the server started.
+    pub results: u64,
+}
+
+impl AgentContact {
+    /// Silent for longer than [`AGENT_DOWN_AFTER_MS`] at `now`.
+    pub fn is_down(&self, now: seismo_core::time::Millis) -> bool {
+        now - self.last_contact > AGENT_DOWN_AFTER_MS
+    }
+}
+
+impl Agents {
+    /// Notes a contact at `now` of the agent of token `name` in `location`, with
+    /// `results` results.
+    pub fn contact(
+        &self,
+        name: &str,
+        location: &str,
+        now: seismo_core::time::Millis,
+        results: u64,
+    ) {
+        let mut contacts = self.contacts.write().expect("agents lock");
+        let key = (name.to_string(), location.to_string());
+        let contact = contacts.entry(key).or_insert_with(|| AgentContact {
+            name: name.to_string(),
+            location: location.to_string(),
+            last_contact: now,
+            results: 0,
+        });
+        contact.last_contact = contact.last_contact.max(now);
+        contact.results += results;
+    }
+
+    /// Every agent heard from, by name and location.
+    pub fn all(&self) -> Vec<AgentContact> {
+        self.contacts
+            .read()
+            .expect("agents lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
 /// Latest results by service, probe and location.
 #[derive(Debug, Default)]
 pub struct ProbeBoard {
@@ -61,6 +123,21 @@ mod tests {
                 detail: Detail::Tcp {},
             },
         }
+    }
+
+    #[test]
+    fn an_agent_is_down_after_three_silent_minutes_each_place_on_its_own() {
+        let agents = Agents::default();
+        agents.contact("edge", "Dallas", 0, 5);
+        agents.contact("edge", "Seattle", 0, 0);
+        agents.contact("edge", "Dallas", 60_000, 5);
+        let all = agents.all();
+        assert_eq!(all.len(), 2);
+        let dallas = &all[0];
+        assert_eq!((dallas.location.as_str(), dallas.results), ("Dallas", 10));
+        assert!(!dallas.is_down(60_000 + AGENT_DOWN_AFTER_MS));
+        assert!(dallas.is_down(60_001 + AGENT_DOWN_AFTER_MS));
+        assert!(all[1].is_down(1 + AGENT_DOWN_AFTER_MS));
     }
 
     #[test]

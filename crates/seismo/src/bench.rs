@@ -138,7 +138,7 @@ fn probes(args: ProbesArgs) -> anyhow::Result<ExitCode> {
             max_redirects: 0,
             verify_tls: true,
         });
-        let prober = Prober::new(Vec::new()).map_err(anyhow::Error::msg)?;
+        let prober = Prober::new(Vec::new(), None).map_err(anyhow::Error::msg)?;
         let rss_before = resident_mib();
 
         // The reference: the same prober, back to back, no schedule.

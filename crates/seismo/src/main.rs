@@ -1,5 +1,6 @@
 //! The `seismo` command: serve, import, bench.
 
+mod agent;
 mod bench;
 mod demo;
 mod detect;
@@ -72,6 +73,8 @@ impl Common {
 enum Command {
     /// Run the server: report intake, API and pages.
     Serve(serve::Args),
+    /// Run the server's probes from another place and send it the results.
+    Agent(agent::Args),
     /// Load reports from an NDJSON file (or `-` for standard input) into the store.
     Import(import::Args),
     /// Run the detection engine over an NDJSON history and print its incidents.
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
         .init();
     let result = match Cli::parse().command {
         Command::Serve(args) => serve::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Import(args) => import::run(args),
         Command::Detect(args) => detect::run(args),
         Command::Simulate(args) => simulate::run(args),

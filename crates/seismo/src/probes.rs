@@ -35,7 +35,7 @@ pub async fn run(
     if assignments.is_empty() {
         return Ok(());
     }
-    let prober = Prober::new(Vec::new()).map_err(anyhow::Error::msg)?;
+    let prober = Prober::new(Vec::new(), None).map_err(anyhow::Error::msg)?;
     tracing::info!(probes = assignments.len(), %location, "probing");
     let (tx, mut rx) = mpsc::channel::<Finished>(4096);
     let tasks = schedule::start(assignments, prober, location, clock, tx);

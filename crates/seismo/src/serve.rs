@@ -194,7 +194,7 @@ fn within_descriptors(mut bounds: Bounds) -> Bounds {
 const REQUEST_GRACE: Duration = Duration::from_secs(3);
 
 /// Cancels `stopping` on Ctrl-C (SIGINT) or SIGTERM.
-async fn cancel_on_signal(stopping: CancellationToken) {
+pub(crate) async fn cancel_on_signal(stopping: CancellationToken) {
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM can be handled");
     tokio::select! {

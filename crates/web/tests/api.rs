@@ -965,6 +965,9 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
     assert_eq!(
         names,
         [
+            "/agent/assignments",
+            "/agent/results",
+            "/agents",
             "/events",
             "/incidents",
             "/incidents/{id}",
@@ -1374,6 +1377,8 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
             smtp_result("Dallas, US", "2026-01-22T18:27:00Z", 250),
             smtp_result("Dallas, US", "2026-01-22T18:29:00Z", 451),
             smtp_result("Seattle, US", "2026-01-22T18:29:00Z", 250),
+            // A place not heard from for half an hour (its agent is down).
+            smtp_result("Boston, US", "2026-01-22T18:00:00Z", 451),
         ])
         .await
         .unwrap();
@@ -1408,7 +1413,7 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
         ),
         (&json!("location_problem"), &json!(1), &json!(2))
     );
-    let dallas = &probes[0]["locations"][0];
+    let dallas = &probes[0]["locations"][1];
     assert_eq!(dallas["location"], "Dallas, US");
     assert_eq!(dallas["at"], "2026-01-22T18:29:00Z", "the latest run");
     assert_eq!(
@@ -1437,7 +1442,7 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
             &json!("Temporary server error")
         )
     );
-    assert_eq!(probes[0]["locations"][1]["ok"], true);
+    assert_eq!(probes[0]["locations"][2]["ok"], true);
 
     let (status, body) = s
         .get("/api/v1/services/mail/probes/mx/history?since=2026-01-22T18:00:00Z&location=Dallas,%20US")
@@ -1464,7 +1469,9 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
     let page = String::from_utf8(page).unwrap();
     let panel = &page[page.find("<h2>Probes</h2>").expect("a probe panel")..];
     let rows: Vec<&str> = panel.split("<tr data-probe=").skip(1).collect();
-    assert_eq!(rows.len(), 3, "{panel}");
+    assert_eq!(rows.len(), 4, "{panel}");
+    assert!(rows[0].contains("Boston, US") && rows[0].contains(">silent<"), "{}", rows[0]);
+    let rows = &rows[1..];
     assert!(
         rows[0].contains("Dallas, US") && rows[0].contains(">failing<"),
         "{}",
@@ -1516,4 +1523,99 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
         assert_eq!(got.as_u16(), status, "{uri}: {body}");
         assert_eq!(error_of(&body), (code, Some(field)), "{uri}");
     }
+}
+
+#[tokio::test]
+async fn agents_need_their_token_and_their_bad_results_are_named_not_stored() {
+    let s = server_of(
+        WebConfig::default(),
+        Catalog::parse("mail.toml", MAIL_CATALOG).unwrap(),
+    );
+    let agent = s.token("edge", Role::Agent, None);
+    let importer = s.token("partner", Role::Importer, None);
+    let assignments = |token: Option<&str>| {
+        let mut request = Request::get("/api/v1/agent/assignments?location=Dallas,%20US");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    assert_eq!(
+        s.send_json(assignments(None)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.send_json(assignments(Some(&importer))).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (status, body) = s.send_json(assignments(Some(&agent))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let probes = body["assignments"].as_array().unwrap();
+    assert_eq!(probes.len(), 2);
+    assert_eq!(
+        (
+            &probes[0]["service"],
+            &probes[0]["probe"]["name"],
+            &probes[0]["probe"]["kind"],
+            &probes[0]["probe"]["interval"]
+        ),
+        (&json!("mail"), &json!("mx"), &json!("smtp"), &json!("1m"))
+    );
+    let (_, agents) = s.get("/api/v1/agents").await;
+    assert_eq!(
+        agents,
+        json!([{"location": "Dallas, US", "last_contact": NOW, "state": "up"}])
+    );
+
+    let post = |body: Value| {
+        Request::post("/api/v1/agent/results")
+            .header(header::AUTHORIZATION, format!("Bearer {agent}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let run = |probe: &str, at: &str| {
+        json!({"service": "mail", "probe": probe, "at": at, "attempts": 1, "ok": true,
+               "latency_ms": 12, "error": null, "detail": {"kind": "tcp"}})
+    };
+    let (status, body) = s
+        .send_json(post(json!({"location": "Dallas, US", "results": [
+            run("mx", "2026-01-22T18:29:00Z"),
+            run("nope", "2026-01-22T18:29:00Z"),
+            run("mx", "2026-01-20T18:29:00Z"),
+        ]})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["accepted"], 1);
+    let fields: Vec<&str> = body["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["results[1].probe", "results[2].at"]);
+    let (_, probes) = s.get("/api/v1/services/mail/probes").await;
+    assert_eq!(
+        probes["probes"][0]["locations"][0]["location"],
+        "Dallas, US"
+    );
+
+    let (status, body) = s
+        .send_json(post(json!({"location": "", "results": []})))
+        .await;
+    assert_eq!(
+        (status, error_of(&body)),
+        (
+            StatusCode::BAD_REQUEST,
+            ("invalid_location", Some("location"))
+        )
+    );
+    let (status, body) = s
+        .send_json(post(
+            json!({"location": "Dallas", "results": [{"service": "mail"}]}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_of(&body).0, "invalid_json");
+    assert_eq!(error_of(&body).1, Some("results[0]"), "{body}");
 }

@@ -33,7 +33,7 @@ impl Authority {
     }
 
     pub fn prober(&self) -> Prober {
-        Prober::new(vec![self.issuer.der().clone()]).unwrap()
+        Prober::new(vec![self.issuer.der().clone()], None).unwrap()
     }
 
     /// A certificate for `names`, valid from a year ago for two years.

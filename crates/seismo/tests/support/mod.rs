@@ -99,8 +99,16 @@ impl Server {
 
     /// Starts a server with extra environment variables.
     pub fn start_with_env(data: &Path, extra: &[&str], env: &[(&str, &OsStr)]) -> Server {
+        // Port 0 (a free port) unless the test names one.
+        let listen: &[&str] = if extra.contains(&"--listen") {
+            &[]
+        } else {
+            &["--listen", "127.0.0.1:0"]
+        };
         let mut child = seismo()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg("serve")
+            .args(listen)
+            .arg("--data")
             .arg(data)
             .args(extra)
             .envs(env.iter().copied())

@@ -2,6 +2,7 @@
 //! OpenAPI 3.1 document at `/api/v1/openapi.json` come from the same declarations (the
 //! handlers' `#[utoipa::path]`), so the document cannot forget a route.
 
+pub mod agents;
 mod incidents;
 mod probes;
 mod reports;
@@ -78,6 +79,9 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(incidents::one))
         .routes(routes!(crate::events::stream))
         .routes(routes!(tokens::list))
+        .routes(routes!(agents::assignments))
+        .routes(routes!(agents::results))
+        .routes(routes!(agents::list))
         .split_for_parts()
 }
 

@@ -115,6 +115,8 @@ struct ProbeRow {
     location: String,
     /// None: not run yet.
     ok: Option<bool>,
+    /// Not heard from this location lately (an agent down): its runs count for nothing.
+    silent: bool,
     latency_ms: u64,
     at: String,
     /// The last failure in the last 24 hours, with the remote's words.
@@ -148,6 +150,7 @@ async fn probe_rows(state: &AppState, service: &Service, now: Millis) -> Vec<Pro
                 kind,
                 location: String::new(),
                 ok: None,
+                silent: false,
                 latency_ms: 0,
                 at: String::new(),
                 last_failure: None,
@@ -172,6 +175,7 @@ async fn probe_rows(state: &AppState, service: &Service, now: Millis) -> Vec<Pro
                 kind,
                 location: run.location.clone(),
                 ok: Some(run.outcome.ok),
+                silent: now - run.at > probe.fresh_for(),
                 latency_ms: run.outcome.latency_ms,
                 at: format_rfc3339(run.at),
                 last_failure,
