@@ -303,6 +303,19 @@ impl Catalog {
         &self.services
     }
 
+    /// Every probe of every service, to run.
+    pub fn assignments(&self) -> Vec<probe::Assignment> {
+        self.services
+            .iter()
+            .flat_map(|service| {
+                service.probes.iter().map(|probe| probe::Assignment {
+                    service: service.slug.clone(),
+                    probe: probe.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Adds `probe` to `service` (`seismo serve --demo` probes a mail server of its
     /// own); checked as the catalog's own probes are.
     pub fn add_probe(&mut self, service: ServiceId, mut probe: Probe) -> Result<(), String> {
@@ -515,6 +528,16 @@ problems = ["email", "login"]
         assert_eq!(smtp.helo, "seismo.invalid");
         assert_eq!(probes[1].name, "home page");
         assert_eq!(probes[1].check.kind(), "http");
+        // Agents receive them as JSON: every declaration comes back as it was.
+        let assignments = catalog.assignments();
+        let json = serde_json::to_string(&assignments).unwrap();
+        assert!(
+            json.contains(r#""kind":"smtp""#) && json.contains(r#""interval":"30s""#),
+            "{json}"
+        );
+        let back: Vec<crate::probe::Assignment> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, assignments);
+        assert_eq!(back[0].service, "m");
     }
 
     #[test]

@@ -74,6 +74,15 @@ fn default_retries() -> u8 {
     1
 }
 
+/// One probe of one service, to run from somewhere: what `seismo serve` schedules and
+/// what an agent is assigned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// The service's slug.
+    pub service: String,
+    pub probe: Probe,
+}
+
 /// What a probe does, by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -134,6 +143,23 @@ pub struct HttpCheck {
     /// Check the server's certificate; off for a service known to use its own.
     #[serde(default = "yes")]
     pub verify_tls: bool,
+}
+
+impl HttpCheck {
+    /// `GET url`, with every other setting at its default.
+    pub fn get(url: impl Into<String>) -> HttpCheck {
+        HttpCheck {
+            url: url.into(),
+            method: default_method(),
+            headers: BTreeMap::new(),
+            expect_status: Vec::new(),
+            body_contains: None,
+            body_regex: None,
+            max_latency: None,
+            max_redirects: default_redirects(),
+            verify_tls: true,
+        }
+    }
 }
 
 fn default_method() -> String {

@@ -12,7 +12,8 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seismo_core::probe::{Check, Outcome, Probe, ProbeResult};
+pub use seismo_core::probe::Assignment;
+use seismo_core::probe::{Check, Outcome, ProbeResult};
 use seismo_core::time::Millis;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -21,14 +22,6 @@ use crate::Prober;
 
 /// Tells the time of a run; the server's clock, or a test's.
 pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
-
-/// One probe of one service, to run from here.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Assignment {
-    /// The service's slug.
-    pub service: String,
-    pub probe: Probe,
-}
 
 /// A finished run, and how late it started against its schedule.
 #[derive(Debug, Clone)]

@@ -45,20 +45,6 @@ async fn server() -> String {
     format!("http://{address}")
 }
 
-fn check(url: String) -> HttpCheck {
-    HttpCheck {
-        url,
-        method: "GET".into(),
-        headers: Default::default(),
-        expect_status: Vec::new(),
-        body_contains: None,
-        body_regex: None,
-        max_latency: None,
-        max_redirects: 5,
-        verify_tls: true,
-    }
-}
-
 async fn run(check: HttpCheck) -> Outcome {
     Prober::new(Vec::new(), None)
         .unwrap()
@@ -76,7 +62,7 @@ fn status(outcome: &Outcome) -> (Option<u16>, u8) {
 #[tokio::test]
 async fn a_2xx_with_the_expected_body_passes() {
     let base = server().await;
-    let mut ok = check(format!("{base}/ok"));
+    let mut ok = HttpCheck::get(format!("{base}/ok"));
     ok.body_contains = Some("flows".into());
     ok.body_regex = Some(r"^mail \w+ normally$".into());
     let outcome = run(ok).await;
@@ -87,7 +73,7 @@ async fn a_2xx_with_the_expected_body_passes() {
 #[tokio::test]
 async fn an_unexpected_status_or_body_fails_with_what_was_answered() {
     let base = server().await;
-    let outcome = run(check(format!("{base}/down"))).await;
+    let outcome = run(HttpCheck::get(format!("{base}/down"))).await;
     let failure = outcome.failure.clone().unwrap();
     assert_eq!(failure.kind, FailureKind::Unexpected);
     assert!(
@@ -99,16 +85,16 @@ async fn an_unexpected_status_or_body_fails_with_what_was_answered() {
     assert_eq!(status(&outcome), (Some(503), 0));
 
     // …unless that status is the one expected.
-    let mut expecting = check(format!("{base}/down"));
+    let mut expecting = HttpCheck::get(format!("{base}/down"));
     expecting.expect_status = vec![503];
     assert!(run(expecting).await.ok);
 
-    let mut wrong_body = check(format!("{base}/ok"));
+    let mut wrong_body = HttpCheck::get(format!("{base}/ok"));
     wrong_body.body_contains = Some("bounced".into());
     let failure = run(wrong_body).await.failure.unwrap();
     assert_eq!(failure.message, "the body does not contain \"bounced\"");
 
-    let mut wrong_pattern = check(format!("{base}/ok"));
+    let mut wrong_pattern = HttpCheck::get(format!("{base}/ok"));
     wrong_pattern.body_regex = Some("^error".into());
     let failure = run(wrong_pattern).await.failure.unwrap();
     assert_eq!(failure.message, "the body does not match /^error/");
@@ -117,17 +103,17 @@ async fn an_unexpected_status_or_body_fails_with_what_was_answered() {
 #[tokio::test]
 async fn redirects_are_followed_up_to_the_limit() {
     let base = server().await;
-    let outcome = run(check(format!("{base}/moved"))).await;
+    let outcome = run(HttpCheck::get(format!("{base}/moved"))).await;
     assert!(outcome.ok, "{:?}", outcome.failure);
     assert_eq!(status(&outcome), (Some(200), 1));
 
-    let mut not_following = check(format!("{base}/moved"));
+    let mut not_following = HttpCheck::get(format!("{base}/moved"));
     not_following.max_redirects = 0;
     let outcome = run(not_following).await;
     assert_eq!(status(&outcome), (Some(303), 0));
     assert!(!outcome.ok);
 
-    let outcome = run(check(format!("{base}/loop"))).await;
+    let outcome = run(HttpCheck::get(format!("{base}/loop"))).await;
     assert_eq!(status(&outcome), (Some(303), 5));
     assert!(outcome.failure.unwrap().message.contains("answered 303"));
 }
@@ -135,12 +121,12 @@ async fn redirects_are_followed_up_to_the_limit() {
 #[tokio::test]
 async fn headers_are_sent_and_a_slow_answer_fails_its_latency_threshold() {
     let base = server().await;
-    let mut keyed = check(format!("{base}/header"));
+    let mut keyed = HttpCheck::get(format!("{base}/header"));
     assert!(!run(keyed.clone()).await.ok);
     keyed.headers.insert("X-Probe-Key".into(), "secret".into());
     assert!(run(keyed).await.ok);
 
-    let mut slow = check(format!("{base}/slow"));
+    let mut slow = HttpCheck::get(format!("{base}/slow"));
     slow.max_latency = Some(Duration::from_millis(100));
     let outcome = run(slow).await;
     let failure = outcome.failure.unwrap();
@@ -151,7 +137,7 @@ async fn headers_are_sent_and_a_slow_answer_fails_its_latency_threshold() {
     );
     assert!(outcome.latency_ms >= 300);
 
-    let mut hurried = check(format!("{base}/slow"));
+    let mut hurried = HttpCheck::get(format!("{base}/slow"));
     hurried.max_latency = None;
     let outcome = Prober::new(Vec::new(), None)
         .unwrap()
@@ -165,13 +151,13 @@ async fn refused_unresolvable_and_untrusted_fail_by_kind() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = closed.local_addr().unwrap();
     drop(closed);
-    let failure = run(check(format!("http://{address}/")))
+    let failure = run(HttpCheck::get(format!("http://{address}/")))
         .await
         .failure
         .unwrap();
     assert_eq!(failure.kind, FailureKind::Refused, "{failure}");
 
-    let failure = run(check("http://nowhere.invalid/".into()))
+    let failure = run(HttpCheck::get("http://nowhere.invalid/"))
         .await
         .failure
         .unwrap();
@@ -201,15 +187,15 @@ async fn refused_unresolvable_and_untrusted_fail_by_kind() {
         }
     });
     let url = format!("https://localhost:{port}/");
-    let failure = run(check(url.clone())).await.failure.unwrap();
+    let failure = run(HttpCheck::get(url.clone())).await.failure.unwrap();
     assert_eq!(failure.kind, FailureKind::Tls, "{failure}");
-    let mut unverified = check(url.clone());
+    let mut unverified = HttpCheck::get(url.clone());
     unverified.verify_tls = false;
     let outcome = run(unverified).await;
     assert!(outcome.ok, "{:?}", outcome.failure);
     let outcome = authority
         .prober()
-        .run(&Check::Http(check(url)), Duration::from_secs(5))
+        .run(&Check::Http(HttpCheck::get(url)), Duration::from_secs(5))
         .await;
     assert!(outcome.ok, "{:?}", outcome.failure);
 }

@@ -154,14 +154,7 @@ impl Agent {
             .await?
             .error_for_status()?;
         let assignments: Assignments = response.json().await?;
-        Ok(assignments
-            .assignments
-            .into_iter()
-            .map(|a| Assignment {
-                service: a.service,
-                probe: a.probe,
-            })
-            .collect())
+        Ok(assignments.assignments)
     }
 
     /// Sends the oldest results, at most a batch, and forgets those the server

@@ -127,17 +127,7 @@ fn probes(args: ProbesArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let target = start_static(2).await?;
-        let check = Check::Http(HttpCheck {
-            url: format!("http://{target}/page"),
-            method: "GET".into(),
-            headers: Default::default(),
-            expect_status: Vec::new(),
-            body_contains: None,
-            body_regex: None,
-            max_latency: None,
-            max_redirects: 0,
-            verify_tls: true,
-        });
+        let check = Check::Http(HttpCheck::get(format!("http://{target}/page")));
         let prober = Prober::new(Vec::new(), None).map_err(anyhow::Error::msg)?;
         let rss_before = resident_mib();
 

@@ -2,26 +2,11 @@
 
 use std::sync::Arc;
 
-use seismo_core::catalog::Catalog;
 use seismo_probe::Prober;
 use seismo_probe::schedule::{self, Assignment, Clock, Finished};
 use seismo_runtime::Live;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-/// Every probe of the catalog, assigned to one runner.
-pub fn assignments(catalog: &Catalog) -> Vec<Assignment> {
-    catalog
-        .services()
-        .iter()
-        .flat_map(|service| {
-            service.probes.iter().map(|probe| Assignment {
-                service: service.slug.clone(),
-                probe: probe.clone(),
-            })
-        })
-        .collect()
-}
 
 /// Runs `assignments` from `location` until `stopping`, storing their results in
 /// batches of whatever finished while the last batch was being stored.

@@ -124,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for location in locations {
                 let probing = crate::probes::run(
                     intake.live.clone(),
-                    crate::probes::assignments(&state.live.catalog),
+                    state.live.catalog.assignments(),
                     location,
                     clock.clone(),
                     stopping.clone(),

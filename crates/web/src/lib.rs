@@ -25,7 +25,7 @@ use seismo_core::geoip::GeoIp;
 use seismo_core::report::TimeLimits;
 use seismo_core::time::Millis;
 
-pub use api::agents::{AgentResult, Assignment, Assignments, ResultBatch, Stored};
+pub use api::agents::{AgentResult, Assignments, ResultBatch, Stored};
 pub use cache::PageCache;
 pub use error::ApiError;
 pub use events::Events;

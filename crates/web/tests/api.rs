@@ -1470,7 +1470,11 @@ async fn probes_show_the_latest_run_per_location_and_their_history() {
     let panel = &page[page.find("<h2>Probes</h2>").expect("a probe panel")..];
     let rows: Vec<&str> = panel.split("<tr data-probe=").skip(1).collect();
     assert_eq!(rows.len(), 4, "{panel}");
-    assert!(rows[0].contains("Boston, US") && rows[0].contains(">silent<"), "{}", rows[0]);
+    assert!(
+        rows[0].contains("Boston, US") && rows[0].contains(">silent<"),
+        "{}",
+        rows[0]
+    );
     let rows = &rows[1..];
     assert!(
         rows[0].contains("Dallas, US") && rows[0].contains(">failing<"),

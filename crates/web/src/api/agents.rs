@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use seismo_core::access::Role;
-use seismo_core::probe::{Detail, Failure, Outcome, Probe, ProbeResult};
+use seismo_core::probe::{Assignment, Detail, Failure, Outcome, ProbeResult};
 use seismo_core::time::{DAY_MS, format_rfc3339};
 
 use crate::error::{ErrorResponse, Query};
@@ -27,17 +27,10 @@ const MAX_LOCATION: usize = 100;
 /// What an agent runs.
 #[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Assignments {
+    /// Each `{"service", "probe"}`, the probe as the catalog declares it: `name`,
+    /// `interval`, `timeout`, `retries`, `quorum`, `kind` and the kind's keys.
+    #[schema(value_type = Vec<Object>)]
     pub assignments: Vec<Assignment>,
-}
-
-/// One probe of one service, as the catalog declares it.
-#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct Assignment {
-    pub service: String,
-    /// The probe's declaration, as in the catalog: `name`, `interval`, `timeout`,
-    /// `retries`, `quorum`, `kind` and the kind's keys.
-    #[schema(value_type = Object)]
-    pub probe: Probe,
 }
 
 /// A batch of an agent's results.
@@ -137,19 +130,9 @@ pub async fn assignments(
         .live
         .agents
         .contact(&grant.name, location, (state.clock)(), 0);
-    let assignments = state
-        .live
-        .catalog
-        .services()
-        .iter()
-        .flat_map(|service| {
-            service.probes.iter().map(|probe| Assignment {
-                service: service.slug.clone(),
-                probe: probe.clone(),
-            })
-        })
-        .collect();
-    Ok(Json(Assignments { assignments }))
+    Ok(Json(Assignments {
+        assignments: state.live.catalog.assignments(),
+    }))
 }
 
 /// Stores an agent's results; answers once they are durable.
