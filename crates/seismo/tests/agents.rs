@@ -36,8 +36,18 @@ fn web_server(all_fail: Arc<AtomicBool>) -> String {
     address
 }
 
-fn agent(base: &str, location: &str, bind: &str, token: &str) -> Child {
-    seismo()
+/// A running `seismo agent`, stopped when dropped, so a failing test leaves none behind.
+struct Agent(Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn agent(base: &str, location: &str, bind: &str, token: &str) -> Agent {
+    let child = seismo()
         .args([
             "agent",
             "--server",
@@ -49,8 +59,10 @@ fn agent(base: &str, location: &str, bind: &str, token: &str) -> Child {
         ])
         .env("SEISMO_AGENT_TOKEN", token)
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Agent(child)
 }
 
 /// Polls the probes of `shop` until `done` holds, for at most 20 seconds.
