@@ -104,26 +104,10 @@ fn import_stores_good_lines_and_reports_bad_ones_by_line() {
 
 #[test]
 fn a_bad_catalog_is_named_with_file_line_and_field() {
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("catalog.toml");
-    std::fs::write(
-        &catalog,
+    let (catalog, stderr) = support::serve_refuses_catalog(
         "[[service]]\nslug = \"mail\"\nname = \"Mail\"\ndepends_on = [\"dns\"]\n",
-    )
-    .unwrap();
-    let output = seismo()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(dir.path().join("data"))
-        .arg("--catalog")
-        .arg(&catalog)
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let expected = format!(
-        "{}:4:15: service[0].depends_on: unknown service \"dns\"",
-        catalog.display()
     );
+    let expected = format!("{catalog}:4:15: service[0].depends_on: unknown service \"dns\"");
     assert!(stderr.contains(&expected), "{stderr}");
 }
 

@@ -6,7 +6,7 @@ mod support;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use support::{Server, seismo};
+use support::Server;
 
 fn catalog(open: &str, closed: &str) -> String {
     format!(
@@ -103,27 +103,11 @@ fn the_catalogs_probes_run_are_served_and_survive_a_restart() {
 
 #[test]
 fn a_bad_probe_in_the_catalog_is_named_by_file_line_and_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("catalog.toml");
-    std::fs::write(
-        &file,
+    let (file, stderr) = support::serve_refuses_catalog(
         "[[service]]\nslug = \"mail\"\nname = \"Mail\"\n\n[[service.probe]]\nkind = \"smtp\"\ntarget = \"mx.example.com\"\nmail_from = \"a@b\"\nrcpt_to = \"c@d\"\n",
-    )
-    .unwrap();
-    let output = seismo()
-        .args(["serve", "--listen", "127.0.0.1:0", "--catalog"])
-        .arg(&file)
-        .arg("--data")
-        .arg(dir.path().join("data"))
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    );
     assert!(
-        stderr.contains(&format!(
-            "{}:5:1: service[0].probe[0].target:",
-            file.display()
-        )),
+        stderr.contains(&format!("{file}:5:1: service[0].probe[0].target:")),
         "{stderr}"
     );
     assert!(

@@ -14,6 +14,24 @@ pub fn seismo() -> Command {
     command
 }
 
+/// `seismo serve` on a catalog file holding `text`, which must fail: the file's path and
+/// what the server said on standard error.
+pub fn serve_refuses_catalog(text: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(&catalog, text).unwrap();
+    let output = seismo()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.path().join("data"))
+        .arg("--catalog")
+        .arg(&catalog)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (catalog.display().to_string(), stderr)
+}
+
 /// The scenario `name` of scenarios/.
 pub fn scenario_path(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
