@@ -10,6 +10,8 @@
 //! weekly profile foresaw (so slow growth is followed, and one odd day is not). Hours
 //! inside an incident are masked and never learnt from.
 
+use crate::stats::median;
+
 /// Hours in a week.
 pub const WEEK_HOURS: i64 = 7 * 24;
 /// Weeks of closed hours kept.
@@ -233,16 +235,6 @@ fn trimmed_mean(values: &mut [f64]) -> Option<f64> {
     match values.len() {
         0..=2 => mean(values),
         n => mean(&mut values[1..n - 1]),
-    }
-}
-
-fn median(values: &mut [f64]) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(values[n / 2]),
-        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
     }
 }
 

@@ -147,6 +147,11 @@ pub struct ContextMemory {
 }
 
 impl ContextMemory {
+    /// How many contexts the memory holds: what its size grows with.
+    pub fn contexts(&self) -> usize {
+        self.memory.contexts.len()
+    }
+
     /// Takes the sensor facts of the next value (sorted, below [`NEURON`]) and returns
     /// its anomaly, 0 to 1: 0 when the memory expected all of them.
     pub fn anomaly(&mut self, facts: &[Fact]) -> f64 {

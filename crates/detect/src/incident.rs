@@ -65,6 +65,8 @@ pub enum Evidence {
     Reports(CountTest),
     /// A probe's latest runs across its locations.
     Probes(ProbeTest),
+    /// A probe's latency across the locations where it passes.
+    Slowdown(LatencyTest),
 }
 
 impl<'de> serde::Deserialize<'de> for Evidence {
@@ -74,6 +76,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
         enum Tagged {
             Reports(CountTest),
             Probes(ProbeTest),
+            Slowdown(LatencyTest),
         }
         /// Incidents stored before evidence named its kind hold a bare count test of
         /// reports.
@@ -86,6 +89,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
         Ok(match Stored::deserialize(deserializer)? {
             Stored::Tagged(Tagged::Reports(test)) | Stored::Bare(test) => Evidence::Reports(test),
             Stored::Tagged(Tagged::Probes(test)) => Evidence::Probes(test),
+            Stored::Tagged(Tagged::Slowdown(test)) => Evidence::Slowdown(test),
         })
     }
 }
@@ -120,6 +124,22 @@ pub struct ProbeTest {
     /// The failure in the remote's words (`RCPT TO answered 451 4.3.2 Temporary server
     /// error`); empty when the probe passes again.
     pub reply: String,
+}
+
+/// How slow a probe is across the locations that ran it lately.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct LatencyTest {
+    /// The probe's name.
+    pub probe: String,
+    /// Locations where it passes much slower than usual (none when the slowdown is
+    /// over)…
+    pub slow: u16,
+    /// …of the locations that ran it lately.
+    pub locations: u16,
+    /// The median latency of the slow locations (of the passing ones when none is).
+    pub latency_ms: u64,
+    /// The median of their usual latencies.
+    pub usual_ms: u64,
 }
 
 /// Why an incident changed, as stored in its log.
@@ -231,7 +251,9 @@ pub struct Incident {
     pub(crate) peak_hour: u64,
     /// The service's probes failing by quorum, as the timeline last told.
     pub(crate) probes_failing: std::collections::BTreeSet<u16>,
-    /// Since when no probe has failed by quorum, while none does.
+    /// The service's probes slow by quorum, as the timeline last told.
+    pub(crate) probes_slow: std::collections::BTreeSet<u16>,
+    /// Since when no probe has failed or been slow by quorum, while none does.
     pub(crate) probes_passing_since: Option<Millis>,
 }
 

@@ -55,8 +55,12 @@ pub struct NumericDetector {
     low: f64,
     high: f64,
     learns_range: bool,
-    /// The last values, oldest first, to replay when the range grows.
+    /// The last values, oldest first, to replay when the range grows or the memory
+    /// is rebuilt; at most `replay` of them.
     history: VecDeque<f64>,
+    replay: usize,
+    /// Most contexts the memory may hold before it is rebuilt from the history.
+    context_limit: Option<usize>,
     /// Values left to silence after an alarm.
     quiet: usize,
     level_drift: Cusum,
@@ -78,6 +82,8 @@ impl NumericDetector {
             high: f64::NEG_INFINITY,
             learns_range: true,
             history: VecDeque::new(),
+            replay: REPLAY_VALUES,
+            context_limit: None,
             // Like an alarm just before the first value: the first values only teach.
             quiet: QUIET_VALUES,
             level_drift: level_drift(),
@@ -97,6 +103,19 @@ impl NumericDetector {
         }
     }
 
+    /// Keeps the memory under `contexts` contexts (each a few hundred bytes): past
+    /// it, the memory is rebuilt from the last `replay` values. A memory grows with
+    /// how irregular its stream is and a noisy one never stops growing, so a detector
+    /// that watches one of thousands of series (each probe's latency from each place)
+    /// needs a bound. What it forgets is the oldest of what it learnt.
+    pub fn with_context_limit(self, contexts: usize, replay: usize) -> NumericDetector {
+        NumericDetector {
+            context_limit: Some(contexts),
+            replay,
+            ..self
+        }
+    }
+
     /// Also watches each time of day, given that `period` values make a day.
     pub fn with_daily_period(self, period: usize) -> NumericDetector {
         NumericDetector {
@@ -110,17 +129,20 @@ impl NumericDetector {
         if self.learns_range && !self.fits(value) {
             self.low = self.low.min(value);
             self.high = self.high.max(value);
-            self.memory = ContextMemory::default();
-            for &past in &self.history {
-                self.memory.anomaly(&level_facts(self.level(past)));
-            }
+            self.rebuild();
         }
         let score = self.memory.anomaly(&level_facts(self.level(value)));
-        if self.learns_range {
+        if self.learns_range || self.context_limit.is_some() {
             self.history.push_back(value);
-            if self.history.len() > REPLAY_VALUES {
+            if self.history.len() > self.replay {
                 self.history.pop_front();
             }
+        }
+        if self
+            .context_limit
+            .is_some_and(|limit| self.memory.contexts() > limit)
+        {
+            self.rebuild();
         }
         let mut changed = self.level_drift.observe(value);
         if let Some((daily, cusum)) = &mut self.daily_drift
@@ -135,6 +157,14 @@ impl NumericDetector {
             self.quiet = QUIET_VALUES;
         }
         if quiet { 0.0 } else { score }
+    }
+
+    /// A new memory that has seen the history, on the current levels.
+    fn rebuild(&mut self) {
+        self.memory = ContextMemory::default();
+        for &past in &self.history {
+            self.memory.anomaly(&level_facts(self.level(past)));
+        }
     }
 
     /// Whether `value` has a level without growing the range. A value up to one level
@@ -285,6 +315,38 @@ mod tests {
         let learnt: Vec<f64> = values.iter().map(|&v| learning.observe(v)).collect();
         let known: Vec<f64> = values.iter().map(|&v| knowing.observe(v)).collect();
         assert_eq!(learnt, known);
+    }
+
+    #[test]
+    fn a_context_limit_bounds_the_memory_of_a_noisy_stream_and_keeps_what_is_recent() {
+        // Noise over three levels meets new contexts for thousands of values.
+        let mut noise: u64 = 12_345;
+        let mut next = || {
+            noise = noise
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            100.0 + ((noise >> 61) % 3) as f64 * 100.0
+        };
+        let mut unbounded = NumericDetector::with_range(0.0, 700.0);
+        let mut bounded = NumericDetector::with_range(0.0, 700.0).with_context_limit(800, 100);
+        let mut rebuilds = 0;
+        for _ in 0..3_000 {
+            let value = next();
+            unbounded.observe(value);
+            let before = bounded.memory.contexts();
+            bounded.observe(value);
+            assert!(bounded.memory.contexts() <= 800);
+            rebuilds += usize::from(bounded.memory.contexts() < before);
+        }
+        assert!(unbounded.memory.contexts() > 1_500);
+        assert!(bounded.history.len() <= 100);
+        // A rebuilt memory has room to grow: rebuilding is rare, not every value.
+        assert!((1..=3_000 / 100).contains(&rebuilds), "{rebuilds} rebuilds");
+        // What it kept still knows the noise's levels: a value far beyond them alarms,
+        // the noise does not.
+        let scores: Vec<f64> = (0..50).map(|_| bounded.observe(next())).collect();
+        assert!(scores.iter().all(|&s| s < ALARM_SCORE), "{scores:?}");
+        assert!(bounded.observe(700.0) >= ALARM_SCORE);
     }
 
     #[test]

@@ -36,6 +36,17 @@ pub fn surprise(p: f64) -> f64 {
     -p.max(MIN_P).log10()
 }
 
+/// The median of `values` (sorting them); none for no values.
+pub fn median(values: &mut [f64]) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

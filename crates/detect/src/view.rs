@@ -176,7 +176,7 @@ impl IncidentView {
             .iter()
             .filter_map(|entry| match entry.evidence.as_ref()? {
                 Evidence::Reports(test) => test.blocks,
-                Evidence::Probes(_) => None,
+                Evidence::Probes(_) | Evidence::Slowdown(_) => None,
             })
             .max();
         view

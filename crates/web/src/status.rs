@@ -230,10 +230,6 @@ impl SnapshotCache {
 /// Atom feeds and the Statuspage updates all say the same thing.
 pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
     let name = &incident.service_name;
-    let probe = match &entry.evidence {
-        Some(Evidence::Probes(test)) => Some(test),
-        _ => None,
-    };
     let numbers = entry.evidence.as_ref().map(|e| match e {
         Evidence::Reports(test) => format!(
             "{} reports in {} minutes against {:.0} expected",
@@ -249,19 +245,42 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
             "{} from {} of {} locations (probe {})",
             test.reply, test.failing, test.locations, test.probe
         ),
+        Evidence::Slowdown(test) if test.slow == 0 => format!(
+            "probe {} takes {} ms from {} locations, against a usual {} ms",
+            test.probe, test.latency_ms, test.locations, test.usual_ms
+        ),
+        Evidence::Slowdown(test) => format!(
+            "probe {} takes {} ms from {} of {} locations, against a usual {} ms",
+            test.probe, test.latency_ms, test.slow, test.locations, test.usual_ms
+        ),
     });
     let with_numbers = |text: String| match &numbers {
         Some(n) => format!("{text}: {n}."),
         None => format!("{text}."),
     };
-    match (entry.event.as_str(), entry.state, probe) {
-        ("opened", _, Some(_)) => with_numbers(format!("{name} fails its probes")),
-        ("opened", _, None) => {
+    let by_probe = matches!(
+        entry.evidence,
+        Some(Evidence::Probes(_) | Evidence::Slowdown(_))
+    );
+    match (entry.event.as_str(), entry.state, &entry.evidence) {
+        ("opened", _, Some(Evidence::Probes(_))) => {
+            with_numbers(format!("{name} fails its probes"))
+        }
+        ("opened", _, Some(Evidence::Slowdown(_))) => {
+            with_numbers(format!("{name} answers its probes slowly"))
+        }
+        ("opened", _, _) => {
             with_numbers(format!("Reports of problems with {name} rose above normal"))
         }
         ("reopened", _, _) => with_numbers(format!("Reports of problems with {name} rose again")),
-        ("observed", _, Some(test)) if test.reply.is_empty() => {
+        ("observed", _, Some(Evidence::Probes(test))) if test.reply.is_empty() => {
             with_numbers(format!("A probe of {name} passes again"))
+        }
+        ("observed", _, Some(Evidence::Slowdown(test))) if test.slow == 0 => {
+            with_numbers(format!("A probe of {name} is no longer unusually slow"))
+        }
+        ("observed", _, Some(Evidence::Slowdown(_))) => {
+            with_numbers(format!("A probe of {name} is slow"))
         }
         ("observed", _, _) => with_numbers(format!("A probe of {name} fails")),
         ("upstream", _, _) => {
@@ -277,8 +296,10 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         }
         (_, Some(State::Confirmed), _) => with_numbers(format!("Outage of {name} confirmed")),
         (_, Some(State::Recovering), _) => with_numbers(format!("Reports for {name} are falling")),
-        (_, Some(State::Resolved), Some(_)) => format!("{name} passes its probes again."),
-        (_, Some(State::Resolved), None) => format!("Reports for {name} are back to normal."),
+        (_, Some(State::Resolved), _) if by_probe => {
+            format!("{name} passes its probes again.")
+        }
+        (_, Some(State::Resolved), _) => format!("Reports for {name} are back to normal."),
         (_, _, _) => with_numbers(format!("Reports for {name} changed")),
     }
 }
@@ -318,5 +339,45 @@ mod tests {
         assert_eq!(Level::of(State::Recovering, 0.99), Level::Likely);
         assert_eq!(Level::of(State::Resolved, 0.99), Level::Ok);
         assert!(Level::Ok < Level::Possible && Level::Likely < Level::Confirmed);
+    }
+
+    #[test]
+    fn a_slowdown_is_told_with_its_latency_against_the_usual() {
+        let incident: IncidentView = serde_json::from_value(serde_json::json!({
+            "id": 1, "service": "m365", "service_name": "Microsoft 365", "state": "suspected",
+            "detected_at": "2026-01-22T18:15:00Z", "started_at": "2026-01-22T18:15:00Z",
+            "ended_at": null, "peak_at": "2026-01-22T18:15:00Z", "peak_per_minute": 0,
+            "confidence": 0.5, "problems": [], "cities": [], "regions": [], "countries": [],
+            "footprint": "unknown", "upstream": null, "reporting_blocks": null, "log": []
+        }))
+        .unwrap();
+        let entry = |event: &str, slow: u16, latency_ms: u64| {
+            let test = seismo_detect::incident::LatencyTest {
+                probe: "mx".into(),
+                slow,
+                locations: 4,
+                latency_ms,
+                usual_ms: 40,
+            };
+            LogView {
+                at: incident.detected_at.clone(),
+                event: event.into(),
+                from: None,
+                state: Some(State::Suspected),
+                evidence: Some(Evidence::Slowdown(test)),
+                upstream: None,
+                inferred: None,
+            }
+        };
+        assert_eq!(
+            sentence(&incident, &entry("opened", 3, 2_500)),
+            "Microsoft 365 answers its probes slowly: probe mx takes 2500 ms from 3 of 4 \
+             locations, against a usual 40 ms."
+        );
+        assert_eq!(
+            sentence(&incident, &entry("observed", 0, 45)),
+            "A probe of Microsoft 365 is no longer unusually slow: probe mx takes 45 ms \
+             from 4 locations, against a usual 40 ms."
+        );
     }
 }

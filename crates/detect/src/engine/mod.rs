@@ -111,7 +111,7 @@ impl Engine {
             catalog,
             gazetteer,
             dependencies,
-            probe_watches: vec![Default::default(); services.len()],
+            probe_watches: services.iter().map(|_| Default::default()).collect(),
             services,
             incidents: Vec::new(),
             incident_index: FxHashMap::default(),
@@ -168,7 +168,17 @@ impl Engine {
     /// are learnt as normal traffic but no longer tested.
     pub fn observe(&mut self, signal: &Signal) {
         match signal {
-            Signal::Probe(run) => self.probe_watches[run.service.0 as usize].observe(run),
+            Signal::Probe(run) => {
+                let index = run.service.0 as usize;
+                // A run of a probe that the catalog no longer declares (stored before
+                // the catalog changed) has nothing to say.
+                if let Some(probe) = self.catalog.services()[index]
+                    .probes
+                    .get(run.probe as usize)
+                {
+                    self.probe_watches[index].observe(probe, run);
+                }
+            }
             Signal::Report(report) => {
                 let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
                 self.services[report.service.0 as usize].observe(report, now_minute);
@@ -258,7 +268,7 @@ impl Engine {
                     surge: strongest,
                     recent,
                     hour: s.count_before(now_minute, 60),
-                    probes_failing: !self.probe_watches[index].failing_since.is_empty(),
+                    probes_troubled: self.probe_watches[index].troubled(),
                 };
                 self.follow(index, i, now, &reading, events);
             }
@@ -332,25 +342,31 @@ impl Engine {
                 .copied();
             let Some(i) = self.services[index].active else {
                 if let Some(verdict) = verdicts.iter().find(|v| v.failing) {
-                    self.open_by_probe(index, now, verdict.test.clone(), events);
+                    let evidence = Evidence::Probes(verdict.test.clone());
+                    self.open_by_probe(index, now, verdict.probe, evidence, events);
+                } else if let Some(verdict) = verdicts.iter().find(|v| v.slow) {
+                    let evidence = Evidence::Slowdown(verdict.latency.clone());
+                    self.open_by_probe(index, now, verdict.probe, evidence, events);
                 }
                 continue;
             };
             let incident = &mut self.incidents[i];
             for verdict in &verdicts {
-                let told = incident.probes_failing.contains(&verdict.probe);
-                if verdict.failing != told {
-                    if verdict.failing {
-                        incident.probes_failing.insert(verdict.probe);
-                    } else {
-                        incident.probes_failing.remove(&verdict.probe);
-                    }
+                if tell(&mut incident.probes_failing, verdict.probe, verdict.failing) {
                     let evidence = Evidence::Probes(verdict.test.clone());
                     push(events, incident, now, Change::Observed { evidence });
                 }
+                // A probe that fails has no latency to speak of.
+                let slow = verdict.slow && !verdict.failing;
+                if tell(&mut incident.probes_slow, verdict.probe, slow) {
+                    let evidence = Evidence::Slowdown(verdict.latency.clone());
+                    push(events, incident, now, Change::Observed { evidence });
+                }
+            }
+            if self.probe_watches[index].troubled() {
+                incident.probes_passing_since = None;
             }
             if let Some(since) = failing_since {
-                incident.probes_passing_since = None;
                 if incident.state == State::Suspected
                     && now - since >= PROBE_CONFIRM_MINUTES * MINUTE_MS
                     && let Some(verdict) = verdicts.iter().find(|v| v.failing)
@@ -366,6 +382,9 @@ impl Engine {
                     };
                     push(events, incident, now, confirmed);
                 }
+                continue;
+            }
+            if self.probe_watches[index].troubled() {
                 continue;
             }
             // Probes pass. With no report baseline to say the outage is over (a service
@@ -396,29 +415,30 @@ impl Engine {
         }
     }
 
-    /// Opens an incident on service `index` because a probe fails by quorum.
+    /// Opens an incident on service `index` because its probe number `probe` fails
+    /// or is slow by quorum, as `evidence` says.
     fn open_by_probe(
         &mut self,
         index: usize,
         now: Millis,
-        test: crate::incident::ProbeTest,
+        probe: u16,
+        evidence: Evidence,
         events: &mut Vec<IncidentEvent>,
     ) {
         let i = self.new_incident(index, now);
-        let probe = self.catalog.services()[index]
-            .probes
-            .iter()
-            .position(|p| p.name == test.probe)
-            .expect("a verdict names one of the service's probes") as u16;
-        let since = self.probe_watches[index].failing_since[&probe];
+        let watch = &self.probe_watches[index];
         let incident = &mut self.incidents[i];
-        incident.started_at = incident.started_at.min(since);
-        incident.probes_failing.insert(probe);
+        let (told, since) = match evidence {
+            Evidence::Slowdown(_) => (&mut incident.probes_slow, &watch.slow_since),
+            _ => (&mut incident.probes_failing, &watch.failing_since),
+        };
+        told.insert(probe);
+        incident.started_at = incident.started_at.min(since[&probe]);
         incident.max_surprise = self.levels.open;
         incident.confidence = self.levels.confidence(incident.max_surprise);
         let opened = Change::Opened {
             state: State::Suspected,
-            evidence: Evidence::Probes(test),
+            evidence,
         };
         push(events, incident, now, opened);
         let s = &mut self.services[index];
@@ -513,6 +533,7 @@ impl Engine {
             peak_window: 0,
             peak_hour: 0,
             probes_failing: Default::default(),
+            probes_slow: Default::default(),
             probes_passing_since: None,
         };
         self.incident_index
@@ -610,6 +631,15 @@ impl Engine {
     }
 }
 
+/// Records in `told` whether `probe` is in trouble; true when that is news.
+fn tell(told: &mut std::collections::BTreeSet<u16>, probe: u16, troubled: bool) -> bool {
+    if troubled {
+        told.insert(probe)
+    } else {
+        told.remove(&probe)
+    }
+}
+
 fn push(events: &mut Vec<IncidentEvent>, incident: &mut Incident, at: Millis, change: Change) {
     let entry = LogEntry { at, change };
     incident.log.push(entry.clone());
@@ -622,6 +652,7 @@ fn push(events: &mut Vec<IncidentEvent>, incident: &mut Incident, at: Millis, ch
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::{LatencyTest, ProbeTest};
     use seismo_core::catalog::ProblemId;
     use seismo_core::gazetteer::Place;
     use seismo_core::report::Report;
@@ -799,32 +830,135 @@ rcpt_to = "postmaster@mail.test"
     /// Runs from four locations every minute for two hours: from minute 30 to 60,
     /// `failing` of them hear 451 4.3.2 at RCPT TO; the rest of the time all pass.
     fn probe_run(failing: usize) -> (Engine, Vec<IncidentEvent>, Millis) {
+        probe_runs(120, |minute, location| {
+            let fails = (30..60).contains(&minute) && location < failing;
+            (!fails, 40)
+        })
+    }
+
+    /// Runs from four locations every minute for `minutes`; `run(minute, location)`
+    /// says whether a run passes and its latency. Failures hear 451 4.3.2 at RCPT TO.
+    fn probe_runs(
+        minutes: i64,
+        run: impl Fn(i64, usize) -> (bool, u64),
+    ) -> (Engine, Vec<IncidentEvent>, Millis) {
         use seismo_core::signal::ProbeRun;
         let catalog = Arc::new(Catalog::parse("test", PROBED).unwrap());
         let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
         let start = 20_000 * DAY_MS;
         let mut events = Vec::new();
-        for minute in 0..120 {
+        for minute in 0..minutes {
             let at = start + minute * MINUTE_MS;
             events.extend(engine.advance_to(at));
             for (n, location) in ["Dallas", "Seattle", "Chicago", "Boston"]
                 .iter()
                 .enumerate()
             {
-                let fails = (30..60).contains(&minute) && n < failing;
+                let (ok, latency_ms) = run(minute, n);
                 engine.observe(&Signal::Probe(ProbeRun {
                     service: ServiceId(0),
                     probe: 0,
                     location: location.to_string(),
                     at: at + 5_000,
-                    ok: !fails,
-                    latency_ms: 40,
-                    failure: fails
+                    ok,
+                    latency_ms,
+                    failure: (!ok)
                         .then(|| "RCPT TO answered 451 4.3.2 Temporary server error".into()),
                 }));
             }
         }
         (engine, events, start)
+    }
+
+    #[test]
+    fn a_slowdown_by_quorum_opens_and_ends_an_incident_but_never_confirms_it() {
+        // From minute 60 to 100, three of four locations take 2.5 s instead of 40 ms.
+        let (engine, events, start) = probe_runs(180, |minute, location| {
+            let slow = (60..100).contains(&minute) && location < 3;
+            (true, if slow { 2_500 } else { 40 + minute as u64 % 7 })
+        });
+        let changes: Vec<(i64, &Change)> = events
+            .iter()
+            .map(|e| ((e.entry.at - start) / MINUTE_MS, &e.entry.change))
+            .collect();
+        let Change::Opened {
+            state: State::Suspected,
+            evidence: Evidence::Slowdown(test),
+        } = changes[0].1
+        else {
+            panic!("{changes:?}")
+        };
+        assert_eq!(changes[0].0, 61);
+        assert_eq!((test.slow, test.locations, test.latency_ms), (3, 4, 2_500));
+        assert!((40..47).contains(&test.usual_ms), "{test:?}");
+        let Change::Observed {
+            evidence: Evidence::Slowdown(test),
+        } = changes[1].1
+        else {
+            panic!("{changes:?}")
+        };
+        assert_eq!((changes[1].0, test.slow), (101, 0));
+        let quiet = EngineConfig::default().quiet_minutes;
+        assert!(
+            matches!(
+                changes[2],
+                (
+                    at,
+                    Change::Became {
+                        from: State::Suspected,
+                        to: State::Resolved,
+                        ..
+                    }
+                ) if at == 101 + quiet
+            ),
+            "{changes:?}"
+        );
+        assert_eq!(changes.len(), 3, "{changes:?}");
+        assert_eq!(engine.incidents()[0].started_at, start + 60 * MINUTE_MS);
+    }
+
+    #[test]
+    fn a_slowdown_joins_the_timeline_and_holds_the_outage_open() {
+        // Three of four locations fail from minute 60, come back slow at 80 and are
+        // back to normal at 100.
+        let (engine, events, start) = probe_runs(180, |minute, location| match minute {
+            60..80 if location < 3 => (false, 10_000),
+            80..100 if location < 3 => (true, 3_000),
+            _ => (true, 40 + minute as u64 % 7),
+        });
+        let timeline: Vec<(i64, &Evidence)> = events
+            .iter()
+            .filter_map(|e| match &e.entry.change {
+                Change::Opened { evidence, .. } | Change::Observed { evidence } => {
+                    Some(((e.entry.at - start) / MINUTE_MS, evidence))
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(
+            matches!(
+                timeline[..],
+                [
+                    (61, Evidence::Probes(ProbeTest { failing: 3, .. })),
+                    (81, Evidence::Probes(ProbeTest { failing: 0, .. })),
+                    (
+                        81,
+                        Evidence::Slowdown(LatencyTest {
+                            slow: 3,
+                            latency_ms: 3_000,
+                            ..
+                        })
+                    ),
+                    (101, Evidence::Slowdown(LatencyTest { slow: 0, .. })),
+                ]
+            ),
+            "{timeline:?}"
+        );
+        // Probes that passed but slowly did not end the outage: it ends when they were
+        // back to their usual speed.
+        let incident = &engine.incidents()[0];
+        assert_eq!(incident.state, State::Resolved);
+        assert_eq!(incident.ended_at, Some(start + 101 * MINUTE_MS));
     }
 
     #[test]
