@@ -30,6 +30,28 @@ pub struct Settings {
     pub(crate) unverified: Arc<ClientConfig>,
 }
 
+/// The certificates of the PEM files at `paths`: certificate authorities to trust
+/// besides the system's (a company's own, for its internal services). An error names
+/// the file.
+pub fn read_roots(
+    paths: &[impl AsRef<std::path::Path>],
+) -> Result<Vec<CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let named = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+        let before = roots.len();
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| named(&e))? {
+            roots.push(cert.map_err(|e| named(&e))?);
+        }
+        if roots.len() == before {
+            return Err(named(&"no PEM certificate in it"));
+        }
+    }
+    Ok(roots)
+}
+
 impl Settings {
     pub fn new(extra_roots: Vec<CertificateDer<'static>>) -> Result<Settings, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());

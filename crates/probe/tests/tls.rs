@@ -195,3 +195,16 @@ async fn a_server_that_does_not_speak_tls_fails_the_handshake() {
     assert_eq!(failure.kind, FailureKind::Tls, "{failure}");
     assert!(failure.message.contains("handshake failed"), "{failure}");
 }
+
+#[test]
+fn extra_roots_that_cannot_be_read_are_an_error_naming_the_file() {
+    let missing = seismo_probe::tls::read_roots(&["/nonexistent/ca.pem"]).unwrap_err();
+    assert!(missing.starts_with("/nonexistent/ca.pem: "), "{missing}");
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(empty.path(), "not a certificate\n").unwrap();
+    let error = seismo_probe::tls::read_roots(&[empty.path()]).unwrap_err();
+    assert_eq!(
+        error,
+        format!("{}: no PEM certificate in it", empty.path().display())
+    );
+}

@@ -17,8 +17,8 @@ use std::time::Duration;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::probe::ProbeResult;
-use seismo_core::signal::{ProbeRun, Signal};
-use seismo_core::time::{DAY_MS, HOUR_MS, Millis};
+use seismo_core::signal::Signal;
+use seismo_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, minute_floor};
 use seismo_detect::record::{self, IncidentRecord as Record};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, IncidentEvent, Series};
@@ -28,6 +28,7 @@ use seismo_store::{
 };
 use tokio_util::sync::CancellationToken;
 
+use probes::probe_signal;
 pub use probes::{AGENT_DOWN_AFTER_MS, AgentContact, Agents, ProbeBoard};
 
 /// Where "now" comes from: the wall clock when serving, a fake one in tests, a fast one
@@ -39,6 +40,9 @@ pub const REPLAY_DAYS: i64 = 36;
 /// Reports reach the engine through the writer a moment after their time; a minute is
 /// tested only once this much later than its end, so that it is complete.
 pub const GRACE_MS: Millis = 15_000;
+/// Stored probe runs replayed at start: those of the last day, at most this many of each
+/// probe (the newest; a day of a 60-second probe from four places is 5,760).
+pub const PROBE_REPLAY_RUNS: usize = 20_000;
 /// Minutes of report series kept for the API and the pages.
 const SERIES_KEPT_MS: Millis = 8 * DAY_MS;
 
@@ -70,8 +74,10 @@ pub struct Live {
 }
 
 impl Live {
-    /// Reads the archive from `store`, replays its last [`REPLAY_DAYS`] before `now`
-    /// into the engine (with the data's own time) and the series, and starts the writer.
+    /// Reads the archive from `store`, replays its last [`REPLAY_DAYS`] of reports and
+    /// its last day of probe runs before `now` into the engine, in time order and with
+    /// the data's own time (so it finds the incidents it found live, with their ids),
+    /// fills the series, and starts the writer.
     pub fn start(
         mut store: Box<dyn Store>,
         catalog: Arc<Catalog>,
@@ -83,10 +89,21 @@ impl Live {
         let replay_since = now - REPLAY_DAYS * DAY_MS;
         let archive = archived_incidents(&mut *store, replay_since, &catalog, gazetteer)?;
         let probes = ProbeBoard::default();
+        let mut probe_runs = Vec::new();
         for service in catalog.services() {
-            let last_day = ProbeQuery::service(&service.slug, now - DAY_MS, 100_000);
-            probes.record(&store.probe_results(&last_day)?);
+            for probe in &service.probes {
+                let last_day = ProbeQuery {
+                    probe: Some(&probe.name),
+                    ..ProbeQuery::service(&service.slug, now - DAY_MS, PROBE_REPLAY_RUNS)
+                };
+                let results = store.probe_results(&last_day)?;
+                probes.record(&results);
+                probe_runs.extend(results.iter().filter_map(|r| probe_signal(&catalog, r)));
+            }
         }
+        // Stable: runs of one time keep the store's order.
+        probe_runs.sort_by_key(Signal::at);
+        let mut probe_runs = probe_runs.into_iter().peekable();
         let engine = Arc::new(Mutex::new(Engine::new(
             engine_config,
             catalog.clone(),
@@ -105,11 +122,18 @@ impl Live {
                     .map(|(report, _)| report);
                 let mut series = series.write().expect("series lock");
                 if committed.replay {
-                    // At start, before any tick: history drives the engine's minutes.
+                    // At start, before any tick: history drives the engine's minutes,
+                    // the reports and the probe runs merged in time order.
                     let mut engine = engine.lock().expect("engine lock");
                     for report in counted {
                         series.add(report);
+                        while let Some(run) = probe_runs.next_if(|r| r.at() <= report.at) {
+                            engine.replay(&run);
+                        }
                         engine.replay(&Signal::Report(*report));
+                    }
+                    for run in probe_runs.by_ref() {
+                        engine.replay(&run);
                     }
                 } else {
                     let mut inbox = inbox.lock().expect("inbox lock");
@@ -153,24 +177,9 @@ impl Live {
     ) -> Result<(), Arc<StoreError>> {
         self.writer.save_probe_results(results.clone()).await?;
         self.probes.record(&results);
-        let signals = results.iter().filter_map(|result| {
-            let service = self.catalog.by_slug(&result.service)?;
-            let probe = self
-                .catalog
-                .service(service)
-                .probes
-                .iter()
-                .position(|p| p.name == result.probe)?;
-            Some(Signal::Probe(ProbeRun {
-                service,
-                probe: probe as u16,
-                location: result.location.clone(),
-                at: result.at,
-                ok: result.outcome.ok,
-                latency_ms: result.outcome.latency_ms,
-                failure: result.outcome.failure.as_ref().map(|f| f.message.clone()),
-            }))
-        });
+        let signals = results
+            .iter()
+            .filter_map(|r| probe_signal(&self.catalog, r));
         self.inbox.lock().expect("inbox lock").extend(signals);
         Ok(())
     }
@@ -186,14 +195,27 @@ impl Live {
     }
 
     /// Moves the committed signals into the engine and advances it to `now`; returns
-    /// what changed, with the records to store.
+    /// what changed, with the records to store. The signals go in as the replay at
+    /// start puts them (each after the ticks up to its minute), so live serving and a
+    /// restart find the same incidents at the same minutes; a signal of a minute not
+    /// yet tested waits in the inbox for its tick.
     fn advance(&self, now: Millis, store_all: bool) -> Changes {
-        let signals = std::mem::take(&mut *self.inbox.lock().expect("inbox lock"));
+        let next_minute = minute_floor(now) + MINUTE_MS;
+        let mut signals = {
+            let mut inbox = self.inbox.lock().expect("inbox lock");
+            let (due, later) = std::mem::take(&mut *inbox)
+                .into_iter()
+                .partition(|s: &Signal| s.at() < next_minute);
+            *inbox = later;
+            due
+        };
+        signals.sort_by_key(Signal::at);
         let mut engine = self.engine.lock().expect("engine lock");
+        let mut events = Vec::new();
         for signal in &signals {
-            engine.observe(signal);
+            events.extend(engine.replay(signal));
         }
-        let events = engine.advance_to(now);
+        events.extend(engine.advance_to(now));
         let incidents = engine
             .incidents()
             .iter()

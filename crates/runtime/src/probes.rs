@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
+use seismo_core::catalog::Catalog;
 use seismo_core::probe::ProbeResult;
+use seismo_core::signal::{ProbeRun, Signal};
 
 /// How long an agent may stay silent before it is shown as down. Agents send what they
 /// found every second or two and ask for their assignments every minute.
@@ -66,6 +68,26 @@ impl Agents {
             .cloned()
             .collect()
     }
+}
+
+/// What the engine hears of `result`: nothing for a probe the catalog does not declare
+/// (stored and shown all the same).
+pub(crate) fn probe_signal(catalog: &Catalog, result: &ProbeResult) -> Option<Signal> {
+    let service = catalog.by_slug(&result.service)?;
+    let probe = catalog
+        .service(service)
+        .probes
+        .iter()
+        .position(|p| p.name == result.probe)?;
+    Some(Signal::Probe(ProbeRun {
+        service,
+        probe: probe as u16,
+        location: result.location.clone(),
+        at: result.at,
+        ok: result.outcome.ok,
+        latency_ms: result.outcome.latency_ms,
+        failure: result.outcome.failure.as_ref().map(|f| f.message.clone()),
+    }))
 }
 
 /// Latest results by service, probe and location.

@@ -222,3 +222,109 @@ async fn the_ticker_runs_on_its_interval_until_stopped() {
     running.await.unwrap();
     finish(live).await;
 }
+
+const PROBED: &str = r#"
+[[service]]
+slug = "mail"
+name = "Mail"
+
+[[service.probe]]
+name = "mx"
+kind = "smtp"
+target = "mx.mail.test:25"
+mail_from = "probe@seismo.test"
+rcpt_to = "postmaster@mail.test"
+"#;
+
+/// The runs of the `mx` probe from four places in minute `minute` after [`NOW`], five
+/// seconds into it: three hear 451 at RCPT TO from minute 30 to 60, and all of them
+/// are slow from minute 110 to 130.
+fn mx_runs(minute: i64) -> Vec<seismo_core::probe::ProbeResult> {
+    use seismo_core::probe::{Detail, Failure, FailureKind, Outcome, ProbeResult};
+    ["Chicago", "Dallas", "Seattle", "Boston"]
+        .iter()
+        .enumerate()
+        .map(|(n, location)| {
+            let fails = (30..60).contains(&minute) && n < 3;
+            let slow = (110..130).contains(&minute);
+            ProbeResult {
+                service: "mail".into(),
+                probe: "mx".into(),
+                location: location.to_string(),
+                at: NOW + minute * MINUTE_MS + 5_000,
+                attempts: 1,
+                outcome: Outcome {
+                    ok: !fails,
+                    latency_ms: if slow {
+                        4_000
+                    } else {
+                        30 + (minute % 5) as u64
+                    },
+                    failure: fails.then(|| Failure {
+                        kind: FailureKind::Unexpected,
+                        message: "RCPT TO answered 451 4.3.2 Temporary server error".into(),
+                    }),
+                    detail: Detail::Tcp {},
+                },
+            }
+        })
+        .collect()
+}
+
+/// The incidents of `live`'s engine: id, state, and log.
+fn incidents(live: &Live) -> Vec<(u64, String, Vec<seismo_detect::incident::LogEntry>)> {
+    let engine = live.engine.lock().unwrap();
+    engine
+        .incidents()
+        .iter()
+        .map(|i| (i.id.0, i.state.as_str().to_string(), i.log.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restart_finds_the_probe_incidents_found_live_with_their_ids_and_timelines() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Arc::new(Catalog::parse("test", PROBED).unwrap());
+    let start_at = |now: Millis| {
+        Arc::new(
+            Live::start(
+                Box::new(SqliteStore::open(dir.path()).unwrap()),
+                catalog.clone(),
+                Gazetteer::embedded(),
+                EngineConfig::default(),
+                WriterConfig::default(),
+                now,
+            )
+            .unwrap(),
+        )
+    };
+    // Live: each minute's runs arrive as the server's scheduler records them, and the
+    // ticker runs every 20 seconds.
+    let live = start_at(NOW);
+    let (time, clock) = fake_clock(NOW);
+    let mut ticker = Ticker::new(live.clone(), clock, Arc::new(Recorder::default()));
+    for minute in 0..200 {
+        for second in [0, 20, 40] {
+            let at = NOW + minute * MINUTE_MS + second * 1_000;
+            time.store(at, Ordering::SeqCst);
+            if second == 20 {
+                live.record_probe_results(mx_runs(minute)).await.unwrap();
+            }
+            ticker.tick().await.unwrap();
+        }
+    }
+    let found_live = incidents(&live);
+    let states: Vec<&str> = found_live.iter().map(|(_, s, _)| s.as_str()).collect();
+    assert_eq!(states, ["resolved", "resolved"], "{found_live:#?}");
+    finish(live).await;
+
+    // Restarted: the same incidents from the stored runs, the same ids and changes.
+    let restarted = start_at(NOW + 200 * MINUTE_MS);
+    let (_, clock) = fake_clock(NOW + 200 * MINUTE_MS);
+    Ticker::new(restarted.clone(), clock, Arc::new(Recorder::default()))
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(incidents(&restarted), found_live);
+    finish(restarted).await;
+}

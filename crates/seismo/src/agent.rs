@@ -36,6 +36,10 @@ pub struct Args {
     /// The address probes connect from, on a machine with several.
     #[arg(long)]
     bind: Option<IpAddr>,
+    /// A PEM file of certificate authorities the probes trust besides the system's
+    /// (repeat for several), as the server's `[probes] ca_roots`.
+    #[arg(long = "ca-roots", value_name = "FILE")]
+    ca_roots: Vec<std::path::PathBuf>,
     /// Results kept while the server cannot be reached; beyond, the oldest are dropped.
     #[arg(long, default_value_t = 100_000)]
     buffer: usize,
@@ -78,7 +82,9 @@ struct Agent {
 
 impl Agent {
     async fn work(&self, args: &Args, stopping: CancellationToken) -> anyhow::Result<()> {
-        let prober = Prober::new(Vec::new(), args.bind).map_err(anyhow::Error::msg)?;
+        let roots = seismo_probe::tls::read_roots(&args.ca_roots)
+            .map_err(|e| anyhow::anyhow!("--ca-roots {e}"))?;
+        let prober = Prober::new(roots, args.bind).map_err(anyhow::Error::msg)?;
         let (tx, mut rx) = mpsc::channel::<Finished>(4096);
         let mut buffer: VecDeque<ProbeResult> = VecDeque::new();
         let mut dropped = 0u64;

@@ -84,6 +84,10 @@ pub struct Probes {
     /// Where this server's probes run from, as results and the site name it
     /// ("Dallas, US"); agents name their own.
     pub location: String,
+    /// PEM files of certificate authorities that HTTP, TLS and SMTP probes trust besides
+    /// the system's: a company's own, for its internal services.
+    #[schema(value_type = Vec<String>)]
+    pub ca_roots: Vec<PathBuf>,
 }
 
 impl Default for Probes {
@@ -91,7 +95,17 @@ impl Default for Probes {
         Probes {
             enabled: true,
             location: "server".into(),
+            ca_roots: Vec::new(),
         }
+    }
+}
+
+impl Probes {
+    /// The prober of this server's probes, trusting `ca_roots`.
+    pub fn prober(&self) -> anyhow::Result<seismo_probe::Prober> {
+        let roots = seismo_probe::tls::read_roots(&self.ca_roots)
+            .map_err(|e| anyhow::anyhow!("[probes] ca_roots: {e}"))?;
+        seismo_probe::Prober::new(roots, None).map_err(anyhow::Error::msg)
     }
 }
 

@@ -8,10 +8,11 @@ use seismo_runtime::Live;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Runs `assignments` from `location` until `stopping`, storing their results in
+/// Runs `assignments` with `prober` from `location` until `stopping`, storing their results in
 /// batches of whatever finished while the last batch was being stored.
 pub async fn run(
     live: Arc<Live>,
+    prober: Prober,
     assignments: Vec<Assignment>,
     location: String,
     clock: Clock,
@@ -20,7 +21,6 @@ pub async fn run(
     if assignments.is_empty() {
         return Ok(());
     }
-    let prober = Prober::new(Vec::new(), None).map_err(anyhow::Error::msg)?;
     tracing::info!(probes = assignments.len(), %location, "probing");
     let (tx, mut rx) = mpsc::channel::<Finished>(4096);
     let tasks = schedule::start(assignments, prober, location, clock, tx);

@@ -48,6 +48,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(demo) => Some((demo.mail_probe(&mut catalog)?, demo.mail_outage())),
         None => None,
     };
+    // Checked before anything starts: a root that cannot be read is a configuration
+    // error, not a probe failure.
+    let prober = settings.probes.prober()?;
     let intake = Intake::open_with(
         &settings,
         catalog,
@@ -124,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for location in locations {
                 let probing = crate::probes::run(
                     intake.live.clone(),
+                    prober.clone(),
                     state.live.catalog.assignments(),
                     location,
                     clock.clone(),

@@ -115,3 +115,125 @@ fn a_bad_probe_in_the_catalog_is_named_by_file_line_and_key() {
         "{stderr}"
     );
 }
+
+/// An HTTPS server on loopback answering `200 ok` to every request, with a certificate
+/// for `localhost` from an authority of the test's own; that authority's PEM.
+fn private_https() -> (std::net::SocketAddr, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use std::io::{Read, Write};
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let authority = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &authority)
+        .unwrap();
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone(), authority.der().clone()],
+            rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap(),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let connection = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, stream.unwrap());
+                let mut request = [0u8; 4096];
+                if tls.read(&mut request).is_ok_and(|n| n > 0) {
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            });
+        }
+    });
+    (address, authority.pem())
+}
+
+#[test]
+fn probes_trust_the_certificate_authorities_of_the_config_file() {
+    let (address, authority) = private_https();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        format!(
+            r#"
+[[service]]
+slug = "mail"
+name = "Mail"
+
+[[service.probe]]
+name = "portal"
+kind = "http"
+url = "https://localhost:{}/"
+interval = "1s"
+retries = 0
+"#,
+            address.port()
+        ),
+    )
+    .unwrap();
+    let pem = dir.path().join("company-ca.pem");
+    std::fs::write(&pem, authority).unwrap();
+    let trusting = dir.path().join("trusting.toml");
+    std::fs::write(
+        &trusting,
+        format!("[probes]\nca_roots = [{:?}]\n", pem.to_str().unwrap()),
+    )
+    .unwrap();
+    let catalog = catalog.to_str().unwrap();
+    let portal = |server: &Server| probes_once_run(server)["probes"][0]["locations"][0].clone();
+
+    // Without the company's authority the certificate is untrusted…
+    let server = Server::start(&dir.path().join("a"), &["--catalog", catalog]);
+    let run = portal(&server);
+    assert_eq!(run["error"]["kind"], "tls", "{run}");
+    drop(server);
+    // …with it, the probe passes.
+    let server = Server::start(
+        &dir.path().join("b"),
+        &["--catalog", catalog, "--config", trusting.to_str().unwrap()],
+    );
+    let run = portal(&server);
+    assert_eq!(run["ok"], true, "{run}");
+    drop(server);
+
+    // A file that is not there stops the server before it starts, naming key and file.
+    let missing = dir.path().join("missing.toml");
+    std::fs::write(&missing, "[probes]\nca_roots = [\"/nonexistent/ca.pem\"]\n").unwrap();
+    let output = support::seismo()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--catalog",
+            catalog,
+            "--data",
+        ])
+        .arg(dir.path().join("c"))
+        .arg("--config")
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[probes] ca_roots: /nonexistent/ca.pem: "),
+        "{stderr}"
+    );
+}

@@ -168,17 +168,7 @@ impl Engine {
     /// are learnt as normal traffic but no longer tested.
     pub fn observe(&mut self, signal: &Signal) {
         match signal {
-            Signal::Probe(run) => {
-                let index = run.service.0 as usize;
-                // A run of a probe that the catalog no longer declares (stored before
-                // the catalog changed) has nothing to say.
-                if let Some(probe) = self.catalog.services()[index]
-                    .probes
-                    .get(run.probe as usize)
-                {
-                    self.probe_watches[index].observe(probe, run);
-                }
-            }
+            Signal::Probe(run) => self.probe_watches[run.service.0 as usize].observe(run),
             Signal::Report(report) => {
                 let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
                 self.services[report.service.0 as usize].observe(report, now_minute);

@@ -4,11 +4,13 @@
 //! agent down) is not counted at all, so it never makes a service look down.
 //!
 //! A probe can also pass and still say something is wrong: when it is much slower
-//! than usual. Each probe's latency from each location is watched by the streaming
-//! detector scored on NAB ([`NumericDetector`]); a probe is slow from a location when
-//! that detector alarmed within its last [`QUIET_VALUES`] runs and the latency is
-//! still more than [`SLOW_FACTOR`] times (and [`SLOW_MIN_MS`] above) the usual one.
-//! A slowdown by quorum is evidence like a failure, though it never confirms alone.
+//! than usual. Each probe's latency — at each tick with new runs, the median of its
+//! passing locations' latest — is a series watched by the streaming detector scored on
+//! NAB ([`NumericDetector`]). The probe is slow when that detector alarmed within its
+//! last [`QUIET_VALUES`] values and the median is still more than [`SLOW_FACTOR`] times
+//! (and [`SLOW_MIN_MS`] above) the usual one, and slow by quorum when a quorum of
+//! locations is that far above it. A slowdown by quorum is evidence like a failure,
+//! though it never confirms alone.
 
 use std::collections::BTreeMap;
 
@@ -28,12 +30,13 @@ pub const SLOW_MIN_MS: f64 = 50.0;
 /// After this many slow runs in a row (three hours at the default interval), the new
 /// latency is the usual one: a server that moved further away is not an outage.
 pub const SLOW_ACCEPT_RUNS: u32 = 180;
-/// Most contexts a latency series' memory holds (about 280 KiB), and the runs it is
-/// rebuilt from past that. Latencies with ordinary jitter stay near 300 contexts; only
-/// noise across several levels reaches the limit, and 100 runs of that make about
-/// 420, so a rebuilt memory has room to grow.
-const LATENCY_CONTEXTS: usize = 800;
-const LATENCY_REPLAY: usize = 100;
+/// Most contexts a latency series' memory holds, and the values it is rebuilt from past
+/// that: about 150 KB a probe as measured (`cargo bench -p seismo-detect --bench
+/// probes`). A noisy series is rebuilt every few dozen values, each rebuild costing 60
+/// steps of the detector; the benchmark's noisy latencies cost 54 ms a minute for
+/// 2,000 probes.
+const LATENCY_CONTEXTS: usize = 300;
+const LATENCY_REPLAY: usize = 60;
 /// Weight of each new run in the usual latency (about the last 20 runs).
 const USUAL_WEIGHT: f64 = 0.05;
 
@@ -41,6 +44,8 @@ const USUAL_WEIGHT: f64 = 0.05;
 #[derive(Debug, Default)]
 pub(crate) struct ProbeWatch {
     latest: BTreeMap<(u16, String), Latest>,
+    /// Each probe's latency series.
+    speeds: BTreeMap<u16, Speed>,
     /// Since when each probe has failed by quorum, while it does.
     pub(crate) failing_since: BTreeMap<u16, Millis>,
     /// Since when each probe has been slow by quorum, while it is.
@@ -53,10 +58,9 @@ struct Latest {
     ok: bool,
     failure: Option<String>,
     latency_ms: u64,
-    speed: Speed,
 }
 
-/// One probe's latency from one location, as the numeric detector sees it.
+/// One probe's latency, as the numeric detector sees it.
 #[derive(Debug)]
 struct Speed {
     /// Sees `ln(1 + latency_ms)`, in the range that the probe's timeout bounds:
@@ -67,8 +71,10 @@ struct Speed {
     since_alarm: Option<u32>,
     /// The usual latency (an exponential mean of the runs while not slow).
     usual_ms: Option<f64>,
-    /// Slow runs in a row.
+    /// Slow values in a row.
     slow_runs: u32,
+    /// The newest run whose latency the series has taken in.
+    fed_at: Millis,
 }
 
 impl Speed {
@@ -80,6 +86,7 @@ impl Speed {
             since_alarm: None,
             usual_ms: None,
             slow_runs: 0,
+            fed_at: Millis::MIN,
         }
     }
 
@@ -87,7 +94,13 @@ impl Speed {
         self.slow_runs > 0
     }
 
-    /// Takes the latency of a run that passed.
+    /// Whether `latency_ms` is far enough above the usual latency to be slow.
+    fn far(&self, latency_ms: f64) -> bool {
+        let usual = self.usual_ms.unwrap_or(latency_ms);
+        latency_ms > SLOW_FACTOR * usual && latency_ms - usual >= SLOW_MIN_MS
+    }
+
+    /// Takes the next latency.
     fn observe(&mut self, latency_ms: u64) {
         let latency = latency_ms as f64;
         let score = self.detector.observe((1.0 + latency).ln());
@@ -97,7 +110,7 @@ impl Speed {
             self.since_alarm.map(|n| n.saturating_add(1))
         };
         let usual = self.usual_ms.unwrap_or(latency);
-        let far = latency > SLOW_FACTOR * usual && latency - usual >= SLOW_MIN_MS;
+        let far = self.far(latency);
         let alarmed = self.since_alarm.is_some_and(|n| n as usize <= QUIET_VALUES);
         self.slow_runs = if far && (self.is_slow() || alarmed) {
             self.slow_runs + 1
@@ -122,7 +135,7 @@ pub(crate) struct Verdict {
     pub failing: bool,
     /// How slow the probe is where it passes.
     pub latency: LatencyTest,
-    /// A quorum of locations is slow.
+    /// The probe is slow, and a quorum of locations is far above its usual latency.
     pub slow: bool,
 }
 
@@ -133,27 +146,20 @@ impl ProbeWatch {
     }
 
     /// Keeps `run` when it is the newest from its probe and location.
-    /// Keeps `run` of `probe` when it is the newest from its probe and location; a
-    /// run that passed teaches its latency.
-    pub(crate) fn observe(&mut self, probe: &Probe, run: &ProbeRun) {
+    pub(crate) fn observe(&mut self, run: &ProbeRun) {
         let key = (run.probe, run.location.clone());
-        let latest = self.latest.entry(key).or_insert_with(|| Latest {
-            at: Millis::MIN,
-            ok: true,
-            failure: None,
-            latency_ms: 0,
-            speed: Speed::new(probe),
-        });
-        if latest.at > run.at {
+        if self.latest.get(&key).is_some_and(|held| held.at > run.at) {
             return;
         }
-        latest.at = run.at;
-        latest.ok = run.ok;
-        latest.failure = run.failure.clone();
-        latest.latency_ms = run.latency_ms;
-        if run.ok {
-            latest.speed.observe(run.latency_ms);
-        }
+        self.latest.insert(
+            key,
+            Latest {
+                at: run.at,
+                ok: run.ok,
+                failure: run.failure.clone(),
+                latency_ms: run.latency_ms,
+            },
+        );
     }
 
     /// Every probe that ran lately, at `now`: how many locations fail of how many
@@ -199,30 +205,40 @@ impl ProbeWatch {
             } else {
                 self.failing_since.remove(&index);
             }
-            let slow: Vec<&Latest> = runs
+            let passing: Vec<&Latest> = runs.iter().copied().filter(|r| r.ok).collect();
+            let speed = self
+                .speeds
+                .entry(index)
+                .or_insert_with(|| Speed::new(probe));
+            let newest = passing.iter().map(|r| r.at).max();
+            if let Some(newest) = newest.filter(|&at| at > speed.fed_at) {
+                speed.fed_at = newest;
+                speed.observe(median(passing.iter().map(|r| r.latency_ms as f64)));
+            }
+            let slow: Vec<&Latest> = passing
                 .iter()
                 .copied()
-                .filter(|r| r.ok && r.speed.is_slow())
+                .filter(|r| speed.far(r.latency_ms as f64))
                 .collect();
-            let slow_by_quorum = !slow.is_empty() && slow.len() as u16 >= quorum;
+            let slow_by_quorum = speed.is_slow() && slow.len() as u16 >= quorum;
             if slow_by_quorum {
                 self.slow_since.entry(index).or_insert(now);
             } else {
                 self.slow_since.remove(&index);
             }
-            // Slow locations describe a slowdown; while there is none, the passing ones
-            // tell the latency that is usual again.
-            let described = if slow.is_empty() {
-                runs.iter().copied().filter(|r| r.ok).collect()
+            // Slow locations describe a slowdown; without one, the passing ones tell
+            // the latency that is usual again.
+            let (slow_count, described) = if slow_by_quorum {
+                (slow.len() as u16, slow)
             } else {
-                slow.clone()
+                (0, passing)
             };
             let latency = LatencyTest {
                 probe: probe.name.clone(),
-                slow: slow.len() as u16,
+                slow: slow_count,
                 locations,
                 latency_ms: median(described.iter().map(|r| r.latency_ms as f64)),
-                usual_ms: median(described.iter().filter_map(|r| r.speed.usual_ms)),
+                usual_ms: speed.usual_ms.map_or(0, |u| u.round() as u64),
             };
             verdicts.push(Verdict {
                 probe: index,
@@ -286,14 +302,14 @@ mod tests {
     fn a_majority_of_locations_fails_the_probe_one_location_alone_does_not() {
         let mut watch = ProbeWatch::default();
         for (location, ok) in [("a", false), ("b", true), ("c", true), ("d", true)] {
-            watch.observe(&probe(None), &run(location, T, ok));
+            watch.observe(&run(location, T, ok));
         }
         let verdict = &watch.verdicts(&[probe(None)], T + MINUTE_MS)[0];
         assert!(!verdict.failing, "one of four is a location problem");
         assert_eq!((verdict.test.failing, verdict.test.locations), (1, 4));
 
-        watch.observe(&probe(None), &run("b", T + 10, false));
-        watch.observe(&probe(None), &run("c", T + 10, false));
+        watch.observe(&run("b", T + 10, false));
+        watch.observe(&run("c", T + 10, false));
         let verdict = &watch.verdicts(&[probe(None)], T + MINUTE_MS)[0];
         assert!(verdict.failing, "three of four");
         assert_eq!(watch.failing_since[&0], T + MINUTE_MS);
@@ -306,11 +322,11 @@ mod tests {
     #[test]
     fn locations_that_stop_reporting_do_not_count_and_older_runs_never_replace_newer() {
         let mut watch = ProbeWatch::default();
-        watch.observe(&probe(None), &run("a", T + 4 * MINUTE_MS, false));
-        watch.observe(&probe(None), &run("b", T + 4 * MINUTE_MS, false));
-        watch.observe(&probe(None), &run("c", T + 5 * MINUTE_MS, true));
+        watch.observe(&run("a", T + 4 * MINUTE_MS, false));
+        watch.observe(&run("b", T + 4 * MINUTE_MS, false));
+        watch.observe(&run("c", T + 5 * MINUTE_MS, true));
         // An old run arriving late (an agent's buffer) does not replace a newer one.
-        watch.observe(&probe(None), &run("c", T + MINUTE_MS, false));
+        watch.observe(&run("c", T + MINUTE_MS, false));
         // At T+5 min all three report lately: two of three fail.
         let verdict = &watch.verdicts(&[probe(None)], T + 5 * MINUTE_MS)[0];
         assert!(verdict.failing);
@@ -403,13 +419,10 @@ mod tests {
             for location in ["a", "b", "c"] {
                 let slow = n >= 150 && location != "c";
                 let latency_ms = if slow { 1_500 } else { usual(n) };
-                watch.observe(
-                    &probe,
-                    &ProbeRun {
-                        latency_ms,
-                        ..run(location, at, true)
-                    },
-                );
+                watch.observe(&ProbeRun {
+                    latency_ms,
+                    ..run(location, at, true)
+                });
             }
             let verdict = &watch.verdicts(std::slice::from_ref(&probe), at)[0];
             assert_eq!(verdict.slow, n >= 150, "run {n}");
@@ -422,7 +435,7 @@ mod tests {
         assert!((34..=46).contains(&verdict.latency.usual_ms), "{verdict:?}");
         assert_eq!(watch.slow_since[&0], T + 150 * MINUTE_MS);
         // One location slow alone is its own problem.
-        watch.observe(&probe, &run("b", at, true));
+        watch.observe(&run("b", at, true));
         assert!(!watch.verdicts(std::slice::from_ref(&probe), at)[0].slow);
         assert!(!watch.troubled());
     }

@@ -32,8 +32,14 @@ impl Authority {
         Authority { issuer }
     }
 
+    /// A prober that trusts this authority, read from a PEM file as `seismo serve`
+    /// reads `[probes] ca_roots`.
     pub fn prober(&self) -> Prober {
-        Prober::new(vec![self.issuer.der().clone()], None).unwrap()
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), self.issuer.pem()).unwrap();
+        let roots = seismo_probe::tls::read_roots(&[file.path()]).unwrap();
+        assert_eq!(roots, [self.issuer.der().clone()]);
+        Prober::new(roots, None).unwrap()
     }
 
     /// A certificate for `names`, valid from a year ago for two years.
