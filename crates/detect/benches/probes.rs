@@ -7,6 +7,8 @@
 //!
 //! `cargo bench -p seismo-detect --bench probes`
 
+mod support;
+
 use std::sync::{Arc, LazyLock, Mutex};
 
 use rand::rngs::SmallRng;
@@ -50,16 +52,6 @@ fn minute(rng: &mut SmallRng, at: Millis) -> Vec<Signal> {
     runs
 }
 
-fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse::<usize>().ok())
-        .unwrap_or(0)
-        * 4096
-}
-
 static LOAD: LazyLock<Mutex<Load>> = LazyLock::new(|| {
     let mut toml = String::new();
     for i in 0..SERVICES {
@@ -69,7 +61,7 @@ static LOAD: LazyLock<Mutex<Load>> = LazyLock::new(|| {
     }
     let catalog = Arc::new(Catalog::parse("bench", &toml).unwrap());
     let mut rng = SmallRng::seed_from_u64(1);
-    let before = resident_bytes();
+    let before = support::resident_bytes();
     let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
     let start = 20_000 * DAY_MS;
     let setup = std::time::Instant::now();
@@ -81,7 +73,7 @@ static LOAD: LazyLock<Mutex<Load>> = LazyLock::new(|| {
         now += MINUTE_MS;
         engine.advance_to(now);
     }
-    let after = resident_bytes();
+    let after = support::resident_bytes();
     let series = SERVICES;
     eprintln!(
         "setup: a day of {series} latency series in {:.1} s; engine memory {:.1} MB, {:.0} bytes per series",

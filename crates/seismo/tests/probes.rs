@@ -8,27 +8,23 @@ use std::time::{Duration, Instant};
 
 use support::Server;
 
+/// A catalog of one service, `mail`, with these probes (TOML tables without header).
+fn mail_probed_by(probes: &[String]) -> String {
+    let mut catalog = "[[service]]\nslug = \"mail\"\nname = \"Mail\"\n".to_string();
+    for probe in probes {
+        catalog.push_str("\n[[service.probe]]\n");
+        catalog.push_str(probe);
+    }
+    catalog
+}
+
 fn catalog(open: &str, closed: &str) -> String {
-    format!(
-        r#"
-[[service]]
-slug = "mail"
-name = "Mail"
-
-[[service.probe]]
-name = "submission"
-kind = "tcp"
-target = "{open}"
-interval = "1s"
-
-[[service.probe]]
-name = "legacy"
-kind = "tcp"
-target = "{closed}"
-interval = "1s"
-retries = 0
-"#
-    )
+    mail_probed_by(&[
+        format!("name = \"submission\"\nkind = \"tcp\"\ntarget = \"{open}\"\ninterval = \"1s\"\n"),
+        format!(
+            "name = \"legacy\"\nkind = \"tcp\"\ntarget = \"{closed}\"\ninterval = \"1s\"\nretries = 0\n"
+        ),
+    ])
 }
 
 /// The probes of `mail` once each has a run, or after ten seconds whatever there is.
@@ -169,25 +165,11 @@ fn probes_trust_the_certificate_authorities_of_the_config_file() {
     let (address, authority) = private_https();
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog.toml");
-    std::fs::write(
-        &catalog,
-        format!(
-            r#"
-[[service]]
-slug = "mail"
-name = "Mail"
-
-[[service.probe]]
-name = "portal"
-kind = "http"
-url = "https://localhost:{}/"
-interval = "1s"
-retries = 0
-"#,
-            address.port()
-        ),
-    )
-    .unwrap();
+    let portal = format!(
+        "name = \"portal\"\nkind = \"http\"\nurl = \"https://localhost:{}/\"\ninterval = \"1s\"\nretries = 0\n",
+        address.port()
+    );
+    std::fs::write(&catalog, mail_probed_by(&[portal])).unwrap();
     let pem = dir.path().join("company-ca.pem");
     std::fs::write(&pem, authority).unwrap();
     let trusting = dir.path().join("trusting.toml");
