@@ -20,6 +20,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::fold::fold;
+use crate::official::{self, Feed};
 use crate::probe::{self, Probe};
 
 /// The problem every service has, whatever its catalog entry lists.
@@ -52,6 +53,8 @@ pub struct Service {
     pub regions: Vec<String>,
     /// Active probes of the service, each with a name unique within it.
     pub probes: Vec<Probe>,
+    /// The vendor's own status feeds, each with a name unique within the service.
+    pub feeds: Vec<Feed>,
 }
 
 impl Service {
@@ -117,6 +120,8 @@ struct ServiceEntry {
     regions: Vec<String>,
     #[serde(default)]
     probe: Vec<Spanned<Probe>>,
+    #[serde(default)]
+    feed: Vec<Spanned<Feed>>,
 }
 
 impl Catalog {
@@ -269,6 +274,28 @@ impl Catalog {
                 }
                 probes.push(declared);
             }
+            let mut feeds: Vec<Feed> = Vec::new();
+            for (j, spanned) in entry.feed.iter().enumerate() {
+                let mut declared = spanned.get_ref().clone();
+                if let Err((key, message)) = official::validate(&declared) {
+                    return Err(error(
+                        spanned.span(),
+                        format!("service[{i}].feed[{j}].{key}"),
+                        message,
+                    ));
+                }
+                if declared.name.is_empty() {
+                    declared.name = official::default_name(&declared.source);
+                }
+                if feeds.iter().any(|f| f.name == declared.name) {
+                    return Err(error(
+                        spanned.span(),
+                        format!("service[{i}].feed[{j}].name"),
+                        format!("two feeds are named {:?}", declared.name),
+                    ));
+                }
+                feeds.push(declared);
+            }
             services.push(Service {
                 slug: entry.slug.get_ref().clone(),
                 name: entry.name.get_ref().clone(),
@@ -277,6 +304,7 @@ impl Catalog {
                 depends_on,
                 regions: entry.regions.clone(),
                 probes,
+                feeds,
             });
         }
         if let Some(cycle) = find_cycle(&services) {
@@ -538,6 +566,52 @@ problems = ["email", "login"]
         let back: Vec<crate::probe::Assignment> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, assignments);
         assert_eq!(back[0].service, "m");
+    }
+
+    #[test]
+    fn feeds_are_read_with_their_defaults_and_bad_ones_named_by_line_and_key() {
+        let text = format!(
+            "{SERVICE}[[service.feed]]\nkind = \"statuspage\"\nurl = \"https://www.githubstatus.com\"\n"
+        );
+        let catalog = Catalog::parse("t.toml", &text).unwrap();
+        let feed = &catalog.services()[0].feeds[0];
+        assert_eq!(feed.name, "statuspage www.githubstatus.com");
+        assert_eq!(feed.interval, std::time::Duration::from_secs(60));
+        assert_eq!(feed.source.url(), "https://www.githubstatus.com");
+        // The feed's table starts on line 5 of each text.
+        let cases = [
+            (
+                "kind = \"fax\"\nurl = \"https://a/\"\n",
+                "",
+                "unknown variant `fax`",
+            ),
+            ("kind = \"statuspage\"\n", "", "missing field `url`"),
+            (
+                "kind = \"statuspage\"\nurl = \"file:///etc/passwd\"\n",
+                "service[0].feed[0].url",
+                "http(s)",
+            ),
+            (
+                "kind = \"statuspage\"\nurl = \"https://a/\"\ninterval = \"1s\"\n",
+                "service[0].feed[0].interval",
+                "10s",
+            ),
+        ];
+        for (body, field, message) in cases {
+            let e = parse_err(&format!("{SERVICE}[[service.feed]]\n{body}"));
+            assert_eq!((e.line, e.field.as_str()), (5, field), "{body}: {e}");
+            assert!(e.message.contains(message), "{body}: {e}");
+        }
+        let twice = format!(
+            "{SERVICE}{0}{0}",
+            "[[service.feed]]\nkind = \"statuspage\"\nurl = \"https://a/\"\n"
+        );
+        let e = parse_err(&twice);
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (8, "service[0].feed[1].name"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod gazetteer;
 pub mod geoip;
 pub mod lines;
 pub mod network;
+pub mod official;
 pub mod probe;
 pub mod report;
 pub mod signal;

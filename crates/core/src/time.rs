@@ -50,6 +50,31 @@ pub mod rfc3339 {
         parse_rfc3339(&text)
             .ok_or_else(|| D::Error::custom(format!("{text:?} is not an RFC 3339 time")))
     }
+
+    /// The same for an optional time (`null` when there is none).
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use crate::time::Millis;
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<Millis>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => super::serialize(at, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Millis>, D::Error> {
+            #[derive(Deserialize)]
+            struct Time(#[serde(with = "super")] Millis);
+            Ok(Option::<Time>::deserialize(deserializer)?.map(|Time(at)| at))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,12 @@ pub fn read_roots(
 }
 
 impl Settings {
+    /// The client settings that check the chain and the name: for whatever else of
+    /// seismo's reads over TLS (status feeds), trusting the same roots.
+    pub fn verified(&self) -> Arc<ClientConfig> {
+        self.verified.clone()
+    }
+
     pub fn new(extra_roots: Vec<CertificateDer<'static>>) -> Result<Settings, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut roots = RootCertStore::empty();

@@ -1,0 +1,205 @@
+//! What vendors say about their own services, as data: the status feeds the catalog
+//! declares (`[[service.feed]]`) and what reading one finds — components and their
+//! states, incidents with every update. Reading them is `seismo-feed`'s work; the shapes
+//! live here so the catalog, the store, the engine and the site share them.
+//!
+//! ```toml
+//! [[service.feed]]
+//! kind = "statuspage"            # statuspage | rss | atom | google-cloud | m365
+//! url = "https://www.githubstatus.com"
+//! interval = "60s"
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Millis;
+
+/// One status feed of a service, as declared in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feed {
+    /// Names the feed on the site and in the API; by default `kind host`.
+    #[serde(default)]
+    pub name: String,
+    /// Time between two reads, unless the feed asks for longer (`Retry-After`, an RSS
+    /// `ttl`); failures back off from it.
+    #[serde(with = "humantime_serde", default = "default_interval")]
+    pub interval: Duration,
+    /// Where to read, by kind.
+    #[serde(flatten)]
+    pub source: Source,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// Where a feed is read from, by `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Source {
+    /// An Atlassian Statuspage: `url` is the page's address, and its public API
+    /// (`/api/v2/summary.json`, `/api/v2/incidents.json`) is read.
+    Statuspage(PageSource),
+}
+
+impl Source {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Statuspage(_) => "statuspage",
+        }
+    }
+
+    /// The address the feed is read from.
+    pub fn url(&self) -> &str {
+        match self {
+            Source::Statuspage(page) => &page.url,
+        }
+    }
+}
+
+/// A status page at an address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageSource {
+    /// `https://` (or `http://`) and the page's host, such as
+    /// `https://www.githubstatus.com`.
+    pub url: String,
+}
+
+/// The name of a feed declared without one: its kind and host (`statuspage
+/// www.githubstatus.com`).
+pub fn default_name(source: &Source) -> String {
+    let host = url::Url::parse(source.url())
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    format!("{} {host}", source.kind())
+}
+
+/// Checks a declared feed; an error names the key at fault.
+pub fn validate(feed: &Feed) -> Result<(), (&'static str, String)> {
+    let url = url::Url::parse(feed.source.url()).map_err(|e| ("url", e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err((
+            "url",
+            format!("{:?} is not an http(s) URL", feed.source.url()),
+        ));
+    }
+    if feed.interval < Duration::from_secs(10) {
+        return Err((
+            "interval",
+            "a feed is read at most every 10s: status pages are not for hammering".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// How a vendor says a component (or its whole service) is doing, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Condition {
+    Operational,
+    UnderMaintenance,
+    DegradedPerformance,
+    PartialOutage,
+    MajorOutage,
+}
+
+impl Condition {
+    /// The vendor admits a problem (maintenance is planned, not a problem).
+    pub fn is_trouble(self) -> bool {
+        self > Condition::UnderMaintenance
+    }
+}
+
+/// Where an official incident stands, in Statuspage's words (feeds of other kinds
+/// map theirs onto these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfficialState {
+    Investigating,
+    Identified,
+    Monitoring,
+    Resolved,
+    Postmortem,
+    /// Maintenance, announced and not begun.
+    Scheduled,
+    /// Maintenance under way.
+    InProgress,
+    /// Maintenance done, being checked.
+    Verifying,
+    /// Maintenance over.
+    Completed,
+}
+
+impl OfficialState {
+    /// The incident or maintenance is over.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            OfficialState::Resolved | OfficialState::Postmortem | OfficialState::Completed
+        )
+    }
+}
+
+/// One update of an official incident, in the vendor's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficialUpdate {
+    /// When the vendor says it posted it.
+    #[serde(with = "crate::time::rfc3339")]
+    pub at: Millis,
+    pub state: OfficialState,
+    pub text: String,
+}
+
+/// An incident (or a maintenance) as its vendor tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficialIncident {
+    /// The vendor's own id (`MO1221364`, a Statuspage incident id).
+    pub id: String,
+    pub title: String,
+    pub state: OfficialState,
+    /// The vendor's impact word (`none`, `minor`, `major`, `critical`, `maintenance`).
+    pub impact: Option<String>,
+    /// A link to the vendor's page of it.
+    pub url: Option<String>,
+    /// When the vendor says it began (for maintenance, when it is scheduled to).
+    #[serde(with = "crate::time::rfc3339")]
+    pub started_at: Millis,
+    #[serde(with = "crate::time::rfc3339::option", default)]
+    pub resolved_at: Option<Millis>,
+    /// The components it names.
+    pub components: Vec<String>,
+    /// Planned work, not an outage.
+    pub maintenance: bool,
+    /// Oldest first.
+    pub updates: Vec<OfficialUpdate>,
+}
+
+impl OfficialIncident {
+    /// When the vendor first said anything: its first update, or its start.
+    pub fn acknowledged_at(&self) -> Millis {
+        self.updates.first().map_or(self.started_at, |u| u.at)
+    }
+}
+
+/// One component of a vendor's page and its state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    pub name: String,
+    pub condition: Condition,
+}
+
+/// What one read of a feed found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficialStatus {
+    /// The overall state the vendor shows.
+    pub condition: Condition,
+    /// The vendor's own summary ("All Systems Operational").
+    pub description: String,
+    pub components: Vec<Component>,
+    /// Recent incidents and maintenances, open and closed, newest first.
+    pub incidents: Vec<OfficialIncident>,
+}
