@@ -203,3 +203,18 @@ pub struct OfficialStatus {
     /// Recent incidents and maintenances, open and closed, newest first.
     pub incidents: Vec<OfficialIncident>,
 }
+
+/// What the reads of one feed have found so far.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// The last state read well, kept through failures.
+    pub status: Option<OfficialStatus>,
+    /// When it was read (or confirmed unchanged).
+    pub read_at: Option<Millis>,
+    /// Since when reads have failed, while they do: the feed is stale.
+    pub failing_since: Option<Millis>,
+    /// The last failure, in words.
+    pub error: Option<String>,
+    /// Failures in a row.
+    pub failures: u32,
+}

@@ -15,11 +15,13 @@ use reqwest::header::{
     ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use reqwest::{Client, StatusCode};
-use seismo_core::official::{Feed, OfficialStatus, Source};
+use seismo_core::official::{Feed, OfficialStatus, Reading, Source};
 use seismo_core::time::Millis;
 
 /// The largest document read; a bigger one is refused, not truncated.
 pub const MAX_DOCUMENT: usize = 8 * 1024 * 1024;
+/// How long a document may take to arrive.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest a failing feed waits between two tries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -52,19 +54,10 @@ impl ReadError {
     }
 }
 
-/// What the reads of one feed have found so far.
+/// What the reads of one feed have found so far, and what the next read needs.
 #[derive(Debug, Default, Clone)]
 pub struct FeedState {
-    /// The last state read well, kept through failures.
-    pub status: Option<OfficialStatus>,
-    /// When it was read (or confirmed unchanged).
-    pub read_at: Option<Millis>,
-    /// Since when reads have failed, while they do: the feed is stale.
-    pub failing_since: Option<Millis>,
-    /// The last failure, in words.
-    pub error: Option<String>,
-    /// Failures in a row.
-    pub failures: u32,
+    pub reading: Reading,
     /// What each document's last answer said, for the next conditional request.
     documents: BTreeMap<String, Document>,
 }
@@ -111,26 +104,33 @@ impl Reader {
     /// Reads `feed` once at `now` into `state`, and says when to read it again.
     /// `jitter` (0 to 1, drawn by the caller) spreads the next read.
     pub async fn read(&self, feed: &Feed, state: &mut FeedState, now: Millis, jitter: f64) -> Read {
-        let before = state.status.clone();
-        match self.fetch_status(feed, state).await {
+        let before = state.reading.status.clone();
+        let fetched = self.fetch_status(feed, state).await;
+        let reading = &mut state.reading;
+        match fetched {
             Ok(status) => {
-                state.status = Some(status);
-                state.read_at = Some(now);
-                state.failing_since = None;
-                state.error = None;
-                state.failures = 0;
+                reading.status = Some(status);
+                reading.read_at = Some(now);
+                reading.failing_since = None;
+                reading.error = None;
+                reading.failures = 0;
                 Read {
-                    changed: state.status != before,
+                    changed: reading.status != before,
                     next_in: next_read(feed.interval, 0, None, jitter),
                 }
             }
             Err(error) => {
-                state.failures += 1;
-                state.failing_since.get_or_insert(now);
-                state.error = Some(error.to_string());
+                reading.failures += 1;
+                reading.failing_since.get_or_insert(now);
+                reading.error = Some(error.to_string());
                 Read {
                     changed: false,
-                    next_in: next_read(feed.interval, state.failures, error.retry_after(), jitter),
+                    next_in: next_read(
+                        feed.interval,
+                        reading.failures,
+                        error.retry_after(),
+                        jitter,
+                    ),
                 }
             }
         }

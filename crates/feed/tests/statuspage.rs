@@ -173,7 +173,7 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
     let read = reader.read(&feed, &mut state, 1_000, 0.0).await;
     assert!(read.changed);
     assert_eq!(read.next_in, Duration::from_secs(60));
-    let status = state.status.clone().unwrap();
+    let status = state.reading.status.clone().unwrap();
     assert_eq!(status.condition, Condition::Operational);
     assert_eq!(status.description, "All Systems Operational");
     assert_eq!(status.components.len(), 2);
@@ -187,7 +187,7 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
         page.incidents = json!({"page": {}, "incidents": [open]});
     }
     assert!(reader.read(&feed, &mut state, 2_000, 0.0).await.changed);
-    let status = state.status.clone().unwrap();
+    let status = state.reading.status.clone().unwrap();
     assert_eq!(status.condition, Condition::PartialOutage);
     assert_eq!(status.components[0].condition, Condition::MajorOutage);
     let official = &status.incidents[0];
@@ -212,7 +212,7 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
         page.incidents = json!({"page": {}, "incidents": [updated]});
     }
     reader.read(&feed, &mut state, 3_000, 0.0).await;
-    let states: Vec<OfficialState> = state.status.as_ref().unwrap().incidents[0]
+    let states: Vec<OfficialState> = state.reading.status.as_ref().unwrap().incidents[0]
         .updates
         .iter()
         .map(|u| u.state)
@@ -229,7 +229,7 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
             json!({"page": {}, "incidents": [incident("resolved", &[ACK, UPDATE, RESOLVED])]});
     }
     reader.read(&feed, &mut state, 4_000, 0.0).await;
-    let status = state.status.clone().unwrap();
+    let status = state.reading.status.clone().unwrap();
     assert_eq!(status.condition, Condition::Operational);
     let official = &status.incidents[0];
     assert_eq!(official.state, OfficialState::Resolved);
@@ -251,7 +251,7 @@ async fn an_unchanged_page_is_asked_conditionally_and_answers_304() {
     assert!(reader.read(&feed, &mut state, 1_000, 0.0).await.changed);
     let read = reader.read(&feed, &mut state, 2_000, 0.0).await;
     assert!(!read.changed);
-    assert_eq!(state.read_at, Some(2_000), "a 304 is a good read");
+    assert_eq!(state.reading.read_at, Some(2_000), "a 304 is a good read");
     let page = page.lock().unwrap();
     assert_eq!((page.requests, page.not_modified), (4, 2));
 }
@@ -268,23 +268,27 @@ async fn failures_keep_the_last_good_state_back_off_and_honour_retry_after() {
         FeedState::default(),
     );
     reader.read(&feed, &mut state, 1_000, 0.0).await;
-    let good = state.status.clone();
+    let good = state.reading.status.clone();
 
     // 500 with Retry-After: 120 — asked for two minutes, the back-off says 90 s.
     page.lock().unwrap().failing = Some(StatusCode::INTERNAL_SERVER_ERROR);
     let read = reader.read(&feed, &mut state, 2_000, 0.0).await;
     assert_eq!(read.next_in, Duration::from_secs(120));
-    assert_eq!((state.failures, state.failing_since), (1, Some(2_000)));
+    assert_eq!(
+        (state.reading.failures, state.reading.failing_since),
+        (1, Some(2_000))
+    );
     assert!(
         state
+            .reading
             .error
             .as_deref()
             .unwrap()
             .ends_with("answered HTTP 500"),
         "{:?}",
-        state.error
+        state.reading.error
     );
-    assert_eq!(state.status, good);
+    assert_eq!(state.reading.status, good);
 
     // Truncated JSON: malformed, naming the document.
     {
@@ -299,12 +303,17 @@ async fn failures_keep_the_last_good_state_back_off_and_honour_retry_after() {
         "the second failure in a row"
     );
     assert!(
-        state.error.as_deref().unwrap().contains("summary.json"),
+        state
+            .reading
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("summary.json"),
         "{:?}",
-        state.error
+        state.reading.error
     );
     assert_eq!(
-        (state.status.clone(), state.failing_since),
+        (state.reading.status.clone(), state.reading.failing_since),
         (good.clone(), Some(2_000))
     );
 
@@ -316,9 +325,14 @@ async fn failures_keep_the_last_good_state_back_off_and_honour_retry_after() {
     }
     reader.read(&feed, &mut state, 4_000, 0.0).await;
     assert!(
-        state.error.as_deref().unwrap().contains("\"sort_of_ok\""),
+        state
+            .reading
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("\"sort_of_ok\""),
         "{:?}",
-        state.error
+        state.reading.error
     );
 
     // Slower than the timeout.
@@ -334,24 +348,29 @@ async fn failures_keep_the_last_good_state_back_off_and_honour_retry_after() {
     reader.read(&feed, &mut state, 5_000, 0.0).await;
     assert!(
         state
+            .reading
             .error
             .as_deref()
             .unwrap()
             .contains("did not answer within"),
         "{:?}",
-        state.error
+        state.reading.error
     );
-    assert_eq!(state.status, good);
+    assert_eq!(state.reading.status, good);
 
     // Back: the new state, and the stale mark cleared.
     page.lock().unwrap().delay = Duration::ZERO;
     let read = reader.read(&feed, &mut state, 6_000, 0.0).await;
     assert!(read.changed);
     assert_eq!(
-        (state.failures, state.failing_since, state.error.clone()),
+        (
+            state.reading.failures,
+            state.reading.failing_since,
+            state.reading.error.clone()
+        ),
         (0, None, None)
     );
-    assert_eq!(state.status.as_ref().unwrap().incidents.len(), 1);
+    assert_eq!(state.reading.status.as_ref().unwrap().incidents.len(), 1);
 }
 
 #[tokio::test]
@@ -363,9 +382,14 @@ async fn a_document_over_the_limit_is_refused_and_nothing_answers_is_unreachable
     let mut state = FeedState::default();
     reader.read(&feed(&url), &mut state, 1_000, 0.0).await;
     assert!(
-        state.error.as_deref().unwrap().contains("sent more than"),
+        state
+            .reading
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("sent more than"),
         "{:?}",
-        state.error
+        state.reading.error
     );
 
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -377,9 +401,14 @@ async fn a_document_over_the_limit_is_refused_and_nothing_answers_is_unreachable
         .read(&feed(&format!("http://{closed}")), &mut state, 1_000, 0.0)
         .await;
     assert!(
-        state.error.as_deref().unwrap().starts_with("cannot reach"),
+        state
+            .reading
+            .error
+            .as_deref()
+            .unwrap()
+            .starts_with("cannot reach"),
         "{:?}",
-        state.error
+        state.reading.error
     );
-    assert!(state.status.is_none());
+    assert!(state.reading.status.is_none());
 }

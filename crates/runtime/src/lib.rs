@@ -8,6 +8,7 @@
 //! into the engine. The tick is a plain function of the clock's time ([`Ticker::tick`]),
 //! so tests drive it with a fake clock and no sleeps.
 
+mod official;
 mod probes;
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -28,6 +29,7 @@ use seismo_store::{
 };
 use tokio_util::sync::CancellationToken;
 
+pub use official::OfficialBoard;
 use probes::probe_signal;
 pub use probes::{AGENT_DOWN_AFTER_MS, AgentContact, Agents, ProbeBoard};
 
@@ -67,6 +69,8 @@ pub struct Live {
     pub probes: ProbeBoard,
     /// The remote agents heard from since the server started.
     pub agents: Agents,
+    /// The latest reading of every official status feed.
+    pub official: OfficialBoard,
     /// Signals committed since the last tick.
     inbox: Arc<Mutex<Vec<Signal>>>,
     /// Taken by [`Live::finish`].
@@ -163,6 +167,7 @@ impl Live {
             archive,
             probes,
             agents: Agents::default(),
+            official: OfficialBoard::default(),
             inbox,
             writer_thread: Mutex::new(Some(writer_thread)),
         })

@@ -84,8 +84,8 @@ pub struct Probes {
     /// Where this server's probes run from, as results and the site name it
     /// ("Dallas, US"); agents name their own.
     pub location: String,
-    /// PEM files of certificate authorities that HTTP, TLS and SMTP probes trust besides
-    /// the system's: a company's own, for its internal services.
+    /// PEM files of certificate authorities that HTTP, TLS and SMTP probes and status
+    /// feeds trust besides the system's: a company's own, for its internal services.
     #[schema(value_type = Vec<String>)]
     pub ca_roots: Vec<PathBuf>,
 }
@@ -101,11 +101,16 @@ impl Default for Probes {
 }
 
 impl Probes {
-    /// The prober of this server's probes, trusting `ca_roots`.
-    pub fn prober(&self) -> anyhow::Result<seismo_probe::Prober> {
+    /// The prober of this server's probes and the reader of its status feeds, both
+    /// trusting `ca_roots`.
+    pub fn prober_and_reader(&self) -> anyhow::Result<(seismo_probe::Prober, seismo_feed::Reader)> {
         let roots = seismo_probe::tls::read_roots(&self.ca_roots)
             .map_err(|e| anyhow::anyhow!("[probes] ca_roots: {e}"))?;
-        seismo_probe::Prober::new(roots, None).map_err(anyhow::Error::msg)
+        let tls = seismo_probe::tls::Settings::new(roots.clone()).map_err(anyhow::Error::msg)?;
+        let reader = seismo_feed::Reader::new(&tls, seismo_feed::READ_TIMEOUT)
+            .map_err(anyhow::Error::msg)?;
+        let prober = seismo_probe::Prober::new(roots, None).map_err(anyhow::Error::msg)?;
+        Ok((prober, reader))
     }
 }
 

@@ -4,6 +4,7 @@ mod agent;
 mod bench;
 mod demo;
 mod detect;
+mod feeds;
 mod import;
 mod ndjson;
 mod probes;

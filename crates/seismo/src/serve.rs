@@ -50,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // Checked before anything starts: a root that cannot be read is a configuration
     // error, not a probe failure.
-    let prober = settings.probes.prober()?;
+    let (prober, reader) = settings.probes.prober_and_reader()?;
     let intake = Intake::open_with(
         &settings,
         catalog,
@@ -140,6 +140,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 });
             }
         }
+        crate::feeds::start(&intake.live, reader, clock.clone(), &stopping);
         tokio::spawn(cancel_on_signal(stopping.clone()));
         let shutdown = {
             let (stopping, state) = (stopping.clone(), state.clone());

@@ -4,6 +4,7 @@
 
 pub mod agents;
 mod incidents;
+mod official;
 mod probes;
 mod reports;
 mod services;
@@ -75,6 +76,7 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(services::series))
         .routes(routes!(probes::latest))
         .routes(routes!(probes::history))
+        .routes(routes!(official::latest))
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::one))
         .routes(routes!(crate::events::stream))
