@@ -974,6 +974,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/reports",
             "/services",
             "/services/{slug}",
+            "/services/{slug}/official",
             "/services/{slug}/probes",
             "/services/{slug}/probes/{probe}/history",
             "/services/{slug}/series",
