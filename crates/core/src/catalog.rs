@@ -578,6 +578,19 @@ problems = ["email", "login"]
         assert_eq!(feed.name, "statuspage www.githubstatus.com");
         assert_eq!(feed.interval, std::time::Duration::from_secs(60));
         assert_eq!(feed.source.url(), "https://www.githubstatus.com");
+        let text = format!(
+            "{SERVICE}[[service.feed]]\nkind = \"google-cloud\"\nproducts = [\"Cloud SQL\"]\n\n[[service.feed]]\nkind = \"rss\"\nurl = \"https://status.aws.amazon.com/rss/all.rss\"\ninclude = [\"/S3/\"]\n"
+        );
+        let catalog = Catalog::parse("t.toml", &text).unwrap();
+        let [cloud, rss] = catalog.services()[0].feeds.as_slice() else {
+            panic!()
+        };
+        assert_eq!(cloud.name, "google-cloud status.cloud.google.com");
+        assert_eq!(
+            cloud.source.url(),
+            "https://status.cloud.google.com/incidents.json"
+        );
+        assert_eq!(rss.source.kind(), "rss");
         // The feed's table starts on line 5 of each text.
         let cases = [
             (

@@ -42,21 +42,63 @@ pub enum Source {
     /// An Atlassian Statuspage: `url` is the page's address, and its public API
     /// (`/api/v2/summary.json`, `/api/v2/incidents.json`) is read.
     Statuspage(PageSource),
+    /// An RSS feed (AWS Health Dashboard, many hosted status pages): each item an
+    /// incident or an update of one.
+    Rss(SyndicationSource),
+    /// An Atom feed (Google Cloud, Azure, GitHub and others' history feeds), read as
+    /// RSS is.
+    Atom(SyndicationSource),
+    /// The `incidents.json` of Google Cloud's status dashboard.
+    GoogleCloud(CloudSource),
 }
 
 impl Source {
     pub fn kind(&self) -> &'static str {
         match self {
             Source::Statuspage(_) => "statuspage",
+            Source::Rss(_) => "rss",
+            Source::Atom(_) => "atom",
+            Source::GoogleCloud(_) => "google-cloud",
         }
     }
 
     /// The address the feed is read from.
     pub fn url(&self) -> &str {
         match self {
-            Source::Statuspage(page) => &page.url,
+            Source::Statuspage(PageSource { url })
+            | Source::Rss(SyndicationSource { url, .. })
+            | Source::Atom(SyndicationSource { url, .. })
+            | Source::GoogleCloud(CloudSource { url, .. }) => url,
         }
     }
+}
+
+/// An RSS or Atom feed, and which of its items concern the service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyndicationSource {
+    /// The feed's own address.
+    pub url: String,
+    /// Keep only the items whose title or id contains one of these (any case): a feed
+    /// of every AWS service narrowed to `["Amazon S3", "/S3/"]`. Empty: every item.
+    #[serde(default)]
+    pub include: Vec<String>,
+}
+
+/// Google Cloud's incidents document, and which products concern the service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudSource {
+    #[serde(default = "google_cloud_incidents")]
+    pub url: String,
+    /// Keep only the incidents affecting one of these products (`"Cloud SQL"`, any
+    /// case). Empty: every incident.
+    #[serde(default)]
+    pub products: Vec<String>,
+}
+
+fn google_cloud_incidents() -> String {
+    "https://status.cloud.google.com/incidents.json".into()
 }
 
 /// A status page at an address.

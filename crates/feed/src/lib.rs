@@ -5,7 +5,9 @@
 //! and a [`FeedState`] keeps the last good state through any failure, with since when
 //! the feed has been stale.
 
+pub mod google_cloud;
 pub mod statuspage;
+pub mod syndication;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use seismo_core::official::{Feed, OfficialStatus, Reading, Source};
 use seismo_core::time::Millis;
 
 /// The largest document read; a bigger one is refused, not truncated.
-pub const MAX_DOCUMENT: usize = 8 * 1024 * 1024;
+pub const MAX_DOCUMENT: usize = 32 * 1024 * 1024;
 /// How long a document may take to arrive.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest a failing feed waits between two tries.
@@ -105,10 +107,10 @@ impl Reader {
     /// `jitter` (0 to 1, drawn by the caller) spreads the next read.
     pub async fn read(&self, feed: &Feed, state: &mut FeedState, now: Millis, jitter: f64) -> Read {
         let before = state.reading.status.clone();
-        let fetched = self.fetch_status(feed, state).await;
+        let fetched = self.fetch_status(feed, state, now).await;
         let reading = &mut state.reading;
         match fetched {
-            Ok(status) => {
+            Ok((status, asked)) => {
                 reading.status = Some(status);
                 reading.read_at = Some(now);
                 reading.failing_since = None;
@@ -116,7 +118,7 @@ impl Reader {
                 reading.failures = 0;
                 Read {
                     changed: reading.status != before,
-                    next_in: next_read(feed.interval, 0, None, jitter),
+                    next_in: next_read(feed.interval, 0, asked, jitter),
                 }
             }
             Err(error) => {
@@ -136,11 +138,13 @@ impl Reader {
         }
     }
 
+    /// The feed's state, and how long it asks readers to wait before the next read.
     async fn fetch_status(
         &self,
         feed: &Feed,
         state: &mut FeedState,
-    ) -> Result<OfficialStatus, ReadError> {
+        now: Millis,
+    ) -> Result<(OfficialStatus, Option<Duration>), ReadError> {
         match &feed.source {
             Source::Statuspage(page) => {
                 let base = page.url.trim_end_matches('/');
@@ -150,7 +154,15 @@ impl Reader {
                 let incidents = self
                     .document(&format!("{base}/api/v2/incidents.json"), state)
                     .await?;
-                statuspage::parse(&summary, Some(&incidents))
+                Ok((statuspage::parse(&summary, Some(&incidents))?, None))
+            }
+            Source::Rss(source) | Source::Atom(source) => {
+                let body = self.document(&source.url, state).await?;
+                syndication::parse(&body, &source.include, now)
+            }
+            Source::GoogleCloud(source) => {
+                let body = self.document(&source.url, state).await?;
+                Ok((google_cloud::parse(&body, &source.products)?, None))
             }
         }
     }

@@ -2,102 +2,20 @@
 //! the test: documents written from Statuspage's published API, changed between reads
 //! as an incident opens, is updated and resolves; and servers that misbehave.
 
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::http::StatusCode;
 use seismo_core::official::{Condition, Feed, OfficialState, PageSource, Source};
 use seismo_core::time::parse_rfc3339;
-use seismo_feed::{FeedState, Reader};
+use seismo_feed::FeedState;
 use serde_json::{Value, json};
-
-/// What the test's status page answers.
-#[derive(Default)]
-struct Page {
-    summary: Value,
-    incidents: Value,
-    /// Answer every request with this status (and `Retry-After: 120`) instead.
-    failing: Option<StatusCode>,
-    /// Answer with this body instead of the documents.
-    raw: Option<Vec<u8>>,
-    delay: Duration,
-    /// Requests seen, and those answered 304.
-    requests: usize,
-    not_modified: usize,
-}
-
-type Shared = Arc<Mutex<Page>>;
-
-async fn document(
-    State(page): State<Shared>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let (body, delay) = {
-        let mut page = page.lock().unwrap();
-        page.requests += 1;
-        if let Some(status) = page.failing {
-            return (status, [(header::RETRY_AFTER, "120")], "down for now").into_response();
-        }
-        let body = match (&page.raw, name.as_str()) {
-            (Some(raw), _) => raw.clone(),
-            (None, "summary.json") => page.summary.to_string().into_bytes(),
-            (None, "incidents.json") => page.incidents.to_string().into_bytes(),
-            _ => return StatusCode::NOT_FOUND.into_response(),
-        };
-        let etag = format!("\"{:x}\"", fxhash(&body));
-        if headers
-            .get(header::IF_NONE_MATCH)
-            .is_some_and(|v| v == etag.as_str())
-        {
-            page.not_modified += 1;
-            return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
-        }
-        ((etag, body), page.delay)
-    };
-    tokio::time::sleep(delay).await;
-    let (etag, body) = body;
-    (
-        [
-            (header::ETAG, etag),
-            (header::CONTENT_TYPE, "application/json".into()),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-fn fxhash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
-async fn serve(page: Shared) -> String {
-    let app = Router::new()
-        .route("/api/v2/{name}", get(document))
-        .with_state(page);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
-}
+use support::{Shared, reader, serve};
 
 fn feed(url: &str) -> Feed {
-    Feed {
-        name: "statuspage test".into(),
-        interval: Duration::from_secs(60),
-        source: Source::Statuspage(PageSource { url: url.into() }),
-    }
-}
-
-fn reader(timeout: Duration) -> Reader {
-    let tls = seismo_probe::tls::Settings::new(Vec::new()).unwrap();
-    Reader::new(&tls, timeout).unwrap()
+    support::feed(Source::Statuspage(PageSource { url: url.into() }))
 }
 
 fn component(name: &str, status: &str) -> Value {
@@ -142,6 +60,9 @@ fn summary(indicator: &str, exchange: &str, open: Option<&Value>) -> Value {
     })
 }
 
+const SUMMARY: &str = "/api/v2/summary.json";
+const INCIDENTS: &str = "/api/v2/incidents.json";
+
 const ACK: (&str, &str, &str) = (
     "investigating",
     "MO1221364: Users may be unable to send or receive email. 451 4.3.2 temporary server issue.",
@@ -161,8 +82,12 @@ const RESOLVED: (&str, &str, &str) = (
 #[tokio::test]
 async fn an_incident_appears_is_updated_and_resolves_across_reads() {
     let page: Shared = Arc::default();
-    page.lock().unwrap().summary = summary("none", "operational", None);
-    page.lock().unwrap().incidents = json!({"page": {}, "incidents": []});
+    page.lock()
+        .unwrap()
+        .json(SUMMARY, &summary("none", "operational", None));
+    page.lock()
+        .unwrap()
+        .json(INCIDENTS, &json!({"page": {}, "incidents": []}));
     let url = serve(page.clone()).await;
     let (feed, reader, mut state) = (
         feed(&url),
@@ -183,8 +108,8 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
     let open = incident("investigating", &[ACK]);
     {
         let mut page = page.lock().unwrap();
-        page.summary = summary("major", "major_outage", Some(&open));
-        page.incidents = json!({"page": {}, "incidents": [open]});
+        page.json(SUMMARY, &summary("major", "major_outage", Some(&open)));
+        page.json(INCIDENTS, &json!({"page": {}, "incidents": [open]}));
     }
     assert!(reader.read(&feed, &mut state, 2_000, 0.0).await.changed);
     let status = state.reading.status.clone().unwrap();
@@ -208,8 +133,8 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
     let updated = incident("identified", &[ACK, UPDATE]);
     {
         let mut page = page.lock().unwrap();
-        page.summary = summary("major", "major_outage", Some(&updated));
-        page.incidents = json!({"page": {}, "incidents": [updated]});
+        page.json(SUMMARY, &summary("major", "major_outage", Some(&updated)));
+        page.json(INCIDENTS, &json!({"page": {}, "incidents": [updated]}));
     }
     reader.read(&feed, &mut state, 3_000, 0.0).await;
     let states: Vec<OfficialState> = state.reading.status.as_ref().unwrap().incidents[0]
@@ -224,9 +149,11 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
     );
     {
         let mut page = page.lock().unwrap();
-        page.summary = summary("none", "operational", None);
-        page.incidents =
-            json!({"page": {}, "incidents": [incident("resolved", &[ACK, UPDATE, RESOLVED])]});
+        page.json(SUMMARY, &summary("none", "operational", None));
+        page.json(
+            INCIDENTS,
+            &json!({"page": {}, "incidents": [incident("resolved", &[ACK, UPDATE, RESOLVED])]}),
+        );
     }
     reader.read(&feed, &mut state, 4_000, 0.0).await;
     let status = state.reading.status.clone().unwrap();
@@ -240,8 +167,12 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
 #[tokio::test]
 async fn an_unchanged_page_is_asked_conditionally_and_answers_304() {
     let page: Shared = Arc::default();
-    page.lock().unwrap().summary = summary("none", "operational", None);
-    page.lock().unwrap().incidents = json!({"page": {}, "incidents": []});
+    page.lock()
+        .unwrap()
+        .json(SUMMARY, &summary("none", "operational", None));
+    page.lock()
+        .unwrap()
+        .json(INCIDENTS, &json!({"page": {}, "incidents": []}));
     let url = serve(page.clone()).await;
     let (feed, reader, mut state) = (
         feed(&url),
@@ -259,8 +190,12 @@ async fn an_unchanged_page_is_asked_conditionally_and_answers_304() {
 #[tokio::test]
 async fn failures_keep_the_last_good_state_back_off_and_honour_retry_after() {
     let page: Shared = Arc::default();
-    page.lock().unwrap().summary = summary("none", "operational", None);
-    page.lock().unwrap().incidents = json!({"page": {}, "incidents": []});
+    page.lock()
+        .unwrap()
+        .json(SUMMARY, &summary("none", "operational", None));
+    page.lock()
+        .unwrap()
+        .json(INCIDENTS, &json!({"page": {}, "incidents": []}));
     let url = serve(page.clone()).await;
     let (feed, reader, mut state) = (
         feed(&url),
@@ -321,7 +256,7 @@ async fn failures_keep_the_last_good_state_back_off_and_honour_retry_after() {
     {
         let mut page = page.lock().unwrap();
         page.raw = None;
-        page.summary = summary("none", "sort_of_ok", None);
+        page.json(SUMMARY, &summary("none", "sort_of_ok", None));
     }
     reader.read(&feed, &mut state, 4_000, 0.0).await;
     assert!(
@@ -338,10 +273,13 @@ async fn failures_keep_the_last_good_state_back_off_and_honour_retry_after() {
     // Slower than the timeout.
     {
         let mut page = page.lock().unwrap();
-        page.summary = summary(
-            "none",
-            "operational",
-            Some(&incident("investigating", &[ACK])),
+        page.json(
+            SUMMARY,
+            &summary(
+                "none",
+                "operational",
+                Some(&incident("investigating", &[ACK])),
+            ),
         );
         page.delay = Duration::from_secs(2);
     }
