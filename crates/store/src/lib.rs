@@ -145,6 +145,25 @@ pub trait Store: Send {
 
     /// The newest `query.limit` results that `query` selects, oldest first.
     fn probe_results(&mut self, query: &ProbeQuery<'_>) -> Result<Vec<ProbeResult>, StoreError>;
+
+    /// Appends what an official feed said when it changed, and forgets that feed's
+    /// readings older than the store's retention (40 days for SQLite) before it.
+    fn add_official_reading(&mut self, reading: &OfficialRecord) -> Result<(), StoreError>;
+
+    /// The readings at or after `since`, and the latest before it of each feed (what
+    /// the vendor said when `since` began), oldest first.
+    fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError>;
+}
+
+/// What a service's official feed said, read at `at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfficialRecord {
+    /// The service's slug.
+    pub service: String,
+    /// The feed's name.
+    pub feed: String,
+    pub at: Millis,
+    pub status: seismo_core::official::OfficialStatus,
 }
 
 /// Which probe results to read.

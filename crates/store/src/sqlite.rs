@@ -10,7 +10,8 @@ use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
 use crate::{
-    IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, Store, StoreError, StoredReport,
+    IncidentEventRecord, IncidentRecord, OfficialRecord, Outcome, ProbeQuery, Store, StoreError,
+    StoredReport,
 };
 
 /// Schema changes in order; `PRAGMA user_version` counts those applied.
@@ -92,7 +93,22 @@ CREATE TABLE probe_results (
 CREATE INDEX probe_results_service ON probe_results (service, probe, at_ms);
 CREATE INDEX probe_results_at ON probe_results (at_ms);
 "#,
+    // 7: what official status feeds said, a row per change.
+    r#"
+CREATE TABLE official_readings (
+    id INTEGER PRIMARY KEY,
+    service TEXT NOT NULL,
+    feed TEXT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE INDEX official_readings_feed ON official_readings (service, feed, at_ms);
+CREATE INDEX official_readings_at ON official_readings (at_ms);
+"#,
 ];
+
+/// A feed's readings are kept this long before its newest one (which is always kept).
+pub const OFFICIAL_RETENTION: Millis = 40 * DAY_MS;
 
 /// Probe results are kept this long before the newest one stored.
 pub const PROBE_RETENTION: Millis = 8 * DAY_MS;
@@ -420,6 +436,58 @@ impl Store for SqliteStore {
         }
         results.reverse();
         Ok(results)
+    }
+
+    fn add_official_reading(&mut self, reading: &OfficialRecord) -> Result<(), StoreError> {
+        let context = "adding an official reading";
+        let status = serde_json::to_string(&reading.status).expect("an official status serialises");
+        let transaction = self.conn.transaction().during(context)?;
+        transaction
+            .execute(
+                "INSERT INTO official_readings (service, feed, at_ms, status) VALUES (?1, ?2, ?3, ?4)",
+                params![reading.service, reading.feed, reading.at, status],
+            )
+            .during(context)?;
+        transaction
+            .execute(
+                "DELETE FROM official_readings WHERE service = ?1 AND feed = ?2 AND at_ms < ?3",
+                params![
+                    reading.service,
+                    reading.feed,
+                    reading.at.saturating_sub(OFFICIAL_RETENTION)
+                ],
+            )
+            .during(context)?;
+        transaction.commit().during(context)
+    }
+
+    fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {
+        let context = "reading official readings";
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT service, feed, at_ms, status FROM official_readings AS o
+                 WHERE at_ms >= ?1 OR at_ms = (
+                     SELECT MAX(at_ms) FROM official_readings AS p
+                     WHERE p.service = o.service AND p.feed = o.feed AND p.at_ms < ?1)
+                 ORDER BY at_ms, id",
+            )
+            .during(context)?;
+        let mut rows = statement.query([since]).during(context)?;
+        let mut readings = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            let status: String = row.get(3).during(context)?;
+            readings.push(OfficialRecord {
+                service: row.get(0).during(context)?,
+                feed: row.get(1).during(context)?,
+                at: row.get(2).during(context)?,
+                status: serde_json::from_str(&status).map_err(|e| StoreError::Corrupt {
+                    context,
+                    source: e.into(),
+                })?,
+            });
+        }
+        Ok(readings)
     }
 
     fn add_token(&mut self, token: &Token) -> Result<bool, StoreError> {

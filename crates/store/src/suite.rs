@@ -26,6 +26,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     settings_are_kept(&*fresh());
     tokens_are_kept_by_name_and_revoked_once(&*fresh());
     probe_results_are_kept_with_their_detail_and_forgotten_after_retention(&*fresh());
+    official_readings_are_kept_with_the_latest_before_a_time(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -448,5 +449,73 @@ fn probe_results_are_kept_with_their_detail_and_forgotten_after_retention(db: &d
             .probe_results(&ProbeQuery::service("microsoft-365", 0, 100))
             .unwrap(),
         [later]
+    );
+}
+
+fn official(service: &str, feed: &str, at: Millis, description: &str) -> crate::OfficialRecord {
+    use seismo_core::official::{
+        Condition, OfficialIncident, OfficialState, OfficialStatus, OfficialUpdate,
+    };
+    crate::OfficialRecord {
+        service: service.into(),
+        feed: feed.into(),
+        at,
+        status: OfficialStatus {
+            condition: Condition::PartialOutage,
+            description: description.into(),
+            components: Vec::new(),
+            incidents: vec![OfficialIncident {
+                id: "MO1221364".into(),
+                title: "Mail delivery".into(),
+                state: OfficialState::Investigating,
+                impact: Some("major".into()),
+                url: None,
+                started_at: at - MINUTE_MS,
+                resolved_at: None,
+                components: vec!["Exchange Online".into()],
+                maintenance: false,
+                updates: vec![OfficialUpdate {
+                    at,
+                    state: OfficialState::Investigating,
+                    text: "Users can't send mail.".into(),
+                }],
+            }],
+        },
+    }
+}
+
+fn official_readings_are_kept_with_the_latest_before_a_time(db: &dyn Database) {
+    let readings = [
+        official("microsoft-365", "status", T0, "a"),
+        official("microsoft-365", "status", T0 + MINUTE_MS, "b"),
+        official("aws", "rss", T0 + 2 * MINUTE_MS, "c"),
+        official("microsoft-365", "status", T0 + 10 * MINUTE_MS, "d"),
+    ];
+    {
+        let mut store = db.open();
+        for reading in &readings {
+            store.add_official_reading(reading).unwrap();
+        }
+    }
+    let mut store = db.open();
+    assert_eq!(
+        store.official_readings(T0).unwrap(),
+        readings,
+        "in time order, whole"
+    );
+    // From T0 + 5 min: what each feed said then (b, c), and what came after (d).
+    let said = |from: Millis, store: &mut Box<dyn Store>| -> Vec<String> {
+        let readings = store.official_readings(from).unwrap();
+        readings.into_iter().map(|r| r.status.description).collect()
+    };
+    assert_eq!(said(T0 + 5 * MINUTE_MS, &mut store), ["b", "c", "d"]);
+    // Past retention a feed's old readings go; its newest stays, whatever its age.
+    let later = official("microsoft-365", "status", T0 + 50 * DAY_MS, "e");
+    store.add_official_reading(&later).unwrap();
+    assert_eq!(said(0, &mut store), ["c", "e"]);
+    assert_eq!(
+        said(T0 + 60 * DAY_MS, &mut store),
+        ["c", "e"],
+        "the latest of each feed, however old"
     );
 }

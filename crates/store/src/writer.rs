@@ -171,6 +171,16 @@ impl Writer {
         done.await.map_err(|_| Arc::new(StoreError::Stopped))?
     }
 
+    /// Stores what an official feed said and waits until it is durable (rare and
+    /// small: one row per change of a vendor's page).
+    pub async fn save_official_reading(
+        &self,
+        reading: crate::OfficialRecord,
+    ) -> Result<(), Arc<StoreError>> {
+        self.read(move |store| store.add_official_reading(&reading))
+            .await
+    }
+
     /// Runs `read` on the writer's connection between two commits and returns what it
     /// found: reads that must see every commit, without a second connection.
     pub async fn read<T: Send + 'static>(

@@ -12,8 +12,8 @@ use seismo_core::gazetteer::{Gazetteer, Place};
 use seismo_core::report::Report;
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 use seismo_store::{
-    IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, SqliteStore, Store, StoreError,
-    StoredReport, Writer, WriterConfig,
+    IncidentEventRecord, IncidentRecord, OfficialRecord, Outcome, ProbeQuery, SqliteStore, Store,
+    StoreError, StoredReport, Writer, WriterConfig,
 };
 use tracing::Level;
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -101,6 +101,13 @@ impl Store for SmallDisk {
     }
     fn probe_results(&mut self, query: &ProbeQuery<'_>) -> Result<Vec<ProbeResult>, StoreError> {
         self.store.probe_results(query)
+    }
+    fn add_official_reading(&mut self, reading: &OfficialRecord) -> Result<(), StoreError> {
+        self.limit();
+        self.store.add_official_reading(reading)
+    }
+    fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {
+        self.store.official_readings(since)
     }
 }
 
