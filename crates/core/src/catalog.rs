@@ -591,6 +591,14 @@ problems = ["email", "login"]
             "https://status.cloud.google.com/incidents.json"
         );
         assert_eq!(rss.source.kind(), "rss");
+        let text = format!(
+            "{SERVICE}[[service.feed]]\nkind = \"statuspage\"\nurl = \"https://www.githubstatus.com\"\ncomponents = [\"Git Operations\"]\n"
+        );
+        let catalog = Catalog::parse("t.toml", &text).unwrap();
+        assert_eq!(
+            catalog.services()[0].feeds[0].components,
+            ["Git Operations"]
+        );
         // The feed's table starts on line 5 of each text.
         let cases = [
             (

@@ -26,6 +26,10 @@ pub struct Feed {
     /// `ttl`); failures back off from it.
     #[serde(with = "humantime_serde", default = "default_interval")]
     pub interval: Duration,
+    /// The vendor's components that are this service (`["Git Operations", "API
+    /// Requests"]`, any case), for a page that covers more than it. Empty: all of it.
+    #[serde(default)]
+    pub components: Vec<String>,
     /// Where to read, by kind.
     #[serde(flatten)]
     pub source: Source,
@@ -33,6 +37,35 @@ pub struct Feed {
 
 fn default_interval() -> Duration {
     Duration::from_secs(60)
+}
+
+impl Feed {
+    /// Whether the vendor's `incident` is about this service: any incident when the
+    /// feed names no components, else one naming one of them.
+    pub fn concerns(&self, incident: &OfficialIncident) -> bool {
+        self.components.is_empty() || incident.components.iter().any(|c| self.is_mapped(c))
+    }
+
+    /// How the vendor says this service is doing: its overall condition, or the worst
+    /// of the mapped components (operational when the page lists none of them).
+    pub fn condition(&self, status: &OfficialStatus) -> Condition {
+        if self.components.is_empty() {
+            return status.condition;
+        }
+        status
+            .components
+            .iter()
+            .filter(|c| self.is_mapped(&c.name))
+            .map(|c| c.condition)
+            .max()
+            .unwrap_or(Condition::Operational)
+    }
+
+    fn is_mapped(&self, component: &str) -> bool {
+        self.components
+            .iter()
+            .any(|mapped| mapped.eq_ignore_ascii_case(component))
+    }
 }
 
 /// Where a feed is read from, by `kind`.
@@ -150,6 +183,17 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// In words, as a vendor's page shows it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Condition::Operational => "operational",
+            Condition::UnderMaintenance => "under maintenance",
+            Condition::DegradedPerformance => "degraded performance",
+            Condition::PartialOutage => "partial outage",
+            Condition::MajorOutage => "major outage",
+        }
+    }
+
     /// The vendor admits a problem (maintenance is planned, not a problem).
     pub fn is_trouble(self) -> bool {
         self > Condition::UnderMaintenance
@@ -177,6 +221,21 @@ pub enum OfficialState {
 }
 
 impl OfficialState {
+    /// In words, as a vendor's page shows it.
+    pub fn words(self) -> &'static str {
+        match self {
+            OfficialState::Investigating => "investigating",
+            OfficialState::Identified => "identified",
+            OfficialState::Monitoring => "monitoring",
+            OfficialState::Resolved => "resolved",
+            OfficialState::Postmortem => "postmortem",
+            OfficialState::Scheduled => "scheduled",
+            OfficialState::InProgress => "in progress",
+            OfficialState::Verifying => "verifying",
+            OfficialState::Completed => "completed",
+        }
+    }
+
     /// The incident or maintenance is over.
     pub fn is_closed(self) -> bool {
         matches!(
@@ -259,4 +318,70 @@ pub struct Reading {
     pub error: Option<String>,
     /// Failures in a row.
     pub failures: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn incident(components: &[&str]) -> OfficialIncident {
+        OfficialIncident {
+            id: "x1".into(),
+            title: "Degraded".into(),
+            state: OfficialState::Investigating,
+            impact: None,
+            url: None,
+            started_at: 0,
+            resolved_at: None,
+            components: components.iter().map(|c| c.to_string()).collect(),
+            maintenance: false,
+            updates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_feed_mapped_to_components_hears_only_their_incidents_and_states() {
+        let feed = |components: &[&str]| Feed {
+            name: "page".into(),
+            interval: default_interval(),
+            components: components.iter().map(|c| c.to_string()).collect(),
+            source: Source::Statuspage(PageSource {
+                url: "https://status.example.com".into(),
+            }),
+        };
+        let status = OfficialStatus {
+            condition: Condition::MajorOutage,
+            description: "Major outage".into(),
+            components: vec![
+                Component {
+                    name: "Actions".into(),
+                    condition: Condition::MajorOutage,
+                },
+                Component {
+                    name: "Git Operations".into(),
+                    condition: Condition::DegradedPerformance,
+                },
+                Component {
+                    name: "Pages".into(),
+                    condition: Condition::Operational,
+                },
+            ],
+            incidents: vec![],
+        };
+        let (all, git, pages) = (
+            feed(&[]),
+            feed(&["git operations"]),
+            feed(&["Pages", "Wiki"]),
+        );
+        assert_eq!(all.condition(&status), Condition::MajorOutage);
+        assert_eq!(git.condition(&status), Condition::DegradedPerformance);
+        assert_eq!(pages.condition(&status), Condition::Operational);
+        assert!(all.concerns(&incident(&["Actions"])));
+        assert!(git.concerns(&incident(&["Actions", "Git Operations"])));
+        assert!(!pages.concerns(&incident(&["Actions"])));
+        assert!(
+            !pages.concerns(&incident(&[])),
+            "unnamed components are not mapped ones"
+        );
+    }
 }

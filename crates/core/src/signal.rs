@@ -1,10 +1,13 @@
 //! What the detection engine takes in: one observation about one service.
 //!
-//! Each kind of source becomes a variant here (user reports today; probe results,
-//! official statuses and social posts as they come), so the engine, the evidence it
+//! Each kind of source becomes a variant here (user reports, probe results, official
+//! statuses; social posts as they come), so the engine, the evidence it
 //! keeps and every `match` over it are checked by the compiler when a kind is added.
 
+use std::sync::Arc;
+
 use crate::catalog::ServiceId;
+use crate::official::OfficialStatus;
 use crate::report::Report;
 use crate::time::Millis;
 
@@ -16,6 +19,21 @@ pub enum Signal {
     Report(Report),
     /// A run of one of the service's probes from one location.
     Probe(ProbeRun),
+    /// What one of the service's official status feeds said when it changed.
+    Official(OfficialReading),
+}
+
+/// A new state of an official feed, as the engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfficialReading {
+    pub service: ServiceId,
+    /// The feed's index in its service's `feeds`.
+    pub feed: u16,
+    /// When seismo read it.
+    pub at: Millis,
+    /// Shared: a vendor's page with its recent incidents is a few kilobytes, and the
+    /// board, the store and the engine all keep it.
+    pub status: Arc<OfficialStatus>,
 }
 
 /// A probe's run as the engine needs it: which probe, from where, and how it went.
@@ -38,6 +56,7 @@ impl Signal {
         match self {
             Signal::Report(report) => report.at,
             Signal::Probe(run) => run.at,
+            Signal::Official(reading) => reading.at,
         }
     }
 }

@@ -3,7 +3,10 @@
 
 use seismo_core::catalog::ServiceId;
 use seismo_core::gazetteer::{CityId, CountryId, RegionId};
+use seismo_core::official::{Condition, OfficialState};
 use seismo_core::time::Millis;
+
+pub use crate::engine::fusion::{Confidence, Source};
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -67,6 +70,19 @@ pub enum Evidence {
     Probes(ProbeTest),
     /// A probe's latency across the locations where it passes.
     Slowdown(LatencyTest),
+    /// What the vendor's own status feed says.
+    Official(OfficialWord),
+}
+
+impl Evidence {
+    /// The source whose confidence this evidence moves.
+    pub fn source(&self) -> Source {
+        match self {
+            Evidence::Reports(_) => Source::Reports,
+            Evidence::Probes(_) | Evidence::Slowdown(_) => Source::Probes,
+            Evidence::Official(_) => Source::Official,
+        }
+    }
 }
 
 impl<'de> serde::Deserialize<'de> for Evidence {
@@ -77,6 +93,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
             Reports(CountTest),
             Probes(ProbeTest),
             Slowdown(LatencyTest),
+            Official(OfficialWord),
         }
         /// Incidents stored before evidence named its kind hold a bare count test of
         /// reports.
@@ -90,6 +107,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
             Stored::Tagged(Tagged::Reports(test)) | Stored::Bare(test) => Evidence::Reports(test),
             Stored::Tagged(Tagged::Probes(test)) => Evidence::Probes(test),
             Stored::Tagged(Tagged::Slowdown(test)) => Evidence::Slowdown(test),
+            Stored::Tagged(Tagged::Official(word)) => Evidence::Official(word),
         })
     }
 }
@@ -142,6 +160,39 @@ pub struct LatencyTest {
     pub usual_ms: u64,
 }
 
+/// What a vendor's status feed says of the service.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OfficialWord {
+    /// The feed's name.
+    pub feed: String,
+    /// How the vendor shows the service (the mapped components' worst):
+    /// `operational`, `under_maintenance`, `degraded_performance`, `partial_outage` or
+    /// `major_outage`.
+    #[schema(value_type = String)]
+    pub condition: Condition,
+    /// The vendor's post this is about, if any.
+    pub post: Option<OfficialPost>,
+}
+
+/// One post of a vendor's incident.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OfficialPost {
+    /// The vendor's id of the incident (`MO1221364`).
+    pub incident: String,
+    pub title: String,
+    /// The state the post gave it: `investigating`, `identified`, `monitoring`,
+    /// `resolved`…
+    #[schema(value_type = String)]
+    pub state: OfficialState,
+    /// When the vendor posted it (RFC 3339).
+    #[serde(with = "seismo_core::time::rfc3339")]
+    #[schema(value_type = String)]
+    pub posted_at: Millis,
+    /// The vendor's words.
+    pub text: String,
+    pub url: Option<String>,
+}
+
 /// Why an incident changed, as stored in its log.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "change", rename_all = "snake_case", deny_unknown_fields)]
@@ -163,10 +214,29 @@ pub enum Change {
         inferred: bool,
     },
     /// Evidence joined the incident without changing its state (a probe started or
-    /// stopped failing).
+    /// stopped failing, the vendor posted).
     Observed {
         evidence: Evidence,
     },
+    /// The vendor's page shows the service operational while the evidence says it is
+    /// down (`raised`), or no longer does (the vendor caught up).
+    SaysOperational {
+        raised: bool,
+        evidence: Evidence,
+    },
+}
+
+impl Change {
+    pub fn evidence(&self) -> Option<&Evidence> {
+        match self {
+            Change::Opened { evidence, .. }
+            | Change::Became { evidence, .. }
+            | Change::Reopened { evidence }
+            | Change::Observed { evidence }
+            | Change::SaysOperational { evidence, .. } => Some(evidence),
+            Change::LinkedUpstream { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -174,6 +244,17 @@ pub enum Change {
 pub struct LogEntry {
     pub at: Millis,
     pub change: Change,
+    /// How the change's source moved the incident's confidence, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Moved>,
+}
+
+/// The incident's confidence before and after a source moved it (the others held).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Moved {
+    pub from: f64,
+    pub to: f64,
 }
 
 /// A problem's share of the incident's reports against its normal share.
@@ -230,14 +311,24 @@ pub struct Incident {
     pub peak_at: Millis,
     /// Most reports in one minute.
     pub peak_per_minute: u64,
-    /// 0–1, from the strongest surge test so far.
+    /// 0–1, every source fused ([`crate::engine::fusion`]).
     pub confidence: f64,
+    /// The strongest confidence each source reached.
+    pub sources: Confidence,
     pub problems: Vec<ProblemShare>,
     pub cities: Vec<AffectedPlace<CityId>>,
     pub regions: Vec<AffectedPlace<RegionId>>,
     pub countries: Vec<AffectedPlace<CountryId>>,
     pub footprint: Footprint,
     pub upstream: Option<Upstream>,
+    /// The vendor's incidents about it, in the order they were attached.
+    pub official: Vec<OfficialLink>,
+    /// When the vendor first admitted trouble: its earliest acknowledgement of an
+    /// attached incident, or when seismo first read a mapped component in trouble.
+    pub acknowledged_at: Option<Millis>,
+    /// Since when the vendor's page has shown the service operational while the
+    /// evidence says it is down; kept when the incident ends before the vendor speaks.
+    pub says_operational_since: Option<Millis>,
     pub log: Vec<LogEntry>,
     /// Reports per problem since `started_at`, indexed by problem id.
     pub(crate) problem_counts: Vec<u64>,
@@ -253,8 +344,41 @@ pub struct Incident {
     pub(crate) probes_failing: std::collections::BTreeSet<u16>,
     /// The service's probes slow by quorum, as the timeline last told.
     pub(crate) probes_slow: std::collections::BTreeSet<u16>,
-    /// Since when no probe has failed or been slow by quorum, while none does.
-    pub(crate) probes_passing_since: Option<Millis>,
+    /// Since when no probe has failed or been slow by quorum and the vendor has not
+    /// held the outage open, while so.
+    pub(crate) untroubled_since: Option<Millis>,
+    /// Each source's confidence as the log last told it.
+    pub(crate) logged: Confidence,
+}
+
+impl Incident {
+    /// Raises `source`'s confidence to `value` and fuses them again.
+    pub(crate) fn raise(&mut self, source: Source, value: f64) {
+        self.sources.raise(source, value);
+        self.confidence = self.sources.fused();
+    }
+
+    /// How long before the vendor's first acknowledgement seismo detected it
+    /// (negative: the vendor spoke first).
+    pub fn lead_ms(&self) -> Option<Millis> {
+        Some(self.acknowledged_at? - self.detected_at)
+    }
+}
+
+/// A vendor's incident attached to a detected one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficialLink {
+    /// The feed's name.
+    pub feed: String,
+    /// The vendor's id.
+    pub id: String,
+    pub title: String,
+    pub url: Option<String>,
+    /// When the vendor first posted about it.
+    pub acknowledged_at: Millis,
+    /// Its posts logged so far.
+    pub posts: usize,
 }
 
 #[cfg(test)]

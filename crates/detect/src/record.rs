@@ -8,7 +8,9 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::Millis;
 use serde::{Deserialize, Serialize};
 
-use crate::incident::{Footprint, Incident, LogEntry, ProblemShare, State};
+use crate::incident::{
+    Confidence, Footprint, Incident, LogEntry, OfficialLink, ProblemShare, State,
+};
 use crate::view::IncidentView;
 
 /// The number of the format [`IncidentRecord`] writes.
@@ -38,6 +40,20 @@ pub struct IncidentRecord {
     pub footprint: Footprint,
     pub upstream: Option<UpstreamRecord>,
     pub log: Vec<LogEntry>,
+    // Added within format 1 (absent from older records, read as defaults).
+    /// The strongest confidence each source reached.
+    #[serde(default)]
+    pub sources: Confidence,
+    /// The vendor's incidents attached to it.
+    #[serde(default)]
+    pub official: Vec<OfficialLink>,
+    /// When the vendor first admitted trouble.
+    #[serde(default)]
+    pub acknowledged_at: Option<Millis>,
+    /// Since when the vendor's page has shown the service operational while the
+    /// evidence says down, while it does.
+    #[serde(default)]
+    pub says_operational_since: Option<Millis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +101,10 @@ impl IncidentRecord {
                 inferred: u.inferred,
             }),
             log: incident.log.clone(),
+            sources: incident.sources,
+            official: incident.official.clone(),
+            acknowledged_at: incident.acknowledged_at,
+            says_operational_since: incident.says_operational_since,
         }
     }
 }
@@ -190,7 +210,16 @@ mod tests {
                     state: State::Suspected,
                     evidence,
                 },
+                confidence: Some(crate::incident::Moved { from: 0.0, to: 0.5 }),
             }],
+            sources: Confidence {
+                reports: 0.95,
+                probes: 0.0,
+                official: 0.0,
+            },
+            official: vec![],
+            acknowledged_at: Some(1_769_107_020_000),
+            says_operational_since: None,
         }
     }
 
@@ -210,6 +239,15 @@ mod tests {
         assert_eq!(view.detected_at, "2026-01-22T18:17:00Z");
         assert_eq!(view.upstream.as_ref().unwrap().service, "azure");
         assert_eq!(view.log[0].event, "opened");
+        assert_eq!(
+            view.lead_seconds,
+            Some(1200),
+            "detected at 18:17, acknowledged at 18:37"
+        );
+        assert_eq!(
+            view.acknowledged_at.as_deref(),
+            Some("2026-01-22T18:37:00Z")
+        );
     }
 
     #[test]

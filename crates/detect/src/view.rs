@@ -6,7 +6,9 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::format_rfc3339;
 use serde::{Deserialize, Serialize};
 
-use crate::incident::{Change, Evidence, Footprint, Incident, ProblemShare, State};
+use crate::incident::{
+    Change, Confidence, Evidence, Footprint, Incident, LogEntry, Moved, ProblemShare, State,
+};
 use crate::record::{IncidentRecord, PlaceRecord};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -31,7 +33,41 @@ pub struct IncidentView {
     /// importer) the reports of one of its tests came from: how many distinct sources
     /// stand behind it. Absent for incidents recorded before blocks were counted.
     pub reporting_blocks: Option<u64>,
+    /// The strongest confidence each source reached; `confidence` fuses them.
+    #[serde(default)]
+    pub confidence_sources: Confidence,
+    /// The vendor's own incidents about it (`MO1221364`), each with its feed, title,
+    /// link and first post's time.
+    #[serde(default)]
+    pub official: Vec<OfficialView>,
+    /// When the vendor first admitted trouble (RFC 3339); null while it has not.
+    #[serde(default)]
+    pub acknowledged_at: Option<String>,
+    /// Seconds from seismo's detection to the vendor's first acknowledgement: how far
+    /// ahead seismo was (negative: the vendor spoke first).
+    #[serde(default)]
+    pub lead_seconds: Option<i64>,
+    /// The vendor's page shows the service operational while the evidence says it is
+    /// down; kept on an incident that ended before the vendor spoke.
+    #[serde(default)]
+    pub says_operational: bool,
+    /// Since when (RFC 3339), while it does.
+    #[serde(default)]
+    pub says_operational_since: Option<String>,
     pub log: Vec<LogView>,
+}
+
+/// A vendor's incident attached to a detected one.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OfficialView {
+    /// The feed it was read from.
+    pub feed: String,
+    /// The vendor's id.
+    pub id: String,
+    pub title: String,
+    pub url: Option<String>,
+    /// When the vendor first posted about it (RFC 3339).
+    pub acknowledged_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -65,7 +101,8 @@ pub struct UpstreamView {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogView {
     pub at: String,
-    /// `opened`, `state`, `reopened` or `upstream`.
+    /// `opened`, `state`, `reopened`, `upstream`, `observed` (evidence joined) or
+    /// `says_operational`.
     pub event: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<State>,
@@ -77,6 +114,12 @@ pub struct LogView {
     pub upstream: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inferred: Option<bool>,
+    /// For `says_operational`: raised (true) or cleared (false).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raised: Option<bool>,
+    /// How this change's source moved the incident's confidence, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<Moved>,
 }
 
 impl IncidentView {
@@ -164,19 +207,37 @@ impl IncidentView {
                 incident: u.incident,
                 inferred: u.inferred,
             }),
-            log: record
-                .log
-                .iter()
-                .map(|entry| LogView::new(entry.at, &entry.change))
-                .collect(),
+            log: record.log.iter().map(LogView::new).collect(),
             reporting_blocks: None,
+            confidence_sources: Confidence {
+                reports: round(record.sources.reports),
+                probes: round(record.sources.probes),
+                official: round(record.sources.official),
+            },
+            official: record
+                .official
+                .iter()
+                .map(|o| OfficialView {
+                    feed: o.feed.clone(),
+                    id: o.id.clone(),
+                    title: o.title.clone(),
+                    url: o.url.clone(),
+                    acknowledged_at: format_rfc3339(o.acknowledged_at),
+                })
+                .collect(),
+            acknowledged_at: record.acknowledged_at.map(format_rfc3339),
+            lead_seconds: record
+                .acknowledged_at
+                .map(|a| (a - record.detected_at).div_euclid(1000)),
+            says_operational: record.says_operational_since.is_some(),
+            says_operational_since: record.says_operational_since.map(format_rfc3339),
         };
         view.reporting_blocks = view
             .log
             .iter()
             .filter_map(|entry| match entry.evidence.as_ref()? {
                 Evidence::Reports(test) => test.blocks,
-                Evidence::Probes(_) | Evidence::Slowdown(_) => None,
+                Evidence::Probes(_) | Evidence::Slowdown(_) | Evidence::Official(_) => None,
             })
             .max();
         view
@@ -184,17 +245,22 @@ impl IncidentView {
 }
 
 impl LogView {
-    pub fn new(at: i64, change: &Change) -> LogView {
+    pub fn new(entry: &LogEntry) -> LogView {
         let mut view = LogView {
-            at: format_rfc3339(at),
+            at: format_rfc3339(entry.at),
             event: "state".into(),
             from: None,
             state: None,
             evidence: None,
             upstream: None,
             inferred: None,
+            raised: None,
+            confidence: entry.confidence.map(|m| Moved {
+                from: round(m.from),
+                to: round(m.to),
+            }),
         };
-        match change {
+        match &entry.change {
             Change::Opened { state, evidence } => {
                 view.event = "opened".into();
                 view.state = Some(*state);
@@ -217,6 +283,11 @@ impl LogView {
             }
             Change::Observed { evidence } => {
                 view.event = "observed".into();
+                view.evidence = Some(evidence.clone());
+            }
+            Change::SaysOperational { raised, evidence } => {
+                view.event = "says_operational".into();
+                view.raised = Some(*raised);
                 view.evidence = Some(evidence.clone());
             }
         }

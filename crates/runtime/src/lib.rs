@@ -24,12 +24,13 @@ use seismo_detect::record::{self, IncidentRecord as Record};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, IncidentEvent, Series};
 use seismo_store::{
-    Committed, IncidentEventRecord, IncidentRecord, ProbeQuery, Store, StoreError, Writer,
-    WriterConfig,
+    Committed, IncidentEventRecord, IncidentRecord, OfficialRecord, ProbeQuery, Store, StoreError,
+    Writer, WriterConfig,
 };
 use tokio_util::sync::CancellationToken;
 
 pub use official::OfficialBoard;
+use official::official_signal;
 use probes::probe_signal;
 pub use probes::{AGENT_DOWN_AFTER_MS, AgentContact, Agents, ProbeBoard};
 
@@ -79,8 +80,8 @@ pub struct Live {
 
 impl Live {
     /// Reads the archive from `store`, replays its last [`REPLAY_DAYS`] of reports and
-    /// its last day of probe runs before `now` into the engine, in time order and with
-    /// the data's own time (so it finds the incidents it found live, with their ids),
+    /// official readings and its last day of probe runs before `now` into the engine,
+    /// in time order and with the data's own time (so it finds the incidents it found live, with their ids),
     /// fills the series, and starts the writer.
     pub fn start(
         mut store: Box<dyn Store>,
@@ -93,7 +94,20 @@ impl Live {
         let replay_since = now - REPLAY_DAYS * DAY_MS;
         let archive = archived_incidents(&mut *store, replay_since, &catalog, gazetteer)?;
         let probes = ProbeBoard::default();
-        let mut probe_runs = Vec::new();
+        let official = OfficialBoard::default();
+        let mut stored_signals = Vec::new();
+        for reading in store.official_readings(replay_since)? {
+            official.record(
+                &reading.service,
+                &reading.feed,
+                seismo_core::official::Reading {
+                    read_at: Some(reading.at),
+                    status: Some(reading.status.clone()),
+                    ..Default::default()
+                },
+            );
+            stored_signals.extend(official_signal(&catalog, &reading));
+        }
         for service in catalog.services() {
             for probe in &service.probes {
                 let last_day = ProbeQuery {
@@ -102,12 +116,12 @@ impl Live {
                 };
                 let results = store.probe_results(&last_day)?;
                 probes.record(&results);
-                probe_runs.extend(results.iter().filter_map(|r| probe_signal(&catalog, r)));
+                stored_signals.extend(results.iter().filter_map(|r| probe_signal(&catalog, r)));
             }
         }
-        // Stable: runs of one time keep the store's order.
-        probe_runs.sort_by_key(Signal::at);
-        let mut probe_runs = probe_runs.into_iter().peekable();
+        // Stable: signals of one time keep the store's order.
+        stored_signals.sort_by_key(Signal::at);
+        let mut stored_signals = stored_signals.into_iter().peekable();
         let engine = Arc::new(Mutex::new(Engine::new(
             engine_config,
             catalog.clone(),
@@ -127,17 +141,18 @@ impl Live {
                 let mut series = series.write().expect("series lock");
                 if committed.replay {
                     // At start, before any tick: history drives the engine's minutes,
-                    // the reports and the probe runs merged in time order.
+                    // the reports, probe runs and official readings merged in time
+                    // order.
                     let mut engine = engine.lock().expect("engine lock");
                     for report in counted {
                         series.add(report);
-                        while let Some(run) = probe_runs.next_if(|r| r.at() <= report.at) {
-                            engine.replay(&run);
+                        while let Some(signal) = stored_signals.next_if(|s| s.at() <= report.at) {
+                            engine.replay(&signal);
                         }
                         engine.replay(&Signal::Report(*report));
                     }
-                    for run in probe_runs.by_ref() {
-                        engine.replay(&run);
+                    for signal in stored_signals.by_ref() {
+                        engine.replay(&signal);
                     }
                 } else {
                     let mut inbox = inbox.lock().expect("inbox lock");
@@ -167,7 +182,7 @@ impl Live {
             archive,
             probes,
             agents: Agents::default(),
-            official: OfficialBoard::default(),
+            official,
             inbox,
             writer_thread: Mutex::new(Some(writer_thread)),
         })
@@ -186,6 +201,27 @@ impl Live {
             .iter()
             .filter_map(|r| probe_signal(&self.catalog, r));
         self.inbox.lock().expect("inbox lock").extend(signals);
+        Ok(())
+    }
+
+    /// Stores what `service`'s official feed `feed` said at `at` when it changed and,
+    /// once it is durable, hands it to the engine.
+    pub async fn record_official(
+        &self,
+        service: &str,
+        feed: &str,
+        at: Millis,
+        status: seismo_core::official::OfficialStatus,
+    ) -> Result<(), Arc<StoreError>> {
+        let record = OfficialRecord {
+            service: service.to_string(),
+            feed: feed.to_string(),
+            at,
+            status,
+        };
+        let signal = official_signal(&self.catalog, &record);
+        self.writer.save_official_reading(record).await?;
+        self.inbox.lock().expect("inbox lock").extend(signal);
         Ok(())
     }
 

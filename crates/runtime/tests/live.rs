@@ -234,7 +234,47 @@ kind = "smtp"
 target = "mx.mail.test:25"
 mail_from = "probe@seismo.test"
 rcpt_to = "postmaster@mail.test"
+
+[[service.feed]]
+kind = "statuspage"
+url = "https://status.mail.test"
 "#;
+
+/// The mail vendor's page at minute `minute`: an incident from minute 38, investigated
+/// until it is resolved at minute 70.
+fn mail_page(minute: i64) -> seismo_core::official::OfficialStatus {
+    use seismo_core::official::{Condition, OfficialIncident, OfficialState, OfficialUpdate};
+    let resolved = minute >= 70;
+    let mut updates = vec![OfficialUpdate {
+        at: NOW + 38 * MINUTE_MS,
+        state: OfficialState::Investigating,
+        text: "We are looking into delayed mail.".into(),
+    }];
+    if resolved {
+        updates.push(OfficialUpdate {
+            at: NOW + 70 * MINUTE_MS,
+            state: OfficialState::Resolved,
+            text: "Mail flows again.".into(),
+        });
+    }
+    seismo_core::official::OfficialStatus {
+        condition: Condition::Operational,
+        description: "All Systems Operational".into(),
+        components: vec![],
+        incidents: vec![OfficialIncident {
+            id: "INC1".into(),
+            title: "Delayed mail".into(),
+            state: updates.last().unwrap().state,
+            impact: Some("major".into()),
+            url: None,
+            started_at: NOW + 38 * MINUTE_MS,
+            resolved_at: resolved.then_some(NOW + 70 * MINUTE_MS),
+            components: vec![],
+            maintenance: false,
+            updates,
+        }],
+    }
+}
 
 /// The runs of the `mx` probe from four places in minute `minute` after [`NOW`], five
 /// seconds into it: three hear 451 at RCPT TO from minute 30 to 60, and all of them
@@ -282,7 +322,7 @@ fn incidents(live: &Live) -> Vec<(u64, String, Vec<seismo_detect::incident::LogE
 }
 
 #[tokio::test]
-async fn a_restart_finds_the_probe_incidents_found_live_with_their_ids_and_timelines() {
+async fn a_restart_finds_the_probe_and_vendor_incidents_found_live_with_their_ids_and_timelines() {
     let dir = tempfile::tempdir().unwrap();
     let catalog = Arc::new(Catalog::parse("test", PROBED).unwrap());
     let start_at = |now: Millis| {
@@ -310,15 +350,38 @@ async fn a_restart_finds_the_probe_incidents_found_live_with_their_ids_and_timel
             if second == 20 {
                 live.record_probe_results(mx_runs(minute)).await.unwrap();
             }
+            if second == 40 && (minute == 40 || minute == 70) {
+                let feed = &catalog.services()[0].feeds[0].name;
+                live.record_official("mail", feed, at, mail_page(minute))
+                    .await
+                    .unwrap();
+            }
             ticker.tick().await.unwrap();
         }
     }
     let found_live = incidents(&live);
     let states: Vec<&str> = found_live.iter().map(|(_, s, _)| s.as_str()).collect();
     assert_eq!(states, ["resolved", "resolved"], "{found_live:#?}");
+    let vendor_posts = found_live[0]
+        .2
+        .iter()
+        .filter(|e| {
+            matches!(
+                &e.change,
+                Change::Observed {
+                    evidence: seismo_detect::incident::Evidence::Official(_)
+                }
+            )
+        })
+        .count();
+    assert_eq!(
+        vendor_posts, 2,
+        "both posts of the vendor joined the probe outage"
+    );
     finish(live).await;
 
-    // Restarted: the same incidents from the stored runs, the same ids and changes.
+    // Restarted: the same incidents from the stored runs and readings, the same ids
+    // and changes.
     let restarted = start_at(NOW + 200 * MINUTE_MS);
     let (_, clock) = fake_clock(NOW + 200 * MINUTE_MS);
     Ticker::new(restarted.clone(), clock, Arc::new(Recorder::default()))

@@ -1,5 +1,6 @@
 //! The catalog's official status feeds, read by `seismo serve`, each on its own
-//! schedule; every reading goes to the live board the API and the pages read.
+//! schedule; every reading goes to the live board the API and the pages read, and
+//! every change to the store and the engine.
 
 use std::sync::Arc;
 
@@ -19,18 +20,28 @@ pub fn start(live: &Arc<Live>, reader: Reader, clock: Clock, stopping: &Cancella
             );
             let (slug, feed) = (service.slug.clone(), feed.clone());
             tokio::spawn(async move {
+                // What the store last kept: a feed unchanged since is not news.
                 let mut state = FeedState::default();
+                state.reading = live.official.reading(&slug, &feed.name).unwrap_or_default();
                 loop {
+                    let now = clock();
                     let read = reader
-                        .read(&feed, &mut state, clock(), rand::random::<f64>())
+                        .read(&feed, &mut state, now, rand::random::<f64>())
                         .await;
                     if let Some(error) = &state.reading.error {
                         tracing::warn!(service = %slug, feed = %feed.name, %error, "status feed unread");
                     }
                     live.official
                         .record(&slug, &feed.name, state.reading.clone());
-                    if read.changed {
+                    if read.changed
+                        && let Some(status) = state.reading.status.clone()
+                    {
                         tracing::info!(service = %slug, feed = %feed.name, "status feed changed");
+                        if let Err(error) =
+                            live.record_official(&slug, &feed.name, now, status).await
+                        {
+                            tracing::error!(service = %slug, feed = %feed.name, %error, "cannot store a status feed's change");
+                        }
                     }
                     tokio::select! {
                         () = tokio::time::sleep(read.next_in) => {}

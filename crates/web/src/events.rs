@@ -65,7 +65,7 @@ impl Publisher for AppState {
                 continue;
             };
             let view = IncidentView::new(incident, &self.live.catalog, self.live.gazetteer);
-            let entry = LogView::new(change.entry.at, &change.entry.change);
+            let entry = LogView::new(&change.entry);
             let data = json!({
                 "incident": view.id,
                 "service": view.service,

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use seismo_core::catalog::ServiceId;
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, format_rfc3339};
-use seismo_detect::incident::Evidence;
+use seismo_detect::incident::{Evidence, OfficialWord};
 use seismo_detect::view::{IncidentView, LogView};
 use seismo_detect::{Baseline, State};
 use serde::Serialize;
@@ -253,6 +253,21 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
             "probe {} takes {} ms from {} of {} locations, against a usual {} ms",
             test.probe, test.latency_ms, test.slow, test.locations, test.usual_ms
         ),
+        Evidence::Official(OfficialWord {
+            post: Some(post), ..
+        }) => format!(
+            "{} ({}, {} at {} UTC): \"{}\"",
+            post.title,
+            post.incident,
+            post.state.words(),
+            &format_rfc3339(post.posted_at)[11..16],
+            post.text
+        ),
+        Evidence::Official(word) => format!(
+            "its status page ({}) shows {}",
+            word.feed,
+            word.condition.words()
+        ),
     });
     let with_numbers = |text: String| match &numbers {
         Some(n) => format!("{text}: {n}."),
@@ -262,7 +277,23 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         entry.evidence,
         Some(Evidence::Probes(_) | Evidence::Slowdown(_))
     );
+    let by_vendor = matches!(entry.evidence, Some(Evidence::Official(_)));
     match (entry.event.as_str(), entry.state, &entry.evidence) {
+        ("says_operational", _, _) if entry.raised == Some(true) => with_numbers(format!(
+            "{name}'s status page says operational while the evidence says it is down"
+        )),
+        ("says_operational", _, _) => {
+            with_numbers(format!("{name}'s status page now admits the problem"))
+        }
+        ("opened", _, Some(Evidence::Official(_))) => {
+            with_numbers(format!("The vendor of {name} reports a problem"))
+        }
+        ("observed", _, Some(Evidence::Official(OfficialWord { post: Some(_), .. }))) => {
+            with_numbers(format!("The vendor of {name} posted"))
+        }
+        ("observed", _, Some(Evidence::Official(_))) => {
+            with_numbers(format!("The vendor of {name} admits a problem"))
+        }
         ("opened", _, Some(Evidence::Probes(_))) => {
             with_numbers(format!("{name} fails its probes"))
         }
@@ -296,6 +327,9 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         }
         (_, Some(State::Confirmed), _) => with_numbers(format!("Outage of {name} confirmed")),
         (_, Some(State::Recovering), _) => with_numbers(format!("Reports for {name} are falling")),
+        (_, Some(State::Resolved), _) if by_vendor => {
+            format!("The vendor of {name} no longer reports a problem.")
+        }
         (_, Some(State::Resolved), _) if by_probe => {
             format!("{name} passes its probes again.")
         }
@@ -367,6 +401,8 @@ mod tests {
                 evidence: Some(Evidence::Slowdown(test)),
                 upstream: None,
                 inferred: None,
+                raised: None,
+                confidence: None,
             }
         };
         assert_eq!(

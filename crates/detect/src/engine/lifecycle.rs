@@ -27,9 +27,9 @@ pub(crate) struct Reading {
     pub recent: Test,
     /// Reports in the last 60 minutes.
     pub hour: u64,
-    /// A probe of the service fails or is slow by quorum: the outage is not over,
-    /// whatever the reports say.
-    pub probes_troubled: bool,
+    /// A probe of the service fails or is slow by quorum, or its vendor is still
+    /// investigating: the outage is not over, whatever the reports say.
+    pub held_open: bool,
 }
 
 /// A change of state and the evidence that decided it.
@@ -99,7 +99,7 @@ pub(crate) fn step(
 
     // Back at the baseline: the 15-minute count is unremarkable and no window still
     // holds a surge (the tail of a long one shows in the hour).
-    if reading.recent.count.p_value > 0.01 && surge < levels.open && !reading.probes_troubled {
+    if reading.recent.count.p_value > 0.01 && surge < levels.open && !reading.held_open {
         let since = *next.quiet_since.get_or_insert(now - MINUTE_MS);
         if now - since >= config.quiet_minutes * MINUTE_MS {
             next.state = State::Resolved;
@@ -182,7 +182,7 @@ mod tests {
             surge: surge.map(|s| test(60, 400, s)),
             recent: test(15, recent, if surge.is_some() { 9.0 } else { 0.5 }),
             hour: 60,
-            probes_troubled: false,
+            held_open: false,
         }
     }
 
@@ -341,7 +341,7 @@ mod tests {
     fn a_probe_failing_by_quorum_keeps_quiet_reports_from_ending_the_outage() {
         let config = EngineConfig::default();
         let failing = Reading {
-            probes_troubled: true,
+            held_open: true,
             ..reading(2, None)
         };
         let mut phase = phase(State::Recovering, 200);

@@ -7,12 +7,16 @@
 //! - [`lifecycle`]: suspected → confirmed → recovering → resolved, a pure step;
 //! - [`places`]: affected cities, regions, countries, and problem shares;
 //! - [`probes`]: what the service's probes say, by quorum of locations;
+//! - [`official`]: what the vendor's status feeds admit, and when;
+//! - [`fusion`]: one confidence from every source;
 //! - [`correlate`]: upstream links, configured or inferred;
 //! - [`config`]: the settings.
 
 mod config;
 mod correlate;
+pub mod fusion;
 mod lifecycle;
+mod official;
 mod places;
 mod probes;
 mod service;
@@ -31,8 +35,9 @@ pub use config::EngineConfig;
 
 use crate::geo;
 use crate::incident::{
-    Change, Evidence, Footprint, Incident, IncidentId, LogEntry, State, Upstream,
+    Change, Evidence, Footprint, Incident, IncidentId, LogEntry, Moved, State, Upstream,
 };
+use fusion::Source;
 use lifecycle::{Phase, Reading};
 use service::{CLOSE_DELAY_HOURS, RECENT_MINUTES, ServiceState};
 use surge::{Levels, STATE_WINDOW_MINUTES, Test};
@@ -69,6 +74,8 @@ pub struct Engine {
     services: Vec<ServiceState>,
     /// What each service's probes say, by service.
     probe_watches: Vec<probes::ProbeWatch>,
+    /// What each service's official feeds say, by service.
+    official_watches: Vec<official::OfficialWatch>,
     incidents: Vec<Incident>,
     /// Position in `incidents` of each id.
     incident_index: FxHashMap<IncidentId, usize>,
@@ -112,6 +119,7 @@ impl Engine {
             gazetteer,
             dependencies,
             probe_watches: services.iter().map(|_| Default::default()).collect(),
+            official_watches: services.iter().map(|_| Default::default()).collect(),
             services,
             incidents: Vec::new(),
             incident_index: FxHashMap::default(),
@@ -169,6 +177,9 @@ impl Engine {
     pub fn observe(&mut self, signal: &Signal) {
         match signal {
             Signal::Probe(run) => self.probe_watches[run.service.0 as usize].observe(run),
+            Signal::Official(reading) => {
+                self.official_watches[reading.service.0 as usize].observe(reading);
+            }
             Signal::Report(report) => {
                 let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
                 self.services[report.service.0 as usize].observe(report, now_minute);
@@ -219,6 +230,7 @@ impl Engine {
             }
             self.test_service(index, now, events);
         }
+        self.watch_official(now, events);
         self.watch_probes(now, events);
         self.link_upstream(now, events);
     }
@@ -258,7 +270,8 @@ impl Engine {
                     surge: strongest,
                     recent,
                     hour: s.count_before(now_minute, 60),
-                    probes_troubled: self.probe_watches[index].troubled(),
+                    held_open: self.probe_watches[index].troubled()
+                        || self.official_watches[index].holds,
                 };
                 self.follow(index, i, now, &reading, events);
             }
@@ -284,7 +297,10 @@ impl Engine {
         incident.peak_window = incident.peak_window.max(reading.recent.count.observed);
         let surge = reading.surge.map_or(0.0, |t| t.surprise);
         incident.max_surprise = incident.max_surprise.max(surge);
-        incident.confidence = self.levels.confidence(incident.max_surprise);
+        incident.raise(
+            Source::Reports,
+            self.levels.confidence(incident.max_surprise),
+        );
         let phase = Phase {
             state: incident.state,
             peak_hour: incident.peak_hour,
@@ -353,56 +369,109 @@ impl Engine {
                     push(events, incident, now, Change::Observed { evidence });
                 }
             }
-            if self.probe_watches[index].troubled() {
-                incident.probes_passing_since = None;
+            let troubled = self.probe_watches[index].troubled();
+            if troubled {
+                incident.raise(Source::Probes, fusion::POSSIBLE);
             }
-            if let Some(since) = failing_since {
-                if incident.state == State::Suspected
-                    && now - since >= PROBE_CONFIRM_MINUTES * MINUTE_MS
-                    && let Some(verdict) = verdicts.iter().find(|v| v.failing)
-                {
-                    incident.state = State::Confirmed;
-                    incident.max_surprise = incident.max_surprise.max(self.levels.confirm);
-                    incident.confidence = self.levels.confidence(incident.max_surprise);
-                    let evidence = Evidence::Probes(verdict.test.clone());
-                    let confirmed = Change::Became {
-                        from: State::Suspected,
-                        to: State::Confirmed,
-                        evidence,
-                    };
-                    push(events, incident, now, confirmed);
-                }
-                continue;
+            if failing_since.is_some_and(|since| now - since >= PROBE_CONFIRM_MINUTES * MINUTE_MS) {
+                incident.raise(Source::Probes, fusion::CONFIRMING);
             }
-            if self.probe_watches[index].troubled() {
-                continue;
-            }
-            // Probes pass. With no report baseline to say the outage is over (a service
-            // only probes watch), they end it after the quiet period.
-            let since = *incident.probes_passing_since.get_or_insert(now);
-            let now_minute = now / MINUTE_MS;
-            let reports_tested = self.services[index]
-                .expected_hour((now_minute - 1).div_euclid(60))
-                .is_some();
-            if !reports_tested && now - since >= self.config.quiet_minutes * MINUTE_MS {
-                let incident = &mut self.incidents[i];
-                let evidence = verdicts
-                    .first()
-                    .map(|v| Evidence::Probes(v.test.clone()))
-                    .expect("probes that pass have a verdict");
-                let resolved = Change::Became {
-                    from: incident.state,
-                    to: State::Resolved,
-                    evidence,
-                };
-                incident.state = State::Resolved;
-                incident.ended_at = Some(since);
-                push(events, incident, now, resolved);
-                let s = &mut self.services[index];
-                s.active = None;
-                s.unmask_from(since);
-            }
+            let evidence = verdicts
+                .iter()
+                .find(|v| v.failing)
+                .or(verdicts.first())
+                .map(|v| Evidence::Probes(v.test.clone()))
+                .expect("a service with probes has a verdict");
+            self.confirm_by_fusion(i, now, &evidence, events);
+            let held = troubled || self.official_watches[index].holds;
+            self.end_when_untroubled(index, now, held, evidence, events);
         }
+    }
+
+    /// Confirms suspected incident `i` when sources other than reports make it sure
+    /// ([`fusion`]), for `evidence`.
+    fn confirm_by_fusion(
+        &mut self,
+        i: usize,
+        now: Millis,
+        evidence: &Evidence,
+        events: &mut Vec<IncidentEvent>,
+    ) {
+        let incident = &mut self.incidents[i];
+        if incident.state == State::Suspected && incident.sources.confirms() {
+            incident.state = State::Confirmed;
+            let confirmed = Change::Became {
+                from: State::Suspected,
+                to: State::Confirmed,
+                evidence: evidence.clone(),
+            };
+            push(events, incident, now, confirmed);
+        }
+    }
+
+    /// Ends service `index`'s open incident when nothing has `held` it open (no probe
+    /// in trouble, the vendor not investigating) for the quiet period and no report
+    /// baseline can say the outage is over (a service only probes or its vendor
+    /// watch); it ended when that quiet began. `evidence` is the last word.
+    fn end_when_untroubled(
+        &mut self,
+        index: usize,
+        now: Millis,
+        held: bool,
+        evidence: Evidence,
+        events: &mut Vec<IncidentEvent>,
+    ) {
+        let Some(i) = self.services[index].active else {
+            return;
+        };
+        let incident = &mut self.incidents[i];
+        if held {
+            incident.untroubled_since = None;
+            return;
+        }
+        let since = *incident.untroubled_since.get_or_insert(now);
+        let now_minute = now / MINUTE_MS;
+        let reports_tested = self.services[index]
+            .expected_hour((now_minute - 1).div_euclid(60))
+            .is_some();
+        if !reports_tested && now - since >= self.config.quiet_minutes * MINUTE_MS {
+            let resolved = Change::Became {
+                from: incident.state,
+                to: State::Resolved,
+                evidence,
+            };
+            incident.state = State::Resolved;
+            incident.ended_at = Some(since);
+            push(events, incident, now, resolved);
+            let s = &mut self.services[index];
+            s.active = None;
+            s.unmask_from(since);
+        }
+    }
+
+    /// Opens an incident on service `index` because its vendor posted `official`, as
+    /// `evidence` says; its position.
+    fn open_by_official(
+        &mut self,
+        index: usize,
+        now: Millis,
+        official: &seismo_core::official::OfficialIncident,
+        evidence: Evidence,
+        events: &mut Vec<IncidentEvent>,
+    ) -> usize {
+        let i = self.new_incident(index, now);
+        let incident = &mut self.incidents[i];
+        incident.started_at = incident.started_at.min(official.started_at);
+        incident.raise(Source::Official, fusion::ACKNOWLEDGED);
+        let opened = Change::Opened {
+            state: State::Suspected,
+            evidence,
+        };
+        push(events, incident, now, opened);
+        let s = &mut self.services[index];
+        s.active = Some(i);
+        s.last_incident = Some(i);
+        i
     }
 
     /// Opens an incident on service `index` because its probe number `probe` fails
@@ -424,8 +493,7 @@ impl Engine {
         };
         told.insert(probe);
         incident.started_at = incident.started_at.min(since[&probe]);
-        incident.max_surprise = self.levels.open;
-        incident.confidence = self.levels.confidence(incident.max_surprise);
+        incident.raise(Source::Probes, fusion::POSSIBLE);
         let opened = Change::Opened {
             state: State::Suspected,
             evidence,
@@ -480,7 +548,10 @@ impl Engine {
             incident.peak_at = minute * MINUTE_MS;
         }
         incident.max_surprise = incident.max_surprise.max(trigger.surprise);
-        incident.confidence = self.levels.confidence(incident.max_surprise);
+        incident.raise(
+            Source::Reports,
+            self.levels.confidence(incident.max_surprise),
+        );
         if opening.confirmed {
             incident.state = State::Confirmed;
             let confirmed = Change::Became {
@@ -510,12 +581,16 @@ impl Engine {
             peak_at: now - MINUTE_MS,
             peak_per_minute: 0,
             confidence: 0.0,
+            sources: Default::default(),
             problems: Vec::new(),
             cities: Vec::new(),
             regions: Vec::new(),
             countries: Vec::new(),
             footprint: Footprint::Unknown,
             upstream: None,
+            official: Vec::new(),
+            acknowledged_at: None,
+            says_operational_since: None,
             log: Vec::new(),
             problem_counts: s.problem_counts_since(started_at, problems),
             max_surprise: 0.0,
@@ -524,7 +599,8 @@ impl Engine {
             peak_hour: 0,
             probes_failing: Default::default(),
             probes_slow: Default::default(),
-            probes_passing_since: None,
+            untroubled_since: None,
+            logged: Default::default(),
         };
         self.incident_index
             .insert(incident.id, self.incidents.len());
@@ -630,8 +706,22 @@ fn tell(told: &mut std::collections::BTreeSet<u16>, probe: u16, troubled: bool) 
     }
 }
 
+/// Logs `change` of `incident` at `at`, with how its evidence's source moved the
+/// confidence since that source was last logged (the other sources held as they are).
 fn push(events: &mut Vec<IncidentEvent>, incident: &mut Incident, at: Millis, change: Change) {
-    let entry = LogEntry { at, change };
+    let confidence = change.evidence().and_then(|evidence| {
+        let source = evidence.source();
+        let now = incident.sources;
+        let from = now.with(source, incident.logged.of(source)).fused();
+        incident.logged = incident.logged.with(source, now.of(source));
+        let to = now.fused();
+        (to > from).then_some(Moved { from, to })
+    });
+    let entry = LogEntry {
+        at,
+        change,
+        confidence,
+    };
     incident.log.push(entry.clone());
     events.push(IncidentEvent {
         incident: incident.id,

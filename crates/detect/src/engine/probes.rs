@@ -145,6 +145,11 @@ impl ProbeWatch {
         !self.failing_since.is_empty() || !self.slow_since.is_empty()
     }
 
+    /// Whether a probe fails by quorum, as the last verdicts said.
+    pub(crate) fn failing(&self) -> bool {
+        !self.failing_since.is_empty()
+    }
+
     /// Keeps `run` when it is the newest from its probe and location.
     pub(crate) fn observe(&mut self, run: &ProbeRun) {
         let key = (run.probe, run.location.clone());

@@ -97,6 +97,7 @@ pub fn feed(source: Source) -> Feed {
     Feed {
         name: "test".into(),
         interval: Duration::from_secs(60),
+        components: Vec::new(),
         source,
     }
 }

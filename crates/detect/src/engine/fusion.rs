@@ -1,0 +1,140 @@
+//! One confidence from every source. Each source keeps the strongest confidence it
+//! reached during the incident, on one scale (0.5: possible, 0.9: confirmed):
+//!
+//! - **reports**: 0.5 at the surprise that opens, 0.9 at the one that confirms, towards
+//!   1 beyond (`Levels::confidence`);
+//! - **probes**: [`POSSIBLE`] when a probe fails or is slow by quorum, [`CONFIRMING`]
+//!   once one has failed by quorum for `PROBE_CONFIRM_MINUTES`;
+//! - **official**: [`ACKNOWLEDGED`] once the vendor admits trouble (an incident of its
+//!   own, or a mapped component not operational);
+//! - posts, when they come, will never reach past [`POSSIBLE`] on their own.
+//!
+//! The sources are independent witnesses: the incident is a false alarm only if every
+//! one of them is wrong, so the incident's confidence is `1 − Π(1 − c)`.
+//!
+//! Reports confirm by their lifecycle (a confirming surge while reports are not
+//! falling). Any other source confirms a suspected incident when, with it, the fused
+//! confidence reaches [`CONFIRMING`]: a vendor's acknowledgement alone, probes failing
+//! by quorum for five minutes alone, or two sources that each make it possible and
+//! together make it sure.
+
+/// A source that alone makes an incident possible.
+pub const POSSIBLE: f64 = 0.5;
+/// The confidence that confirms.
+pub const CONFIRMING: f64 = 0.9;
+/// A vendor admitting trouble: it is not in doubt, but vendors err too.
+pub const ACKNOWLEDGED: f64 = 0.99;
+
+/// Where evidence comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Reports,
+    Probes,
+    Official,
+}
+
+/// The strongest confidence each source reached.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Confidence {
+    pub reports: f64,
+    pub probes: f64,
+    pub official: f64,
+}
+
+impl Confidence {
+    /// The incident's one confidence.
+    pub fn fused(&self) -> f64 {
+        1.0 - (1.0 - self.reports) * (1.0 - self.probes) * (1.0 - self.official)
+    }
+
+    pub fn of(&self, source: Source) -> f64 {
+        match source {
+            Source::Reports => self.reports,
+            Source::Probes => self.probes,
+            Source::Official => self.official,
+        }
+    }
+
+    fn slot(&mut self, source: Source) -> &mut f64 {
+        match source {
+            Source::Reports => &mut self.reports,
+            Source::Probes => &mut self.probes,
+            Source::Official => &mut self.official,
+        }
+    }
+
+    /// Raises `source` to `value`; a source never loses what it reached.
+    pub(crate) fn raise(&mut self, source: Source, value: f64) {
+        let slot = self.slot(source);
+        *slot = slot.max(value);
+    }
+
+    /// This confidence with `source` back at `value`: what it was before that source
+    /// last moved.
+    pub(crate) fn with(mut self, source: Source, value: f64) -> Confidence {
+        *self.slot(source) = value;
+        self
+    }
+
+    /// Whether sources other than reports confirm (reports confirm by their lifecycle).
+    pub(crate) fn confirms(&self) -> bool {
+        self.fused() >= CONFIRMING && self.probes.max(self.official) >= POSSIBLE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn only(source: Source, value: f64) -> Confidence {
+        let mut confidence = Confidence::default();
+        confidence.raise(source, value);
+        confidence
+    }
+
+    #[test]
+    fn reports_alone_never_confirm_here_their_lifecycle_does() {
+        let strong = only(Source::Reports, 0.99);
+        assert_eq!(strong.fused(), 0.99);
+        assert!(
+            !strong.confirms(),
+            "a falling surge is not confirmed by fusion"
+        );
+    }
+
+    #[test]
+    fn probes_confirm_once_failing_by_quorum_long_enough() {
+        assert!(!only(Source::Probes, POSSIBLE).confirms());
+        assert!(only(Source::Probes, CONFIRMING).confirms());
+    }
+
+    #[test]
+    fn a_vendor_acknowledgement_confirms_alone() {
+        let acknowledged = only(Source::Official, ACKNOWLEDGED);
+        assert!(acknowledged.confirms());
+        assert_eq!(acknowledged.fused(), ACKNOWLEDGED);
+    }
+
+    #[test]
+    fn two_witnesses_that_each_make_it_possible_confirm_together() {
+        let mut both = only(Source::Reports, 0.8);
+        assert!(!both.confirms());
+        both.raise(Source::Probes, POSSIBLE);
+        assert!((both.fused() - 0.9).abs() < 1e-9);
+        assert!(both.confirms());
+        let mut weak = only(Source::Reports, 0.6);
+        weak.raise(Source::Probes, POSSIBLE);
+        assert!(!weak.confirms(), "0.8 together is still only suspected");
+    }
+
+    #[test]
+    fn a_source_keeps_the_strongest_it_reached() {
+        let mut confidence = only(Source::Probes, CONFIRMING);
+        confidence.raise(Source::Probes, POSSIBLE);
+        assert_eq!(confidence.of(Source::Probes), CONFIRMING);
+        assert_eq!(confidence.with(Source::Probes, 0.0).fused(), 0.0);
+    }
+}
