@@ -288,8 +288,21 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         ("opened", _, Some(Evidence::Official(_))) => {
             with_numbers(format!("The vendor of {name} reports a problem"))
         }
-        ("observed", _, Some(Evidence::Official(OfficialWord { post: Some(_), .. }))) => {
-            with_numbers(format!("The vendor of {name} posted"))
+        (
+            "observed",
+            _,
+            Some(Evidence::Official(OfficialWord {
+                post: Some(post), ..
+            })),
+        ) => {
+            let first = incident.acknowledged_at.as_deref()
+                == Some(format_rfc3339(post.posted_at).as_str());
+            match lead_words(incident).filter(|_| first) {
+                Some(lead) => with_numbers(format!(
+                    "The vendor of {name} acknowledged the problem; seismo detected it {lead}"
+                )),
+                None => with_numbers(format!("The vendor of {name} posted")),
+            }
         }
         ("observed", _, Some(Evidence::Official(_))) => {
             with_numbers(format!("The vendor of {name} admits a problem"))
@@ -338,6 +351,23 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
     }
 }
 
+/// How far ahead of the vendor seismo was, in words: "22 minutes before the vendor
+/// said anything", "5 minutes after the vendor".
+pub fn lead_words(incident: &IncidentView) -> Option<String> {
+    let seconds = incident.lead_seconds?;
+    let minutes = (seconds.abs() as f64 / 60.0).round() as i64;
+    let span = match minutes {
+        0 => return Some("at the same minute as the vendor".into()),
+        1 => "1 minute".to_string(),
+        m => format!("{m} minutes"),
+    };
+    Some(if seconds > 0 {
+        format!("{span} before the vendor said anything")
+    } else {
+        format!("{span} after the vendor")
+    })
+}
+
 /// A short title for an incident.
 pub fn title(incident: &IncidentView) -> String {
     let places: Vec<&str> = incident
@@ -375,16 +405,91 @@ mod tests {
         assert!(Level::Ok < Level::Possible && Level::Likely < Level::Confirmed);
     }
 
-    #[test]
-    fn a_slowdown_is_told_with_its_latency_against_the_usual() {
-        let incident: IncidentView = serde_json::from_value(serde_json::json!({
+    /// Microsoft 365's incident detected at 18:15 and acknowledged at 18:37.
+    fn m365_incident() -> IncidentView {
+        serde_json::from_value(serde_json::json!({
             "id": 1, "service": "m365", "service_name": "Microsoft 365", "state": "suspected",
             "detected_at": "2026-01-22T18:15:00Z", "started_at": "2026-01-22T18:15:00Z",
             "ended_at": null, "peak_at": "2026-01-22T18:15:00Z", "peak_per_minute": 0,
             "confidence": 0.5, "problems": [], "cities": [], "regions": [], "countries": [],
-            "footprint": "unknown", "upstream": null, "reporting_blocks": null, "log": []
+            "footprint": "unknown", "upstream": null, "reporting_blocks": null, "log": [],
+            "acknowledged_at": "2026-01-22T18:37:00Z", "lead_seconds": 1320
         }))
-        .unwrap();
+        .unwrap()
+    }
+
+    fn log(event: &str, evidence: Evidence, raised: Option<bool>) -> LogView {
+        LogView {
+            at: "2026-01-22T18:38:00Z".into(),
+            event: event.into(),
+            from: None,
+            state: None,
+            evidence: Some(evidence),
+            upstream: None,
+            inferred: None,
+            raised,
+            confidence: None,
+        }
+    }
+
+    #[test]
+    fn the_vendor_s_words_are_quoted_with_the_lead_time_and_the_operational_flag() {
+        use seismo_core::official::{Condition, OfficialState};
+        let incident = m365_incident();
+        let word = |posted: &str, text: &str| {
+            Evidence::Official(OfficialWord {
+                feed: "m365 admin center".into(),
+                condition: Condition::PartialOutage,
+                post: Some(seismo_detect::incident::OfficialPost {
+                    incident: "MO1221364".into(),
+                    title: "Users can't send or receive email".into(),
+                    state: OfficialState::Investigating,
+                    posted_at: seismo_core::time::parse_rfc3339(posted).unwrap(),
+                    text: text.into(),
+                    url: None,
+                }),
+            })
+        };
+        assert_eq!(
+            sentence(
+                &incident,
+                &log(
+                    "observed",
+                    word("2026-01-22T18:37:00Z", "We're investigating."),
+                    None
+                )
+            ),
+            "The vendor of Microsoft 365 acknowledged the problem; seismo detected it 22 \
+             minutes before the vendor said anything: Users can't send or receive email \
+             (MO1221364, investigating at 18:37 UTC): \"We're investigating.\"."
+        );
+        assert_eq!(
+            sentence(
+                &incident,
+                &log(
+                    "observed",
+                    word("2026-01-22T19:10:00Z", "Rolling back."),
+                    None
+                )
+            ),
+            "The vendor of Microsoft 365 posted: Users can't send or receive email \
+             (MO1221364, investigating at 19:10 UTC): \"Rolling back.\"."
+        );
+        let green = Evidence::Official(OfficialWord {
+            feed: "m365 admin center".into(),
+            condition: Condition::Operational,
+            post: None,
+        });
+        assert_eq!(
+            sentence(&incident, &log("says_operational", green, Some(true))),
+            "Microsoft 365's status page says operational while the evidence says it is \
+             down: its status page (m365 admin center) shows operational."
+        );
+    }
+
+    #[test]
+    fn a_slowdown_is_told_with_its_latency_against_the_usual() {
+        let incident = m365_incident();
         let entry = |event: &str, slow: u16, latency_ms: u64| {
             let test = seismo_detect::incident::LatencyTest {
                 probe: "mx".into(),

@@ -16,7 +16,7 @@ use seismo_store::ProbeQuery;
 
 use super::chart::{self, Bar};
 use super::map::{self, Dot};
-use crate::status::{Level, ServiceStatus, Snapshot, sentence, title};
+use crate::status::{Level, ServiceStatus, Snapshot, lead_words, sentence, title};
 use crate::{ApiError, AppState};
 
 /// A timeline line.
@@ -46,7 +46,15 @@ impl<'a> IncidentCard<'a> {
                 .iter()
                 .map(|e| Moment {
                     at: e.at.clone(),
-                    text: sentence(view, e),
+                    text: match e.confidence {
+                        Some(moved) => format!(
+                            "{} Confidence {:.0}% → {:.0}%.",
+                            sentence(view, e),
+                            moved.from * 100.0,
+                            moved.to * 100.0
+                        ),
+                        None => sentence(view, e),
+                    },
                 })
                 .collect(),
             downstream: snapshot
@@ -84,6 +92,11 @@ impl<'a> IncidentCard<'a> {
         (map::world(&dots, &caption), map::us(&dots, &caption))
     }
 
+    /// How far ahead of the vendor seismo was, in words.
+    pub fn lead(&self) -> Option<String> {
+        lead_words(self.view)
+    }
+
     /// Observed over expected, for the cities table.
     pub fn ratio(&self, observed: &u64, expected: &f64) -> String {
         if *expected > 0.0 {
@@ -105,6 +118,64 @@ struct ServicePage<'a> {
     /// Problem and its share of the last 24 hours' reports, when there is no incident.
     problems: Vec<(String, f64)>,
     probes: Vec<ProbeRow>,
+    vendor: Vec<VendorRow>,
+}
+
+/// One official feed, as the vendor panel shows it.
+struct VendorRow {
+    name: String,
+    url: String,
+    /// The vendor's words for the service's state; none before the first good read.
+    condition: Option<&'static str>,
+    description: Option<String>,
+    read_at: Option<String>,
+    /// Since when reads have failed, and why: what is shown is stale.
+    stale: Option<(String, String)>,
+    /// The vendor's open incidents: id, title, state, link.
+    open: Vec<(String, String, &'static str, Option<String>)>,
+}
+
+/// The vendor panel: what each of the service's official feeds says, and since when
+/// it has been stale when reads fail.
+fn vendor_rows(state: &AppState, service: &Service) -> Vec<VendorRow> {
+    service
+        .feeds
+        .iter()
+        .map(|feed| {
+            let reading = state
+                .live
+                .official
+                .reading(&service.slug, &feed.name)
+                .unwrap_or_default();
+            let status = reading.status.as_ref();
+            VendorRow {
+                name: feed.name.clone(),
+                url: feed.source.url().to_string(),
+                condition: status.map(|s| feed.condition(s).words()),
+                description: status.map(|s| s.description.clone()),
+                read_at: reading.read_at.map(format_rfc3339),
+                stale: reading.failing_since.map(|since| {
+                    (
+                        format_rfc3339(since),
+                        reading.error.clone().unwrap_or_default(),
+                    )
+                }),
+                open: status
+                    .into_iter()
+                    .flat_map(|s| &s.incidents)
+                    .filter(|i| !i.state.is_closed() && feed.concerns(i))
+                    .map(|i| {
+                        (
+                            i.id.clone(),
+                            i.title.clone(),
+                            i.state.words(),
+                            i.url.clone(),
+                        )
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// One probe from one location, as the probe panel shows it.
@@ -292,6 +363,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
         hours_chart: chart::svg(&hours, MINUTE_MS, "Reports per minute, last 2 hours"),
         problems,
         probes: probe_rows(&state, service, now).await,
+        vendor: vendor_rows(&state, service),
     };
     Html(page.render().expect("service page renders")).into_response()
 }
