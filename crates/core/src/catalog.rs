@@ -617,6 +617,11 @@ problems = ["email", "login"]
                 "service[0].feed[0].interval",
                 "10s",
             ),
+            (
+                "kind = \"m365\"\ntenant_id = \"t\"\nclient_id = \"c\"\n",
+                "service[0].feed[0].client_secret",
+                "client_secret_env",
+            ),
         ];
         for (body, field, message) in cases {
             let e = parse_err(&format!("{SERVICE}[[service.feed]]\n{body}"));

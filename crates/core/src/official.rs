@@ -83,6 +83,8 @@ pub enum Source {
     Atom(SyndicationSource),
     /// The `incidents.json` of Google Cloud's status dashboard.
     GoogleCloud(CloudSource),
+    /// Microsoft 365 Service Health through Microsoft Graph, for one tenant.
+    M365(M365Source),
 }
 
 impl Source {
@@ -92,6 +94,7 @@ impl Source {
             Source::Rss(_) => "rss",
             Source::Atom(_) => "atom",
             Source::GoogleCloud(_) => "google-cloud",
+            Source::M365(_) => "m365",
         }
     }
 
@@ -101,7 +104,8 @@ impl Source {
             Source::Statuspage(PageSource { url })
             | Source::Rss(SyndicationSource { url, .. })
             | Source::Atom(SyndicationSource { url, .. })
-            | Source::GoogleCloud(CloudSource { url, .. }) => url,
+            | Source::GoogleCloud(CloudSource { url, .. })
+            | Source::M365(M365Source { graph_url: url, .. }) => url,
         }
     }
 }
@@ -134,6 +138,68 @@ fn google_cloud_incidents() -> String {
     "https://status.cloud.google.com/incidents.json".into()
 }
 
+/// A tenant's Microsoft 365 Service Health, read through Microsoft Graph
+/// (`/admin/serviceAnnouncement/healthOverviews` and `/issues`) with an app
+/// registration granted the `ServiceHealth.Read.All` application permission.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct M365Source {
+    /// The directory (tenant) id.
+    pub tenant_id: String,
+    /// The app registration's application (client) id.
+    pub client_id: String,
+    /// Its client secret, in the catalog…
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// …or, better, the environment variable that holds it.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// The Microsoft 365 services that are this seismo service, as Service Health
+    /// names them (`"Exchange Online"`, `"Microsoft Teams"`). Empty: all of them.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Microsoft Graph's address (another national cloud, or a test server).
+    #[serde(default = "graph_url")]
+    pub graph_url: String,
+    /// The Microsoft identity platform's address, where tokens are asked for.
+    #[serde(default = "login_url")]
+    pub login_url: String,
+}
+
+impl std::fmt::Debug for M365Source {
+    /// Everything but the secret: sources are logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("M365Source")
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret_env", &self.client_secret_env)
+            .field("services", &self.services)
+            .field("graph_url", &self.graph_url)
+            .field("login_url", &self.login_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl M365Source {
+    /// The client secret, from the catalog or its environment variable.
+    pub fn secret(&self) -> Result<String, String> {
+        match (&self.client_secret, &self.client_secret_env) {
+            (Some(secret), _) => Ok(secret.clone()),
+            (None, Some(name)) => std::env::var(name)
+                .map_err(|_| format!("the environment variable {name} holds no client secret")),
+            (None, None) => Err("no client_secret or client_secret_env".into()),
+        }
+    }
+}
+
+fn graph_url() -> String {
+    "https://graph.microsoft.com/v1.0".into()
+}
+
+fn login_url() -> String {
+    "https://login.microsoftonline.com".into()
+}
+
 /// A status page at an address.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,6 +227,31 @@ pub fn validate(feed: &Feed) -> Result<(), (&'static str, String)> {
             "url",
             format!("{:?} is not an http(s) URL", feed.source.url()),
         ));
+    }
+    if let Source::M365(m365) = &feed.source {
+        if m365.client_secret.is_some() == m365.client_secret_env.is_some() {
+            return Err((
+                "client_secret",
+                "give one of client_secret and client_secret_env".into(),
+            ));
+        }
+        if !matches!(
+            url::Url::parse(&m365.login_url)
+                .map(|u| u.scheme().to_string())
+                .as_deref(),
+            Ok("http" | "https")
+        ) {
+            return Err((
+                "login_url",
+                format!("{:?} is not an http(s) URL", m365.login_url),
+            ));
+        }
+        if m365.tenant_id.is_empty() || m365.client_id.is_empty() {
+            return Err((
+                "tenant_id",
+                "an app registration needs its tenant and client ids".into(),
+            ));
+        }
     }
     if feed.interval < Duration::from_secs(10) {
         return Err((

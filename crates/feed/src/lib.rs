@@ -6,6 +6,7 @@
 //! the feed has been stale.
 
 pub mod google_cloud;
+pub mod m365;
 pub mod statuspage;
 pub mod syndication;
 
@@ -45,6 +46,11 @@ pub enum ReadError {
     TooLarge { url: String },
     #[error("malformed feed: {0}")]
     Malformed(String),
+    /// The identity platform refused the feed's credentials, in its words.
+    #[error("{url} refused the credentials: {message}")]
+    Refused { url: String, message: String },
+    #[error("{0}")]
+    Credentials(String),
 }
 
 impl ReadError {
@@ -62,6 +68,21 @@ pub struct FeedState {
     pub reading: Reading,
     /// What each document's last answer said, for the next conditional request.
     documents: BTreeMap<String, Document>,
+    /// An access token and when it expires, for feeds behind OAuth.
+    bearer: Option<Bearer>,
+}
+
+#[derive(Clone)]
+struct Bearer {
+    token: String,
+    expires_at: Millis,
+}
+
+impl std::fmt::Debug for Bearer {
+    /// Tokens stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Bearer(expires at {})", self.expires_at)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -164,14 +185,132 @@ impl Reader {
                 let body = self.document(&source.url, state).await?;
                 Ok((google_cloud::parse(&body, &source.products)?, None))
             }
+            Source::M365(source) => {
+                let token = self.token(source, state, now).await?;
+                let graph = source.graph_url.trim_end_matches('/');
+                let overviews_url = format!("{graph}/admin/serviceAnnouncement/healthOverviews");
+                let overviews = self.authorized(&overviews_url, &token, state).await?;
+                let mut pages = Vec::new();
+                let mut next = Some(format!("{graph}/admin/serviceAnnouncement/issues"));
+                while let Some(url) = next.take()
+                    && pages.len() < m365::MAX_PAGES
+                {
+                    let page = self.authorized(&url, &token, state).await?;
+                    next = m365::next_link(&page)?;
+                    pages.push(page);
+                }
+                let pages: Vec<&[u8]> = pages.iter().map(|p| p.as_slice()).collect();
+                Ok((m365::parse(&overviews, &pages, &source.services)?, None))
+            }
         }
+    }
+
+    /// An access token for `source` (OAuth 2.0 client credentials), held until a
+    /// minute before it expires.
+    async fn token(
+        &self,
+        source: &seismo_core::official::M365Source,
+        state: &mut FeedState,
+        now: Millis,
+    ) -> Result<String, ReadError> {
+        if let Some(bearer) = &state.bearer
+            && bearer.expires_at > now + 60_000
+        {
+            return Ok(bearer.token.clone());
+        }
+        let url = format!(
+            "{}/{}/oauth2/v2.0/token",
+            source.login_url.trim_end_matches('/'),
+            source.tenant_id
+        );
+        let secret = source.secret().map_err(ReadError::Credentials)?;
+        let graph = reqwest::Url::parse(&source.graph_url)
+            .map_err(|e| ReadError::Credentials(format!("graph_url: {e}")))?;
+        let scope = format!("{}/.default", graph.origin().ascii_serialization());
+        let form = [
+            ("client_id", source.client_id.as_str()),
+            ("client_secret", secret.as_str()),
+            ("scope", scope.as_str()),
+            ("grant_type", "client_credentials"),
+        ];
+        let unreachable = |e: reqwest::Error| ReadError::Unreachable {
+            url: url.clone(),
+            message: e.to_string(),
+        };
+        let (status, body) = tokio::time::timeout(self.timeout, async {
+            let response = self
+                .client
+                .post(&url)
+                .form(&form)
+                .send()
+                .await
+                .map_err(unreachable)?;
+            let status = response.status();
+            Ok::<_, ReadError>((status, bounded_body(&url, response).await?))
+        })
+        .await
+        .map_err(|_| ReadError::Timeout {
+            url: url.clone(),
+            timeout: self.timeout,
+        })??;
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            access_token: Option<String>,
+            #[serde(default)]
+            expires_in: i64,
+            error: Option<String>,
+            error_description: Option<String>,
+        }
+        let answer: Answer = statuspage::json("token", &body)?;
+        match answer.access_token {
+            Some(token) if status.is_success() => {
+                state.bearer = Some(Bearer {
+                    token: token.clone(),
+                    expires_at: now + answer.expires_in * 1000,
+                });
+                Ok(token)
+            }
+            _ => Err(ReadError::Refused {
+                url,
+                message: [answer.error, answer.error_description]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(": "),
+            }),
+        }
+    }
+
+    /// [`Reader::document`] with an access token; a token refused is forgotten, so
+    /// that the next read asks for another.
+    async fn authorized(
+        &self,
+        url: &str,
+        token: &str,
+        state: &mut FeedState,
+    ) -> Result<Arc<Vec<u8>>, ReadError> {
+        let request = self.client.get(url).bearer_auth(token);
+        let fetched = self.conditional(request, url, state).await;
+        if let Err(ReadError::Status { status: 401, .. }) = &fetched {
+            state.bearer = None;
+        }
+        fetched
     }
 
     /// The body of the document at `url`: fetched, or the one held when the server
     /// says it has not changed.
     async fn document(&self, url: &str, state: &mut FeedState) -> Result<Arc<Vec<u8>>, ReadError> {
+        self.conditional(self.client.get(url), url, state).await
+    }
+
+    /// The body of `request` for `url`, made conditional on what is held of it.
+    async fn conditional(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        url: &str,
+        state: &mut FeedState,
+    ) -> Result<Arc<Vec<u8>>, ReadError> {
         let held = state.documents.get(url);
-        let mut request = self.client.get(url);
         if let Some(held) = held {
             if let Some(etag) = &held.etag {
                 request = request.header(IF_NONE_MATCH, etag);

@@ -116,7 +116,7 @@ pub fn parse(summary: &[u8], incidents: Option<&[u8]>) -> Result<OfficialStatus,
     })
 }
 
-fn json<'a, T: Deserialize<'a>>(document: &str, body: &'a [u8]) -> Result<T, ReadError> {
+pub(crate) fn json<'a, T: Deserialize<'a>>(document: &str, body: &'a [u8]) -> Result<T, ReadError> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|e| ReadError::Malformed(format!("{document}: {}: {}", e.path(), e.inner())))
@@ -154,7 +154,7 @@ fn indicator(indicator: &str) -> Result<Condition, ReadError> {
     })
 }
 
-fn time(field: &str, text: &str) -> Result<i64, ReadError> {
+pub(crate) fn time(field: &str, text: &str) -> Result<i64, ReadError> {
     parse_rfc3339(text)
         .ok_or_else(|| ReadError::Malformed(format!("{field}: {text:?} is not an RFC 3339 time")))
 }
