@@ -359,6 +359,21 @@ impl Catalog {
         Ok(())
     }
 
+    /// Declares `feed` for `service`, as the catalog file would, at any interval (the
+    /// demo's clock runs sixty times faster).
+    pub fn add_feed(&mut self, service: ServiceId, mut feed: Feed) -> Result<(), String> {
+        official::validate_source(&feed).map_err(|(key, message)| format!("{key}: {message}"))?;
+        if feed.name.is_empty() {
+            feed.name = official::default_name(&feed.source);
+        }
+        let feeds = &mut self.services[service.0 as usize].feeds;
+        if feeds.iter().any(|f| f.name == feed.name) {
+            return Err(format!("two feeds are named {:?}", feed.name));
+        }
+        feeds.push(feed);
+        Ok(())
+    }
+
     pub fn service(&self, id: ServiceId) -> &Service {
         &self.services[id.0 as usize]
     }

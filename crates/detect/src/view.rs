@@ -255,10 +255,8 @@ impl LogView {
             upstream: None,
             inferred: None,
             raised: None,
-            confidence: entry.confidence.map(|m| Moved {
-                from: round(m.from),
-                to: round(m.to),
-            }),
+            // Unrounded: a vendor's word moves a sure 0.999 to 0.99999.
+            confidence: entry.confidence,
         };
         match &entry.change {
             Change::Opened { state, evidence } => {

@@ -8,6 +8,10 @@
 //! until the outage begins, then answers RCPT TO with `451 4.3.2 Temporary server
 //! error` until its plateau ends, as Outlook did. An SMTP probe of `microsoft-365`
 //! runs against it from three locations, so the probe's evidence joins the incident.
+//!
+//! Status pages of the demo's own, in Statuspage's shape, play the vendors': Microsoft's
+//! stays green until it acknowledges incident MO1221364 at 18:37 and posts updates
+//! until it resolves it at 21:14; AWS's stays green all along, as AWS was fine.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
+use seismo_core::official::{Feed, PageSource, Source};
 use seismo_core::probe::{Check, Probe, SmtpCheck, StartTls};
 use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
 use seismo_core::time::{MINUTE_MS, Millis};
@@ -40,6 +45,40 @@ pub struct Demo {
 
 /// The places the demo's probes run from.
 pub const PROBE_LOCATIONS: [&str; 3] = ["Dallas, US", "Seattle, US", "Chicago, US"];
+
+/// What Microsoft posted about MO1221364 on 22 January 2026, as the demo tells it:
+/// the time of day (UTC), the state and the words.
+const MICROSOFT_POSTS: [(&str, &str, &str); 5] = [
+    (
+        "18:37",
+        "investigating",
+        "We're investigating reports that users can't send or receive email in Outlook; \
+         senders see 451 4.3.2 temporary server issue.",
+    ),
+    (
+        "19:05",
+        "identified",
+        "A portion of the North America infrastructure that processes mail isn't handling \
+         traffic as expected. We're redirecting traffic to healthy infrastructure.",
+    ),
+    (
+        "19:50",
+        "identified",
+        "Redirecting traffic is taking longer than expected; Teams, Defender and Purview \
+         may also be degraded.",
+    ),
+    (
+        "20:40",
+        "monitoring",
+        "Mail flow is recovering as traffic is rebalanced; queued messages are being \
+         delivered.",
+    ),
+    (
+        "21:14",
+        "resolved",
+        "Mail flow has recovered for all users after traffic was rebalanced.",
+    ),
+];
 
 /// What the demo's mail server answers to RCPT TO during the outage.
 const REFUSAL: &str = "451 4.3.2 Temporary server error. Please try again later";
@@ -141,6 +180,67 @@ impl Demo {
         }
     }
 
+    /// Binds the demo's status pages on loopback and declares them as the official
+    /// feeds of `microsoft-365` and `aws` in `catalog`, read every demo minute;
+    /// [`Demo::serve_status_pages`] answers.
+    pub fn vendor_feeds(&self, catalog: &mut Catalog) -> anyhow::Result<std::net::TcpListener> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let base = format!("http://{}", listener.local_addr()?);
+        for (slug, path, name) in [
+            (
+                "microsoft-365",
+                "microsoft",
+                "Microsoft 365 Service health (demo)",
+            ),
+            ("aws", "aws", "AWS Health Dashboard (demo)"),
+        ] {
+            let service = catalog
+                .by_slug(slug)
+                .with_context(|| format!("the demo needs {slug} in the catalog"))?;
+            let feed = Feed {
+                name: name.into(),
+                interval: Duration::from_secs(1),
+                components: Vec::new(),
+                source: Source::Statuspage(PageSource {
+                    url: format!("{base}/{path}"),
+                }),
+            };
+            catalog
+                .add_feed(service, feed)
+                .map_err(anyhow::Error::msg)?;
+        }
+        Ok(listener)
+    }
+
+    /// Serves the vendors' status pages on `listener` as they stood at the demo's
+    /// `clock` on the day of the outage `outage_start` falls on.
+    pub async fn serve_status_pages(
+        listener: std::net::TcpListener,
+        outage_start: Millis,
+        clock: Arc<dyn Fn() -> Millis + Send + Sync>,
+    ) -> anyhow::Result<()> {
+        use axum::extract::{Path, State};
+        let day = outage_start - outage_start.rem_euclid(seismo_core::time::DAY_MS);
+        let page = move |State(clock): State<Arc<dyn Fn() -> Millis + Send + Sync>>,
+                         Path((vendor, document)): Path<(String, String)>| async move {
+            let (summary, incidents) = match vendor.as_str() {
+                "microsoft" => microsoft_page(day, clock()),
+                _ => green_page("All Systems Operational", &["EC2", "S3", "Route 53"]),
+            };
+            match document.as_str() {
+                "summary.json" => axum::Json(summary),
+                _ => axum::Json(incidents),
+            }
+        };
+        let app = axum::Router::new()
+            .route("/{vendor}/api/v2/{document}", axum::routing::get(page))
+            .with_state(clock);
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, app).await?;
+        Ok(())
+    }
+
     pub fn mail_outage(&self) -> (Millis, Millis) {
         self.mail_outage
     }
@@ -164,6 +264,91 @@ impl Demo {
             }
         }
     }
+}
+
+/// A Statuspage `summary.json` and `incidents.json` with every component operational
+/// and no incident.
+fn green_page(description: &str, components: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    let components: Vec<_> = components
+        .iter()
+        .map(|name| serde_json::json!({"name": name, "status": "operational", "group": false}))
+        .collect();
+    (
+        serde_json::json!({
+            "status": {"indicator": "none", "description": description},
+            "components": components, "incidents": [], "scheduled_maintenances": []
+        }),
+        serde_json::json!({"incidents": []}),
+    )
+}
+
+/// Microsoft's page at `now` on `day` (midnight UTC): green, then MO1221364 with the
+/// posts made by then.
+fn microsoft_page(day: Millis, now: Millis) -> (serde_json::Value, serde_json::Value) {
+    let at = |hh_mm: &str| {
+        let (h, m) = hh_mm.split_once(':').expect("HH:MM");
+        day + (h.parse::<i64>().expect("hour") * 60 + m.parse::<i64>().expect("minute")) * MINUTE_MS
+    };
+    let products = [
+        "Exchange Online",
+        "Microsoft Teams",
+        "Microsoft Defender XDR",
+    ];
+    let posted: Vec<_> = MICROSOFT_POSTS
+        .iter()
+        .filter(|(time, _, _)| at(time) <= now)
+        .collect();
+    let Some((_, state, _)) = posted.last() else {
+        return green_page("All Systems Operational", &products);
+    };
+    let open = *state != "resolved";
+    let updates: Vec<_> = posted
+        .iter()
+        .rev()
+        .map(|(time, state, text)| {
+            let time = seismo_core::time::format_rfc3339(at(time));
+            serde_json::json!({"status": state, "body": text, "created_at": time, "display_at": time})
+        })
+        .collect();
+    let exchange = if open {
+        "partial_outage"
+    } else {
+        "operational"
+    };
+    let incident = serde_json::json!({
+        "id": "MO1221364", "name": "Users can't send or receive email in Outlook",
+        "status": state, "impact": "major",
+        "created_at": seismo_core::time::format_rfc3339(at("18:37")),
+        "started_at": seismo_core::time::format_rfc3339(at("18:15")),
+        "resolved_at": (!open).then(|| seismo_core::time::format_rfc3339(at("21:14"))),
+        "components": [{"name": "Exchange Online", "status": exchange, "group": false}],
+        "incident_updates": updates,
+    });
+    let components: Vec<_> = products
+        .iter()
+        .map(|name| {
+            let status = if *name == "Exchange Online" {
+                exchange
+            } else {
+                "operational"
+            };
+            serde_json::json!({"name": name, "status": status, "group": false})
+        })
+        .collect();
+    let (indicator, description) = if open {
+        ("major", "Partial System Outage")
+    } else {
+        ("none", "All Systems Operational")
+    };
+    (
+        serde_json::json!({
+            "status": {"indicator": indicator, "description": description},
+            "components": components,
+            "incidents": if open { vec![incident.clone()] } else { vec![] },
+            "scheduled_maintenances": []
+        }),
+        serde_json::json!({"incidents": [incident]}),
+    )
 }
 
 /// One SMTP session of the demo's mail server, never past RCPT TO's answer.

@@ -45,7 +45,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let demo_mail = match &demo {
-        Some(demo) => Some((demo.mail_probe(&mut catalog)?, demo.mail_outage())),
+        Some(demo) => Some((
+            demo.mail_probe(&mut catalog)?,
+            demo.vendor_feeds(&mut catalog)?,
+            demo.mail_outage(),
+        )),
         None => None,
     };
     // Checked before anything starts: a root that cannot be read is a configuration
@@ -112,11 +116,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tokio::spawn(ticker.run(tick, stopping.clone()));
         // The demo probes its own mail server from three places, to show a quorum.
         let locations: Vec<String> = match demo_mail {
-            Some((listener, outage)) => {
-                let mail = demo::Demo::serve_mail(listener, outage, clock.clone());
+            Some((mail_listener, pages_listener, outage)) => {
+                let mail = demo::Demo::serve_mail(mail_listener, outage, clock.clone());
                 tokio::spawn(async move {
                     if let Err(error) = mail.await {
                         tracing::error!(%error, "the demo's mail server stopped");
+                    }
+                });
+                let pages = demo::Demo::serve_status_pages(pages_listener, outage.0, clock.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = pages.await {
+                        tracing::error!(%error, "the demo's status pages stopped");
                     }
                 });
                 demo::PROBE_LOCATIONS.map(String::from).to_vec()

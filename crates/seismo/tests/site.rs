@@ -83,6 +83,77 @@ fn the_status_site_tells_the_outage() {
     feeds_are_atom(&server);
     badges_are_svg(&server);
     the_widget_embeds_the_status(&server);
+    the_vendor_acknowledges_after_seismo_and_aws_stays_green(&server);
+}
+
+/// The demo's Microsoft page acknowledges MO1221364 at 18:37 while seismo detected the
+/// outage at 18:16 or 18:17: the lead time, the flag raised while the page was green
+/// and cleared when it spoke, the vendor's words in the timeline, the page and the
+/// feeds. AWS's page stays green and AWS has no incident.
+fn the_vendor_acknowledges_after_seismo_and_aws_stays_green(server: &Server) {
+    let started = std::time::Instant::now();
+    let mail = loop {
+        let incidents = server.get("/api/v1/incidents?service=microsoft-365");
+        let found = incidents["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["acknowledged_at"].is_string())
+            .cloned();
+        if let Some(incident) = found {
+            break incident;
+        }
+        assert!(
+            started.elapsed().as_secs() < 90,
+            "the vendor never acknowledged: {incidents}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    assert_eq!(mail["acknowledged_at"], "2026-01-22T18:37:00Z");
+    let lead = mail["lead_seconds"].as_i64().unwrap();
+    assert!((20 * 60..=21 * 60).contains(&lead), "lead {lead} s: {mail}");
+    assert_eq!(mail["official"][0]["id"], "MO1221364");
+    assert_eq!(
+        mail["says_operational"], false,
+        "cleared once the vendor spoke"
+    );
+    let flags: Vec<(&str, bool)> = mail["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "says_operational")
+        .map(|e| (e["at"].as_str().unwrap(), e["raised"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(flags.len(), 2, "{flags:?}");
+    assert!(
+        flags[0].1 && flags[0].0 < "2026-01-22T18:37:00Z",
+        "{flags:?}"
+    );
+    assert_eq!(flags[1], ("2026-01-22T18:38:00Z", false));
+    assert!(mail["confidence_sources"]["official"].as_f64().unwrap() >= 0.99);
+
+    let (_, _, page) = get_text(server, &format!("/incidents/{}", mail["id"]));
+    assert!(page.contains("The vendor acknowledged it at"), "{page}");
+    assert!(page.contains("MO1221364"));
+    assert!(page.contains("before the vendor said anything"));
+    let (_, _, service) = get_text(server, "/services/microsoft-365");
+    assert!(service.contains("What the vendor says"));
+    assert!(service.contains("data-condition=\"partial outage\""));
+    let (_, _, atom) = get_text(server, "/services/microsoft-365/feed.atom");
+    assert!(
+        atom.contains("acknowledged the problem; seismo detected it"),
+        "{atom}"
+    );
+    assert!(atom.contains("status page says operational while the evidence says it is down"));
+
+    let aws = server.get("/api/v1/services/aws/official");
+    assert_eq!(aws["feeds"][0]["condition"], "operational");
+    let aws_incidents = server.get("/api/v1/incidents?service=aws");
+    assert_eq!(
+        aws_incidents["incidents"],
+        serde_json::json!([]),
+        "AWS stays quiet"
+    );
 }
 
 fn the_widget_embeds_the_status(server: &Server) {

@@ -48,10 +48,10 @@ impl<'a> IncidentCard<'a> {
                     at: e.at.clone(),
                     text: match e.confidence {
                         Some(moved) => format!(
-                            "{} Confidence {:.0}% → {:.0}%.",
+                            "{} Confidence {} → {}.",
                             sentence(view, e),
-                            moved.from * 100.0,
-                            moved.to * 100.0
+                            percent(moved.from),
+                            percent(moved.to)
                         ),
                         None => sentence(view, e),
                     },
@@ -104,6 +104,16 @@ impl<'a> IncidentCard<'a> {
         } else {
             "new".into()
         }
+    }
+}
+
+/// A confidence as a percentage, with a decimal where whole percents would hide a
+/// move (99.9% → 100.0%).
+fn percent(confidence: f64) -> String {
+    if confidence >= 0.99 {
+        format!("{:.1}%", confidence * 100.0)
+    } else {
+        format!("{:.0}%", confidence * 100.0)
     }
 }
 
