@@ -30,6 +30,13 @@ pub struct Feed {
     /// Requests"]`, any case), for a page that covers more than it. Empty: all of it.
     #[serde(default)]
     pub components: Vec<String>,
+    /// An `Authorization` header to send (`"Bearer …"`, `"Basic …"`), for a private
+    /// page: in the catalog…
+    #[serde(default)]
+    pub authorization: Option<Secret>,
+    /// …or, better, the environment variable that holds it.
+    #[serde(default)]
+    pub authorization_env: Option<String>,
     /// Where to read, by kind.
     #[serde(flatten)]
     pub source: Source,
@@ -39,7 +46,42 @@ fn default_interval() -> Duration {
     Duration::from_secs(60)
 }
 
+/// A credential: read from the catalog, never printed.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A secret given in the catalog or in the environment variable it names.
+fn secret_from(
+    given: Option<&Secret>,
+    env: Option<&str>,
+    what: &str,
+) -> Result<Option<String>, String> {
+    match (given, env) {
+        (Some(secret), _) => Ok(Some(secret.0.clone())),
+        (None, Some(name)) => std::env::var(name)
+            .map(Some)
+            .map_err(|_| format!("the environment variable {name} holds no {what}")),
+        (None, None) => Ok(None),
+    }
+}
+
 impl Feed {
+    /// The `Authorization` header to send, if any.
+    pub fn authorization(&self) -> Result<Option<String>, String> {
+        secret_from(
+            self.authorization.as_ref(),
+            self.authorization_env.as_deref(),
+            "authorization",
+        )
+    }
+
     /// Whether the vendor's `incident` is about this service: any incident when the
     /// feed names no components, else one naming one of them.
     pub fn concerns(&self, incident: &OfficialIncident) -> bool {
@@ -141,7 +183,7 @@ fn google_cloud_incidents() -> String {
 /// A tenant's Microsoft 365 Service Health, read through Microsoft Graph
 /// (`/admin/serviceAnnouncement/healthOverviews` and `/issues`) with an app
 /// registration granted the `ServiceHealth.Read.All` application permission.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct M365Source {
     /// The directory (tenant) id.
@@ -150,7 +192,7 @@ pub struct M365Source {
     pub client_id: String,
     /// Its client secret, in the catalog…
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<Secret>,
     /// …or, better, the environment variable that holds it.
     #[serde(default)]
     pub client_secret_env: Option<String>,
@@ -166,29 +208,15 @@ pub struct M365Source {
     pub login_url: String,
 }
 
-impl std::fmt::Debug for M365Source {
-    /// Everything but the secret: sources are logged.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("M365Source")
-            .field("tenant_id", &self.tenant_id)
-            .field("client_id", &self.client_id)
-            .field("client_secret_env", &self.client_secret_env)
-            .field("services", &self.services)
-            .field("graph_url", &self.graph_url)
-            .field("login_url", &self.login_url)
-            .finish_non_exhaustive()
-    }
-}
-
 impl M365Source {
     /// The client secret, from the catalog or its environment variable.
     pub fn secret(&self) -> Result<String, String> {
-        match (&self.client_secret, &self.client_secret_env) {
-            (Some(secret), _) => Ok(secret.clone()),
-            (None, Some(name)) => std::env::var(name)
-                .map_err(|_| format!("the environment variable {name} holds no client secret")),
-            (None, None) => Err("no client_secret or client_secret_env".into()),
-        }
+        secret_from(
+            self.client_secret.as_ref(),
+            self.client_secret_env.as_deref(),
+            "client secret",
+        )?
+        .ok_or_else(|| "no client_secret or client_secret_env".into())
     }
 }
 
@@ -239,6 +267,12 @@ pub fn validate(feed: &Feed) -> Result<(), (&'static str, String)> {
 
 /// Checks where a feed is read from; an error names the key at fault.
 pub fn validate_source(feed: &Feed) -> Result<(), (&'static str, String)> {
+    if feed.authorization.is_some() && feed.authorization_env.is_some() {
+        return Err((
+            "authorization",
+            "give one of authorization and authorization_env".into(),
+        ));
+    }
     let url = url::Url::parse(feed.source.url()).map_err(|e| ("url", e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return Err((
@@ -448,6 +482,8 @@ mod tests {
             name: "page".into(),
             interval: default_interval(),
             components: components.iter().map(|c| c.to_string()).collect(),
+            authorization: None,
+            authorization_env: None,
             source: Source::Statuspage(PageSource {
                 url: "https://status.example.com".into(),
             }),

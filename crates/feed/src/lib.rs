@@ -170,19 +170,19 @@ impl Reader {
             Source::Statuspage(page) => {
                 let base = page.url.trim_end_matches('/');
                 let summary = self
-                    .document(&format!("{base}/api/v2/summary.json"), state)
+                    .document(feed, &format!("{base}/api/v2/summary.json"), state)
                     .await?;
                 let incidents = self
-                    .document(&format!("{base}/api/v2/incidents.json"), state)
+                    .document(feed, &format!("{base}/api/v2/incidents.json"), state)
                     .await?;
                 Ok((statuspage::parse(&summary, Some(&incidents))?, None))
             }
             Source::Rss(source) | Source::Atom(source) => {
-                let body = self.document(&source.url, state).await?;
+                let body = self.document(feed, &source.url, state).await?;
                 syndication::parse(&body, &source.include, now)
             }
             Source::GoogleCloud(source) => {
-                let body = self.document(&source.url, state).await?;
+                let body = self.document(feed, &source.url, state).await?;
                 Ok((google_cloud::parse(&body, &source.products)?, None))
             }
             Source::M365(source) => {
@@ -299,8 +299,17 @@ impl Reader {
 
     /// The body of the document at `url`: fetched, or the one held when the server
     /// says it has not changed.
-    async fn document(&self, url: &str, state: &mut FeedState) -> Result<Arc<Vec<u8>>, ReadError> {
-        self.conditional(self.client.get(url), url, state).await
+    async fn document(
+        &self,
+        feed: &Feed,
+        url: &str,
+        state: &mut FeedState,
+    ) -> Result<Arc<Vec<u8>>, ReadError> {
+        let mut request = self.client.get(url);
+        if let Some(authorization) = feed.authorization().map_err(ReadError::Credentials)? {
+            request = request.header(reqwest::header::AUTHORIZATION, authorization);
+        }
+        self.conditional(request, url, state).await
     }
 
     /// The body of `request` for `url`, made conditional on what is held of it.

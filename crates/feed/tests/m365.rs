@@ -154,7 +154,7 @@ fn source(base: &str, secret: Option<&str>, secret_env: Option<&str>) -> M365Sou
     M365Source {
         tenant_id: TENANT.into(),
         client_id: CLIENT.into(),
-        client_secret: secret.map(str::to_string),
+        client_secret: secret.map(|s| seismo_core::official::Secret(s.to_string())),
         client_secret_env: secret_env.map(str::to_string),
         services: vec!["Exchange Online".into()],
         graph_url: format!("{base}/v1.0"),

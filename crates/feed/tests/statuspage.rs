@@ -165,6 +165,50 @@ async fn an_incident_appears_is_updated_and_resolves_across_reads() {
 }
 
 #[tokio::test]
+async fn a_private_page_is_read_with_the_authorization_from_the_environment() {
+    let page: Shared = Arc::default();
+    {
+        let mut page = page.lock().unwrap();
+        page.json(SUMMARY, &summary("none", "operational", None));
+        page.json(INCIDENTS, &json!({"page": {}, "incidents": []}));
+        page.authorization = Some("Bearer page-key".into());
+    }
+    let url = serve(page.clone()).await;
+    let reader = reader(Duration::from_secs(5));
+    let mut state = FeedState::default();
+    let anonymous = feed(&url);
+    reader.read(&anonymous, &mut state, 1_000, 0.0).await;
+    assert!(
+        state
+            .reading
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("401")),
+        "{:?}",
+        state.reading.error
+    );
+    let name = "SEISMO_TEST_STATUSPAGE_AUTHORIZATION";
+    let private = Feed {
+        authorization_env: Some(name.into()),
+        ..feed(&url)
+    };
+    reader.read(&private, &mut state, 2_000, 0.0).await;
+    assert!(
+        state
+            .reading
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains(name)),
+        "unset: {:?}",
+        state.reading.error
+    );
+    // SAFETY: no other test of this binary reads this variable.
+    unsafe { std::env::set_var(name, "Bearer page-key") };
+    assert!(reader.read(&private, &mut state, 3_000, 0.0).await.changed);
+    assert_eq!(state.reading.error, None);
+}
+
+#[tokio::test]
 async fn an_unchanged_page_is_asked_conditionally_and_answers_304() {
     let page: Shared = Arc::default();
     page.lock()

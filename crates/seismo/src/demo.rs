@@ -202,6 +202,8 @@ impl Demo {
                 name: name.into(),
                 interval: Duration::from_secs(1),
                 components: Vec::new(),
+                authorization: None,
+                authorization_env: None,
                 source: Source::Statuspage(PageSource {
                     url: format!("{base}/{path}"),
                 }),

@@ -24,6 +24,8 @@ pub struct Page {
     /// Answer every request with this body instead of the documents.
     pub raw: Option<Vec<u8>>,
     pub delay: Duration,
+    /// The `Authorization` header a request must carry, if any (else 401).
+    pub authorization: Option<String>,
     /// Requests seen, and those answered 304.
     pub requests: usize,
     pub not_modified: usize,
@@ -48,6 +50,13 @@ async fn document(State(page): State<Shared>, uri: Uri, headers: HeaderMap) -> R
     let (answer, delay) = {
         let mut page = page.lock().unwrap();
         page.requests += 1;
+        if let Some(expected) = &page.authorization
+            && headers
+                .get(header::AUTHORIZATION)
+                .is_none_or(|v| v != expected.as_str())
+        {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
         if let Some(status) = page.failing {
             return (status, [(header::RETRY_AFTER, "120")], "down for now").into_response();
         }
@@ -98,6 +107,8 @@ pub fn feed(source: Source) -> Feed {
         name: "test".into(),
         interval: Duration::from_secs(60),
         components: Vec::new(),
+        authorization: None,
+        authorization_env: None,
         source,
     }
 }
