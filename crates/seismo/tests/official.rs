@@ -99,3 +99,53 @@ fn a_vendors_statuspage_is_read_and_served() {
     let missing = support::http_get(server.url("/api/v1/services/nope/official")).unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+#[test]
+fn an_unreachable_feed_is_shown_stale_and_breaks_nothing_else() {
+    // A port that was free a moment ago: nothing answers there.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        format!(
+            "[[service]]\nslug = \"mail\"\nname = \"Mail\"\nproblems = [\"email\"]\n\n[[service.feed]]\nname = \"Mail status\"\nkind = \"statuspage\"\nurl = \"http://{closed}\"\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--catalog", catalog.to_str().unwrap()],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let feed = loop {
+        let feed = server.get("/api/v1/services/mail/official")["feeds"][0].clone();
+        if !feed["stale_since"].is_null() || Instant::now() > deadline {
+            break feed;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(feed["stale_since"].is_string(), "{feed}");
+    assert!(
+        feed["error"].as_str().unwrap().contains("cannot reach"),
+        "{feed}"
+    );
+    let page = support::http_get(server.url("/services/mail"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("data-stale>Feed stale since"), "{page}");
+    assert!(page.contains("not read yet"));
+    // Reports are taken as ever.
+    let report = support::http()
+        .build()
+        .unwrap()
+        .post(server.url("/api/v1/reports"))
+        .json(&serde_json::json!({"service": "mail", "problem": "email"}))
+        .send()
+        .unwrap();
+    assert_eq!(report.status(), 202, "{:?}", report.text());
+}
