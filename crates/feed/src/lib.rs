@@ -131,7 +131,12 @@ impl Reader {
         let fetched = self.fetch_status(feed, state, now).await;
         let reading = &mut state.reading;
         match fetched {
-            Ok((status, asked)) => {
+            Ok((mut status, asked)) => {
+                // Pages link to what a vendor says; only to web pages (a `javascript:`
+                // link from a compromised feed is dropped).
+                for incident in &mut status.incidents {
+                    incident.url = incident.url.take().filter(|url| is_web_url(url));
+                }
                 reading.status = Some(status);
                 reading.read_at = Some(now);
                 reading.failing_since = None;
@@ -382,6 +387,11 @@ impl Reader {
     }
 }
 
+/// An absolute `http` or `https` URL.
+fn is_web_url(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+}
+
 /// The body of `response`, refused past [`MAX_DOCUMENT`] bytes.
 async fn bounded_body(url: &str, mut response: reqwest::Response) -> Result<Vec<u8>, ReadError> {
     if response
@@ -445,6 +455,15 @@ pub fn next_read(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_web_links_are_kept() {
+        assert!(is_web_url("https://stspg.io/p0qhhxg4zfzh"));
+        assert!(is_web_url("http://status.example.com/incidents/1"));
+        assert!(!is_web_url("javascript:alert(1)"));
+        assert!(!is_web_url("data:text/html,<script>"));
+        assert!(!is_web_url("/incidents/1"));
+    }
 
     #[test]
     fn failures_back_off_doubling_with_jitter_up_to_an_hour_and_never_before_asked() {

@@ -209,6 +209,27 @@ async fn a_private_page_is_read_with_the_authorization_from_the_environment() {
 }
 
 #[tokio::test]
+async fn a_link_that_is_not_a_web_page_is_dropped() {
+    let mut hostile = incident("investigating", &[ACK]);
+    hostile["shortlink"] = json!("javascript:alert(document.cookie)");
+    let page: Shared = Arc::default();
+    page.lock()
+        .unwrap()
+        .json(SUMMARY, &summary("major", "major_outage", Some(&hostile)));
+    page.lock()
+        .unwrap()
+        .json(INCIDENTS, &json!({"page": {}, "incidents": [hostile]}));
+    let url = serve(page).await;
+    let mut state = FeedState::default();
+    reader(Duration::from_secs(5))
+        .read(&feed(&url), &mut state, 1_000, 0.0)
+        .await;
+    let status = state.reading.status.unwrap();
+    assert_eq!(status.incidents[0].id, "p0qhhxg4zfzh");
+    assert_eq!(status.incidents[0].url, None);
+}
+
+#[tokio::test]
 async fn an_unchanged_page_is_asked_conditionally_and_answers_304() {
     let page: Shared = Arc::default();
     page.lock()
