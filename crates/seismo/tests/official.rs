@@ -58,22 +58,24 @@ fn status_page() -> String {
     format!("http://{address}")
 }
 
-#[test]
-fn a_vendors_statuspage_is_read_and_served() {
-    let page = status_page();
+/// `seismo serve` with the catalog `text`, on a store in a directory of its own.
+fn serve_with_catalog(text: &str) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog.toml");
-    std::fs::write(
-        &catalog,
-        format!(
-            "[[service]]\nslug = \"mail\"\nname = \"Mail\"\n\n[[service.feed]]\nkind = \"statuspage\"\nurl = \"{page}\"\n"
-        ),
-    )
-    .unwrap();
+    std::fs::write(&catalog, text).unwrap();
     let server = Server::start(
         &dir.path().join("data"),
         &["--catalog", catalog.to_str().unwrap()],
     );
+    (dir, server)
+}
+
+#[test]
+fn a_vendors_statuspage_is_read_and_served() {
+    let page = status_page();
+    let (_dir, server) = serve_with_catalog(&format!(
+        "[[service]]\nslug = \"mail\"\nname = \"Mail\"\n\n[[service.feed]]\nkind = \"statuspage\"\nurl = \"{page}\"\n"
+    ));
     let deadline = Instant::now() + Duration::from_secs(10);
     let feed = loop {
         let body = server.get("/api/v1/services/mail/official");
@@ -107,19 +109,9 @@ fn an_unreachable_feed_is_shown_stale_and_breaks_nothing_else() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("catalog.toml");
-    std::fs::write(
-        &catalog,
-        format!(
-            "[[service]]\nslug = \"mail\"\nname = \"Mail\"\nproblems = [\"email\"]\n\n[[service.feed]]\nname = \"Mail status\"\nkind = \"statuspage\"\nurl = \"http://{closed}\"\n"
-        ),
-    )
-    .unwrap();
-    let server = Server::start(
-        &dir.path().join("data"),
-        &["--catalog", catalog.to_str().unwrap()],
-    );
+    let (_dir, server) = serve_with_catalog(&format!(
+        "[[service]]\nslug = \"mail\"\nname = \"Mail\"\nproblems = [\"email\"]\n\n[[service.feed]]\nname = \"Mail status\"\nkind = \"statuspage\"\nurl = \"http://{closed}\"\n"
+    ));
     let deadline = Instant::now() + Duration::from_secs(10);
     let feed = loop {
         let feed = server.get("/api/v1/services/mail/official")["feeds"][0].clone();

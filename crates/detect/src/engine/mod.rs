@@ -459,19 +459,8 @@ impl Engine {
         evidence: Evidence,
         events: &mut Vec<IncidentEvent>,
     ) -> usize {
-        let i = self.new_incident(index, now);
-        let incident = &mut self.incidents[i];
-        incident.started_at = incident.started_at.min(official.started_at);
-        incident.raise(Source::Official, fusion::ACKNOWLEDGED);
-        let opened = Change::Opened {
-            state: State::Suspected,
-            evidence,
-        };
-        push(events, incident, now, opened);
-        let s = &mut self.services[index];
-        s.active = Some(i);
-        s.last_incident = Some(i);
-        i
+        let opening = (Source::Official, fusion::ACKNOWLEDGED, official.started_at);
+        self.open_by(index, now, opening, evidence, events)
     }
 
     /// Opens an incident on service `index` because its probe number `probe` fails
@@ -484,16 +473,37 @@ impl Engine {
         evidence: Evidence,
         events: &mut Vec<IncidentEvent>,
     ) {
-        let i = self.new_incident(index, now);
         let watch = &self.probe_watches[index];
+        let slow = matches!(evidence, Evidence::Slowdown(_));
+        let since = if slow {
+            &watch.slow_since
+        } else {
+            &watch.failing_since
+        }[&probe];
+        let opening = (Source::Probes, fusion::POSSIBLE, since);
+        let i = self.open_by(index, now, opening, evidence, events);
         let incident = &mut self.incidents[i];
-        let (told, since) = match evidence {
-            Evidence::Slowdown(_) => (&mut incident.probes_slow, &watch.slow_since),
-            _ => (&mut incident.probes_failing, &watch.failing_since),
-        };
-        told.insert(probe);
-        incident.started_at = incident.started_at.min(since[&probe]);
-        incident.raise(Source::Probes, fusion::POSSIBLE);
+        if slow {
+            incident.probes_slow.insert(probe);
+        } else {
+            incident.probes_failing.insert(probe);
+        }
+    }
+
+    /// Opens a suspected incident on service `index` at `now` for a source other than
+    /// reports: `(source, its confidence, since when it has said so)`; its position.
+    fn open_by(
+        &mut self,
+        index: usize,
+        now: Millis,
+        (source, confidence, since): (Source, f64, Millis),
+        evidence: Evidence,
+        events: &mut Vec<IncidentEvent>,
+    ) -> usize {
+        let i = self.new_incident(index, now);
+        let incident = &mut self.incidents[i];
+        incident.started_at = incident.started_at.min(since);
+        incident.raise(source, confidence);
         let opened = Change::Opened {
             state: State::Suspected,
             evidence,
@@ -502,6 +512,7 @@ impl Engine {
         let s = &mut self.services[index];
         s.active = Some(i);
         s.last_incident = Some(i);
+        i
     }
 
     /// Opens an incident on service `index` (or reopens its last one, when it ended
