@@ -153,6 +153,74 @@ pub trait Store: Send {
     /// The readings at or after `since`, and the latest before it of each feed (what
     /// the vendor said when `since` began), oldest first.
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError>;
+
+    /// The stored incident `id`, if any.
+    fn incident(&mut self, id: i64) -> Result<Option<IncidentRecord>, StoreError>;
+
+    /// Queues `notifications` and sets the setting `key` to `value` (the notifier's
+    /// cursor and groups) in one transaction: what was decided is durable together
+    /// with how far the deciding got, so a restart neither loses nor repeats it.
+    fn queue_notifications(
+        &mut self,
+        notifications: &[NewNotification],
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Notifications neither delivered nor given up whose next try is due at `now`,
+    /// oldest first, at most `limit`.
+    fn due_notifications(
+        &mut self,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    /// Records a try of notification `id`; delivered ones are forgotten eight days
+    /// later.
+    fn notification_tried(&mut self, id: i64, attempt: &Attempt) -> Result<(), StoreError>;
+
+    /// The notifications given up on (the dead letters), newest first, at most `limit`.
+    fn dead_notifications(&mut self, limit: usize) -> Result<Vec<NotificationRecord>, StoreError>;
+}
+
+/// A notification to send to a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    /// The channel's name.
+    pub channel: String,
+    pub created_at: Millis,
+    /// What to send, as the channel's sender reads it (JSON).
+    pub body: String,
+}
+
+/// A queued notification and how its delivery went so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationRecord {
+    pub id: i64,
+    pub channel: String,
+    pub created_at: Millis,
+    pub body: String,
+    pub attempts: u32,
+    /// When to try next, while neither delivered nor dead.
+    pub next_at: Millis,
+    pub delivered_at: Option<Millis>,
+    /// When it was given up on.
+    pub dead_at: Option<Millis>,
+    pub last_error: Option<String>,
+}
+
+/// How one try to deliver a notification went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    Delivered {
+        at: Millis,
+    },
+    /// Failed with `error`; tried again at `retry_at`, or given up on when none.
+    Failed {
+        at: Millis,
+        error: String,
+        retry_at: Option<Millis>,
+    },
 }
 
 /// What a service's official feed said, read at `at`.

@@ -10,9 +10,22 @@ use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
 use crate::{
-    IncidentEventRecord, IncidentRecord, OfficialRecord, Outcome, ProbeQuery, Store, StoreError,
-    StoredReport,
+    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NotificationRecord,
+    OfficialRecord, Outcome, ProbeQuery, Store, StoreError, StoredReport,
 };
+
+/// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRecord> {
+    Ok(IncidentRecord {
+        id: r.get(0)?,
+        service: r.get(1)?,
+        state: r.get(2)?,
+        started_at: r.get(3)?,
+        ended_at: r.get(4)?,
+        format: r.get(5)?,
+        body: r.get(6)?,
+    })
+}
 
 /// Schema changes in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -105,7 +118,25 @@ CREATE TABLE official_readings (
 CREATE INDEX official_readings_feed ON official_readings (service, feed, at_ms);
 CREATE INDEX official_readings_at ON official_readings (at_ms);
 "#,
+    // 8: notifications to send, and how their delivery went.
+    r#"
+CREATE TABLE notifications (
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_ms BIGINT NOT NULL,
+    delivered_ms BIGINT,
+    dead_ms BIGINT,
+    last_error TEXT
+);
+CREATE INDEX notifications_due ON notifications (next_ms) WHERE delivered_ms IS NULL AND dead_ms IS NULL;
+"#,
 ];
+
+/// Delivered notifications are kept this long.
+pub const NOTIFICATION_RETENTION: Millis = 8 * DAY_MS;
 
 /// A feed's readings are kept this long before its newest one (which is always kept).
 pub const OFFICIAL_RETENTION: Millis = 40 * DAY_MS;
@@ -191,6 +222,39 @@ fn service_key(slug: &str) -> u64 {
 }
 
 impl SqliteStore {
+    /// The notifications `clause` selects, with `?1` bound to `at` and `?2` to `limit`.
+    fn notifications(
+        &mut self,
+        clause: &str,
+        at: Millis,
+        limit: usize,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        let context = "reading notifications";
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT id, channel, created_ms, body, attempts, next_ms, delivered_ms, dead_ms, last_error
+                 FROM notifications {clause}"
+            ))
+            .during(context)?;
+        let rows = statement
+            .query_map(params![at, limit as i64], |row| {
+                Ok(NotificationRecord {
+                    id: row.get(0)?,
+                    channel: row.get(1)?,
+                    created_at: row.get(2)?,
+                    body: row.get(3)?,
+                    attempts: row.get(4)?,
+                    next_at: row.get(5)?,
+                    delivered_at: row.get(6)?,
+                    dead_at: row.get(7)?,
+                    last_error: row.get(8)?,
+                })
+            })
+            .during(context)?;
+        rows.collect::<Result<_, _>>().during(context)
+    }
+
     /// Opens (creating it if needed) `DIR/seismo.db` and applies pending migrations.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Unavailable {
@@ -461,6 +525,98 @@ impl Store for SqliteStore {
         transaction.commit().during(context)
     }
 
+    fn incident(&mut self, id: i64) -> Result<Option<IncidentRecord>, StoreError> {
+        let context = "reading an incident";
+        self.conn
+            .query_row(
+                "SELECT id, service, state, started_ms, ended_ms, format, body FROM incidents WHERE id = ?1",
+                [id],
+                incident_row,
+            )
+            .optional()
+            .during(context)
+    }
+
+    fn queue_notifications(
+        &mut self,
+        notifications: &[NewNotification],
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        let context = "queueing notifications";
+        let transaction = self.conn.transaction().during(context)?;
+        for n in notifications {
+            transaction
+                .execute(
+                    "INSERT INTO notifications (channel, created_ms, body, next_ms) VALUES (?1, ?2, ?3, ?2)",
+                    params![n.channel, n.created_at, n.body],
+                )
+                .during(context)?;
+        }
+        transaction
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .during(context)?;
+        transaction.commit().during(context)
+    }
+
+    fn due_notifications(
+        &mut self,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        self.notifications(
+            "WHERE delivered_ms IS NULL AND dead_ms IS NULL AND next_ms <= ?1 ORDER BY id LIMIT ?2",
+            now,
+            limit,
+        )
+    }
+
+    fn notification_tried(&mut self, id: i64, attempt: &Attempt) -> Result<(), StoreError> {
+        let context = "recording a notification's delivery";
+        match attempt {
+            Attempt::Delivered { at } => {
+                self.conn
+                    .execute(
+                        "UPDATE notifications SET attempts = attempts + 1, delivered_ms = ?2, last_error = NULL WHERE id = ?1",
+                        params![id, at],
+                    )
+                    .during(context)?;
+                self.conn
+                    .execute(
+                        "DELETE FROM notifications WHERE delivered_ms < ?1",
+                        [at.saturating_sub(NOTIFICATION_RETENTION)],
+                    )
+                    .during(context)?;
+            }
+            Attempt::Failed {
+                at,
+                error,
+                retry_at,
+            } => {
+                self.conn
+                    .execute(
+                        "UPDATE notifications SET attempts = attempts + 1, last_error = ?2,
+                         next_ms = COALESCE(?3, next_ms), dead_ms = CASE WHEN ?3 IS NULL THEN ?4 END
+                         WHERE id = ?1",
+                        params![id, error, retry_at, at],
+                    )
+                    .during(context)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn dead_notifications(&mut self, limit: usize) -> Result<Vec<NotificationRecord>, StoreError> {
+        self.notifications(
+            "WHERE dead_ms IS NOT NULL AND dead_ms >= ?1 ORDER BY id DESC LIMIT ?2",
+            Millis::MIN,
+            limit,
+        )
+    }
+
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {
         let context = "reading official readings";
         let mut statement = self
@@ -686,19 +842,7 @@ impl Store for SqliteStore {
                 "SELECT id, service, state, started_ms, ended_ms, format, body FROM incidents ORDER BY id",
             )
             .during(context)?;
-        let rows = select
-            .query_map([], |r| {
-                Ok(IncidentRecord {
-                    id: r.get(0)?,
-                    service: r.get(1)?,
-                    state: r.get(2)?,
-                    started_at: r.get(3)?,
-                    ended_at: r.get(4)?,
-                    format: r.get(5)?,
-                    body: r.get(6)?,
-                })
-            })
-            .during(context)?;
+        let rows = select.query_map([], incident_row).during(context)?;
         rows.collect::<Result<_, _>>().during(context)
     }
 

@@ -27,6 +27,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     tokens_are_kept_by_name_and_revoked_once(&*fresh());
     probe_results_are_kept_with_their_detail_and_forgotten_after_retention(&*fresh());
     official_readings_are_kept_with_the_latest_before_a_time(&*fresh());
+    notifications_are_queued_with_their_cursor_retried_delivered_or_given_up(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -273,6 +274,11 @@ fn incidents_are_replaced_and_their_events_appended_to_the_outbox(db: &dyn Datab
         ],
         "replaced by id, listed by id"
     );
+    assert_eq!(
+        store.incident(7).unwrap(),
+        Some(incident(7, "resolved", Some(T0 + 900))),
+        "found by id"
+    );
     let all = store.incident_events_after(0, 100).unwrap();
     let bodies: Vec<&str> = all.iter().map(|e| e.body.as_str()).collect();
     assert_eq!(bodies, ["opened", "confirmed", "resolved", "opened"]);
@@ -518,4 +524,80 @@ fn official_readings_are_kept_with_the_latest_before_a_time(db: &dyn Database) {
         ["c", "e"],
         "the latest of each feed, however old"
     );
+}
+
+fn notifications_are_queued_with_their_cursor_retried_delivered_or_given_up(db: &dyn Database) {
+    use crate::{Attempt, NewNotification};
+    let mut store = db.open();
+    let new = |channel: &str, n: i64| NewNotification {
+        channel: channel.into(),
+        created_at: T0 + n,
+        body: format!("{{\"n\":{n}}}"),
+    };
+    store
+        .queue_notifications(&[new("chat", 1), new("mail", 2)], "notify", "cursor 7")
+        .unwrap();
+    assert_eq!(
+        store.setting("notify").unwrap().as_deref(),
+        Some("cursor 7")
+    );
+    store
+        .queue_notifications(&[new("chat", 3)], "notify", "cursor 9")
+        .unwrap();
+    assert_eq!(
+        store.setting("notify").unwrap().as_deref(),
+        Some("cursor 9"),
+        "the cursor moves with what it queued"
+    );
+    let due = store.due_notifications(T0 + 10, 10).unwrap();
+    assert_eq!(
+        due.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(),
+        ["{\"n\":1}", "{\"n\":2}", "{\"n\":3}"],
+        "oldest first"
+    );
+    assert_eq!(store.due_notifications(T0 + 10, 2).unwrap().len(), 2);
+    let (first, second, third) = (due[0].id, due[1].id, due[2].id);
+    store
+        .notification_tried(first, &Attempt::Delivered { at: T0 + 11 })
+        .unwrap();
+    let failed = |retry_at| Attempt::Failed {
+        at: T0 + 11,
+        error: "HTTP 503".into(),
+        retry_at,
+    };
+    store
+        .notification_tried(second, &failed(Some(T0 + 1_000)))
+        .unwrap();
+    store.notification_tried(third, &failed(None)).unwrap();
+    assert_eq!(
+        store.due_notifications(T0 + 999, 10).unwrap(),
+        [],
+        "delivered, waiting to retry, given up: none due"
+    );
+    // Across a reopen: the retry comes due, the dead letter stays.
+    drop(store);
+    let mut store = db.open();
+    let retry = store.due_notifications(T0 + 1_000, 10).unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!((retry[0].id, retry[0].attempts), (second, 1));
+    assert_eq!(retry[0].last_error.as_deref(), Some("HTTP 503"));
+    let dead = store.dead_notifications(10).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].id, dead[0].dead_at), (third, Some(T0 + 11)));
+    assert_eq!(dead[0].channel, "chat");
+    // Delivered ones are forgotten after the retention.
+    store
+        .notification_tried(
+            second,
+            &Attempt::Delivered {
+                at: T0 + 9 * DAY_MS,
+            },
+        )
+        .unwrap();
+    store
+        .queue_notifications(&[new("chat", 4)], "notify", "cursor 10")
+        .unwrap();
+    let later = store.due_notifications(T0 + 10 * DAY_MS, 10).unwrap();
+    assert_eq!(later.len(), 1, "only the new one is due");
+    assert_eq!(store.incident(12345).unwrap(), None, "an unknown incident");
 }

@@ -12,8 +12,9 @@ use seismo_core::gazetteer::{Gazetteer, Place};
 use seismo_core::report::Report;
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 use seismo_store::{
-    IncidentEventRecord, IncidentRecord, OfficialRecord, Outcome, ProbeQuery, SqliteStore, Store,
-    StoreError, StoredReport, Writer, WriterConfig,
+    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NotificationRecord,
+    OfficialRecord, Outcome, ProbeQuery, SqliteStore, Store, StoreError, StoredReport, Writer,
+    WriterConfig,
 };
 use tracing::Level;
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -108,6 +109,31 @@ impl Store for SmallDisk {
     }
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {
         self.store.official_readings(since)
+    }
+    fn incident(&mut self, id: i64) -> Result<Option<IncidentRecord>, StoreError> {
+        self.store.incident(id)
+    }
+    fn queue_notifications(
+        &mut self,
+        notifications: &[NewNotification],
+        key: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        self.limit();
+        self.store.queue_notifications(notifications, key, value)
+    }
+    fn due_notifications(
+        &mut self,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        self.store.due_notifications(now, limit)
+    }
+    fn notification_tried(&mut self, id: i64, attempt: &Attempt) -> Result<(), StoreError> {
+        self.store.notification_tried(id, attempt)
+    }
+    fn dead_notifications(&mut self, limit: usize) -> Result<Vec<NotificationRecord>, StoreError> {
+        self.store.dead_notifications(limit)
     }
 }
 
