@@ -18,6 +18,7 @@ pub mod record;
 pub mod series;
 pub mod stats;
 pub mod view;
+pub mod words;
 
 pub use engine::{Baseline, Engine, EngineConfig, IncidentEvent};
 pub use incident::{Footprint, Incident, IncidentId, State};

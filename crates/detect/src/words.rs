@@ -1,0 +1,362 @@
+//! Incidents in words and levels, as people read them: the site, the Atom feeds, the
+//! Statuspage-compatible API and the notifications all say the same thing.
+
+use seismo_core::time::format_rfc3339;
+
+use crate::State;
+use crate::incident::{Evidence, OfficialWord};
+use crate::view::{IncidentView, LogView};
+use serde::Serialize;
+
+/// How sure seismo is that a service is down, from nothing to certain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Ok,
+    /// Reports are above normal, not yet enough to be sure.
+    Possible,
+    /// Reports are well above normal, or falling back from a confirmed outage.
+    Likely,
+    /// The surge is strong or lasting enough to be sure.
+    Confirmed,
+}
+
+/// Confidence from which a suspected outage is shown as likely: half-way between the
+/// engine's opening (0.5) and confirming (0.9) levels.
+const LIKELY_CONFIDENCE: f64 = 0.7;
+
+impl Level {
+    pub fn of(state: State, confidence: f64) -> Level {
+        match state {
+            State::Resolved => Level::Ok,
+            State::Suspected if confidence < LIKELY_CONFIDENCE => Level::Possible,
+            State::Suspected | State::Recovering => Level::Likely,
+            State::Confirmed => Level::Confirmed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Possible => "possible",
+            Level::Likely => "likely",
+            Level::Confirmed => "confirmed",
+        }
+    }
+
+    /// Its colour, the same in the pages' CSS, maps, badges and the widget.
+    pub fn colour(self) -> &'static str {
+        match self {
+            Level::Ok => "#1a7f37",
+            Level::Possible => "#bf8700",
+            Level::Likely => "#d1580f",
+            Level::Confirmed => "#cf222e",
+        }
+    }
+
+    /// What a person reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Ok => "No problems",
+            Level::Possible => "Possible outage",
+            Level::Likely => "Likely outage",
+            Level::Confirmed => "Confirmed outage",
+        }
+    }
+}
+/// One timeline entry in words: the home page, the service and incident pages, the
+/// Atom feeds and the Statuspage updates all say the same thing.
+pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
+    let name = &incident.service_name;
+    let numbers = entry.evidence.as_ref().map(|e| match e {
+        Evidence::Reports(test) => format!(
+            "{} reports in {} minutes against {:.0} expected",
+            test.observed, test.window_minutes, test.expected
+        ),
+        Evidence::Probes(test) if test.reply.is_empty() => format!(
+            "probe {} passes from {} of {} locations",
+            test.probe,
+            test.locations - test.failing,
+            test.locations
+        ),
+        Evidence::Probes(test) => format!(
+            "{} from {} of {} locations (probe {})",
+            test.reply, test.failing, test.locations, test.probe
+        ),
+        Evidence::Slowdown(test) if test.slow == 0 => format!(
+            "probe {} takes {} ms from {} locations, against a usual {} ms",
+            test.probe, test.latency_ms, test.locations, test.usual_ms
+        ),
+        Evidence::Slowdown(test) => format!(
+            "probe {} takes {} ms from {} of {} locations, against a usual {} ms",
+            test.probe, test.latency_ms, test.slow, test.locations, test.usual_ms
+        ),
+        Evidence::Official(OfficialWord {
+            post: Some(post), ..
+        }) => format!(
+            "{} ({}, {} at {} UTC): \"{}\"",
+            post.title,
+            post.incident,
+            post.state.words(),
+            &format_rfc3339(post.posted_at)[11..16],
+            post.text
+        ),
+        Evidence::Official(word) => format!(
+            "its status page ({}) shows {}",
+            word.feed,
+            word.condition.words()
+        ),
+    });
+    let with_numbers = |text: String| match &numbers {
+        Some(n) => format!("{text}: {n}."),
+        None => format!("{text}."),
+    };
+    let by_probe = matches!(
+        entry.evidence,
+        Some(Evidence::Probes(_) | Evidence::Slowdown(_))
+    );
+    let by_vendor = matches!(entry.evidence, Some(Evidence::Official(_)));
+    match (entry.event.as_str(), entry.state, &entry.evidence) {
+        ("says_operational", _, _) if entry.raised == Some(true) => with_numbers(format!(
+            "{name}'s status page says operational while the evidence says it is down"
+        )),
+        ("says_operational", _, _) => {
+            with_numbers(format!("{name}'s status page now admits the problem"))
+        }
+        ("opened", _, Some(Evidence::Official(_))) => {
+            with_numbers(format!("The vendor of {name} reports a problem"))
+        }
+        (
+            "observed",
+            _,
+            Some(Evidence::Official(OfficialWord {
+                post: Some(post), ..
+            })),
+        ) => {
+            let first = incident.acknowledged_at.as_deref()
+                == Some(format_rfc3339(post.posted_at).as_str());
+            match lead_words(incident).filter(|_| first) {
+                Some(lead) => with_numbers(format!(
+                    "The vendor of {name} acknowledged the problem; seismo detected it {lead}"
+                )),
+                None => with_numbers(format!("The vendor of {name} posted")),
+            }
+        }
+        ("observed", _, Some(Evidence::Official(_))) => {
+            with_numbers(format!("The vendor of {name} admits a problem"))
+        }
+        ("opened", _, Some(Evidence::Probes(_))) => {
+            with_numbers(format!("{name} fails its probes"))
+        }
+        ("opened", _, Some(Evidence::Slowdown(_))) => {
+            with_numbers(format!("{name} answers its probes slowly"))
+        }
+        ("opened", _, _) => {
+            with_numbers(format!("Reports of problems with {name} rose above normal"))
+        }
+        ("reopened", _, _) => with_numbers(format!("Reports of problems with {name} rose again")),
+        ("observed", _, Some(Evidence::Probes(test))) if test.reply.is_empty() => {
+            with_numbers(format!("A probe of {name} passes again"))
+        }
+        ("observed", _, Some(Evidence::Slowdown(test))) if test.slow == 0 => {
+            with_numbers(format!("A probe of {name} is no longer unusually slow"))
+        }
+        ("observed", _, Some(Evidence::Slowdown(_))) => {
+            with_numbers(format!("A probe of {name} is slow"))
+        }
+        ("observed", _, _) => with_numbers(format!("A probe of {name} fails")),
+        ("upstream", _, _) => {
+            let via = if entry.inferred == Some(true) {
+                "seems to follow (same onset, places and problems)"
+            } else {
+                "depends on"
+            };
+            match &incident.upstream {
+                Some(u) => format!("{name} {via} {}, which has an outage.", u.service),
+                None => format!("{name} {via} a service with an outage."),
+            }
+        }
+        (_, Some(State::Confirmed), _) => with_numbers(format!("Outage of {name} confirmed")),
+        (_, Some(State::Recovering), _) => with_numbers(format!("Reports for {name} are falling")),
+        (_, Some(State::Resolved), _) if by_vendor => {
+            format!("The vendor of {name} no longer reports a problem.")
+        }
+        (_, Some(State::Resolved), _) if by_probe => {
+            format!("{name} passes its probes again.")
+        }
+        (_, Some(State::Resolved), _) => format!("Reports for {name} are back to normal."),
+        (_, _, _) => with_numbers(format!("Reports for {name} changed")),
+    }
+}
+
+/// How far ahead of the vendor seismo was, in words: "22 minutes before the vendor
+/// said anything", "5 minutes after the vendor".
+pub fn lead_words(incident: &IncidentView) -> Option<String> {
+    let seconds = incident.lead_seconds?;
+    let minutes = (seconds.abs() as f64 / 60.0).round() as i64;
+    let span = match minutes {
+        0 => return Some("at the same minute as the vendor".into()),
+        1 => "1 minute".to_string(),
+        m => format!("{m} minutes"),
+    };
+    Some(if seconds > 0 {
+        format!("{span} before the vendor said anything")
+    } else {
+        format!("{span} after the vendor")
+    })
+}
+
+/// A short title for an incident.
+pub fn title(incident: &IncidentView) -> String {
+    let places: Vec<&str> = incident
+        .cities
+        .iter()
+        .take(3)
+        .map(|c| c.city.as_str())
+        .collect();
+    let problem = incident
+        .problems
+        .iter()
+        .max_by(|a, b| (a.share - a.normal_share).total_cmp(&(b.share - b.normal_share)))
+        .map(|p| p.problem.as_str());
+    let mut title = format!("{} outage", incident.service_name);
+    if let Some(p) = problem {
+        title.push_str(&format!(" ({p})"));
+    }
+    if !places.is_empty() {
+        title.push_str(&format!(" in {}", places.join(", ")));
+    }
+    title
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_follow_the_incident_state_and_confidence() {
+        assert_eq!(Level::of(State::Suspected, 0.55), Level::Possible);
+        assert_eq!(Level::of(State::Suspected, 0.8), Level::Likely);
+        assert_eq!(Level::of(State::Confirmed, 0.95), Level::Confirmed);
+        assert_eq!(Level::of(State::Recovering, 0.99), Level::Likely);
+        assert_eq!(Level::of(State::Resolved, 0.99), Level::Ok);
+        assert!(Level::Ok < Level::Possible && Level::Likely < Level::Confirmed);
+    }
+
+    /// Microsoft 365's incident detected at 18:15 and acknowledged at 18:37.
+    fn m365_incident() -> IncidentView {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "service": "m365", "service_name": "Microsoft 365", "state": "suspected",
+            "detected_at": "2026-01-22T18:15:00Z", "started_at": "2026-01-22T18:15:00Z",
+            "ended_at": null, "peak_at": "2026-01-22T18:15:00Z", "peak_per_minute": 0,
+            "confidence": 0.5, "problems": [], "cities": [], "regions": [], "countries": [],
+            "footprint": "unknown", "upstream": null, "reporting_blocks": null, "log": [],
+            "acknowledged_at": "2026-01-22T18:37:00Z", "lead_seconds": 1320
+        }))
+        .unwrap()
+    }
+
+    fn log(event: &str, evidence: Evidence, raised: Option<bool>) -> LogView {
+        LogView {
+            at: "2026-01-22T18:38:00Z".into(),
+            event: event.into(),
+            from: None,
+            state: None,
+            evidence: Some(evidence),
+            upstream: None,
+            inferred: None,
+            raised,
+            confidence: None,
+        }
+    }
+
+    #[test]
+    fn the_vendor_s_words_are_quoted_with_the_lead_time_and_the_operational_flag() {
+        use seismo_core::official::{Condition, OfficialState};
+        let incident = m365_incident();
+        let word = |posted: &str, text: &str| {
+            Evidence::Official(OfficialWord {
+                feed: "m365 admin center".into(),
+                condition: Condition::PartialOutage,
+                post: Some(crate::incident::OfficialPost {
+                    incident: "MO1221364".into(),
+                    title: "Users can't send or receive email".into(),
+                    state: OfficialState::Investigating,
+                    posted_at: seismo_core::time::parse_rfc3339(posted).unwrap(),
+                    text: text.into(),
+                    url: None,
+                }),
+            })
+        };
+        assert_eq!(
+            sentence(
+                &incident,
+                &log(
+                    "observed",
+                    word("2026-01-22T18:37:00Z", "We're investigating."),
+                    None
+                )
+            ),
+            "The vendor of Microsoft 365 acknowledged the problem; seismo detected it 22 \
+             minutes before the vendor said anything: Users can't send or receive email \
+             (MO1221364, investigating at 18:37 UTC): \"We're investigating.\"."
+        );
+        assert_eq!(
+            sentence(
+                &incident,
+                &log(
+                    "observed",
+                    word("2026-01-22T19:10:00Z", "Rolling back."),
+                    None
+                )
+            ),
+            "The vendor of Microsoft 365 posted: Users can't send or receive email \
+             (MO1221364, investigating at 19:10 UTC): \"Rolling back.\"."
+        );
+        let green = Evidence::Official(OfficialWord {
+            feed: "m365 admin center".into(),
+            condition: Condition::Operational,
+            post: None,
+        });
+        assert_eq!(
+            sentence(&incident, &log("says_operational", green, Some(true))),
+            "Microsoft 365's status page says operational while the evidence says it is \
+             down: its status page (m365 admin center) shows operational."
+        );
+    }
+
+    #[test]
+    fn a_slowdown_is_told_with_its_latency_against_the_usual() {
+        let incident = m365_incident();
+        let entry = |event: &str, slow: u16, latency_ms: u64| {
+            let test = crate::incident::LatencyTest {
+                probe: "mx".into(),
+                slow,
+                locations: 4,
+                latency_ms,
+                usual_ms: 40,
+            };
+            LogView {
+                at: incident.detected_at.clone(),
+                event: event.into(),
+                from: None,
+                state: Some(State::Suspected),
+                evidence: Some(Evidence::Slowdown(test)),
+                upstream: None,
+                inferred: None,
+                raised: None,
+                confidence: None,
+            }
+        };
+        assert_eq!(
+            sentence(&incident, &entry("opened", 3, 2_500)),
+            "Microsoft 365 answers its probes slowly: probe mx takes 2500 ms from 3 of 4 \
+             locations, against a usual 40 ms."
+        );
+        assert_eq!(
+            sentence(&incident, &entry("observed", 0, 45)),
+            "A probe of Microsoft 365 is no longer unusually slow: probe mx takes 45 ms \
+             from 4 locations, against a usual 40 ms."
+        );
+    }
+}
