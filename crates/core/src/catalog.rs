@@ -51,6 +51,9 @@ pub struct Service {
     pub depends_on: Vec<ServiceId>,
     /// Where the service is mostly used (country or `CC-REGION` codes); a hint only.
     pub regions: Vec<String>,
+    /// Free words that group services for people ("mail", "critical"): silences and
+    /// notification channels can name them.
+    pub labels: Vec<String>,
     /// Active probes of the service, each with a name unique within it.
     pub probes: Vec<Probe>,
     /// The vendor's own status feeds, each with a name unique within the service.
@@ -118,6 +121,8 @@ struct ServiceEntry {
     depends_on: Vec<Spanned<String>>,
     #[serde(default, alias = "region")]
     regions: Vec<String>,
+    #[serde(default)]
+    labels: Vec<String>,
     #[serde(default)]
     probe: Vec<Spanned<Probe>>,
     #[serde(default)]
@@ -303,6 +308,7 @@ impl Catalog {
                 problems,
                 depends_on,
                 regions: entry.regions.clone(),
+                labels: entry.labels.clone(),
                 probes,
                 feeds,
             });

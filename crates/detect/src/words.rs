@@ -9,7 +9,7 @@ use crate::view::{IncidentView, LogView};
 use serde::Serialize;
 
 /// How sure seismo is that a service is down, from nothing to certain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Ok,
