@@ -189,7 +189,9 @@ pub struct NewNotification {
     /// The channel's name.
     pub channel: String,
     pub created_at: Millis,
-    /// What to send, as the channel's sender reads it (JSON).
+    /// What it tells of (`opened`, `updated`, `reminder`, `resolved`).
+    pub event: String,
+    /// What to send, as the channel's sender reads it.
     pub body: String,
 }
 
@@ -199,6 +201,7 @@ pub struct NotificationRecord {
     pub id: i64,
     pub channel: String,
     pub created_at: Millis,
+    pub event: String,
     pub body: String,
     pub attempts: u32,
     /// When to try next, while neither delivered nor dead.

@@ -124,6 +124,7 @@ CREATE TABLE notifications (
     id INTEGER PRIMARY KEY,
     channel TEXT NOT NULL,
     created_ms BIGINT NOT NULL,
+    event TEXT NOT NULL,
     body TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_ms BIGINT NOT NULL,
@@ -233,7 +234,7 @@ impl SqliteStore {
         let mut statement = self
             .conn
             .prepare_cached(&format!(
-                "SELECT id, channel, created_ms, body, attempts, next_ms, delivered_ms, dead_ms, last_error
+                "SELECT id, channel, created_ms, event, body, attempts, next_ms, delivered_ms, dead_ms, last_error
                  FROM notifications {clause}"
             ))
             .during(context)?;
@@ -243,12 +244,13 @@ impl SqliteStore {
                     id: row.get(0)?,
                     channel: row.get(1)?,
                     created_at: row.get(2)?,
-                    body: row.get(3)?,
-                    attempts: row.get(4)?,
-                    next_at: row.get(5)?,
-                    delivered_at: row.get(6)?,
-                    dead_at: row.get(7)?,
-                    last_error: row.get(8)?,
+                    event: row.get(3)?,
+                    body: row.get(4)?,
+                    attempts: row.get(5)?,
+                    next_at: row.get(6)?,
+                    delivered_at: row.get(7)?,
+                    dead_at: row.get(8)?,
+                    last_error: row.get(9)?,
                 })
             })
             .during(context)?;
@@ -548,8 +550,8 @@ impl Store for SqliteStore {
         for n in notifications {
             transaction
                 .execute(
-                    "INSERT INTO notifications (channel, created_ms, body, next_ms) VALUES (?1, ?2, ?3, ?2)",
-                    params![n.channel, n.created_at, n.body],
+                    "INSERT INTO notifications (channel, created_ms, event, body, next_ms) VALUES (?1, ?2, ?3, ?4, ?2)",
+                    params![n.channel, n.created_at, n.event, n.body],
                 )
                 .during(context)?;
         }

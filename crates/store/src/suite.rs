@@ -532,6 +532,7 @@ fn notifications_are_queued_with_their_cursor_retried_delivered_or_given_up(db: 
     let new = |channel: &str, n: i64| NewNotification {
         channel: channel.into(),
         created_at: T0 + n,
+        event: "opened".into(),
         body: format!("{{\"n\":{n}}}"),
     };
     store

@@ -1,0 +1,589 @@
+//! The notifier on a real SQLite store, delivering to a webhook receiver and an SMTP
+//! server started by the tests on 127.0.0.1. Incidents are stored as the engine stores
+//! them (records and outbox events); time is passed to each step.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State as Shared;
+use axum::http::{HeaderMap, StatusCode};
+use seismo_core::catalog::Catalog;
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::time::{MINUTE_MS, Millis};
+use seismo_detect::incident::Confidence;
+use seismo_detect::record::{self, UpstreamRecord};
+use seismo_detect::{Footprint, State};
+use seismo_notify::{
+    Channel, Deliverer, Grouping, Kind, MinState, Notifier, Settings, Silence, Step, Templates,
+    signature,
+};
+use seismo_store::{IncidentEventRecord, IncidentRecord, SqliteStore, Writer, WriterConfig};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// 2026-01-22T18:15:00Z.
+const T0: Millis = 1_769_105_700_000;
+const SECRET: &str = "correct horse battery staple";
+
+/// A request the receiver heard.
+#[derive(Debug, Clone)]
+struct Heard {
+    path: String,
+    headers: HeaderMap,
+    body: String,
+}
+
+/// A webhook receiver that records every request and fails the first `failures` of
+/// them with 500.
+#[derive(Clone, Default)]
+struct Receiver {
+    heard: Arc<Mutex<Vec<Heard>>>,
+    failures: Arc<Mutex<usize>>,
+}
+
+impl Receiver {
+    async fn start(failures: usize) -> (Receiver, String) {
+        let receiver = Receiver {
+            failures: Arc::new(Mutex::new(failures)),
+            ..Receiver::default()
+        };
+        let app = axum::Router::new()
+            .fallback(
+                |Shared(receiver): Shared<Receiver>,
+                 uri: axum::http::Uri,
+                 headers: HeaderMap,
+                 body: String| async move {
+                    receiver.heard.lock().unwrap().push(Heard {
+                        path: uri.path().to_string(),
+                        headers,
+                        body,
+                    });
+                    let mut failures = receiver.failures.lock().unwrap();
+                    if *failures > 0 {
+                        *failures -= 1;
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::OK
+                    }
+                },
+            )
+            .with_state(receiver.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (receiver, url)
+    }
+
+    fn heard(&self, path: &str) -> Vec<Heard> {
+        let heard = self.heard.lock().unwrap();
+        heard.iter().filter(|h| h.path == path).cloned().collect()
+    }
+}
+
+/// An SMTP server that accepts every mail and keeps what came after DATA.
+async fn mail_server() -> (Arc<Mutex<Vec<String>>>, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let mails: Arc<Mutex<Vec<String>>> = Arc::default();
+    let kept = mails.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 mail.test ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(mail) = data.as_mut() {
+                        if line == "." {
+                            kept.lock().unwrap().push(data.take().unwrap());
+                            write.write_all(b"250 2.0.0 Queued\r\n").await.unwrap();
+                        } else {
+                            mail.push_str(&line);
+                            mail.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split([' ', ':']).next().unwrap_or("").to_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-mail.test\r\n250 8BITMIME\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 Go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 Bye\r\n").await.unwrap();
+                            return;
+                        }
+                        _ => b"250 OK\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (mails, format!("smtp://{address}"))
+}
+
+fn webhook(name: &str, url: String) -> Channel {
+    Channel {
+        name: name.into(),
+        kind: Kind::Webhook,
+        url: Some(url),
+        secret: None,
+        secret_env: None,
+        smtp: None,
+        from: None,
+        to: Vec::new(),
+        services: Vec::new(),
+        regions: Vec::new(),
+        labels: Vec::new(),
+        min_state: MinState::Suspected,
+    }
+}
+
+/// A stored incident of `service` as the engine stores it, with one outbox event.
+fn incident(
+    id: u64,
+    service: &str,
+    state: State,
+    upstream: Option<(u64, &str)>,
+    at: Millis,
+) -> (IncidentRecord, IncidentEventRecord) {
+    let resolved = state == State::Resolved;
+    let record = record::IncidentRecord {
+        id,
+        service: service.into(),
+        state,
+        detected_at: T0,
+        started_at: T0,
+        ended_at: resolved.then_some(at),
+        peak_at: T0,
+        peak_per_minute: 200,
+        confidence: 0.95,
+        problems: Vec::new(),
+        cities: Vec::new(),
+        regions: Vec::new(),
+        countries: Vec::new(),
+        footprint: Footprint::Unknown,
+        upstream: upstream.map(|(incident, service)| UpstreamRecord {
+            incident,
+            service: service.into(),
+            inferred: false,
+        }),
+        log: Vec::new(),
+        sources: Confidence::default(),
+        official: Vec::new(),
+        acknowledged_at: None,
+        says_operational_since: None,
+    };
+    (
+        IncidentRecord {
+            id: id as i64,
+            service: service.into(),
+            state: state.as_str().into(),
+            started_at: T0,
+            ended_at: record.ended_at,
+            format: record::FORMAT,
+            body: serde_json::to_string(&record).unwrap(),
+        },
+        IncidentEventRecord {
+            seq: 0,
+            incident: id as i64,
+            at,
+            body: "{}".into(),
+        },
+    )
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    writer: Writer,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Setup {
+    fn new() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let (writer, thread) = start_writer(&path);
+        Setup {
+            _dir: dir,
+            path,
+            writer,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops the writer and starts another on the same store: a restart.
+    async fn restart(&mut self) {
+        let (writer, thread) = (self.writer.clone(), self.thread.take().unwrap());
+        tokio::task::spawn_blocking(move || {
+            writer.stop();
+            thread.join().unwrap()
+        })
+        .await
+        .unwrap();
+        let (writer, thread) = start_writer(&self.path);
+        self.writer = writer;
+        self.thread = Some(thread);
+    }
+
+    async fn store(&self, incidents: Vec<(IncidentRecord, IncidentEventRecord)>) {
+        let (records, events) = incidents.into_iter().unzip();
+        self.writer.save_incidents(records, events).await.unwrap();
+    }
+
+    fn notifier(&self, channels: Vec<Channel>, silences: Vec<Silence>) -> Notifier {
+        let tls = seismo_probe::tls::Settings::new(Vec::new()).unwrap();
+        Notifier::new(
+            self.writer.clone(),
+            Arc::new(Catalog::demo()),
+            Gazetteer::embedded(),
+            "http://seismo.test".into(),
+            Settings {
+                grouping: Grouping::default(),
+                channels,
+                silences,
+            },
+            Templates::load(None).unwrap(),
+            Deliverer::new(&tls).unwrap(),
+        )
+    }
+}
+
+fn start_writer(path: &std::path::Path) -> (Writer, std::thread::JoinHandle<()>) {
+    Writer::start(
+        Box::new(SqliteStore::open(path).unwrap()),
+        Arc::new(Catalog::demo()),
+        Gazetteer::embedded(),
+        WriterConfig::default(),
+        Box::new(|_| {}),
+    )
+    .unwrap()
+}
+
+fn step(queued: usize, delivered: usize, failed: usize) -> Step {
+    Step {
+        queued,
+        delivered,
+        failed,
+    }
+}
+
+fn json(heard: &Heard) -> serde_json::Value {
+    serde_json::from_str(&heard.body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_incident_is_told_opened_and_resolved_once_on_every_channel_signed() {
+    let setup = Setup::new();
+    let (receiver, url) = Receiver::start(0).await;
+    let (mails, smtp) = mail_server().await;
+    let mut signed = webhook("it-team", format!("{url}/hook"));
+    signed.secret = Some(seismo_core::official::Secret(SECRET.into()));
+    let mut slack = webhook("chat", format!("{url}/slack"));
+    slack.kind = Kind::Slack;
+    let mut teams = webhook("teams", format!("{url}/teams"));
+    teams.kind = Kind::Teams;
+    let mut email = webhook("mail", String::new());
+    email.kind = Kind::Email;
+    email.url = None;
+    email.smtp = Some(seismo_core::official::Secret(smtp));
+    email.from = Some("seismo <seismo@example.com>".into());
+    email.to = vec!["it@example.com".into()];
+    let mut notifier = setup.notifier(vec![signed, slack, teams, email], Vec::new());
+
+    setup
+        .store(vec![incident(
+            1,
+            "microsoft-365",
+            State::Confirmed,
+            None,
+            T0,
+        )])
+        .await;
+    assert_eq!(notifier.step(T0).await.unwrap(), step(0, 0, 0), "waits");
+    assert_eq!(
+        notifier.step(T0 + 30_000).await.unwrap(),
+        step(4, 4, 0),
+        "opened, on each channel"
+    );
+    let hook = receiver.heard("/hook");
+    assert_eq!(hook.len(), 1);
+    let opened = json(&hook[0]);
+    assert_eq!(opened["kind"], "opened");
+    assert_eq!(opened["incidents"][0]["service"], "microsoft-365");
+    assert_eq!(opened["url"], "http://seismo.test/incidents/1");
+    assert_eq!(
+        hook[0].headers["x-seismo-signature"].to_str().unwrap(),
+        signature(SECRET, hook[0].body.as_bytes()),
+        "the signature verifies over the body received"
+    );
+    assert_eq!(hook[0].headers["x-seismo-event"], "opened");
+    assert!(
+        receiver.heard("/slack")[0]
+            .headers
+            .get("x-seismo-signature")
+            .is_none()
+    );
+    assert_eq!(
+        json(&receiver.heard("/slack")[0])["text"],
+        "Confirmed outage: Microsoft 365 outage"
+    );
+    let card = json(&receiver.heard("/teams")[0]);
+    assert_eq!(
+        card["attachments"][0]["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    {
+        let mails = mails.lock().unwrap();
+        assert_eq!(mails.len(), 1);
+        assert!(
+            mails[0].contains("Subject: [seismo] Confirmed outage: Microsoft 365 outage"),
+            "{}",
+            mails[0]
+        );
+        assert!(mails[0].contains("To: it@example.com"), "{}", mails[0]);
+    }
+
+    for minute in 1..20 {
+        assert_eq!(
+            notifier.step(T0 + minute * MINUTE_MS).await.unwrap(),
+            step(0, 0, 0)
+        );
+    }
+    setup
+        .store(vec![incident(
+            1,
+            "microsoft-365",
+            State::Resolved,
+            None,
+            T0 + 20 * MINUTE_MS,
+        )])
+        .await;
+    assert_eq!(
+        notifier.step(T0 + 20 * MINUTE_MS).await.unwrap(),
+        step(4, 4, 0)
+    );
+    for minute in 21..30 {
+        assert_eq!(
+            notifier.step(T0 + minute * MINUTE_MS).await.unwrap(),
+            step(0, 0, 0)
+        );
+    }
+    let hook = receiver.heard("/hook");
+    let kinds: Vec<String> = hook.iter().map(|h| json(h)["kind"].to_string()).collect();
+    assert_eq!(kinds, ["\"opened\"", "\"resolved\""]);
+    assert_eq!(receiver.heard("/slack").len(), 2);
+    assert_eq!(receiver.heard("/teams").len(), 2);
+    let mails = mails.lock().unwrap();
+    assert_eq!(mails.len(), 2);
+    assert!(mails[1].contains("Subject: [seismo] Resolved: Microsoft 365 outage"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_fails_three_times_then_succeeds_gets_the_message_once() {
+    let setup = Setup::new();
+    let (receiver, url) = Receiver::start(3).await;
+    let mut notifier = setup.notifier(vec![webhook("it-team", format!("{url}/hook"))], vec![]);
+    setup
+        .store(vec![incident(
+            1,
+            "microsoft-365",
+            State::Confirmed,
+            None,
+            T0,
+        )])
+        .await;
+    notifier.step(T0).await.unwrap();
+    let mut delivered = 0;
+    for minute in 0..30 {
+        delivered += notifier
+            .step(T0 + 30_000 + minute * MINUTE_MS)
+            .await
+            .unwrap()
+            .delivered;
+    }
+    assert_eq!(delivered, 1);
+    let hook = receiver.heard("/hook");
+    assert_eq!(hook.len(), 4, "three failures and the success");
+    let ids: Vec<&str> = hook
+        .iter()
+        .map(|h| h.headers["x-seismo-delivery"].to_str().unwrap())
+        .collect();
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "one delivery id: {ids:?}"
+    );
+    assert!(hook.iter().all(|h| h.body == hook[0].body));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_never_answers_well_ends_in_the_dead_letters() {
+    let setup = Setup::new();
+    let (receiver, url) = Receiver::start(usize::MAX).await;
+    let mut notifier = setup.notifier(vec![webhook("it-team", format!("{url}/hook"))], vec![]);
+    setup
+        .store(vec![incident(
+            1,
+            "microsoft-365",
+            State::Confirmed,
+            None,
+            T0,
+        )])
+        .await;
+    notifier.step(T0).await.unwrap();
+    for hour in 0..24 {
+        notifier.step(T0 + 30_000 + hour * 3_600_000).await.unwrap();
+    }
+    // The opening, tried until given up on (the reminders every four hours too).
+    let hook = receiver.heard("/hook");
+    let first = hook[0].headers["x-seismo-delivery"].clone();
+    let tries = hook
+        .iter()
+        .filter(|h| h.headers["x-seismo-delivery"] == first)
+        .count();
+    assert_eq!(tries, seismo_notify::deliver::MAX_ATTEMPTS as usize);
+    let dead = setup
+        .writer
+        .read(|s| s.dead_notifications(100))
+        .await
+        .unwrap();
+    let opening = dead
+        .iter()
+        .find(|d| d.id.to_string() == first.to_str().unwrap())
+        .expect("the opening is a dead letter");
+    assert_eq!(
+        (opening.channel.as_str(), opening.event.as_str()),
+        ("it-team", "opened")
+    );
+    assert!(
+        opening
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("HTTP 500"),
+        "{opening:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_between_opened_and_resolved_sends_neither_twice() {
+    let mut setup = Setup::new();
+    let (receiver, url) = Receiver::start(0).await;
+    let channels = vec![webhook("it-team", format!("{url}/hook"))];
+    let mut notifier = setup.notifier(channels.clone(), vec![]);
+    setup
+        .store(vec![incident(
+            1,
+            "microsoft-365",
+            State::Confirmed,
+            None,
+            T0,
+        )])
+        .await;
+    notifier.step(T0).await.unwrap();
+    notifier.step(T0 + 30_000).await.unwrap();
+    drop(notifier);
+    setup.restart().await;
+    let mut notifier = setup.notifier(channels.clone(), vec![]);
+    for minute in 1..10 {
+        notifier.step(T0 + minute * MINUTE_MS).await.unwrap();
+    }
+    setup
+        .store(vec![incident(
+            1,
+            "microsoft-365",
+            State::Resolved,
+            None,
+            T0 + 10 * MINUTE_MS,
+        )])
+        .await;
+    drop(notifier);
+    setup.restart().await;
+    let mut notifier = setup.notifier(channels, vec![]);
+    for minute in 10..20 {
+        notifier.step(T0 + minute * MINUTE_MS).await.unwrap();
+    }
+    let kinds: Vec<String> = receiver
+        .heard("/hook")
+        .iter()
+        .map(|h| json(h)["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["opened", "resolved"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_holds_back() {
+    let (receiver, url) = Receiver::start(0).await;
+    let silence = Silence {
+        services: vec!["microsoft-365".into(), "mimecast".into(), "godaddy".into()],
+        regions: Vec::new(),
+        labels: Vec::new(),
+        until: seismo_core::time::format_rfc3339(T0 + 24 * 3_600_000),
+        comment: "known".into(),
+    };
+    // The same outage on two stores: one notifier with the silence, one without.
+    let (told, silenced) = (Setup::new(), Setup::new());
+    let mut notifiers = [
+        told.notifier(vec![webhook("ops", format!("{url}/ops"))], vec![]),
+        silenced.notifier(vec![webhook("it", format!("{url}/it"))], vec![silence]),
+    ];
+    for setup in [&told, &silenced] {
+        setup
+            .store(vec![incident(
+                1,
+                "microsoft-365",
+                State::Confirmed,
+                None,
+                T0,
+            )])
+            .await;
+    }
+    for notifier in &mut notifiers {
+        notifier.step(T0 + 10_000).await.unwrap();
+    }
+    // Within the group wait the dependants open, linked to Microsoft 365.
+    for setup in [&told, &silenced] {
+        setup
+            .store(vec![
+                incident(
+                    2,
+                    "mimecast",
+                    State::Suspected,
+                    Some((1, "microsoft-365")),
+                    T0 + 20_000,
+                ),
+                incident(
+                    3,
+                    "godaddy",
+                    State::Suspected,
+                    Some((1, "microsoft-365")),
+                    T0 + 20_000,
+                ),
+            ])
+            .await;
+    }
+    for now in [
+        T0 + 20_000,
+        T0 + 40_000,
+        T0 + 2 * MINUTE_MS,
+        T0 + 4 * MINUTE_MS,
+    ] {
+        for notifier in &mut notifiers {
+            notifier.step(now).await.unwrap();
+        }
+    }
+    let ops = receiver.heard("/ops");
+    assert_eq!(ops.len(), 1, "one grouped message");
+    let services: Vec<String> = json(&ops[0])["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["service"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(services, ["microsoft-365", "mimecast", "godaddy"]);
+    assert!(receiver.heard("/it").is_empty(), "silenced");
+}
