@@ -97,14 +97,17 @@ impl IncidentSummary {
         self.state == State::Resolved
     }
 
-    /// What a message told of it that, changed, is worth another.
-    fn told(&self) -> Told {
+    /// What a message told of it that, changed, is worth another: of the group's root,
+    /// its level, footprint, upstream and the vendor's acknowledgement; of a dependant,
+    /// only that it is there (its own ups and downs follow the root's and would make
+    /// the group chatty).
+    fn told(&self, root: bool) -> Told {
         Told {
             id: self.id,
-            level: self.level,
-            footprint: self.footprint,
-            upstream: self.upstream,
-            acknowledged: self.acknowledged_at.is_some(),
+            level: root.then_some(self.level),
+            footprint: root.then_some(self.footprint),
+            upstream: self.upstream.filter(|_| root),
+            acknowledged: root && self.acknowledged_at.is_some(),
         }
     }
 
@@ -127,8 +130,8 @@ impl IncidentSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Told {
     id: u64,
-    level: Level,
-    footprint: Footprint,
+    level: Option<Level>,
+    footprint: Option<Footprint>,
     upstream: Option<u64>,
     acknowledged: bool,
 }
@@ -241,7 +244,7 @@ impl Groups {
                 .iter()
                 .filter(|m| !m.is_resolved())
                 .all(|m| silences.iter().any(|s| m.silenced_by(s)));
-            let told: Vec<Told> = members.iter().map(|m| m.told()).collect();
+            let told: Vec<Told> = members.iter().map(|m| m.told(m.id == group.root)).collect();
             let kind = match &group.sent {
                 None if resolved => return false,
                 None if silenced || now - group.since < wait => return true,
@@ -545,6 +548,22 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(services, ["m365", "mimecast", "godaddy"]);
         assert_eq!(opened[0].group, 1);
+        // A dependant that joins later is told in an update, never on its own; its own
+        // ups and downs are not news, the root's acknowledgement is.
+        groups.hear([summary(4, "zoom", State::Suspected, Some(1))]);
+        let joined = groups.decide(T0 + 6 * MINUTE_MS, &grouping(), &channels, &[]);
+        assert_eq!(kinds(&joined), [("it", MessageKind::Updated, 4)]);
+        groups.hear([summary(2, "mimecast", State::Confirmed, Some(1))]);
+        assert!(
+            groups
+                .decide(T0 + 12 * MINUTE_MS, &grouping(), &channels, &[])
+                .is_empty()
+        );
+        let mut acknowledged = summary(1, "m365", State::Confirmed, None);
+        acknowledged.acknowledged_at = Some(format_rfc3339(T0 + 22 * MINUTE_MS));
+        groups.hear([acknowledged]);
+        let told = groups.decide(T0 + 22 * MINUTE_MS, &grouping(), &channels, &[]);
+        assert_eq!(kinds(&told), [("it", MessageKind::Updated, 4)]);
     }
 
     #[test]

@@ -73,6 +73,16 @@ pub struct Config {
     pub engine: EngineConfig,
     #[schema(inline)]
     pub probes: Probes,
+    /// How incidents become notifications (README, "Get alerted").
+    #[schema(inline)]
+    pub notify: seismo_notify::Grouping,
+    /// Where notifications go, each a `[[channel]]` table: `name`, `kind` (webhook,
+    /// slack, teams, email), `url` or `smtp`, `from` and `to`, `secret`, and what it
+    /// hears of (`services`, `regions`, `labels`, `min_state`) (README, "Get alerted").
+    pub channel: Vec<seismo_notify::Channel>,
+    /// What is not told, each a `[[silence]]` table: `services`, `regions`, `labels`,
+    /// `until` (RFC 3339) and a `comment`.
+    pub silence: Vec<seismo_notify::Silence>,
 }
 
 /// The catalog's probes, run by this server (README, "Catalog").
@@ -101,17 +111,26 @@ impl Default for Probes {
 }
 
 impl Probes {
-    /// The prober of this server's probes and the reader of its status feeds, both
-    /// trusting `ca_roots`.
-    pub fn prober_and_reader(&self) -> anyhow::Result<(seismo_probe::Prober, seismo_feed::Reader)> {
+    /// The prober of this server's probes, the reader of its status feeds and the
+    /// deliverer of its notifications, all trusting `ca_roots`.
+    pub fn clients(&self) -> anyhow::Result<Clients> {
         let roots = seismo_probe::tls::read_roots(&self.ca_roots)
             .map_err(|e| anyhow::anyhow!("[probes] ca_roots: {e}"))?;
         let tls = seismo_probe::tls::Settings::new(roots.clone()).map_err(anyhow::Error::msg)?;
-        let reader = seismo_feed::Reader::new(&tls, seismo_feed::READ_TIMEOUT)
-            .map_err(anyhow::Error::msg)?;
-        let prober = seismo_probe::Prober::new(roots, None).map_err(anyhow::Error::msg)?;
-        Ok((prober, reader))
+        Ok(Clients {
+            reader: seismo_feed::Reader::new(&tls, seismo_feed::READ_TIMEOUT)
+                .map_err(anyhow::Error::msg)?,
+            deliverer: seismo_notify::Deliverer::new(&tls).map_err(anyhow::Error::msg)?,
+            prober: seismo_probe::Prober::new(roots, None).map_err(anyhow::Error::msg)?,
+        })
     }
+}
+
+/// What this server reaches out with, trusting the same certificate authorities.
+pub struct Clients {
+    pub prober: seismo_probe::Prober,
+    pub reader: seismo_feed::Reader,
+    pub deliverer: seismo_notify::Deliverer,
 }
 
 /// What the report intake accepts, and how often (README, "Trust").
@@ -181,6 +200,9 @@ impl Default for Config {
             limits: Limits::default(),
             engine: EngineConfig::default(),
             probes: Probes::default(),
+            notify: seismo_notify::Grouping::default(),
+            channel: Vec::new(),
+            silence: Vec::new(),
         }
     }
 }
@@ -285,6 +307,24 @@ impl Config {
                 .map(|with_it| config = with_it)
                 .with_context(|| format!("environment {variable}={value:?}"))?;
         }
+        seismo_notify::validate(&config.channel, &config.silence).map_err(|e| {
+            // The line of the table at fault: the n-th `[[channel]]` or `[[silence]]`.
+            let (table, n) = e
+                .field
+                .split_once('[')
+                .and_then(|(table, rest)| {
+                    Some((table, rest.split(']').next()?.parse::<usize>().ok()?))
+                })
+                .unwrap_or(("", 0));
+            let header = format!("[[{table}]]");
+            let line = text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| l.trim() == header)
+                .nth(n)
+                .map_or(String::new(), |(i, _)| format!(":{}", i + 1));
+            anyhow::anyhow!("{name}{line}: {e}")
+        })?;
         Ok(config)
     }
 
@@ -457,6 +497,28 @@ mod tests {
         ] {
             assert!(file.contains(&format!("\n{key} = ")), "{key} missing");
         }
+    }
+
+    #[test]
+    fn a_channels_mistake_names_the_file_line_and_key() {
+        let error = load(
+            "[[channel]]\nname = \"a\"\nurl = \"https://hooks.test\"\n\n[[channel]]\nname = \"b\"\nkind = \"slack\"\n",
+            &[],
+        )
+        .unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("seismo.toml:5: channel[1].url: a webhook needs its url"),
+            "{message}"
+        );
+        let config = load(
+            "[notify]\ngroup_wait = \"2m\"\n\n[[channel]]\nname = \"it\"\nkind = \"teams\"\nurl = \"https://x.test/hook\"\nmin_state = \"confirmed\"\n\n[[silence]]\nlabels = [\"mail\"]\nuntil = \"2026-12-24T00:00:00Z\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.notify.group_wait, Duration::from_secs(120));
+        assert_eq!(config.channel[0].kind, seismo_notify::Kind::Teams);
+        assert_eq!(config.silence[0].labels, ["mail"]);
     }
 
     #[test]

@@ -54,7 +54,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // Checked before anything starts: a root that cannot be read is a configuration
     // error, not a probe failure.
-    let (prober, reader) = settings.probes.prober_and_reader()?;
+    let clients = settings.probes.clients()?;
+    let templates = seismo_notify::Templates::load(settings.notify.templates.as_deref())?;
     let intake = Intake::open_with(
         &settings,
         catalog,
@@ -137,7 +138,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for location in locations {
                 let probing = crate::probes::run(
                     intake.live.clone(),
-                    prober.clone(),
+                    clients.prober.clone(),
                     state.live.catalog.assignments(),
                     location,
                     clock.clone(),
@@ -150,7 +151,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 });
             }
         }
-        crate::feeds::start(&intake.live, reader, clock.clone(), &stopping);
+        crate::feeds::start(&intake.live, clients.reader, clock.clone(), &stopping);
+        if !settings.channel.is_empty() {
+            let notifier = seismo_notify::Notifier::new(
+                intake.live.writer.clone(),
+                state.live.catalog.clone(),
+                state.live.gazetteer,
+                state.config.public_url.clone(),
+                seismo_notify::Settings {
+                    grouping: settings.notify.clone(),
+                    channels: settings.channel.clone(),
+                    silences: settings.silence.clone(),
+                },
+                templates,
+                clients.deliverer,
+            );
+            tracing::info!(channels = settings.channel.len(), "notifications on");
+            tokio::spawn(notifier.run(tick, clock.clone(), stopping.clone()));
+        }
         tokio::spawn(cancel_on_signal(stopping.clone()));
         let shutdown = {
             let (stopping, state) = (stopping.clone(), state.clone());

@@ -21,9 +21,19 @@ fn get_text(server: &Server, path: &str) -> (u16, String, String) {
 /// Starts the demo and waits until the Microsoft 365 incident has its 7 cities and the
 /// GoDaddy and Mimecast incidents are linked to it. Returns too the `incident` events
 /// received meanwhile from `/api/v1/events`.
-fn demo_during_the_outage() -> (Server, tempfile::TempDir, Vec<Value>) {
+fn demo_during_the_outage() -> (Server, tempfile::TempDir, Vec<Value>, Received) {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("unused"), &["--demo"]);
+    let (received, hook) = webhook_receiver();
+    let config = dir.path().join("seismo.toml");
+    std::fs::write(
+        &config,
+        format!("[[channel]]\nname = \"it-team\"\nurl = \"{hook}\"\n"),
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir.path().join("unused"),
+        &["--demo", "--config", config.to_str().unwrap()],
+    );
     let (sender, events) = std::sync::mpsc::channel();
     let stream = support::http()
         .timeout(None)
@@ -68,12 +78,109 @@ fn demo_during_the_outage() -> (Server, tempfile::TempDir, Vec<Value>) {
         );
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
-    (server, dir, events.try_iter().collect())
+    (server, dir, events.try_iter().collect(), received)
+}
+
+/// The JSON bodies a webhook receiver got.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+
+/// A webhook receiver on loopback that answers 200 to every POST; its address.
+fn webhook_receiver() -> (Received, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let received = Received::default();
+    let kept = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            kept.lock()
+                .unwrap()
+                .push(serde_json::from_slice(&body).unwrap());
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (received, url)
+}
+
+/// The IT team's webhook hears the Microsoft 365 outage once as it opens, with
+/// GoDaddy and Mimecast folded into its updates (never a message of their own) and
+/// the vendor's acknowledgement told.
+fn the_it_team_hears_one_grouped_outage(received: &Received) {
+    let started = std::time::Instant::now();
+    let told_acknowledgement = |messages: &[Value]| {
+        messages.iter().any(|m| {
+            m["incidents"][0]["acknowledged_at"] == "2026-01-22T18:37:00Z"
+                && m["incidents"][0]["vendor"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("MO1221364"))
+        })
+    };
+    let messages = loop {
+        let messages = received.lock().unwrap().clone();
+        if told_acknowledgement(&messages) {
+            break messages;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the acknowledgement was not told: {messages:#?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    let root = |m: &Value| m["incidents"][0]["service"].as_str().unwrap().to_string();
+    let mail: Vec<&Value> = messages
+        .iter()
+        .filter(|m| root(m) == "microsoft-365")
+        .collect();
+    let kinds: Vec<&str> = mail.iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds[0], "opened", "{kinds:?}");
+    assert!(kinds[1..].iter().all(|k| *k == "updated"), "{kinds:?}");
+    let sequences: Vec<u64> = mail
+        .iter()
+        .map(|m| m["sequence"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sequences, (1..=mail.len() as u64).collect::<Vec<_>>());
+    assert!(mail.iter().all(|m| m["group"] == mail[0]["group"]));
+    assert!(
+        messages
+            .iter()
+            .all(|m| !["godaddy", "mimecast"].contains(&root(m).as_str())),
+        "dependants never speak alone"
+    );
+    assert!(
+        mail.iter().any(|m| {
+            let services: Vec<&str> = m["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["service"].as_str().unwrap())
+                .collect();
+            services.contains(&"godaddy") && services.contains(&"mimecast")
+        }),
+        "the dependants are folded in: {mail:#?}"
+    );
 }
 
 #[test]
 fn the_status_site_tells_the_outage() {
-    let (server, _dir, events) = demo_during_the_outage();
+    let (server, _dir, events, received) = demo_during_the_outage();
     incident_changes_are_pushed(&events);
     home_page_puts_the_outage_first(&server);
     service_page_shows_chart_problems_cities_and_timeline(&server);
@@ -84,6 +191,7 @@ fn the_status_site_tells_the_outage() {
     badges_are_svg(&server);
     the_widget_embeds_the_status(&server);
     the_vendor_acknowledges_after_seismo_and_aws_stays_green(&server);
+    the_it_team_hears_one_grouped_outage(&received);
 }
 
 /// The demo's Microsoft page acknowledges MO1221364 at 18:37 while seismo detected the
