@@ -317,6 +317,11 @@ async fn one_incident_is_told_opened_and_resolved_once_on_every_channel_signed()
     assert_eq!(opened["incidents"][0]["service"], "microsoft-365");
     assert_eq!(opened["url"], "http://seismo.test/incidents/1");
     assert_eq!(
+        opened["incidents"][0]["labels"],
+        serde_json::json!(["mail", "work"]),
+        "the catalog's labels"
+    );
+    assert_eq!(
         hook[0].headers["x-seismo-signature"].to_str().unwrap(),
         signature(SECRET, hook[0].body.as_bytes()),
         "the signature verifies over the body received"
