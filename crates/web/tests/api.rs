@@ -971,6 +971,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/events",
             "/incidents",
             "/incidents/{id}",
+            "/notifications",
             "/reports",
             "/services",
             "/services/{slug}",

@@ -4,6 +4,7 @@
 
 pub mod agents;
 mod incidents;
+mod notifications;
 mod official;
 mod probes;
 mod reports;
@@ -81,6 +82,7 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(incidents::one))
         .routes(routes!(crate::events::stream))
         .routes(routes!(tokens::list))
+        .routes(routes!(notifications::list))
         .routes(routes!(agents::assignments))
         .routes(routes!(agents::results))
         .routes(routes!(agents::list))
