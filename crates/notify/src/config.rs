@@ -230,6 +230,24 @@ pub fn validate(channels: &[Channel], silences: &[Silence]) -> Result<(), Config
 }
 
 impl Channel {
+    /// An unsigned webhook to `url` that hears of every incident.
+    pub fn webhook(name: &str, url: &str) -> Channel {
+        Channel {
+            name: name.into(),
+            kind: Kind::Webhook,
+            url: Some(url.into()),
+            secret: None,
+            secret_env: None,
+            smtp: None,
+            from: None,
+            to: Vec::new(),
+            services: Vec::new(),
+            regions: Vec::new(),
+            labels: Vec::new(),
+            min_state: MinState::Suspected,
+        }
+    }
+
     /// The key of its signature, if it signs.
     pub fn signing_key(&self) -> Option<String> {
         match (&self.secret, &self.secret_env) {

@@ -455,20 +455,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn channel(name: &str) -> Channel {
-        Channel {
-            name: name.into(),
-            kind: crate::config::Kind::Webhook,
-            url: Some("http://hooks.test".into()),
-            secret: None,
-            secret_env: None,
-            smtp: None,
-            from: None,
-            to: Vec::new(),
-            services: Vec::new(),
-            regions: Vec::new(),
-            labels: Vec::new(),
-            min_state: MinState::Suspected,
-        }
+        Channel::webhook(name, "http://hooks.test")
     }
 
     fn grouping() -> Grouping {

@@ -13,8 +13,7 @@ use seismo_detect::incident::Confidence;
 use seismo_detect::record::{self, UpstreamRecord};
 use seismo_detect::{Footprint, State};
 use seismo_notify::{
-    Channel, Deliverer, Grouping, Kind, MinState, Notifier, Settings, Silence, Step, Templates,
-    signature,
+    Channel, Deliverer, Grouping, Kind, Notifier, Settings, Silence, Step, Templates, signature,
 };
 use seismo_store::{IncidentEventRecord, IncidentRecord, SqliteStore, Writer, WriterConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -35,13 +34,17 @@ struct Heard {
 /// them with 500.
 #[derive(Clone, Default)]
 struct Receiver {
+    base: String,
     heard: Arc<Mutex<Vec<Heard>>>,
     failures: Arc<Mutex<usize>>,
 }
 
 impl Receiver {
     async fn start(failures: usize) -> (Receiver, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
         let receiver = Receiver {
+            base: url.clone(),
             failures: Arc::new(Mutex::new(failures)),
             ..Receiver::default()
         };
@@ -66,10 +69,12 @@ impl Receiver {
                 },
             )
             .with_state(receiver.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (receiver, url)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     fn heard(&self, path: &str) -> Vec<Heard> {
@@ -126,20 +131,7 @@ async fn mail_server() -> (Arc<Mutex<Vec<String>>>, String) {
 }
 
 fn webhook(name: &str, url: String) -> Channel {
-    Channel {
-        name: name.into(),
-        kind: Kind::Webhook,
-        url: Some(url),
-        secret: None,
-        secret_env: None,
-        smtp: None,
-        from: None,
-        to: Vec::new(),
-        services: Vec::new(),
-        regions: Vec::new(),
-        labels: Vec::new(),
-        min_state: MinState::Suspected,
-    }
+    Channel::webhook(name, &url)
 }
 
 /// A stored incident of `service` as the engine stores it, with one outbox event.
@@ -230,6 +222,12 @@ impl Setup {
         self.thread = Some(thread);
     }
 
+    /// Stores Microsoft 365's incident 1 in `state` at `at`.
+    async fn microsoft_365(&self, state: State, at: Millis) {
+        self.store(vec![incident(1, "microsoft-365", state, None, at)])
+            .await;
+    }
+
     async fn store(&self, incidents: Vec<(IncidentRecord, IncidentEventRecord)>) {
         let (records, events) = incidents.into_iter().unzip();
         self.writer.save_incidents(records, events).await.unwrap();
@@ -276,6 +274,17 @@ fn json(heard: &Heard) -> serde_json::Value {
     serde_json::from_str(&heard.body).unwrap()
 }
 
+/// A notifier with one webhook channel (`/hook` of a receiver failing its first
+/// `failures` requests), told of Microsoft 365's outage at [`T0`].
+async fn one_outage(failures: usize) -> (Setup, Receiver, Notifier) {
+    let setup = Setup::new();
+    let (receiver, url) = Receiver::start(failures).await;
+    let mut notifier = setup.notifier(vec![webhook("it-team", format!("{url}/hook"))], vec![]);
+    setup.microsoft_365(State::Confirmed, T0).await;
+    notifier.step(T0).await.unwrap();
+    (setup, receiver, notifier)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_incident_is_told_opened_and_resolved_once_on_every_channel_signed() {
     let setup = Setup::new();
@@ -295,15 +304,7 @@ async fn one_incident_is_told_opened_and_resolved_once_on_every_channel_signed()
     email.to = vec!["it@example.com".into()];
     let mut notifier = setup.notifier(vec![signed, slack, teams, email], Vec::new());
 
-    setup
-        .store(vec![incident(
-            1,
-            "microsoft-365",
-            State::Confirmed,
-            None,
-            T0,
-        )])
-        .await;
+    setup.microsoft_365(State::Confirmed, T0).await;
     assert_eq!(notifier.step(T0).await.unwrap(), step(0, 0, 0), "waits");
     assert_eq!(
         notifier.step(T0 + 30_000).await.unwrap(),
@@ -360,13 +361,7 @@ async fn one_incident_is_told_opened_and_resolved_once_on_every_channel_signed()
         );
     }
     setup
-        .store(vec![incident(
-            1,
-            "microsoft-365",
-            State::Resolved,
-            None,
-            T0 + 20 * MINUTE_MS,
-        )])
+        .microsoft_365(State::Resolved, T0 + 20 * MINUTE_MS)
         .await;
     assert_eq!(
         notifier.step(T0 + 20 * MINUTE_MS).await.unwrap(),
@@ -390,19 +385,7 @@ async fn one_incident_is_told_opened_and_resolved_once_on_every_channel_signed()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_receiver_that_fails_three_times_then_succeeds_gets_the_message_once() {
-    let setup = Setup::new();
-    let (receiver, url) = Receiver::start(3).await;
-    let mut notifier = setup.notifier(vec![webhook("it-team", format!("{url}/hook"))], vec![]);
-    setup
-        .store(vec![incident(
-            1,
-            "microsoft-365",
-            State::Confirmed,
-            None,
-            T0,
-        )])
-        .await;
-    notifier.step(T0).await.unwrap();
+    let (_setup, receiver, mut notifier) = one_outage(3).await;
     let mut delivered = 0;
     for minute in 0..30 {
         delivered += notifier
@@ -427,19 +410,7 @@ async fn a_receiver_that_fails_three_times_then_succeeds_gets_the_message_once()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_receiver_that_never_answers_well_ends_in_the_dead_letters() {
-    let setup = Setup::new();
-    let (receiver, url) = Receiver::start(usize::MAX).await;
-    let mut notifier = setup.notifier(vec![webhook("it-team", format!("{url}/hook"))], vec![]);
-    setup
-        .store(vec![incident(
-            1,
-            "microsoft-365",
-            State::Confirmed,
-            None,
-            T0,
-        )])
-        .await;
-    notifier.step(T0).await.unwrap();
+    let (setup, receiver, mut notifier) = one_outage(usize::MAX).await;
     for hour in 0..24 {
         notifier.step(T0 + 30_000 + hour * 3_600_000).await.unwrap();
     }
@@ -476,20 +447,8 @@ async fn a_receiver_that_never_answers_well_ends_in_the_dead_letters() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_restart_between_opened_and_resolved_sends_neither_twice() {
-    let mut setup = Setup::new();
-    let (receiver, url) = Receiver::start(0).await;
-    let channels = vec![webhook("it-team", format!("{url}/hook"))];
-    let mut notifier = setup.notifier(channels.clone(), vec![]);
-    setup
-        .store(vec![incident(
-            1,
-            "microsoft-365",
-            State::Confirmed,
-            None,
-            T0,
-        )])
-        .await;
-    notifier.step(T0).await.unwrap();
+    let (mut setup, receiver, mut notifier) = one_outage(0).await;
+    let channels = vec![webhook("it-team", receiver.url("/hook"))];
     notifier.step(T0 + 30_000).await.unwrap();
     drop(notifier);
     setup.restart().await;
@@ -498,13 +457,7 @@ async fn a_restart_between_opened_and_resolved_sends_neither_twice() {
         notifier.step(T0 + minute * MINUTE_MS).await.unwrap();
     }
     setup
-        .store(vec![incident(
-            1,
-            "microsoft-365",
-            State::Resolved,
-            None,
-            T0 + 10 * MINUTE_MS,
-        )])
+        .microsoft_365(State::Resolved, T0 + 10 * MINUTE_MS)
         .await;
     drop(notifier);
     setup.restart().await;
@@ -537,15 +490,7 @@ async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_h
         silenced.notifier(vec![webhook("it", format!("{url}/it"))], vec![silence]),
     ];
     for setup in [&told, &silenced] {
-        setup
-            .store(vec![incident(
-                1,
-                "microsoft-365",
-                State::Confirmed,
-                None,
-                T0,
-            )])
-            .await;
+        setup.microsoft_365(State::Confirmed, T0).await;
     }
     for notifier in &mut notifiers {
         notifier.step(T0 + 10_000).await.unwrap();
