@@ -93,7 +93,11 @@ pub struct AreaView {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UpstreamView {
+    /// Its slug.
     pub service: String,
+    /// Its name, as people read it.
+    #[serde(default)]
+    pub service_name: String,
     pub incident: u64,
     pub inferred: bool,
 }
@@ -204,6 +208,9 @@ impl IncidentView {
             footprint: record.footprint,
             upstream: record.upstream.as_ref().map(|u| UpstreamView {
                 service: u.service.clone(),
+                service_name: catalog
+                    .by_slug(&u.service)
+                    .map_or_else(|| u.service.clone(), |s| catalog.service(s).name.clone()),
                 incident: u.incident,
                 inferred: u.inferred,
             }),

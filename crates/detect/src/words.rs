@@ -15,7 +15,9 @@ pub enum Level {
     Ok,
     /// Reports are above normal, not yet enough to be sure.
     Possible,
-    /// Reports are well above normal, or falling back from a confirmed outage.
+    /// An outage whose reports are falling back towards normal.
+    Recovering,
+    /// Reports are well above normal.
     Likely,
     /// The surge is strong or lasting enough to be sure.
     Confirmed,
@@ -30,7 +32,8 @@ impl Level {
         match state {
             State::Resolved => Level::Ok,
             State::Suspected if confidence < LIKELY_CONFIDENCE => Level::Possible,
-            State::Suspected | State::Recovering => Level::Likely,
+            State::Suspected => Level::Likely,
+            State::Recovering => Level::Recovering,
             State::Confirmed => Level::Confirmed,
         }
     }
@@ -39,6 +42,7 @@ impl Level {
         match self {
             Level::Ok => "ok",
             Level::Possible => "possible",
+            Level::Recovering => "recovering",
             Level::Likely => "likely",
             Level::Confirmed => "confirmed",
         }
@@ -49,6 +53,7 @@ impl Level {
         match self {
             Level::Ok => "#1a7f37",
             Level::Possible => "#bf8700",
+            Level::Recovering => "#0969da",
             Level::Likely => "#d1580f",
             Level::Confirmed => "#cf222e",
         }
@@ -59,6 +64,7 @@ impl Level {
         match self {
             Level::Ok => "No problems",
             Level::Possible => "Possible outage",
+            Level::Recovering => "Outage — recovering",
             Level::Likely => "Likely outage",
             Level::Confirmed => "Confirmed outage",
         }
@@ -172,7 +178,7 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
                 "depends on"
             };
             match &incident.upstream {
-                Some(u) => format!("{name} {via} {}, which has an outage.", u.service),
+                Some(u) => format!("{name} {via} {}, which has an outage.", u.service_name),
                 None => format!("{name} {via} a service with an outage."),
             }
         }
@@ -206,6 +212,33 @@ pub fn lead_words(incident: &IncidentView) -> Option<String> {
     })
 }
 
+/// Problem keys that are read as letters.
+const ACRONYMS: [&str; 8] = ["api", "dns", "vpn", "sms", "tv", "ssl", "2fa", "id"];
+
+/// A catalog problem key in words: "admin-portal" is "admin portal", "dns" is "DNS".
+pub fn problem_words(key: &str) -> String {
+    key.split(['-', '_'])
+        .map(|word| {
+            if ACRONYMS.contains(&word) {
+                word.to_uppercase()
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A catalog problem key as a label: "Admin portal", "DNS", "Email".
+pub fn problem_label(key: &str) -> String {
+    let words = problem_words(key);
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => words,
+    }
+}
+
 /// A short title for an incident.
 pub fn title(incident: &IncidentView) -> String {
     let places: Vec<&str> = incident
@@ -218,7 +251,7 @@ pub fn title(incident: &IncidentView) -> String {
         .problems
         .iter()
         .max_by(|a, b| (a.share - a.normal_share).total_cmp(&(b.share - b.normal_share)))
-        .map(|p| p.problem.as_str());
+        .map(|p| problem_words(&p.problem));
     let mut title = format!("{} outage", incident.service_name);
     if let Some(p) = problem {
         title.push_str(&format!(" ({p})"));
@@ -234,11 +267,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn problem_keys_read_as_words() {
+        assert_eq!(problem_label("admin-portal"), "Admin portal");
+        assert_eq!(problem_label("dns"), "DNS");
+        assert_eq!(problem_label("email"), "Email");
+        assert_eq!(problem_words("api-keys"), "API keys");
+    }
+
+    #[test]
     fn levels_follow_the_incident_state_and_confidence() {
         assert_eq!(Level::of(State::Suspected, 0.55), Level::Possible);
         assert_eq!(Level::of(State::Suspected, 0.8), Level::Likely);
         assert_eq!(Level::of(State::Confirmed, 0.95), Level::Confirmed);
-        assert_eq!(Level::of(State::Recovering, 0.99), Level::Likely);
+        assert_eq!(Level::of(State::Recovering, 0.99), Level::Recovering);
+        assert_eq!(Level::Recovering.label(), "Outage — recovering");
         assert_eq!(Level::of(State::Resolved, 0.99), Level::Ok);
         assert!(Level::Ok < Level::Possible && Level::Likely < Level::Confirmed);
     }

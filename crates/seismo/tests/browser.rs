@@ -105,7 +105,7 @@ async fn the_site_in_chromium_shows_the_outage_live() {
 
     // Before the outage: Microsoft 365 is fine.
     client.goto(&server.url("/")).await.unwrap();
-    let pill = "document.querySelector('tr[data-name$=\"microsoft-365\"] .pill').dataset.level";
+    let pill = "document.querySelector('tr[data-slug=\"microsoft-365\"] .pill').dataset.level";
     assert_eq!(
         eval(&client, &format!("return {pill}")).await,
         "ok",
@@ -121,13 +121,10 @@ async fn the_site_in_chromium_shows_the_outage_live() {
     .await;
     let first_row = eval(
         &client,
-        "return document.querySelector('tr[data-name]').dataset.name",
+        "return document.querySelector('tr[data-name]').dataset.slug",
     )
     .await;
-    assert!(
-        first_row.as_str().unwrap().ends_with("microsoft-365"),
-        "{first_row}"
-    );
+    assert_eq!(first_row, "microsoft-365");
     assert_eq!(
         eval(&client, "return document.getElementById('live').hidden").await,
         false
@@ -140,20 +137,26 @@ async fn the_site_in_chromium_shows_the_outage_live() {
         "the world map did not fill",
     )
     .await;
-    // The search box filters as one types.
-    client
-        .find(Locator::Css("#search"))
-        .await
-        .unwrap()
-        .send_keys("slack")
-        .await
-        .unwrap();
-    let visible = eval(
-        &client,
-        "return [...document.querySelectorAll('tr[data-name]')].filter(r => !r.hidden).map(r => r.dataset.name)",
-    )
-    .await;
-    assert_eq!(visible, json!(["slack slack"]));
+    // The search box filters as one types, by the names people use too, and says so
+    // when nothing matches.
+    let search = client.find(Locator::Css("#search")).await.unwrap();
+    let visible = "return [...document.querySelectorAll('tr[data-name]')].filter(r => !r.hidden).map(r => r.dataset.slug)";
+    for (typed, found) in [
+        ("slack", json!(["slack"])),
+        ("Outlook", json!(["microsoft-365"])),
+        ("office 365", json!(["microsoft-365"])),
+        ("gmail", json!(["google-workspace"])),
+        ("myspace", json!([])),
+    ] {
+        search.clear().await.unwrap();
+        search.send_keys(typed).await.unwrap();
+        assert_eq!(eval(&client, visible).await, found, "{typed}");
+        assert_eq!(
+            eval(&client, "return document.getElementById('no-match').hidden").await,
+            json!(found != json!([])),
+            "{typed}"
+        );
+    }
     client.goto(&server.url("/")).await.unwrap();
     screenshot(&client, "home.png").await;
 

@@ -302,18 +302,38 @@ fn home_page_puts_the_outage_first(server: &Server) {
     let (status, kind, html) = get_text(server, "/");
     assert_eq!(status, 200);
     assert!(kind.starts_with("text/html"));
-    let rows: Vec<&str> = html
-        .split("<tr data-name=\"")
-        .skip(1)
-        .map(|r| r.split('"').next().unwrap())
-        .collect();
+    let slugs = |html: &str| -> Vec<String> {
+        html.split("data-slug=\"")
+            .skip(1)
+            .map(|r| r.split('"').next().unwrap().to_string())
+            .collect()
+    };
+    let rows = slugs(&html);
     assert_eq!(rows.len(), 28, "every service of the demo catalog");
-    assert!(rows[0].ends_with("microsoft-365"), "outage first: {rows:?}");
+    assert_eq!(rows[0], "microsoft-365", "outage first: {rows:?}");
+    assert!(html.contains("Status of 28 services"));
     assert!(html.contains("Confirmed outage"));
     assert!(html.contains("role=\"search\""));
     // The search works without scripts.
     let (_, _, found) = get_text(server, "/?q=micro");
     assert!(found.contains("/services/microsoft-365\"") && !found.contains("/services/aws\""));
+    // By the names people use, not only the catalog's.
+    for (query, slug) in [
+        ("outlook", "microsoft-365"),
+        ("Office%20365", "microsoft-365"),
+        ("gmail", "google-workspace"),
+        ("T-Mobile", "t-mobile"),
+    ] {
+        let (_, _, found) = get_text(server, &format!("/?q={query}"));
+        assert_eq!(slugs(&found), [slug], "{query}");
+        assert!(found.contains("id=\"no-match\" class=\"notice bad\" role=\"status\" hidden"));
+    }
+    let (_, _, nothing) = get_text(server, "/?q=myspace");
+    assert!(slugs(&nothing).is_empty());
+    assert!(
+        nothing.contains("role=\"status\">No service matches “<span>myspace</span>”"),
+        "an empty search says so"
+    );
 }
 
 fn service_page_shows_chart_problems_cities_and_timeline(server: &Server) {
@@ -350,25 +370,53 @@ fn service_page_shows_chart_problems_cities_and_timeline(server: &Server) {
             "{city} in the table"
         );
     }
-    assert!(html.contains("<td>email</td>"), "most reported problems");
+    assert!(
+        html.contains("<td>Email</td>"),
+        "most reported problems, in words"
+    );
     assert!(
         html.contains("Outage of Microsoft 365 confirmed"),
         "timeline"
     );
     assert!(
-        html.contains("Also affecting"),
-        "downstream: Mimecast, GoDaddy"
+        html.contains("Also affecting")
+            && html.contains(">Mimecast</a>")
+            && html.contains(">GoDaddy</a>"),
+        "downstream, by name: {html}"
     );
     assert!(
         html.contains("value=\"admin-portal\""),
         "a button per problem"
     );
-    let (status, kind, body) = get_text(server, "/services/nope");
+    assert!(html.contains(">Admin portal</button>"), "problems in words");
+    // A page people open answers a mistake with a page; the API keeps its JSON.
+    for path in [
+        "/services/nope",
+        "/incidents/12345",
+        "/report/nope",
+        "/nowhere",
+    ] {
+        let (status, kind, body) = get_text(server, path);
+        assert_eq!(
+            (status, kind.as_str()),
+            (404, "text/html; charset=utf-8"),
+            "{path}"
+        );
+        assert!(
+            body.contains("<h1>Not found</h1>") && body.contains("href=\"/\""),
+            "{path}: {body}"
+        );
+    }
+    let (_, _, body) = get_text(server, "/services/nope");
+    assert!(body.contains("No service has the slug"), "{body}");
+    let (status, kind, body) = get_text(server, "/api/v1/services/nope");
     assert_eq!((status, kind.as_str()), (404, "application/json"));
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["error"]["field"],
         "slug"
     );
+    let (status, kind, _) = get_text(server, "/api/v1/nowhere");
+    assert_eq!((status, kind.as_str()), (404, "application/json"));
 }
 
 fn problem_buttons_record_reports(server: &Server) {
@@ -393,7 +441,39 @@ fn incident_and_history_pages(server: &Server) {
     assert!(html.contains("Microsoft 365 outage (email)"));
     let (_, _, history) = get_text(server, "/history?service=mimecast");
     assert!(history.contains("Mimecast outage") && !history.contains("Microsoft 365 outage"));
-    assert!(history.contains("Probably caused by"), "the upstream link");
+    assert!(
+        history.contains("probably caused by <a href=\"/incidents/")
+            && history.contains(">Microsoft 365</a>"),
+        "the upstream link, by name"
+    );
+    // Compact: a line per incident under its day, and the 90-day bar.
+    assert!(history.contains("Thursday 22 January 2026"), "{history}");
+    assert!(!history.contains("<svg class=\"map"), "no maps in the list");
+    let (_, _, all) = get_text(server, "/history");
+    let bar = |slug: &str| -> String {
+        let row = all
+            .split(&format!("<tr data-slug=\"{slug}\">"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{slug}'s uptime bar"));
+        row.split("</tr>").next().unwrap().to_string()
+    };
+    let mail = bar("microsoft-365");
+    assert!(
+        mail.contains("class=\"level-ok\" x=\"0\" y=\"0\" width=\"444\""),
+        "89 quiet days in one stretch: {mail}"
+    );
+    assert!(
+        mail.contains("class=\"level-confirmed\" x=\"445\" y=\"0\" width=\"4\" height=\"20\" data-date=\"2026-01-22\""),
+        "the outage's day is the last: {mail}"
+    );
+    assert!(!mail.contains("<td>100.00%</td>"), "{mail}");
+    assert!(bar("aws").contains("<td>100.00%</td>"));
+    assert!(all.len() < 200_000, "{} bytes", all.len());
+    assert_eq!(
+        all.matches("<tr data-slug=").count(),
+        28,
+        "a bar per service"
+    );
     let (status, _, _) = get_text(server, "/history?service=nope");
     assert_eq!(status, 400);
 }

@@ -1,16 +1,31 @@
 // Times are written in UTC; show them in the viewer's zone.
 function localTimes(root) {
-  for (const t of root.querySelectorAll("time[datetime]")) {
+  // A whole day (a heading of /history) is a UTC day: it stays as written.
+  for (const t of root.querySelectorAll("time[datetime]:not([data-date-only])")) {
     const d = new Date(t.getAttribute("datetime"));
     if (!isNaN(d)) { t.textContent = d.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"}); t.title = t.getAttribute("datetime"); }
   }
 }
-// Filter the services table as one types (the form still works without scripts).
+// Folds a name as the server does (seismo_core::fold): no accents, lower case,
+// apostrophes and dots dropped, other punctuation a single space.
+function fold(text) {
+  return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+    .replace(/['.]/g, "").replace(/[^a-z0-9]+/g, " ").trim();
+}
+// Filter the services table as one types (the form still works without scripts),
+// by name, slug and aliases; say so when nothing matches.
 function filterServices() {
   const search = document.getElementById("search");
   if (!search) return;
-  const q = search.value.trim().toLowerCase();
-  for (const row of document.querySelectorAll("tr[data-name]")) row.hidden = q !== "" && !row.dataset.name.includes(q);
+  const q = fold(search.value);
+  let shown = 0;
+  for (const row of document.querySelectorAll("tr[data-name]")) {
+    row.hidden = q !== "" && !row.dataset.name.includes(q);
+    if (!row.hidden) shown++;
+  }
+  const none = document.getElementById("no-match");
+  none.querySelector("span").textContent = search.value.trim();
+  none.hidden = shown > 0;
 }
 localTimes(document);
 document.addEventListener("input", e => { if (e.target.id === "search") filterServices(); });

@@ -113,6 +113,7 @@ pub async fn badge(State(state): State<Arc<AppState>>, Path(file): Path<String>)
     let status = match service.level {
         Level::Ok => "up",
         Level::Possible => "possible outage",
+        Level::Recovering => "recovering",
         Level::Likely => "likely outage",
         Level::Confirmed => "outage",
     };
@@ -142,7 +143,7 @@ struct Widget<'a> {
 pub async fn widget(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
     let snapshot = state.snapshot();
     let Some(status) = snapshot.service(&slug) else {
-        return ApiError::unknown_service(&slug).into_response();
+        return crate::pages::error_page(ApiError::unknown_service(&slug));
     };
     let page = Widget {
         status,

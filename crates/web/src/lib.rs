@@ -162,7 +162,14 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/assets/{name}", get(pages::asset))
         .nest("/api/v1", api::routes_with_document())
-        .fallback(|| async { ApiError::not_found("no such page") });
+        .fallback(|uri: axum::http::Uri| async move {
+            let error = ApiError::not_found(format!("there is no page at {}", uri.path()));
+            if uri.path().starts_with("/api/") {
+                axum::response::IntoResponse::into_response(error)
+            } else {
+                pages::error_page(error)
+            }
+        });
     headers::pages(site)
         .merge(headers::widget(widget))
         .with_state(state)

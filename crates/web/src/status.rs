@@ -31,6 +31,19 @@ pub struct ServiceStatus {
     pub learning: bool,
     /// When learning ends (RFC 3339); null when ready, or before the first report.
     pub ready_at: Option<String>,
+    /// Its name, slug and aliases, folded and joined by ` | `: what a search looks in
+    /// (here and in the page's script, which folds as `seismo_core::fold` does).
+    #[serde(skip)]
+    pub search_terms: String,
+}
+
+impl ServiceStatus {
+    /// Whether a search for `query` finds it: the folded query within its name, slug
+    /// or one of its aliases ("outlook", "office 365", "gmail").
+    pub fn matches(&self, query: &str) -> bool {
+        let query = seismo_core::fold::fold(query);
+        query.is_empty() || self.search_terms.contains(&query)
+    }
 }
 
 #[derive(Debug)]
@@ -99,6 +112,15 @@ impl Snapshot {
                     reports_last_hour: series.total(id, at - HOUR_MS, at + MINUTE_MS),
                     learning: matches!(baselines[i], Baseline::Learning { .. }),
                     ready_at: ready_at(baselines[i]),
+                    search_terms: {
+                        let mut terms: Vec<String> = [&s.name, &s.slug]
+                            .into_iter()
+                            .chain(&s.aliases)
+                            .map(|n| seismo_core::fold::fold(n))
+                            .collect();
+                        terms.dedup();
+                        terms.join(" | ")
+                    },
                 }
             })
             .collect();

@@ -20,7 +20,7 @@ const RECENT_INCIDENTS: usize = 50;
 fn component_status(level: Level) -> &'static str {
     match level {
         Level::Ok => "operational",
-        Level::Possible => "degraded_performance",
+        Level::Possible | Level::Recovering => "degraded_performance",
         Level::Likely => "partial_outage",
         Level::Confirmed => "major_outage",
     }
@@ -29,7 +29,7 @@ fn component_status(level: Level) -> &'static str {
 fn indicator(level: Level) -> (&'static str, &'static str) {
     match level {
         Level::Ok => ("none", "All Systems Operational"),
-        Level::Possible => ("minor", "Minor Service Outage"),
+        Level::Possible | Level::Recovering => ("minor", "Minor Service Outage"),
         Level::Likely => ("major", "Partial System Outage"),
         Level::Confirmed => ("critical", "Major Service Outage"),
     }

@@ -1,10 +1,12 @@
 //! Server-rendered pages. They work without JavaScript.
 
 mod chart;
+mod history;
 mod map;
 mod service;
 
-pub use service::{asset, history, incident, service};
+pub use history::history;
+pub use service::{asset, incident, service};
 
 use std::sync::Arc;
 
@@ -27,6 +29,8 @@ use service::IncidentCard;
 struct IndexPage<'a> {
     worst: Level,
     query: String,
+    /// Every service of the catalog, found or not.
+    total: usize,
     /// Services matching the query, active incidents first.
     services: Vec<&'a ServiceStatus>,
     /// Cards of the active incidents.
@@ -59,13 +63,10 @@ pub async fn index(
     Query(query): Query<IndexQuery>,
 ) -> Html<String> {
     let snapshot = state.snapshot();
-    let wanted = query.q.trim().to_lowercase();
     let services = snapshot
         .by_urgency()
         .into_iter()
-        .filter(|s| {
-            wanted.is_empty() || s.name.to_lowercase().contains(&wanted) || s.slug.contains(&wanted)
-        })
+        .filter(|s| s.matches(&query.q))
         .collect();
     let active: Vec<IncidentCard> = snapshot
         .incidents
@@ -77,12 +78,56 @@ pub async fn index(
     let world_map = map::world(&dots, "Cities with more reports than normal, all services");
     let page = IndexPage {
         worst: snapshot.worst(),
-        query: query.q.clone(),
+        query: query.q.trim().to_string(),
+        total: snapshot.services.len(),
         services,
         active,
         world_map,
     };
     Html(page.render().expect("index renders"))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    title: &'static str,
+    message: String,
+}
+
+/// `error` as a page people read, for the routes people open in a browser (the API
+/// answers JSON): the same status, the message in a sentence, and the way back.
+pub fn error_page(error: ApiError) -> Response {
+    let title = match error.status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+        StatusCode::SERVICE_UNAVAILABLE => "Unavailable for a moment",
+        status if status.is_client_error() => "That cannot be done",
+        _ => "Something went wrong",
+    };
+    let mut message = error.message;
+    if let Some(first) = message.get(..1) {
+        message = first.to_uppercase() + &message[1..];
+    }
+    if !message.ends_with('.') {
+        message.push('.');
+    }
+    let page = ErrorPage {
+        status: error.status.as_u16(),
+        title,
+        message,
+    };
+    let mut response = (
+        error.status,
+        Html(page.render().expect("error page renders")),
+    )
+        .into_response();
+    if let Some(seconds) = error.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 fn find<'a>(state: &'a AppState, slug: &str) -> Result<&'a Service, ApiError> {
@@ -105,7 +150,7 @@ pub async fn report_form(
 ) -> Response {
     let service = match find(&state, &slug) {
         Ok(service) => service,
-        Err(error) => return error.into_response(),
+        Err(error) => return error_page(error),
     };
     let text = match query.thanks.as_deref() {
         Some("counted") => Some("Thank you: your report is counted."),
@@ -145,7 +190,7 @@ pub async fn report_submit(
 ) -> Response {
     let service = match find(&state, &slug) {
         Ok(service) => service,
-        Err(error) => return error.into_response(),
+        Err(error) => return error_page(error),
     };
     let result = async {
         let (parts, body) = request.into_parts();

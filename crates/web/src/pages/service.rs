@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{Path, Query};
+use crate::error::Path;
 use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
@@ -31,7 +31,7 @@ pub struct IncidentCard<'a> {
     pub title: String,
     pub level: Level,
     pub timeline: Vec<Moment>,
-    /// Incidents of services that depend on this one (slug, id).
+    /// Incidents of services that depend on this one (name, id).
     pub downstream: Vec<(String, u64)>,
 }
 
@@ -61,7 +61,7 @@ impl<'a> IncidentCard<'a> {
                 .incidents
                 .iter()
                 .filter(|i| i.upstream.as_ref().is_some_and(|u| u.incident == view.id))
-                .map(|i| (i.service.clone(), i.id))
+                .map(|i| (i.service_name.clone(), i.id))
                 .collect(),
         }
     }
@@ -273,14 +273,6 @@ struct IncidentPage<'a> {
     card: IncidentCard<'a>,
 }
 
-#[derive(Template)]
-#[template(path = "history.html")]
-struct HistoryPage<'a> {
-    services: &'a [ServiceStatus],
-    selected: Option<&'a str>,
-    incidents: Vec<IncidentCard<'a>>,
-}
-
 /// Bars of `service` over `[now - span, now)` in buckets of `step`, with the baseline.
 fn bars(state: &AppState, service: ServiceId, now: Millis, span: Millis, step: Millis) -> Vec<Bar> {
     let end = (now / step + 1) * step;
@@ -315,7 +307,7 @@ fn bars(state: &AppState, service: ServiceId, now: Millis, span: Millis, step: M
 pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String>) -> Response {
     let snapshot = state.snapshot();
     let Some(status) = snapshot.service(&slug) else {
-        return ApiError::unknown_service(&slug).into_response();
+        return super::error_page(ApiError::unknown_service(&slug));
     };
     let service = state.live.catalog.service(status.id);
     let now = snapshot.at;
@@ -395,7 +387,7 @@ pub async fn asset(Path(name): Path<String>) -> Response {
             "text/javascript; charset=utf-8",
             "public, max-age=3600",
         ),
-        _ => return ApiError::not_found("no such asset").into_response(),
+        _ => return super::error_page(ApiError::not_found("no such asset")),
     };
     (
         [
@@ -410,40 +402,10 @@ pub async fn asset(Path(name): Path<String>) -> Response {
 pub async fn incident(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
     let snapshot = state.snapshot();
     let Some(view) = id.parse().ok().and_then(|n| snapshot.incident(n)) else {
-        return ApiError::unknown_incident(&id).into_response();
+        return super::error_page(ApiError::unknown_incident(&id));
     };
     let page = IncidentPage {
         card: IncidentCard::new(&snapshot, view),
     };
     Html(page.render().expect("incident page renders")).into_response()
-}
-
-#[derive(serde::Deserialize)]
-pub struct HistoryQuery {
-    service: Option<String>,
-}
-
-pub async fn history(
-    State(state): State<Arc<AppState>>,
-    Query(query): Query<HistoryQuery>,
-) -> Response {
-    let snapshot = state.snapshot();
-    let selected = query.service.as_deref().filter(|s| !s.is_empty());
-    if let Some(slug) = selected
-        && snapshot.service(slug).is_none()
-    {
-        return ApiError::unknown_service_filter(slug).into_response();
-    }
-    let incidents = snapshot
-        .incidents
-        .iter()
-        .filter(|i| selected.is_none_or(|s| i.service == s))
-        .map(|i| IncidentCard::new(&snapshot, i))
-        .collect();
-    let page = HistoryPage {
-        services: &snapshot.services,
-        selected,
-        incidents,
-    };
-    Html(page.render().expect("history page renders")).into_response()
 }
