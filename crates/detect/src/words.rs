@@ -239,6 +239,32 @@ pub fn problem_label(key: &str) -> String {
     }
 }
 
+/// The problem people report most above its normal share, in words.
+pub fn main_problem(incident: &IncidentView) -> Option<String> {
+    incident
+        .problems
+        .iter()
+        .max_by(|a, b| (a.share - a.normal_share).total_cmp(&(b.share - b.normal_share)))
+        .map(|p| problem_words(&p.problem))
+}
+
+/// Where it hits, in words: "in Dallas, US", "in 7 US cities", "in 9 cities of 3
+/// countries"; none when no city stands out.
+pub fn places_words(incident: &IncidentView) -> Option<String> {
+    let cities = &incident.cities;
+    let first = cities.first()?;
+    if cities.len() == 1 {
+        return Some(format!("in {}, {}", first.city, first.country));
+    }
+    let mut countries: Vec<&str> = cities.iter().map(|c| c.country.as_str()).collect();
+    countries.sort_unstable();
+    countries.dedup();
+    Some(match countries.as_slice() {
+        [one] => format!("in {} {one} cities", cities.len()),
+        many => format!("in {} cities of {} countries", cities.len(), many.len()),
+    })
+}
+
 /// A short title for an incident.
 pub fn title(incident: &IncidentView) -> String {
     let places: Vec<&str> = incident
@@ -247,13 +273,8 @@ pub fn title(incident: &IncidentView) -> String {
         .take(3)
         .map(|c| c.city.as_str())
         .collect();
-    let problem = incident
-        .problems
-        .iter()
-        .max_by(|a, b| (a.share - a.normal_share).total_cmp(&(b.share - b.normal_share)))
-        .map(|p| problem_words(&p.problem));
     let mut title = format!("{} outage", incident.service_name);
-    if let Some(p) = problem {
+    if let Some(p) = main_problem(incident) {
         title.push_str(&format!(" ({p})"));
     }
     if !places.is_empty() {
@@ -265,6 +286,28 @@ pub fn title(incident: &IncidentView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_are_counted_in_words() {
+        let mut incident = m365_incident();
+        assert_eq!(places_words(&incident), None);
+        let city = |name: &str, country: &str| -> crate::view::CityView {
+            serde_json::from_value(serde_json::json!({
+                "city": name, "country": country, "region": null, "lat": 0.0, "lon": 0.0,
+                "observed": 10, "expected": 1.0, "p_value": 0.0
+            }))
+            .unwrap()
+        };
+        incident.cities = vec![city("Dallas", "US")];
+        assert_eq!(places_words(&incident).unwrap(), "in Dallas, US");
+        incident.cities.push(city("Seattle", "US"));
+        assert_eq!(places_words(&incident).unwrap(), "in 2 US cities");
+        incident.cities.push(city("Toronto", "CA"));
+        assert_eq!(
+            places_words(&incident).unwrap(),
+            "in 3 cities of 2 countries"
+        );
+    }
 
     #[test]
     fn problem_keys_read_as_words() {

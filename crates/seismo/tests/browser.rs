@@ -29,8 +29,10 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
+        // The reader lives in Chicago: times and chart axes must be in their zone.
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .env("TZ", "America/Chicago")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,6 +58,10 @@ impl Drop for Driver {
 }
 
 async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    browser_with(driver, profile, &[]).await
+}
+
+async fn browser_with(driver: &Driver, profile: &std::path::Path, extra: &[&str]) -> Client {
     // The flags that keep Chromium from reaching for the network this machine lacks.
     let options = json!({
         "binary": "/usr/bin/chromium",
@@ -66,6 +72,11 @@ async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
             format!("--user-data-dir={}", profile.display()),
         ],
     });
+    let mut options = options;
+    options["args"]
+        .as_array_mut()
+        .unwrap()
+        .extend(extra.iter().map(|a| json!(a)));
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("goog:chromeOptions".into(), options);
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -223,6 +234,35 @@ async fn the_site_in_chromium_shows_the_outage_live() {
     )
     .await;
     assert!(!shown.as_str().unwrap().contains('T'), "{shown}");
+    // The charts' axes too, and their captions name the zone.
+    let axis = eval(
+        &client,
+        "const t = [...document.querySelectorAll('svg.chart text[data-at]')].find(t => t.dataset.at.endsWith('T20:00:00Z')); \
+         return [t.textContent, document.querySelector('figcaption .zone').textContent]",
+    )
+    .await;
+    // 20:00 UTC is 14:00 in Chicago, written as the reader's locale writes it.
+    let label = axis[0].as_str().unwrap();
+    assert!(
+        ["14:00", "2:00 PM", "2:00\u{202f}PM"].contains(&label),
+        "{axis}"
+    );
+    assert_eq!(axis[1], "America/Chicago");
+    // The 24-hour chart reads on its y-axis from zero up, not only at its top.
+    let ticks = eval(&client, &count("svg.chart:first-of-type text.axis.y")).await;
+    assert!(ticks.as_u64().unwrap() >= 3, "{ticks} y-axis values");
+    // One sentence at the top says what is going on.
+    let headline = eval(
+        &client,
+        "return document.querySelector('[data-headline]').textContent",
+    )
+    .await;
+    let headline = headline.as_str().unwrap();
+    assert!(
+        headline.starts_with("Microsoft 365: confirmed outage since ")
+            && headline.contains(", mostly email, in 7 US cities"),
+        "{headline}"
+    );
     screenshot(&client, "service.png").await;
 
     // On a phone's width nothing runs off the side: charts and maps shrink to fit.
@@ -239,6 +279,20 @@ async fn the_site_in_chromium_shows_the_outage_live() {
     )
     .await;
     assert_eq!(too_wide, json!([]), "the service page overflows on a phone");
+    // Its charts stay readable: axis text at least 9 px tall, every label inside.
+    let axes = eval(
+        &client,
+        "return [...document.querySelectorAll('svg.chart')].map(svg => { \
+           const box = svg.getBoundingClientRect(); \
+           const labels = [...svg.querySelectorAll('text.axis')].map(t => t.getBoundingClientRect()).filter(r => r.width > 0); \
+           return {smallest: Math.min(...labels.map(r => r.height)), \
+                   outside: labels.filter(r => r.left < box.left - 0.5 || r.right > box.right + 0.5).length}; })",
+    )
+    .await;
+    for chart in axes.as_array().unwrap() {
+        assert!(chart["smallest"].as_f64().unwrap() >= 9.0, "{axes}");
+        assert_eq!(chart["outside"], 0, "{axes}");
+    }
     screenshot(&client, "service-phone.png").await;
 
     // "I have a problem with … email" records a report.
@@ -256,5 +310,39 @@ async fn the_site_in_chromium_shows_the_outage_live() {
         "the report was not counted",
     )
     .await;
+    // The widget in its documented 320×60 frame: two lines, none cut off below.
+    client
+        .goto(&server.url("/widget/microsoft-365"))
+        .await
+        .unwrap();
+    let fits = eval(
+        &client,
+        "document.documentElement.style.width = '320px'; document.documentElement.style.height = '60px'; \
+         const lines = [...document.querySelectorAll('.line')].map(l => l.getBoundingClientRect()); \
+         return lines.length === 2 && lines.every(r => r.bottom <= 60 && r.right <= 320 && r.height < 24)",
+    )
+    .await;
+    assert_eq!(fits, true, "the widget overflows 320×60");
     client.close().await.unwrap();
+
+    // In dark mode, links keep a contrast of 4.5:1 or more on the dark background.
+    let dark = browser_with(&driver, &dir.path().join("dark"), &["--force-dark-mode"]).await;
+    dark.goto(&server.url("/")).await.unwrap();
+    let contrast = eval(
+        &dark,
+        "if (!matchMedia('(prefers-color-scheme: dark)').matches) return 'not dark'; \
+         const luminance = rgb => { const c = rgb.match(/\\d+/g).slice(0, 3).map(v => { v /= 255; \
+           return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); \
+           return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; }; \
+         const link = luminance(getComputedStyle(document.querySelector('main a')).color); \
+         const canvas = luminance('rgb(18, 18, 18)'); \
+         return (link + 0.05) / (canvas + 0.05)",
+    )
+    .await;
+    assert!(
+        contrast.as_f64().is_some_and(|c| c >= 4.5),
+        "link contrast in dark mode: {contrast}"
+    );
+    screenshot(&dark, "home-dark.png").await;
+    dark.close().await.unwrap();
 }

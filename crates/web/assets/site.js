@@ -27,7 +27,17 @@ function filterServices() {
   none.querySelector("span").textContent = search.value.trim();
   none.hidden = shown > 0;
 }
+// Chart axes too: their labels in the reader's zone, and the captions name it.
+function localAxes(root) {
+  for (const t of root.querySelectorAll("text[data-at]")) {
+    const d = new Date(t.dataset.at);
+    if (!isNaN(d)) t.textContent = d.toLocaleTimeString(undefined, {hour: "numeric", minute: "2-digit"});
+  }
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) for (const z of root.querySelectorAll(".zone")) z.textContent = zone.replace(/_/g, " ");
+}
 localTimes(document);
+localAxes(document);
 document.addEventListener("input", e => { if (e.target.id === "search") filterServices(); });
 // Live: when an incident changes, fetch this page again and swap its content, keeping
 // what the reader typed; without scripts, a reload does the same.
@@ -43,6 +53,7 @@ if (window.EventSource) {
     document.querySelector("main").replaceWith(fresh);
     if (typed) { document.getElementById("search").value = typed; filterServices(); }
     localTimes(fresh);
+    localAxes(fresh);
     document.body.dataset.updates = (Number(document.body.dataset.updates || 0) + 1).toString();
   });
 }

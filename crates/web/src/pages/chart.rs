@@ -17,7 +17,8 @@ pub struct Bar {
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 180.0;
-const LEFT: f64 = 40.0;
+/// Room for the y-axis values, at the phone's larger text.
+const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 20.0;
 
 /// The chart of `bars` (equal buckets of `step`), labelled `caption`.
@@ -89,32 +90,72 @@ pub fn svg(bars: &[Bar], step: Millis, caption: &str) -> String {
             b.count,
         );
     }
-    // Axis: the top value, and a time label every few hours (UTC).
+    // The y-axis: round values from zero with light lines across, so the height of any
+    // bar can be read.
+    let tick = nice_step(top / 4.0);
+    let mut value = 0.0;
+    while value <= top {
+        let _ = write!(
+            out,
+            r#"<line class="grid" x1="{LEFT}" y1="{y:.1}" x2="{WIDTH}" y2="{y:.1}"/><text class="axis y" x="{:.1}" y="{:.1}" text-anchor="end">{value}</text>"#,
+            LEFT - 4.0,
+            (y(value) + 4.0).clamp(20.0, plot_height - 2.0),
+            y = y(value),
+        );
+        value += tick;
+    }
     let _ = write!(
         out,
-        r#"<text class="axis" x="{:.1}" y="12" text-anchor="end">{:.0}</text><line class="axis" x1="{LEFT}" y1="{plot_height}" x2="{WIDTH}" y2="{plot_height}"/>"#,
-        LEFT - 4.0,
-        top
+        r#"<line class="axis" x1="{LEFT}" y1="{plot_height}" x2="{WIDTH}" y2="{plot_height}"/>"#
     );
+    // Time labels every few hours, written in UTC with the time itself in `data-at`: the
+    // page's script writes them in the reader's zone, as it does every time on the page.
+    // A label near an edge is anchored on that side, so it is never cut off.
     let span = step * bars.len() as i64;
     let label_every = if span > 6 * HOUR_MS {
         4 * HOUR_MS
     } else {
         30 * 60_000
     };
+    let mut labels = 0;
     for (i, b) in bars.iter().enumerate() {
         if b.start % label_every == 0 {
+            // Every other label gives way on a phone, where the text is larger.
+            let class = if labels % 2 == 1 {
+                "axis x odd"
+            } else {
+                "axis x"
+            };
+            labels += 1;
             let x = LEFT + i as f64 * bar_width;
-            let text = &format_rfc3339(b.start)[11..16];
+            let anchor = if x > WIDTH - 40.0 {
+                "end"
+            } else if x < LEFT + 40.0 {
+                "start"
+            } else {
+                "middle"
+            };
+            let at = format_rfc3339(b.start);
             let _ = write!(
                 out,
-                r#"<text class="axis" x="{x:.1}" y="{:.1}" text-anchor="middle">{text}</text>"#,
-                HEIGHT - 4.0
+                r#"<text class="{class}" x="{x:.1}" y="{:.1}" text-anchor="{anchor}" data-at="{at}">{}</text>"#,
+                HEIGHT - 4.0,
+                &at[11..16]
             );
         }
     }
     out.push_str("</svg>");
     out
+}
+
+/// The round step (1, 2 or 5 times a power of ten, at least 1) nearest above `rough`.
+fn nice_step(rough: f64) -> f64 {
+    let power = 10f64.powf(rough.max(1.0).log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|&step| step >= rough)
+        .unwrap_or(10.0 * power)
 }
 
 /// A probe's latency over `[from, to)` as a line, with a red mark at each failed run;
@@ -166,5 +207,39 @@ mod tests {
             "{svg}"
         );
         assert!(svg.contains(r#"<polygon class="band""#));
+        // The y-axis reads 0, 20, … up to the top (90 × 1.1).
+        let ticks: Vec<&str> = svg
+            .split(r#"text-anchor="end">"#)
+            .skip(1)
+            .map(|t| t.split('<').next().unwrap())
+            .collect();
+        assert_eq!(ticks, ["0", "50"], "{svg}");
+    }
+
+    #[test]
+    fn steps_are_round() {
+        assert_eq!(nice_step(24.75), 50.0);
+        assert_eq!(nice_step(3.0), 5.0);
+        assert_eq!(nice_step(0.3), 1.0);
+        assert_eq!(nice_step(180.0), 200.0);
+        assert_eq!(nice_step(1000.0), 1000.0);
+    }
+
+    #[test]
+    fn time_labels_near_the_edges_stay_inside() {
+        // Two hours of minutes from 00:01: the 02:00 label falls on the last bar.
+        let bars: Vec<Bar> = (1..=120)
+            .map(|i| Bar {
+                start: i * 60_000,
+                count: 1,
+                expected: None,
+            })
+            .collect();
+        let svg = svg(&bars, 60_000, "Reports");
+        assert!(svg.contains(r#"class="axis x" x="216.5" y="176.0" text-anchor="middle" data-at="1970-01-01T00:30:00Z">00:30<"#), "{svg}");
+        assert!(
+            svg.contains(r#"text-anchor="end" data-at="1970-01-01T02:00:00Z">02:00<"#),
+            "{svg}"
+        );
     }
 }
