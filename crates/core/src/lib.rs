@@ -10,6 +10,7 @@ pub mod fold;
 pub mod gazetteer;
 pub mod geoip;
 pub mod lines;
+pub mod maintenance;
 pub mod network;
 pub mod official;
 pub mod probe;

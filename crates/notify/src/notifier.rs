@@ -35,6 +35,26 @@ pub struct Settings {
     pub grouping: Grouping,
     pub channels: Vec<Channel>,
     pub silences: Vec<Silence>,
+    /// Scheduled maintenance: during a window, its services' incidents are silenced.
+    pub maintenances: Vec<seismo_core::maintenance::Maintenance>,
+}
+
+impl Settings {
+    /// The silences in force at `now`: the declared ones, and one per open
+    /// maintenance window (until it closes).
+    fn silences_at(&self, now: Millis) -> Vec<Silence> {
+        let windows = self.maintenances.iter().filter_map(|m| {
+            let window = m.window_at(now)?;
+            Some(Silence {
+                services: m.services.clone(),
+                regions: Vec::new(),
+                labels: Vec::new(),
+                until: seismo_core::time::format_rfc3339(window.end),
+                comment: format!("maintenance: {}", m.title),
+            })
+        });
+        self.silences.iter().cloned().chain(windows).collect()
+    }
 }
 
 /// What one step did.
@@ -165,7 +185,7 @@ impl Notifier {
             now,
             &settings.grouping,
             &settings.channels,
-            &settings.silences,
+            &settings.silences_at(now),
         );
         let notifications: Vec<NewNotification> = messages
             .iter()

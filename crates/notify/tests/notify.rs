@@ -189,6 +189,7 @@ fn incident(
 }
 
 struct Setup {
+    maintenances: Vec<seismo_core::maintenance::Maintenance>,
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
     writer: Writer,
@@ -201,6 +202,7 @@ impl Setup {
         let path = dir.path().to_path_buf();
         let (writer, thread) = start_writer(&path);
         Setup {
+            maintenances: Vec::new(),
             _dir: dir,
             path,
             writer,
@@ -244,6 +246,7 @@ impl Setup {
                 grouping: Grouping::default(),
                 channels,
                 silences,
+                maintenances: self.maintenances.clone(),
             },
             Templates::load(None).unwrap(),
             Deliverer::new(&tls).unwrap(),
@@ -474,7 +477,8 @@ async fn a_restart_between_opened_and_resolved_sends_neither_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_holds_back() {
+async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_or_maintenance_holds_back()
+ {
     let (receiver, url) = Receiver::start(0).await;
     let silence = Silence {
         services: vec!["microsoft-365".into(), "mimecast".into(), "godaddy".into()],
@@ -483,20 +487,34 @@ async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_h
         until: seismo_core::time::format_rfc3339(T0 + 24 * 3_600_000),
         comment: "known".into(),
     };
-    // The same outage on two stores: one notifier with the silence, one without.
-    let (told, silenced) = (Setup::new(), Setup::new());
+    // The same outage on three stores: one notifier without a silence, one with it,
+    // one during a maintenance window of the three services.
+    let (told, silenced, mut maintained) = (Setup::new(), Setup::new(), Setup::new());
+    maintained.maintenances = vec![seismo_core::maintenance::Maintenance {
+        title: "Mail migration".into(),
+        services: silence.services.clone(),
+        starts: seismo_core::time::format_rfc3339(T0 - 3_600_000),
+        duration: std::time::Duration::from_secs(3 * 3600),
+        every: None,
+        until: None,
+        message: String::new(),
+    }];
     let mut notifiers = [
         told.notifier(vec![webhook("ops", format!("{url}/ops"))], vec![]),
         silenced.notifier(vec![webhook("it", format!("{url}/it"))], vec![silence]),
+        maintained.notifier(
+            vec![webhook("maintained", format!("{url}/maintained"))],
+            vec![],
+        ),
     ];
-    for setup in [&told, &silenced] {
+    for setup in [&told, &silenced, &maintained] {
         setup.microsoft_365(State::Confirmed, T0).await;
     }
     for notifier in &mut notifiers {
         notifier.step(T0 + 10_000).await.unwrap();
     }
     // Within the group wait the dependants open, linked to Microsoft 365.
-    for setup in [&told, &silenced] {
+    for setup in [&told, &silenced, &maintained] {
         setup
             .store(vec![
                 incident(
@@ -536,4 +554,16 @@ async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_h
         .collect();
     assert_eq!(services, ["microsoft-365", "mimecast", "godaddy"]);
     assert!(receiver.heard("/it").is_empty(), "silenced");
+    assert!(
+        receiver.heard("/maintained").is_empty(),
+        "under maintenance"
+    );
+    // Once the window closes, the outage still going on is told.
+    let [_, _, mut maintained_notifier] = notifiers;
+    maintained_notifier.step(T0 + 2 * 3_600_000).await.unwrap();
+    assert_eq!(
+        receiver.heard("/maintained").len(),
+        1,
+        "told after the window"
+    );
 }

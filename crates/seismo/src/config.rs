@@ -83,6 +83,10 @@ pub struct Config {
     /// What is not told, each a `[[silence]]` table: `services`, `regions`, `labels`,
     /// `until` (RFC 3339) and a `comment`.
     pub silence: Vec<seismo_notify::Silence>,
+    /// Scheduled maintenance, each a `[[maintenance]]` table: `title`, `services`,
+    /// `starts` (RFC 3339), `duration`, optional `every` and `until` to repeat, and a
+    /// `message`. Its services show "under maintenance" and their alerts are held back.
+    pub maintenance: Vec<seismo_core::maintenance::Maintenance>,
 }
 
 /// The catalog's probes, run by this server (README, "Catalog").
@@ -203,6 +207,7 @@ impl Default for Config {
             notify: seismo_notify::Grouping::default(),
             channel: Vec::new(),
             silence: Vec::new(),
+            maintenance: Vec::new(),
         }
     }
 }
@@ -307,24 +312,8 @@ impl Config {
                 .map(|with_it| config = with_it)
                 .with_context(|| format!("environment {variable}={value:?}"))?;
         }
-        seismo_notify::validate(&config.channel, &config.silence).map_err(|e| {
-            // The line of the table at fault: the n-th `[[channel]]` or `[[silence]]`.
-            let (table, n) = e
-                .field
-                .split_once('[')
-                .and_then(|(table, rest)| {
-                    Some((table, rest.split(']').next()?.parse::<usize>().ok()?))
-                })
-                .unwrap_or(("", 0));
-            let header = format!("[[{table}]]");
-            let line = text
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| l.trim() == header)
-                .nth(n)
-                .map_or(String::new(), |(i, _)| format!(":{}", i + 1));
-            anyhow::anyhow!("{name}{line}: {e}")
-        })?;
+        seismo_notify::validate(&config.channel, &config.silence)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", place(&name, &text, &e.field)))?;
         Ok(config)
     }
 
@@ -344,6 +333,21 @@ impl Config {
         );
         out
     }
+}
+
+/// Where the setting `field` (`channel[1].url`) of the file `name` holding `text` is:
+/// `name:line`, the line of its table's header (the n-th `[[channel]]`).
+pub fn place(name: &str, text: &str, field: &str) -> String {
+    let (table, n) = field
+        .split_once('[')
+        .and_then(|(table, rest)| Some((table, rest.split(']').next()?.parse::<usize>().ok()?)))
+        .unwrap_or(("", 0));
+    let header = format!("[[{table}]]");
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == header)
+        .nth(n)
+        .map_or(name.to_string(), |(i, _)| format!("{name}:{}", i + 1))
 }
 
 /// Parses TOML `text` into `T`; errors name `name`, the line and the key.

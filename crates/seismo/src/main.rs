@@ -54,6 +54,18 @@ pub struct Common {
 }
 
 impl Common {
+    /// Where the setting `field` (`maintenance[0].services`) is declared, for errors:
+    /// the file and line of its table, or "defaults".
+    pub fn place(&self, field: &str) -> String {
+        match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                seismo::config::place(&path.display().to_string(), &text, field)
+            }
+            None => "defaults".into(),
+        }
+    }
+
     /// The settings: defaults, the file, the environment, then these flags.
     pub fn load(&self) -> anyhow::Result<Config> {
         let mut config = Config::load(self.config.as_deref(), std::env::vars())?;

@@ -37,6 +37,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None
     };
     let mut catalog = load_catalog(&settings)?;
+    seismo_core::maintenance::validate(&settings.maintenance, &catalog)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.common.place(&e.field)))?;
     let demo = match &demo_dir {
         Some(dir) => {
             settings.data = dir.path().to_path_buf();
@@ -85,6 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bounds: within_descriptors(settings.limits.bounds()),
         trusted_proxies: settings.trusted_proxies.clone(),
         client_salt: intake.client_salt,
+        maintenances: settings.maintenance.clone(),
         ..WebConfig::default()
     };
     let state = Arc::new(AppState::new(
@@ -162,6 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     grouping: settings.notify.clone(),
                     channels: settings.channel.clone(),
                     silences: settings.silence.clone(),
+                    maintenances: settings.maintenance.clone(),
                 },
                 templates,
                 clients.deliverer,

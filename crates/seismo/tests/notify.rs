@@ -84,15 +84,11 @@ fn only_an_admin_sees_the_pending_notifications_and_the_dead_letters() {
     assert_eq!(list["pending"][0]["attempts"], 0);
 }
 
-#[test]
-fn a_channels_mistake_stops_the_server_with_its_place() {
+/// What `seismo serve` says on standard error when its settings file is `text`.
+fn refused_settings(text: &str) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("seismo.toml");
-    std::fs::write(
-        &config,
-        "[[channel]]\nname = \"mail\"\nkind = \"email\"\nsmtp = \"smtp://127.0.0.1:25\"\nfrom = \"seismo <s@example.com>\"\nto = []\n",
-    )
-    .unwrap();
+    std::fs::write(&config, text).unwrap();
     let output = seismo()
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
@@ -101,11 +97,29 @@ fn a_channels_mistake_stops_the_server_with_its_place() {
         .output()
         .unwrap();
     assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    (
+        config.display().to_string(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_channels_or_maintenances_mistake_stops_the_server_with_its_place() {
+    let (file, stderr) = refused_settings(
+        "[[channel]]\nname = \"mail\"\nkind = \"email\"\nsmtp = \"smtp://127.0.0.1:25\"\nfrom = \"seismo <s@example.com>\"\nto = []\n",
+    );
     assert!(
         stderr.contains(&format!(
-            "{}:1: channel[0].to: email needs at least one recipient",
-            config.display()
+            "{file}:1: channel[0].to: email needs at least one recipient"
+        )),
+        "{stderr}"
+    );
+    let (file, stderr) = refused_settings(
+        "tick = \"5s\"\n\n[[maintenance]]\ntitle = \"Patching\"\nservices = [\"exchange\"]\nstarts = \"2026-12-06T02:00:00Z\"\nduration = \"2h\"\n",
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}:3: maintenance[0].services: unknown service \"exchange\""
         )),
         "{stderr}"
     );

@@ -64,6 +64,9 @@ pub struct WebConfig {
     /// How long a status snapshot (what pages, badges, feeds and `/api/v2` show) is
     /// served before it is rebuilt from the engine, in the server's clock.
     pub fresh_for: Millis,
+    /// Scheduled maintenance: its services show "under maintenance" during a window,
+    /// and `/api/v2` lists the windows.
+    pub maintenances: Vec<seismo_core::maintenance::Maintenance>,
 }
 
 impl Default for WebConfig {
@@ -80,6 +83,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             client_salt: 0,
             fresh_for: 5_000,
+            maintenances: Vec::new(),
         }
     }
 }
@@ -141,6 +145,18 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route(
             "/api/v2/incidents/unresolved.json",
             get(statuspage::unresolved_json),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances.json",
+            get(statuspage::maintenances_json),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/active.json",
+            get(statuspage::maintenances_active_json),
+        )
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(statuspage::maintenances_upcoming_json),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

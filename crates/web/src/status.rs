@@ -35,6 +35,17 @@ pub struct ServiceStatus {
     /// (here and in the page's script, which folds as `seismo_core::fold` does).
     #[serde(skip)]
     pub search_terms: String,
+    /// The maintenance window open now, if any.
+    pub maintenance: Option<MaintenanceNow>,
+}
+
+/// A maintenance window open now, as the pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaintenanceNow {
+    pub title: String,
+    pub message: String,
+    /// When it closes (RFC 3339).
+    pub until: String,
 }
 
 impl ServiceStatus {
@@ -121,6 +132,14 @@ impl Snapshot {
                         terms.dedup();
                         terms.join(" | ")
                     },
+                    maintenance: state.config.maintenances.iter().find_map(|m| {
+                        let window = m.window_at(at).filter(|_| m.concerns(&s.slug))?;
+                        Some(MaintenanceNow {
+                            title: m.title.clone(),
+                            message: m.message.clone(),
+                            until: format_rfc3339(window.end),
+                        })
+                    }),
                 }
             })
             .collect();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use seismo_core::maintenance::{Maintenance, Window};
 use seismo_core::time::format_rfc3339;
 use seismo_detect::view::IncidentView;
 use serde_json::{Value, json};
@@ -55,7 +56,13 @@ fn page(snapshot: &Snapshot, base: &str) -> Value {
 }
 
 fn status(snapshot: &Snapshot) -> Value {
-    let (indicator, description) = indicator(snapshot.worst());
+    let worst = snapshot.worst();
+    let (indicator, description) =
+        if worst == Level::Ok && snapshot.services.iter().any(|s| s.maintenance.is_some()) {
+            ("maintenance", "Service Under Maintenance")
+        } else {
+            indicator(worst)
+        };
     json!({ "indicator": indicator, "description": description })
 }
 
@@ -63,7 +70,11 @@ fn component(snapshot: &Snapshot, service: &ServiceStatus, position: usize) -> V
     json!({
         "id": service.slug,
         "name": service.name,
-        "status": component_status(service.level),
+        "status": if service.maintenance.is_some() {
+            "under_maintenance"
+        } else {
+            component_status(service.level)
+        },
         "created_at": format_rfc3339(snapshot.at),
         "updated_at": format_rfc3339(snapshot.at),
         "position": position + 1,
@@ -154,6 +165,135 @@ fn incidents(snapshot: &Snapshot, base: &str, unresolved_only: bool) -> Vec<Valu
         .collect()
 }
 
+/// How long a finished maintenance window stays listed.
+const COMPLETED_KEPT_MS: i64 = 7 * seismo_core::time::DAY_MS;
+
+/// Every maintenance window worth listing at the snapshot's time, with its Statuspage
+/// status: the open ones (`in_progress`), the next of each schedule (`scheduled`), and
+/// those closed within the week (`completed`).
+fn maintenance_windows(
+    snapshot: &Snapshot,
+    maintenances: &[Maintenance],
+) -> Vec<(usize, Window, &'static str)> {
+    let now = snapshot.at;
+    let mut windows = Vec::new();
+    for (i, m) in maintenances.iter().enumerate() {
+        windows.extend(m.window_at(now).map(|w| (i, w, "in_progress")));
+        windows.extend(m.next_after(now).map(|w| (i, w, "scheduled")));
+        windows.extend(
+            m.last_before(now)
+                .filter(|w| now - w.end < COMPLETED_KEPT_MS)
+                .map(|w| (i, w, "completed")),
+        );
+    }
+    windows.sort_by_key(|&(i, w, _)| (std::cmp::Reverse(w.start), i));
+    windows
+}
+
+/// A maintenance window in Statuspage's shape.
+fn maintenance(
+    snapshot: &Snapshot,
+    m: &Maintenance,
+    (index, window, status): (usize, Window, &'static str),
+    base: &str,
+) -> Value {
+    let id = format!("maintenance-{index}-{}", window.start);
+    let (start, end) = (format_rfc3339(window.start), format_rfc3339(window.end));
+    let components: Vec<Value> = snapshot
+        .services
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| m.concerns(&s.slug))
+        .map(|(i, s)| component(snapshot, s, i))
+        .collect();
+    let update = |suffix: &str, status: &str, at: &str, body: &str| {
+        json!({
+            "id": format!("{id}-{suffix}"),
+            "status": status,
+            "body": body,
+            "incident_id": id,
+            "created_at": at,
+            "updated_at": at,
+            "display_at": at,
+            "affected_components": [],
+            "deliver_notifications": true,
+            "custom_tweet": null,
+            "tweet_id": null,
+        })
+    };
+    let body = if m.message.is_empty() {
+        &m.title
+    } else {
+        &m.message
+    };
+    let mut updates = vec![update("scheduled", "scheduled", &start, body)];
+    if status != "scheduled" {
+        updates.insert(
+            0,
+            update(
+                "in-progress",
+                "in_progress",
+                &start,
+                "The maintenance has begun.",
+            ),
+        );
+    }
+    if status == "completed" {
+        updates.insert(
+            0,
+            update("completed", "completed", &end, "The maintenance is over."),
+        );
+    }
+    json!({
+        "id": id,
+        "name": m.title,
+        "status": status,
+        "created_at": start,
+        "updated_at": updates[0]["created_at"],
+        "monitoring_at": null,
+        "resolved_at": (status == "completed").then_some(&end),
+        "impact": "maintenance",
+        "shortlink": format!("{base}/"),
+        "started_at": start,
+        "page_id": PAGE_ID,
+        "incident_updates": updates,
+        "components": components,
+        "scheduled_for": start,
+        "scheduled_until": end,
+    })
+}
+
+/// The maintenance windows of `statuses` (all when empty).
+fn maintenances(state: &AppState, snapshot: &Snapshot, statuses: &[&str]) -> Vec<Value> {
+    let base = &state.config.public_url;
+    let all = &state.config.maintenances;
+    maintenance_windows(snapshot, all)
+        .into_iter()
+        .filter(|(_, _, status)| statuses.is_empty() || statuses.contains(status))
+        .map(|window| maintenance(snapshot, &all[window.0], window, base))
+        .collect()
+}
+
+fn maintenances_document(state: &AppState, statuses: &[&str]) -> Json<Value> {
+    let snapshot = state.snapshot();
+    Json(json!({
+        "page": page(&snapshot, &state.config.public_url),
+        "scheduled_maintenances": maintenances(state, &snapshot, statuses),
+    }))
+}
+
+pub async fn maintenances_json(State(state): State<Arc<AppState>>) -> Json<Value> {
+    maintenances_document(&state, &[])
+}
+
+pub async fn maintenances_active_json(State(state): State<Arc<AppState>>) -> Json<Value> {
+    maintenances_document(&state, &["in_progress"])
+}
+
+pub async fn maintenances_upcoming_json(State(state): State<Arc<AppState>>) -> Json<Value> {
+    maintenances_document(&state, &["scheduled"])
+}
+
 pub async fn summary(State(state): State<Arc<AppState>>) -> Json<Value> {
     let snapshot = state.snapshot();
     Json(json!({
@@ -161,7 +301,7 @@ pub async fn summary(State(state): State<Arc<AppState>>) -> Json<Value> {
         "status": status(&snapshot),
         "components": components(&snapshot),
         "incidents": incidents(&snapshot, &state.config.public_url, true),
-        "scheduled_maintenances": [],
+        "scheduled_maintenances": maintenances(&state, &snapshot, &["in_progress", "scheduled"]),
     }))
 }
 

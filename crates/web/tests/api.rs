@@ -1625,3 +1625,88 @@ async fn agents_need_their_token_and_their_bad_results_are_named_not_stored() {
     assert_eq!(error_of(&body).0, "invalid_json");
     assert_eq!(error_of(&body).1, Some("results[0]"), "{body}");
 }
+
+#[tokio::test]
+async fn maintenance_shows_on_the_site_and_in_the_statuspage_api() {
+    let maintenance =
+        |text: &str| -> seismo_core::maintenance::Maintenance { toml::from_str(text).unwrap() };
+    let s = server(WebConfig {
+        maintenances: vec![
+            // Open now (18:30): AWS's console upgrade, 18:00 to 20:00.
+            maintenance(
+                "title = \"Console upgrade\"\nservices = [\"aws\"]\nstarts = \"2026-01-22T18:00:00Z\"\nduration = \"2h\"\nmessage = \"The console may log you out.\"\n",
+            ),
+            // Weekly on Thursdays at 02:00: the last closed this morning, the next in a week.
+            maintenance(
+                "title = \"Slack patching\"\nservices = [\"slack\"]\nstarts = \"2026-01-01T02:00:00Z\"\nduration = \"1h\"\nevery = \"7days\"\n",
+            ),
+        ],
+        ..WebConfig::default()
+    });
+    let (_, components) = s.get("/api/v2/components.json").await;
+    let status_of = |slug: &str| {
+        components["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == slug)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status_of("aws"), "under_maintenance");
+    assert_eq!(status_of("slack"), "operational");
+    let (_, status) = s.get("/api/v2/status.json").await;
+    assert_eq!(status["status"]["indicator"], "maintenance");
+
+    let (_, active) = s.get("/api/v2/scheduled-maintenances/active.json").await;
+    let active = active["scheduled_maintenances"].as_array().unwrap().clone();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["name"], "Console upgrade");
+    assert_eq!(active[0]["status"], "in_progress");
+    assert_eq!(active[0]["impact"], "maintenance");
+    assert_eq!(active[0]["scheduled_for"], "2026-01-22T18:00:00Z");
+    assert_eq!(active[0]["scheduled_until"], "2026-01-22T20:00:00Z");
+    assert_eq!(active[0]["components"][0]["id"], "aws");
+    assert_eq!(
+        active[0]["incident_updates"][1]["body"],
+        "The console may log you out."
+    );
+    let (_, upcoming) = s.get("/api/v2/scheduled-maintenances/upcoming.json").await;
+    let upcoming = upcoming["scheduled_maintenances"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(upcoming.len(), 1);
+    assert_eq!(upcoming[0]["name"], "Slack patching");
+    assert_eq!(upcoming[0]["status"], "scheduled");
+    assert_eq!(upcoming[0]["scheduled_for"], "2026-01-29T02:00:00Z");
+    let (_, all) = s.get("/api/v2/scheduled-maintenances.json").await;
+    let statuses: Vec<&str> = all["scheduled_maintenances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["scheduled", "in_progress", "completed"]);
+    let (_, summary) = s.get("/api/v2/summary.json").await;
+    assert_eq!(
+        summary["scheduled_maintenances"].as_array().unwrap().len(),
+        2
+    );
+
+    let (_, home) = s.send(Request::get("/").body(Body::empty()).unwrap()).await;
+    let home = String::from_utf8(home.to_vec()).unwrap();
+    let aws_row = home.split("data-slug=\"aws\"").nth(1).unwrap();
+    let aws_row = aws_row.split("</tr>").next().unwrap();
+    assert!(aws_row.contains("Under maintenance"), "{aws_row}");
+    let (_, page) = s
+        .send(Request::get("/services/aws").body(Body::empty()).unwrap())
+        .await;
+    let page = String::from_utf8(page.to_vec()).unwrap();
+    assert!(page.contains("Under maintenance until <time datetime=\"2026-01-22T20:00:00Z\">"));
+    let (_, slack) = s
+        .send(Request::get("/services/slack").body(Body::empty()).unwrap())
+        .await;
+    let slack = String::from_utf8(slack.to_vec()).unwrap();
+    assert!(slack.contains("Maintenance planned from <time datetime=\"2026-01-29T02:00:00Z\">"));
+}

@@ -129,6 +129,8 @@ struct ServicePage<'a> {
     problems: Vec<(String, f64)>,
     probes: Vec<ProbeRow>,
     vendor: Vec<VendorRow>,
+    /// The next maintenance windows of the service: title, start, end (RFC 3339).
+    upcoming: Vec<(String, String, String)>,
 }
 
 /// One official feed, as the vendor panel shows it.
@@ -366,6 +368,20 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
         problems,
         probes: probe_rows(&state, service, now).await,
         vendor: vendor_rows(&state, service),
+        upcoming: state
+            .config
+            .maintenances
+            .iter()
+            .filter(|m| m.concerns(&service.slug))
+            .filter_map(|m| {
+                let next = m.next_after(now)?;
+                Some((
+                    m.title.clone(),
+                    format_rfc3339(next.start),
+                    format_rfc3339(next.end),
+                ))
+            })
+            .collect(),
     };
     Html(page.render().expect("service page renders")).into_response()
 }
