@@ -40,9 +40,9 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The silences in force at `now`: the declared ones, and one per open
-    /// maintenance window (until it closes).
-    fn silences_at(&self, now: Millis) -> Vec<Silence> {
+    /// The silences in force at `now`: the declared ones, those made through the API
+    /// (`stored`), and one per open maintenance window (until it closes).
+    fn silences_at(&self, now: Millis, stored: Vec<Silence>) -> Vec<Silence> {
         let windows = self.maintenances.iter().filter_map(|m| {
             let window = m.window_at(now)?;
             Some(Silence {
@@ -53,8 +53,28 @@ impl Settings {
                 comment: format!("maintenance: {}", m.title),
             })
         });
-        self.silences.iter().cloned().chain(windows).collect()
+        self.silences
+            .iter()
+            .cloned()
+            .chain(stored)
+            .chain(windows)
+            .collect()
     }
+}
+
+/// The silences made through the API, as the store keeps them (JSON of a
+/// [`Silence`]); one that cannot be read is logged and skipped.
+fn parse_silences(records: &[seismo_store::SilenceRecord]) -> Vec<Silence> {
+    records
+        .iter()
+        .filter_map(|r| {
+            serde_json::from_str(&r.body)
+                .inspect_err(
+                    |error| tracing::error!(id = r.id, %error, "a stored silence cannot be read"),
+                )
+                .ok()
+        })
+        .collect()
 }
 
 /// What one step did.
@@ -160,10 +180,11 @@ impl Notifier {
                 for id in touched {
                     records.extend(store.incident(id)?);
                 }
-                Ok((events.last().map(|e| e.seq), records))
+                let silences = store.silences(now)?;
+                Ok((events.last().map(|e| e.seq), records, silences))
             })
             .await;
-        let (last, records) = match read {
+        let (last, records, stored_silences) = match read {
             Ok(read) => read,
             Err(error) => {
                 self.groups = Some((groups, stored));
@@ -185,7 +206,7 @@ impl Notifier {
             now,
             &settings.grouping,
             &settings.channels,
-            &settings.silences_at(now),
+            &settings.silences_at(now, parse_silences(&stored_silences)),
         );
         let notifications: Vec<NewNotification> = messages
             .iter()

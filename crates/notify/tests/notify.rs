@@ -490,6 +490,21 @@ async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_o
     // The same outage on three stores: one notifier without a silence, one with it,
     // one during a maintenance window of the three services.
     let (told, silenced, mut maintained) = (Setup::new(), Setup::new(), Setup::new());
+    // And one whose silence an operator made through the API (stored).
+    let stored = Setup::new();
+    let body = serde_json::to_string(&silence).unwrap();
+    stored
+        .writer
+        .read(move |s| {
+            s.add_silence(&seismo_store::NewSilence {
+                created_at: T0,
+                created_by: "ops".into(),
+                until: T0 + 24 * 3_600_000,
+                body,
+            })
+        })
+        .await
+        .unwrap();
     maintained.maintenances = vec![seismo_core::maintenance::Maintenance {
         title: "Mail migration".into(),
         services: silence.services.clone(),
@@ -506,15 +521,16 @@ async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_o
             vec![webhook("maintained", format!("{url}/maintained"))],
             vec![],
         ),
+        stored.notifier(vec![webhook("stored", format!("{url}/stored"))], vec![]),
     ];
-    for setup in [&told, &silenced, &maintained] {
+    for setup in [&told, &silenced, &maintained, &stored] {
         setup.microsoft_365(State::Confirmed, T0).await;
     }
     for notifier in &mut notifiers {
         notifier.step(T0 + 10_000).await.unwrap();
     }
     // Within the group wait the dependants open, linked to Microsoft 365.
-    for setup in [&told, &silenced, &maintained] {
+    for setup in [&told, &silenced, &maintained, &stored] {
         setup
             .store(vec![
                 incident(
@@ -559,7 +575,7 @@ async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_o
         "under maintenance"
     );
     // Once the window closes, the outage still going on is told.
-    let [_, _, mut maintained_notifier] = notifiers;
+    let [_, _, mut maintained_notifier, _] = notifiers;
     maintained_notifier.step(T0 + 2 * 3_600_000).await.unwrap();
     assert_eq!(
         receiver.heard("/maintained").len(),

@@ -181,6 +181,35 @@ pub trait Store: Send {
 
     /// The notifications given up on (the dead letters), newest first, at most `limit`.
     fn dead_notifications(&mut self, limit: usize) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    /// Stores a silence; its id.
+    fn add_silence(&mut self, silence: &NewSilence) -> Result<i64, StoreError>;
+
+    /// The silences still in force at `at` (ending after it), oldest first.
+    fn silences(&mut self, at: Millis) -> Result<Vec<SilenceRecord>, StoreError>;
+
+    /// Ends silence `id` at `at`; false when there is none in force then.
+    fn expire_silence(&mut self, id: i64, at: Millis) -> Result<bool, StoreError>;
+}
+
+/// A silence to store: who made it, when it ends, and what it matches (JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSilence {
+    pub created_at: Millis,
+    /// The name of the token that made it.
+    pub created_by: String,
+    pub until: Millis,
+    pub body: String,
+}
+
+/// A stored silence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilenceRecord {
+    pub id: i64,
+    pub created_at: Millis,
+    pub created_by: String,
+    pub until: Millis,
+    pub body: String,
 }
 
 /// A notification to send to a channel.

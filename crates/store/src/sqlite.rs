@@ -10,8 +10,8 @@ use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
 use crate::{
-    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NotificationRecord,
-    OfficialRecord, Outcome, ProbeQuery, Store, StoreError, StoredReport,
+    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NewSilence, NotificationRecord,
+    OfficialRecord, Outcome, ProbeQuery, SilenceRecord, Store, StoreError, StoredReport,
 };
 
 /// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.
@@ -133,6 +133,17 @@ CREATE TABLE notifications (
     last_error TEXT
 );
 CREATE INDEX notifications_due ON notifications (next_ms) WHERE delivered_ms IS NULL AND dead_ms IS NULL;
+"#,
+    // 9: silences made through the API.
+    r#"
+CREATE TABLE silences (
+    id INTEGER PRIMARY KEY,
+    created_ms BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    until_ms BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX silences_until ON silences (until_ms);
 "#,
 ];
 
@@ -617,6 +628,50 @@ impl Store for SqliteStore {
             Millis::MIN,
             limit,
         )
+    }
+
+    fn add_silence(&mut self, silence: &NewSilence) -> Result<i64, StoreError> {
+        let context = "adding a silence";
+        self.conn
+            .execute(
+                "INSERT INTO silences (created_ms, created_by, until_ms, body) VALUES (?1, ?2, ?3, ?4)",
+                params![silence.created_at, silence.created_by, silence.until, silence.body],
+            )
+            .during(context)?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn silences(&mut self, at: Millis) -> Result<Vec<SilenceRecord>, StoreError> {
+        let context = "reading silences";
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT id, created_ms, created_by, until_ms, body FROM silences WHERE until_ms > ?1 ORDER BY id",
+            )
+            .during(context)?;
+        let rows = statement
+            .query_map([at], |row| {
+                Ok(SilenceRecord {
+                    id: row.get(0)?,
+                    created_at: row.get(1)?,
+                    created_by: row.get(2)?,
+                    until: row.get(3)?,
+                    body: row.get(4)?,
+                })
+            })
+            .during(context)?;
+        rows.collect::<Result<_, _>>().during(context)
+    }
+
+    fn expire_silence(&mut self, id: i64, at: Millis) -> Result<bool, StoreError> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE silences SET until_ms = ?2 WHERE id = ?1 AND until_ms > ?2",
+                params![id, at],
+            )
+            .during("expiring a silence")?;
+        Ok(changed == 1)
     }
 
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {

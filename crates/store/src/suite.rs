@@ -28,6 +28,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     probe_results_are_kept_with_their_detail_and_forgotten_after_retention(&*fresh());
     official_readings_are_kept_with_the_latest_before_a_time(&*fresh());
     notifications_are_queued_with_their_cursor_retried_delivered_or_given_up(&*fresh());
+    silences_are_kept_until_they_end_or_are_expired(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -601,4 +602,52 @@ fn notifications_are_queued_with_their_cursor_retried_delivered_or_given_up(db: 
     let later = store.due_notifications(T0 + 10 * DAY_MS, 10).unwrap();
     assert_eq!(later.len(), 1, "only the new one is due");
     assert_eq!(store.incident(12345).unwrap(), None, "an unknown incident");
+}
+
+fn silences_are_kept_until_they_end_or_are_expired(db: &dyn Database) {
+    use crate::NewSilence;
+    let mut store = db.open();
+    let silence = |until: Millis, body: &str| NewSilence {
+        created_at: T0,
+        created_by: "operator-1".into(),
+        until,
+        body: body.into(),
+    };
+    let first = store
+        .add_silence(&silence(T0 + 3_600_000, "{\"a\":1}"))
+        .unwrap();
+    let second = store
+        .add_silence(&silence(T0 + 600_000, "{\"b\":2}"))
+        .unwrap();
+    assert_ne!(first, second);
+    let now = store.silences(T0).unwrap();
+    assert_eq!(
+        now.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [first, second]
+    );
+    assert_eq!(now[0].body, "{\"a\":1}");
+    assert_eq!(now[0].created_by, "operator-1");
+    assert_eq!(
+        store.silences(T0 + 600_000).unwrap().len(),
+        1,
+        "ended at its time"
+    );
+    assert!(store.expire_silence(first, T0 + 60_000).unwrap());
+    assert!(
+        !store.expire_silence(first, T0 + 120_000).unwrap(),
+        "already over"
+    );
+    assert!(!store.expire_silence(999, T0).unwrap(), "no such silence");
+    drop(store);
+    let mut store = db.open();
+    assert_eq!(
+        store
+            .silences(T0 + 60_000)
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect::<Vec<_>>(),
+        [second],
+        "kept across a reopen"
+    );
 }

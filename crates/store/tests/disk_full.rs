@@ -12,9 +12,9 @@ use seismo_core::gazetteer::{Gazetteer, Place};
 use seismo_core::report::Report;
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 use seismo_store::{
-    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NotificationRecord,
-    OfficialRecord, Outcome, ProbeQuery, SqliteStore, Store, StoreError, StoredReport, Writer,
-    WriterConfig,
+    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NewSilence, NotificationRecord,
+    OfficialRecord, Outcome, ProbeQuery, SilenceRecord, SqliteStore, Store, StoreError,
+    StoredReport, Writer, WriterConfig,
 };
 use tracing::Level;
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -134,6 +134,16 @@ impl Store for SmallDisk {
     }
     fn dead_notifications(&mut self, limit: usize) -> Result<Vec<NotificationRecord>, StoreError> {
         self.store.dead_notifications(limit)
+    }
+    fn add_silence(&mut self, silence: &NewSilence) -> Result<i64, StoreError> {
+        self.limit();
+        self.store.add_silence(silence)
+    }
+    fn silences(&mut self, at: Millis) -> Result<Vec<SilenceRecord>, StoreError> {
+        self.store.silences(at)
+    }
+    fn expire_silence(&mut self, id: i64, at: Millis) -> Result<bool, StoreError> {
+        self.store.expire_silence(id, at)
     }
 }
 

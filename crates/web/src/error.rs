@@ -28,6 +28,21 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
 }
 
+/// A JSON body read as `T`; 400 `invalid_json` naming the field at fault.
+pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).map_err(
+        |e| {
+            let field = e.path().to_string();
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                e.inner().to_string(),
+                Some(&field),
+            )
+        },
+    )
+}
+
 impl ApiError {
     pub fn new(
         status: StatusCode,

@@ -979,6 +979,8 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/services/{slug}/probes",
             "/services/{slug}/probes/{probe}/history",
             "/services/{slug}/series",
+            "/silences",
+            "/silences/{id}",
             "/tokens"
         ]
     );
@@ -998,6 +1000,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(Body::from(r#"{"service": "microsoft-365"}"#))
                     .unwrap(),
+                "delete" => Request::delete(&uri).body(Body::empty()).unwrap(),
                 other => panic!("undocumented method {other}"),
             };
             let response = s.router.clone().oneshot(request).await.unwrap();
@@ -1709,4 +1712,92 @@ async fn maintenance_shows_on_the_site_and_in_the_statuspage_api() {
         .await;
     let slack = String::from_utf8(slack.to_vec()).unwrap();
     assert!(slack.contains("Maintenance planned from <time datetime=\"2026-01-29T02:00:00Z\">"));
+}
+
+#[tokio::test]
+async fn operators_add_list_and_end_silences_and_nobody_else_may() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let operator = s.token("ops", Role::Operator, None);
+    let revoked = s.token("old-ops", Role::Operator, None);
+    s.revoke("old-ops");
+    let importer = s.token("partner", Role::Importer, None);
+    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        from(PEER, request.body(Body::from(body.to_string())).unwrap())
+    };
+    let good = r#"{"services": ["microsoft-365"], "until": "2026-01-22T20:00:00Z", "comment": "known: MO1221364"}"#;
+    let wrong = format!("seismo_{}", "0".repeat(64));
+    for (token, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(wrong.as_str()), StatusCode::UNAUTHORIZED),
+        (Some(revoked.as_str()), StatusCode::UNAUTHORIZED),
+        (Some(importer.as_str()), StatusCode::FORBIDDEN),
+    ] {
+        for (method, uri) in [
+            ("GET", "/api/v1/silences"),
+            ("POST", "/api/v1/silences"),
+            ("DELETE", "/api/v1/silences/1"),
+        ] {
+            let (got, _) = s.send_json(request(method, uri, token, good)).await;
+            assert_eq!(got, status, "{method} {uri} with {token:?}");
+        }
+    }
+    // Mistakes name their field.
+    for (body, field) in [
+        (
+            r#"{"services": ["myspace"], "until": "2026-01-22T20:00:00Z"}"#,
+            "services",
+        ),
+        (
+            r#"{"services": ["aws"], "until": "2026-01-22T18:00:00Z"}"#,
+            "until",
+        ),
+        (r#"{"services": ["aws"], "until": "tonight"}"#, "until"),
+        (r#"{"until": "2026-01-22T20:00:00Z"}"#, "services"),
+        (
+            r#"{"services": ["aws"], "until": "2026-01-22T20:00:00Z", "forever": true}"#,
+            "forever",
+        ),
+    ] {
+        let (status, error) = s
+            .send_json(request("POST", "/api/v1/silences", Some(&operator), body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error_of(&error).1, Some(field), "{body}: {error}");
+    }
+    let (status, created) = s
+        .send_json(request("POST", "/api/v1/silences", Some(&operator), good))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["services"], json!(["microsoft-365"]));
+    assert_eq!(created["created_by"], "ops");
+    assert_eq!(created["comment"], "known: MO1221364");
+    let id = created["id"].as_i64().unwrap();
+    let (_, listed) = s
+        .send_json(request("GET", "/api/v1/silences", Some(&operator), ""))
+        .await;
+    assert_eq!(listed["silences"][0]["id"], id);
+    let end = format!("/api/v1/silences/{id}");
+    let (status, _) = s.send(request("DELETE", &end, Some(&operator), "")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, error) = s
+        .send_json(request("DELETE", &end, Some(&operator), ""))
+        .await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::NOT_FOUND, "unknown_silence")
+    );
+    let (_, listed) = s
+        .send_json(request("GET", "/api/v1/silences", Some(&operator), ""))
+        .await;
+    assert_eq!(listed["silences"], json!([]));
 }

@@ -158,17 +158,7 @@ pub async fn results(
 ) -> Result<Json<Stored>, ApiError> {
     let grant = access::required(&state, &headers, Role::Agent).await?;
     let bytes = intake::read_body(&state, &headers, body, MAX_RESULTS_BODY).await?;
-    let batch: ResultBatch =
-        serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
-            .map_err(|e| {
-                let field = e.path().to_string();
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    e.inner().to_string(),
-                    Some(&field),
-                )
-            })?;
+    let batch: ResultBatch = crate::error::json_body(&bytes)?;
     let location = location(&batch.location, "location")?;
     if batch.results.len() > MAX_RESULTS {
         return Err(ApiError::new(

@@ -9,6 +9,7 @@ mod official;
 mod probes;
 mod reports;
 mod services;
+mod silences;
 mod tokens;
 
 use std::sync::Arc;
@@ -83,6 +84,8 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::events::stream))
         .routes(routes!(tokens::list))
         .routes(routes!(notifications::list))
+        .routes(routes!(silences::list, silences::add))
+        .routes(routes!(silences::end))
         .routes(routes!(agents::assignments))
         .routes(routes!(agents::results))
         .routes(routes!(agents::list))

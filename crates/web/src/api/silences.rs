@@ -1,0 +1,246 @@
+//! `/api/v1/silences`: operators hold back notifications during an outage without
+//! touching the settings file — list, add, and end silences (operator role).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use seismo_core::access::Role;
+use seismo_core::time::{format_rfc3339, parse_rfc3339};
+use seismo_notify::Silence;
+use seismo_store::{NewSilence, SilenceRecord};
+
+use crate::error::{ErrorResponse, Path, json_body};
+use crate::{ApiError, AppState, access, intake};
+
+/// A silence's body is small; more is refused.
+const MAX_SILENCE_BODY: usize = 16 * 1024;
+/// Services, regions or labels one silence names, at most.
+const MAX_MATCHERS: usize = 200;
+
+/// A silence in force.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SilenceInfo {
+    pub id: i64,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub silence: SilenceBody,
+    pub created_at: String,
+    /// The name of the token that made it.
+    pub created_by: String,
+}
+
+/// What a silence holds back, and until when (each list that is not empty must match).
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceBody {
+    /// Slugs of services.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Countries (`US`) or regions (`US-CA`).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Catalog labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// When it ends (RFC 3339), after now.
+    pub until: String,
+    #[serde(default)]
+    pub comment: String,
+}
+
+impl SilenceBody {
+    fn into_silence(self) -> Silence {
+        Silence {
+            services: self.services,
+            regions: self.regions,
+            labels: self.labels,
+            until: self.until,
+            comment: self.comment,
+        }
+    }
+
+    fn of(silence: Silence) -> SilenceBody {
+        SilenceBody {
+            services: silence.services,
+            regions: silence.regions,
+            labels: silence.labels,
+            until: silence.until,
+            comment: silence.comment,
+        }
+    }
+}
+
+fn info(record: &SilenceRecord, silence: Silence) -> SilenceInfo {
+    SilenceInfo {
+        id: record.id,
+        silence: SilenceBody::of(silence),
+        created_at: format_rfc3339(record.created_at),
+        created_by: record.created_by.clone(),
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Silences {
+    pub silences: Vec<SilenceInfo>,
+}
+
+fn unavailable(error: Arc<seismo_store::StoreError>) -> ApiError {
+    ApiError::store_unavailable("silences cannot be used", &error)
+}
+
+/// The silences in force now (operator role).
+#[utoipa::path(
+    get,
+    path = "/silences",
+    tag = "notifications",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The silences in force", body = Silences),
+        (status = 401, description = "No token, or a wrong, expired or revoked one", body = ErrorResponse),
+        (status = 403, description = "A token of a role other than operator or admin", body = ErrorResponse),
+    ),
+)]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Silences>, ApiError> {
+    access::required(&state, &headers, Role::Operator).await?;
+    let now = (state.clock)();
+    let records = state
+        .live
+        .writer
+        .read(move |store| store.silences(now))
+        .await
+        .map_err(unavailable)?;
+    Ok(Json(Silences {
+        silences: records
+            .iter()
+            .filter_map(|record| Some(info(record, serde_json::from_str(&record.body).ok()?)))
+            .collect(),
+    }))
+}
+
+/// Adds a silence (operator role): `201` with it; `400` naming the field at fault.
+#[utoipa::path(
+    post,
+    path = "/silences",
+    tag = "notifications",
+    security(("bearer" = [])),
+    request_body = SilenceBody,
+    responses(
+        (status = 201, description = "The silence, in force", body = SilenceInfo),
+        (status = 400, description = "A field is wrong; `field` names it", body = ErrorResponse),
+        (status = 401, description = "No token, or a wrong, expired or revoked one", body = ErrorResponse),
+        (status = 403, description = "A token of a role other than operator or admin", body = ErrorResponse),
+    ),
+)]
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<SilenceInfo>), ApiError> {
+    let grant = access::required(&state, &headers, Role::Operator).await?;
+    let bytes = intake::read_body(&state, &headers, body, MAX_SILENCE_BODY).await?;
+    let body: SilenceBody = json_body(&bytes)?;
+    let bad = |field: &str, message: String| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_silence",
+            message,
+            Some(field),
+        )
+    };
+    for (field, list) in [
+        ("services", &body.services),
+        ("regions", &body.regions),
+        ("labels", &body.labels),
+    ] {
+        if list.len() > MAX_MATCHERS {
+            return Err(bad(field, format!("at most {MAX_MATCHERS}")));
+        }
+    }
+    if let Some(unknown) = body
+        .services
+        .iter()
+        .find(|s| state.live.catalog.by_slug(s).is_none())
+    {
+        return Err(bad(
+            "services",
+            format!("no service has the slug {unknown:?}"),
+        ));
+    }
+    let now = (state.clock)();
+    let until = parse_rfc3339(&body.until);
+    if until.is_some_and(|u| u <= now) {
+        return Err(bad("until", "a silence must end in the future".into()));
+    }
+    let silence = body.into_silence();
+    seismo_notify::validate(&[], std::slice::from_ref(&silence)).map_err(|e| {
+        let field = e.field.rsplit('.').next().unwrap_or("silence").to_string();
+        bad(&field, e.message)
+    })?;
+    let record = NewSilence {
+        created_at: now,
+        created_by: grant.name.clone(),
+        until: until.expect("validated"),
+        body: serde_json::to_string(&silence).expect("silences serialise"),
+    };
+    let stored = record.clone();
+    let id = state
+        .live
+        .writer
+        .read(move |store| store.add_silence(&stored))
+        .await
+        .map_err(unavailable)?;
+    tracing::info!(token = grant.name, id, until = %silence.until, "silence added");
+    let record = SilenceRecord {
+        id,
+        created_at: record.created_at,
+        created_by: record.created_by,
+        until: record.until,
+        body: record.body,
+    };
+    Ok((StatusCode::CREATED, Json(info(&record, silence))))
+}
+
+/// Ends a silence now (operator role): `204`; `404` when none by that id is in force.
+#[utoipa::path(
+    delete,
+    path = "/silences/{id}",
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The silence's id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "No token, or a wrong, expired or revoked one", body = ErrorResponse),
+        (status = 403, description = "A token of a role other than operator or admin", body = ErrorResponse),
+        (status = 404, description = "No silence by that id is in force", body = ErrorResponse),
+    ),
+)]
+pub async fn end(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let grant = access::required(&state, &headers, Role::Operator).await?;
+    let now = (state.clock)();
+    let ended = state
+        .live
+        .writer
+        .read(move |store| store.expire_silence(id, now))
+        .await
+        .map_err(unavailable)?;
+    if !ended {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_silence",
+            format!("no silence {id} is in force"),
+            Some("id"),
+        ));
+    }
+    tracing::info!(token = grant.name, id, "silence ended");
+    Ok(StatusCode::NO_CONTENT)
+}
