@@ -26,57 +26,16 @@ pub struct SilenceInfo {
     pub id: i64,
     #[serde(flatten)]
     #[schema(inline)]
-    pub silence: SilenceBody,
+    pub silence: Silence,
     pub created_at: String,
     /// The name of the token that made it.
     pub created_by: String,
 }
 
-/// What a silence holds back, and until when (each list that is not empty must match).
-#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SilenceBody {
-    /// Slugs of services.
-    #[serde(default)]
-    pub services: Vec<String>,
-    /// Countries (`US`) or regions (`US-CA`).
-    #[serde(default)]
-    pub regions: Vec<String>,
-    /// Catalog labels.
-    #[serde(default)]
-    pub labels: Vec<String>,
-    /// When it ends (RFC 3339), after now.
-    pub until: String,
-    #[serde(default)]
-    pub comment: String,
-}
-
-impl SilenceBody {
-    fn into_silence(self) -> Silence {
-        Silence {
-            services: self.services,
-            regions: self.regions,
-            labels: self.labels,
-            until: self.until,
-            comment: self.comment,
-        }
-    }
-
-    fn of(silence: Silence) -> SilenceBody {
-        SilenceBody {
-            services: silence.services,
-            regions: silence.regions,
-            labels: silence.labels,
-            until: silence.until,
-            comment: silence.comment,
-        }
-    }
-}
-
 fn info(record: &SilenceRecord, silence: Silence) -> SilenceInfo {
     SilenceInfo {
         id: record.id,
-        silence: SilenceBody::of(silence),
+        silence,
         created_at: format_rfc3339(record.created_at),
         created_by: record.created_by.clone(),
     }
@@ -129,7 +88,7 @@ pub async fn list(
     path = "/silences",
     tag = "notifications",
     security(("bearer" = [])),
-    request_body = SilenceBody,
+    request_body = Silence,
     responses(
         (status = 201, description = "The silence, in force", body = SilenceInfo),
         (status = 400, description = "A field is wrong; `field` names it", body = ErrorResponse),
@@ -144,7 +103,7 @@ pub async fn add(
 ) -> Result<(StatusCode, Json<SilenceInfo>), ApiError> {
     let grant = access::required(&state, &headers, Role::Operator).await?;
     let bytes = intake::read_body(&state, &headers, body, MAX_SILENCE_BODY).await?;
-    let body: SilenceBody = json_body(&bytes)?;
+    let silence: Silence = json_body(&bytes)?;
     let bad = |field: &str, message: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -154,15 +113,15 @@ pub async fn add(
         )
     };
     for (field, list) in [
-        ("services", &body.services),
-        ("regions", &body.regions),
-        ("labels", &body.labels),
+        ("services", &silence.services),
+        ("regions", &silence.regions),
+        ("labels", &silence.labels),
     ] {
         if list.len() > MAX_MATCHERS {
             return Err(bad(field, format!("at most {MAX_MATCHERS}")));
         }
     }
-    if let Some(unknown) = body
+    if let Some(unknown) = silence
         .services
         .iter()
         .find(|s| state.live.catalog.by_slug(s).is_none())
@@ -173,11 +132,10 @@ pub async fn add(
         ));
     }
     let now = (state.clock)();
-    let until = parse_rfc3339(&body.until);
+    let until = parse_rfc3339(&silence.until);
     if until.is_some_and(|u| u <= now) {
         return Err(bad("until", "a silence must end in the future".into()));
     }
-    let silence = body.into_silence();
     seismo_notify::validate(&[], std::slice::from_ref(&silence)).map_err(|e| {
         let field = e.field.rsplit('.').next().unwrap_or("silence").to_string();
         bad(&field, e.message)

@@ -105,7 +105,7 @@ pub fn error_page(error: ApiError) -> Response {
         status if status.is_client_error() => "That cannot be done",
         _ => "Something went wrong",
     };
-    let mut message = error.message;
+    let mut message = error.message.clone();
     if let Some(first) = message.get(..1) {
         message = first.to_uppercase() + &message[1..];
     }
@@ -117,11 +117,12 @@ pub fn error_page(error: ApiError) -> Response {
         title,
         message,
     };
-    let mut response = (
-        error.status,
-        Html(page.render().expect("error page renders")),
-    )
-        .into_response();
+    failed_page(&error, page.render().expect("error page renders"))
+}
+
+/// `html` answering `error`: its status, and `Retry-After` when it says when to.
+fn failed_page(error: &ApiError, html: String) -> Response {
+    let mut response = (error.status, Html(html)).into_response();
     if let Some(seconds) = error.retry_after {
         response
             .headers_mut()
@@ -241,17 +242,7 @@ pub async fn report_submit(
                     text: error.message.clone(),
                 }),
             };
-            let mut response = (
-                error.status,
-                Html(page.render().expect("report page renders")),
-            )
-                .into_response();
-            if let Some(seconds) = error.retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, seconds.into());
-            }
-            response
+            failed_page(&error, page.render().expect("report page renders"))
         }
     }
 }
