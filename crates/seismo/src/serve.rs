@@ -88,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         trusted_proxies: settings.trusted_proxies.clone(),
         client_salt: intake.client_salt,
         maintenances: settings.maintenance.clone(),
+        channels: settings.channel.clone(),
         ..WebConfig::default()
     };
     let state = Arc::new(AppState::new(

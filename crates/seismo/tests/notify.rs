@@ -8,19 +8,27 @@ use seismo_store::{Attempt, NewNotification, SqliteStore, Store};
 use support::{Server, create_token, seismo};
 
 #[test]
-fn only_an_admin_sees_the_pending_notifications_and_the_dead_letters() {
+fn only_an_admin_sees_the_channels_pending_notifications_and_dead_letters() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     {
         let mut store = SqliteStore::open(&data).unwrap();
-        let new = |event: &str| NewNotification {
+        let new = |event: &str, created_at: i64| NewNotification {
             channel: "it-team".into(),
-            created_at: 1_769_105_700_000,
+            created_at,
             event: event.into(),
             body: "{\"kind\":\"opened\"}".into(),
         };
+        // The pending one is due in 2096: the server's notifier leaves it alone.
         store
-            .queue_notifications(&[new("opened"), new("resolved")], "notify", "{}")
+            .queue_notifications(
+                &[
+                    new("opened", 1_769_105_700_000),
+                    new("resolved", 4_000_000_000_000),
+                ],
+                "notify-test",
+                "",
+            )
             .unwrap();
         let dead = store.due_notifications(i64::MAX, 1).unwrap()[0].id;
         store
@@ -43,12 +51,15 @@ fn only_an_admin_sees_the_pending_notifications_and_the_dead_letters() {
         .output()
         .unwrap();
     assert!(revoking.status.success());
-    let server = Server::start(&data, &[]);
-    let get = |token: Option<&str>| {
-        let mut request = support::http()
-            .build()
-            .unwrap()
-            .get(server.url("/api/v1/notifications"));
+    let config = dir.path().join("seismo.toml");
+    std::fs::write(
+        &config,
+        "[[channel]]\nname = \"it-team\"\nkind = \"slack\"\nurl = \"https://hooks.slack.test/services/T0/B0/very-secret\"\nmin_state = \"confirmed\"\n",
+    )
+    .unwrap();
+    let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+    let get_from = |path: &str, token: Option<&str>| {
+        let mut request = support::http().build().unwrap().get(server.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -56,6 +67,7 @@ fn only_an_admin_sees_the_pending_notifications_and_the_dead_letters() {
         let status = response.status().as_u16();
         (status, response.json::<serde_json::Value>().unwrap())
     };
+    let get = |token: Option<&str>| get_from("/api/v1/notifications", token);
     let wrong = format!("seismo_{}", "0".repeat(64));
     for (token, status, code) in [
         (None, 401, "missing_token"),
@@ -82,6 +94,15 @@ fn only_an_admin_sees_the_pending_notifications_and_the_dead_letters() {
     assert_eq!(list["pending"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list["pending"][0]["event"], "resolved");
     assert_eq!(list["pending"][0]["attempts"], 0);
+    // The channels too, without what makes their addresses secret.
+    assert_eq!(get_from("/api/v1/channels", Some(&operator)).0, 403);
+    let (status, channels) = get_from("/api/v1/channels", Some(&admin));
+    assert_eq!(status, 200);
+    assert_eq!(channels["channels"][0]["name"], "it-team");
+    assert_eq!(channels["channels"][0]["kind"], "slack");
+    assert_eq!(channels["channels"][0]["host"], "hooks.slack.test");
+    assert_eq!(channels["channels"][0]["min_state"], "confirmed");
+    assert!(!channels.to_string().contains("very-secret"), "{channels}");
 }
 
 /// What `seismo serve` says on standard error when its settings file is `text`.

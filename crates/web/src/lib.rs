@@ -67,6 +67,8 @@ pub struct WebConfig {
     /// Scheduled maintenance: its services show "under maintenance" during a window,
     /// and `/api/v2` lists the windows.
     pub maintenances: Vec<seismo_core::maintenance::Maintenance>,
+    /// The notification channels, for admins to read (`GET /api/v1/channels`).
+    pub channels: Vec<seismo_notify::Channel>,
 }
 
 impl Default for WebConfig {
@@ -84,6 +86,7 @@ impl Default for WebConfig {
             client_salt: 0,
             fresh_for: 5_000,
             maintenances: Vec::new(),
+            channels: Vec::new(),
         }
     }
 }

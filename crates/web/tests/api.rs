@@ -968,6 +968,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/agent/assignments",
             "/agent/results",
             "/agents",
+            "/channels",
             "/events",
             "/incidents",
             "/incidents/{id}",

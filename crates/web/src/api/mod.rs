@@ -84,6 +84,7 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(crate::events::stream))
         .routes(routes!(tokens::list))
         .routes(routes!(notifications::list))
+        .routes(routes!(notifications::channels))
         .routes(routes!(silences::list, silences::add))
         .routes(routes!(silences::end))
         .routes(routes!(agents::assignments))

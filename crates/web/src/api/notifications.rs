@@ -97,3 +97,76 @@ pub async fn list(
         dead: dead.into_iter().map(NotificationInfo::new).collect(),
     }))
 }
+
+/// A channel as admins see it: where it delivers, never its secrets.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ChannelInfo {
+    pub name: String,
+    /// webhook, slack, teams or email.
+    pub kind: String,
+    /// The host it posts to or the SMTP server's host: the rest of a webhook's address
+    /// is a credential (Slack's and Teams' are).
+    pub host: Option<String>,
+    /// email: the recipients.
+    pub to: Vec<String>,
+    /// Whether it signs its messages.
+    pub signed: bool,
+    pub services: Vec<String>,
+    pub regions: Vec<String>,
+    pub labels: Vec<String>,
+    /// suspected or confirmed.
+    pub min_state: String,
+}
+
+impl ChannelInfo {
+    fn new(channel: &seismo_notify::Channel) -> ChannelInfo {
+        let address = channel
+            .url
+            .clone()
+            .or_else(|| channel.smtp.as_ref().map(|s| s.0.clone()));
+        let host = address
+            .as_deref()
+            .and_then(|a| url::Url::parse(a).ok())
+            .and_then(|u| u.host_str().map(str::to_string));
+        // The settings file's word for a choice (`"teams"`, `"confirmed"`).
+        let word = |value: serde_json::Value| value.as_str().unwrap_or_default().to_string();
+        ChannelInfo {
+            name: channel.name.clone(),
+            kind: word(serde_json::json!(channel.kind)),
+            host,
+            to: channel.to.clone(),
+            signed: channel.signing_key().is_some(),
+            services: channel.services.clone(),
+            regions: channel.regions.clone(),
+            labels: channel.labels.clone(),
+            min_state: word(serde_json::json!(channel.min_state)),
+        }
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Channels {
+    pub channels: Vec<ChannelInfo>,
+}
+
+/// The notification channels of the settings file, without their secrets (admin role).
+#[utoipa::path(
+    get,
+    path = "/channels",
+    tag = "notifications",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The channels", body = Channels),
+        (status = 401, description = "No token, or a wrong, expired or revoked one", body = ErrorResponse),
+        (status = 403, description = "A token of another role than admin", body = ErrorResponse),
+    ),
+)]
+pub async fn channels(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Channels>, ApiError> {
+    access::required(&state, &headers, Role::Admin).await?;
+    Ok(Json(Channels {
+        channels: state.config.channels.iter().map(ChannelInfo::new).collect(),
+    }))
+}
