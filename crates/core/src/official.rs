@@ -57,8 +57,8 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// A secret given in the catalog or in the environment variable it names.
-fn secret_from(
+/// A secret given in a settings file or in the environment variable it names.
+pub fn secret_from(
     given: Option<&Secret>,
     env: Option<&str>,
     what: &str,

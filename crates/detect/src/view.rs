@@ -127,6 +127,11 @@ pub struct LogView {
 }
 
 impl IncidentView {
+    /// Whether it is or has been confirmed: an outage, not only a suspicion.
+    pub fn was_confirmed(&self) -> bool {
+        self.state == State::Confirmed || self.log.iter().any(|e| e.state == Some(State::Confirmed))
+    }
+
     pub fn new(incident: &Incident, catalog: &Catalog, gazetteer: &Gazetteer) -> IncidentView {
         IncidentView::from_record(
             &IncidentRecord::new(incident, catalog, gazetteer),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use seismo_core::official::Secret;
+use seismo_core::official::{Secret, secret_from};
 use seismo_core::time::{Millis, parse_rfc3339};
 use serde::{Deserialize, Serialize};
 
@@ -202,14 +202,8 @@ pub fn validate(channels: &[Channel], silences: &[Silence]) -> Result<(), Config
         {
             return Err(error(field("secret"), "only a webhook signs its messages"));
         }
-        if let Some(name) = &channel.secret_env
-            && std::env::var(name).is_err()
-        {
-            return Err(error(
-                field("secret_env"),
-                format!("the environment variable {name} is not set"),
-            ));
-        }
+        secret_from(None, channel.secret_env.as_deref(), "secret")
+            .map_err(|message| error(field("secret_env"), message))?;
     }
     for (i, silence) in silences.iter().enumerate() {
         let field = |key: &str| format!("silence[{i}].{key}");
@@ -248,13 +242,12 @@ impl Channel {
         }
     }
 
-    /// The key of its signature, if it signs.
+    /// The key of its signature, if it signs (`secret`, or the variable `secret_env`
+    /// names, which [`validate`] checked is set).
     pub fn signing_key(&self) -> Option<String> {
-        match (&self.secret, &self.secret_env) {
-            (Some(secret), _) => Some(secret.0.clone()),
-            (None, Some(name)) => std::env::var(name).ok(),
-            (None, None) => None,
-        }
+        secret_from(self.secret.as_ref(), self.secret_env.as_deref(), "secret")
+            .ok()
+            .flatten()
     }
 }
 

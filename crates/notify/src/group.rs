@@ -81,8 +81,7 @@ impl IncidentSummary {
             footprint: view.footprint,
             areas,
             upstream: view.upstream.as_ref().map(|u| u.incident),
-            confirmed: view.state == State::Confirmed
-                || view.log.iter().any(|e| e.state == Some(State::Confirmed)),
+            confirmed: view.was_confirmed(),
             acknowledged_at: view.acknowledged_at.clone(),
             vendor: view
                 .official

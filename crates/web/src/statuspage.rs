@@ -95,10 +95,7 @@ fn incident(snapshot: &Snapshot, incident: &IncidentView, base: &str) -> Value {
         .iter()
         .position(|s| s.slug == incident.service)
         .map(|i| component(snapshot, &snapshot.services[i], i));
-    let ever_confirmed = incident
-        .log
-        .iter()
-        .any(|e| e.state == Some(seismo_detect::State::Confirmed));
+    let ever_confirmed = incident.was_confirmed();
     let updates: Vec<Value> = incident
         .log
         .iter()

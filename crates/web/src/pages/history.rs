@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use seismo_core::time::{DAY_MS, Millis, format_rfc3339, parse_rfc3339};
-use seismo_detect::State as IncidentState;
 use seismo_detect::view::IncidentView;
 use seismo_detect::words::{Level, title};
 
@@ -178,35 +177,8 @@ fn by_day<'a>(incidents: &[&'a IncidentView], now: Millis) -> Vec<Day<'a>> {
 
 /// "Thursday 22 January 2026".
 fn day_label(at: Millis) -> String {
-    const WEEKDAYS: [&str; 7] = [
-        "Thursday",
-        "Friday",
-        "Saturday",
-        "Sunday",
-        "Monday",
-        "Tuesday",
-        "Wednesday",
-    ];
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let date = format_rfc3339(at);
-    let month: usize = date[5..7].parse().unwrap_or(1);
-    let day: u32 = date[8..10].parse().unwrap_or(1);
-    // 1 January 1970 was a Thursday.
-    let weekday = WEEKDAYS[at.div_euclid(DAY_MS).rem_euclid(7) as usize];
-    format!("{weekday} {day} {} {}", MONTHS[month - 1], &date[..4])
+    chrono::DateTime::from_timestamp_millis(at)
+        .map_or_else(String::new, |d| d.format("%A %-d %B %Y").to_string())
 }
 
 /// "45 min", "2 h 59 min", "3 days 4 h".
@@ -245,11 +217,7 @@ fn uptime<'a>(
             .as_deref()
             .and_then(parse_rfc3339)
             .unwrap_or(now);
-        let confirmed = incident.state == IncidentState::Confirmed
-            || incident
-                .log
-                .iter()
-                .any(|e| e.state == Some(IncidentState::Confirmed));
+        let confirmed = incident.was_confirmed();
         for (d, day) in days.iter_mut().enumerate() {
             let (from, to) = (first + d as i64 * DAY_MS, first + (d as i64 + 1) * DAY_MS);
             let overlap = end.min(to) - start.max(from);
