@@ -13,6 +13,7 @@ pub mod lines;
 pub mod maintenance;
 pub mod network;
 pub mod official;
+pub mod operator;
 pub mod probe;
 pub mod report;
 pub mod signal;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::catalog::ServiceId;
 use crate::official::OfficialStatus;
+use crate::operator::OperatorUpdate;
 use crate::report::Report;
 use crate::time::Millis;
 
@@ -21,6 +22,17 @@ pub enum Signal {
     Probe(ProbeRun),
     /// What one of the service's official status feeds said when it changed.
     Official(OfficialReading),
+    /// An update an operator posted on an incident, or the one that declared it.
+    Operator(OperatorReading),
+}
+
+/// An operator's update, as the engine needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorReading {
+    /// The services a declared incident affects, the first its own (empty for an update
+    /// of an incident the engine knows).
+    pub services: Vec<ServiceId>,
+    pub update: Arc<OperatorUpdate>,
 }
 
 /// A new state of an official feed, as the engine needs it.
@@ -57,6 +69,7 @@ impl Signal {
             Signal::Report(report) => report.at,
             Signal::Probe(run) => run.at,
             Signal::Official(reading) => reading.at,
+            Signal::Operator(reading) => reading.update.at,
         }
     }
 }

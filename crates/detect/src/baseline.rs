@@ -84,6 +84,19 @@ impl HourHistory {
         self.closed_through = hour;
     }
 
+    /// Learns the closed hours of `hours` as normal after all: an incident that masked
+    /// them was a false alarm.
+    pub fn unmask(&mut self, hours: std::ops::Range<i64>) {
+        for hour in hours {
+            if self.count(hour).is_some_and(|(_, masked)| masked) {
+                let slot = &mut self.slots[hour.rem_euclid(SLOTS as i64) as usize];
+                *slot &= !MASKED;
+                self.busiest = self.busiest.max(*slot);
+            }
+        }
+        self.level = None;
+    }
+
     pub fn closed_through(&self) -> i64 {
         self.closed_through
     }

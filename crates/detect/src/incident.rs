@@ -4,6 +4,7 @@
 use seismo_core::catalog::ServiceId;
 use seismo_core::gazetteer::{CityId, CountryId, RegionId};
 use seismo_core::official::{Condition, OfficialState};
+use seismo_core::operator::{Impact, OperatorUpdate, Progress};
 use seismo_core::time::Millis;
 
 pub use crate::engine::fusion::{Confidence, Source};
@@ -17,6 +18,9 @@ pub struct IncidentId(pub u64);
 impl IncidentId {
     /// Services a catalog may hold for ids to stay unique.
     pub const MAX_SERVICES: u64 = 1 << 20;
+    /// Added to the ids of incidents operators declare, so that they never meet a
+    /// detected one's (still below 2^53 until the year 10,000).
+    pub const DECLARED: u64 = 1 << 52;
 
     /// The id of the incident of `service` detected at `detected_at`: the detection minute
     /// and the service number. A service has one incident at a time, so it is unique; it
@@ -72,6 +76,8 @@ pub enum Evidence {
     Slowdown(LatencyTest),
     /// What the vendor's own status feed says.
     Official(OfficialWord),
+    /// What one of the service's operators posted.
+    Operator(OperatorWord),
 }
 
 impl Evidence {
@@ -81,6 +87,7 @@ impl Evidence {
             Evidence::Reports(_) => Source::Reports,
             Evidence::Probes(_) | Evidence::Slowdown(_) => Source::Probes,
             Evidence::Official(_) => Source::Official,
+            Evidence::Operator(_) => Source::Operator,
         }
     }
 }
@@ -94,6 +101,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
             Probes(ProbeTest),
             Slowdown(LatencyTest),
             Official(OfficialWord),
+            Operator(OperatorWord),
         }
         /// Incidents stored before evidence named its kind hold a bare count test of
         /// reports.
@@ -108,6 +116,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
             Stored::Tagged(Tagged::Probes(test)) => Evidence::Probes(test),
             Stored::Tagged(Tagged::Slowdown(test)) => Evidence::Slowdown(test),
             Stored::Tagged(Tagged::Official(word)) => Evidence::Official(word),
+            Stored::Tagged(Tagged::Operator(word)) => Evidence::Operator(word),
         })
     }
 }
@@ -191,6 +200,46 @@ pub struct OfficialPost {
     /// The vendor's words.
     pub text: String,
     pub url: Option<String>,
+}
+
+/// An update an operator posted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct OperatorWord {
+    /// Who posted it: the name of their token, or of the admin.
+    pub by: String,
+    /// `investigating`, `identified`, `monitoring`, `resolved` or `false_alarm`.
+    pub state: Progress,
+    /// Markdown, as posted.
+    pub message: String,
+    /// How bad they say it is, when this update says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<Impact>,
+    /// When it was posted (RFC 3339).
+    #[serde(with = "seismo_core::time::rfc3339")]
+    #[schema(value_type = String)]
+    pub posted_at: Millis,
+}
+
+impl OperatorWord {
+    pub fn of(update: &OperatorUpdate) -> OperatorWord {
+        OperatorWord {
+            by: update.by.clone(),
+            state: update.state,
+            message: update.message.clone(),
+            impact: update.impact,
+            posted_at: update.posted_at,
+        }
+    }
+}
+
+/// What an operator declared of an incident they opened themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub title: String,
+    /// Every affected service, the incident's own first.
+    pub services: Vec<ServiceId>,
+    /// The affected components of those services, by name (empty: all of them).
+    pub components: Vec<String>,
 }
 
 /// Why an incident changed, as stored in its log.
@@ -329,6 +378,8 @@ pub struct Incident {
     /// Since when the vendor's page has shown the service operational while the
     /// evidence says it is down; kept when the incident ends before the vendor speaks.
     pub says_operational_since: Option<Millis>,
+    /// Present when an operator opened it rather than the engine.
+    pub declared: Option<Declared>,
     pub log: Vec<LogEntry>,
     /// Reports per problem since `started_at`, indexed by problem id.
     pub(crate) problem_counts: Vec<u64>,
@@ -356,6 +407,15 @@ impl Incident {
     pub(crate) fn raise(&mut self, source: Source, value: f64) {
         self.sources.raise(source, value);
         self.confidence = self.sources.fused();
+    }
+
+    /// Whether it is about `service`: its own, or one a declared incident names.
+    pub fn concerns(&self, service: ServiceId) -> bool {
+        self.service == service
+            || self
+                .declared
+                .as_ref()
+                .is_some_and(|d| d.services.contains(&service))
     }
 
     /// How long before the vendor's first acknowledgement seismo detected it

@@ -54,6 +54,18 @@ pub struct IncidentRecord {
     /// evidence says down, while it does.
     #[serde(default)]
     pub says_operational_since: Option<Millis>,
+    /// What the operator declared, for an incident they opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<DeclaredRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredRecord {
+    pub title: String,
+    /// The affected services' slugs, the incident's own first.
+    pub services: Vec<String>,
+    pub components: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,6 +117,15 @@ impl IncidentRecord {
             official: incident.official.clone(),
             acknowledged_at: incident.acknowledged_at,
             says_operational_since: incident.says_operational_since,
+            declared: incident.declared.as_ref().map(|d| DeclaredRecord {
+                title: d.title.clone(),
+                services: d
+                    .services
+                    .iter()
+                    .map(|&s| catalog.service(s).slug.clone())
+                    .collect(),
+                components: d.components.clone(),
+            }),
         }
     }
 }
@@ -216,10 +237,12 @@ mod tests {
                 reports: 0.95,
                 probes: 0.0,
                 official: 0.0,
+                operator: 0.0,
             },
             official: vec![],
             acknowledged_at: Some(1_769_107_020_000),
             says_operational_since: None,
+            declared: None,
         }
     }
 

@@ -6,8 +6,11 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::format_rfc3339;
 use serde::{Deserialize, Serialize};
 
+use seismo_core::operator::{Impact, Progress};
+
 use crate::incident::{
-    Change, Confidence, Evidence, Footprint, Incident, LogEntry, Moved, ProblemShare, State,
+    Change, Confidence, Evidence, Footprint, Incident, LogEntry, Moved, OperatorWord, ProblemShare,
+    State,
 };
 use crate::record::{IncidentRecord, PlaceRecord};
 
@@ -54,7 +57,32 @@ pub struct IncidentView {
     /// Since when (RFC 3339), while it does.
     #[serde(default)]
     pub says_operational_since: Option<String>,
+    /// What the operator declared, for an incident an operator opened rather than
+    /// seismo.
+    #[serde(default)]
+    pub declared: Option<DeclaredView>,
+    /// What the service's operators posted on it, oldest first.
+    #[serde(default)]
+    pub updates: Vec<OperatorWord>,
+    /// How bad its operators last said it is, if they did.
+    #[serde(default)]
+    pub impact: Option<Impact>,
+    /// An operator marked it a false alarm.
+    #[serde(default)]
+    pub false_alarm: bool,
     pub log: Vec<LogView>,
+}
+
+/// An incident an operator opened: their title, and every service it affects.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeclaredView {
+    pub title: String,
+    /// The affected services' slugs, the incident's own first.
+    pub services: Vec<String>,
+    /// Their names, in the same order.
+    pub service_names: Vec<String>,
+    /// The affected components (empty: all of them).
+    pub components: Vec<String>,
 }
 
 /// A vendor's incident attached to a detected one.
@@ -132,6 +160,22 @@ impl IncidentView {
         self.state == State::Confirmed || self.log.iter().any(|e| e.state == Some(State::Confirmed))
     }
 
+    /// Its title: the operator's for a declared incident, else the service's name.
+    pub fn title(&self) -> &str {
+        self.declared
+            .as_ref()
+            .map_or(&self.service_name, |d| &d.title)
+    }
+
+    /// Whether it is about the service `slug`: its own, or one it was declared on.
+    pub fn concerns(&self, slug: &str) -> bool {
+        self.service == slug
+            || self
+                .declared
+                .as_ref()
+                .is_some_and(|d| d.services.iter().any(|s| s == slug))
+    }
+
     pub fn new(incident: &Incident, catalog: &Catalog, gazetteer: &Gazetteer) -> IncidentView {
         IncidentView::from_record(
             &IncidentRecord::new(incident, catalog, gazetteer),
@@ -147,10 +191,20 @@ impl IncidentView {
         catalog: &Catalog,
         gazetteer: &Gazetteer,
     ) -> IncidentView {
-        let service_name = catalog.by_slug(&record.service).map_or_else(
-            || record.service.clone(),
-            |s| catalog.service(s).name.clone(),
-        );
+        let name_of = |slug: &String| {
+            catalog
+                .by_slug(slug)
+                .map_or_else(|| slug.clone(), |s| catalog.service(s).name.clone())
+        };
+        let service_name = name_of(&record.service);
+        let updates: Vec<OperatorWord> = record
+            .log
+            .iter()
+            .filter_map(|e| match e.change.evidence() {
+                Some(Evidence::Operator(word)) => Some(word.clone()),
+                _ => None,
+            })
+            .collect();
         let mut view = IncidentView {
             id: record.id,
             service: record.service.clone(),
@@ -213,9 +267,7 @@ impl IncidentView {
             footprint: record.footprint,
             upstream: record.upstream.as_ref().map(|u| UpstreamView {
                 service: u.service.clone(),
-                service_name: catalog
-                    .by_slug(&u.service)
-                    .map_or_else(|| u.service.clone(), |s| catalog.service(s).name.clone()),
+                service_name: name_of(&u.service),
                 incident: u.incident,
                 inferred: u.inferred,
             }),
@@ -225,6 +277,7 @@ impl IncidentView {
                 reports: round(record.sources.reports),
                 probes: round(record.sources.probes),
                 official: round(record.sources.official),
+                operator: round(record.sources.operator),
             },
             official: record
                 .official
@@ -243,13 +296,25 @@ impl IncidentView {
                 .map(|a| (a - record.detected_at).div_euclid(1000)),
             says_operational: record.says_operational_since.is_some(),
             says_operational_since: record.says_operational_since.map(format_rfc3339),
+            declared: record.declared.as_ref().map(|d| DeclaredView {
+                title: d.title.clone(),
+                services: d.services.clone(),
+                service_names: d.services.iter().map(name_of).collect(),
+                components: d.components.clone(),
+            }),
+            impact: updates.iter().rev().find_map(|u| u.impact),
+            false_alarm: updates.iter().any(|u| u.state == Progress::FalseAlarm),
+            updates,
         };
         view.reporting_blocks = view
             .log
             .iter()
             .filter_map(|entry| match entry.evidence.as_ref()? {
                 Evidence::Reports(test) => test.blocks,
-                Evidence::Probes(_) | Evidence::Slowdown(_) | Evidence::Official(_) => None,
+                Evidence::Probes(_)
+                | Evidence::Slowdown(_)
+                | Evidence::Official(_)
+                | Evidence::Operator(_) => None,
             })
             .max();
         view

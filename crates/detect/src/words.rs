@@ -4,7 +4,7 @@
 use seismo_core::time::format_rfc3339;
 
 use crate::State;
-use crate::incident::{Evidence, OfficialWord};
+use crate::incident::{Evidence, OfficialWord, OperatorWord};
 use crate::view::{IncidentView, LogView};
 use serde::Serialize;
 
@@ -73,6 +73,9 @@ impl Level {
 /// One timeline entry in words: the home page, the service and incident pages, the
 /// Atom feeds and the Statuspage updates all say the same thing.
 pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
+    if let Some(Evidence::Operator(word)) = &entry.evidence {
+        return operator_words(word);
+    }
     let name = &incident.service_name;
     let numbers = entry.evidence.as_ref().map(|e| match e {
         Evidence::Reports(test) => format!(
@@ -112,6 +115,7 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
             word.feed,
             word.condition.words()
         ),
+        Evidence::Operator(word) => operator_words(word),
     });
     let with_numbers = |text: String| match &numbers {
         Some(n) => format!("{text}: {n}."),
@@ -192,6 +196,17 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         }
         (_, Some(State::Resolved), _) => format!("Reports for {name} are back to normal."),
         (_, _, _) => with_numbers(format!("Reports for {name} changed")),
+    }
+}
+
+/// An operator's update in words: its state, then their message as they wrote it
+/// (Markdown, for the page to render).
+pub fn operator_words(word: &OperatorWord) -> String {
+    let message = word.message.trim();
+    if message.is_empty() {
+        format!("{} (by {}).", word.state.label(), word.by)
+    } else {
+        format!("{}: {message}", word.state.label())
     }
 }
 

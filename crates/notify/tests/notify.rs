@@ -168,6 +168,7 @@ fn incident(
         official: Vec::new(),
         acknowledged_at: None,
         says_operational_since: None,
+        declared: None,
     };
     (
         IncidentRecord {

@@ -7,6 +7,8 @@
 //!   once one has failed by quorum for `PROBE_CONFIRM_MINUTES`;
 //! - **official**: [`ACKNOWLEDGED`] once the vendor admits trouble (an incident of its
 //!   own, or a mapped component not operational);
+//! - **operator**: [`ACKNOWLEDGED`] once one of the service's operators posts on it
+//!   (any update but a false alarm), and 1 for an incident they declared;
 //! - posts, when they come, will never reach past [`POSSIBLE`] on their own.
 //!
 //! The sources are independent witnesses: the incident is a false alarm only if every
@@ -31,6 +33,7 @@ pub enum Source {
     Reports,
     Probes,
     Official,
+    Operator,
 }
 
 /// The strongest confidence each source reached.
@@ -42,12 +45,18 @@ pub struct Confidence {
     pub reports: f64,
     pub probes: f64,
     pub official: f64,
+    /// Absent from incidents stored before operators could post.
+    #[serde(default)]
+    pub operator: f64,
 }
 
 impl Confidence {
     /// The incident's one confidence.
     pub fn fused(&self) -> f64 {
-        1.0 - (1.0 - self.reports) * (1.0 - self.probes) * (1.0 - self.official)
+        1.0 - (1.0 - self.reports)
+            * (1.0 - self.probes)
+            * (1.0 - self.official)
+            * (1.0 - self.operator)
     }
 
     pub fn of(&self, source: Source) -> f64 {
@@ -55,6 +64,7 @@ impl Confidence {
             Source::Reports => self.reports,
             Source::Probes => self.probes,
             Source::Official => self.official,
+            Source::Operator => self.operator,
         }
     }
 
@@ -63,6 +73,7 @@ impl Confidence {
             Source::Reports => &mut self.reports,
             Source::Probes => &mut self.probes,
             Source::Official => &mut self.official,
+            Source::Operator => &mut self.operator,
         }
     }
 
@@ -81,7 +92,7 @@ impl Confidence {
 
     /// Whether sources other than reports confirm (reports confirm by their lifecycle).
     pub(crate) fn confirms(&self) -> bool {
-        self.fused() >= CONFIRMING && self.probes.max(self.official) >= POSSIBLE
+        self.fused() >= CONFIRMING && self.probes.max(self.official).max(self.operator) >= POSSIBLE
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`places`]: affected cities, regions, countries, and problem shares;
 //! - [`probes`]: what the service's probes say, by quorum of locations;
 //! - [`official`]: what the vendor's status feeds admit, and when;
+//! - [`operator`]: what operators declare, and their updates;
 //! - [`fusion`]: one confidence from every source;
 //! - [`correlate`]: upstream links, configured or inferred;
 //! - [`config`]: the settings.
@@ -17,6 +18,7 @@ mod correlate;
 pub mod fusion;
 mod lifecycle;
 mod official;
+mod operator;
 mod places;
 mod probes;
 mod service;
@@ -32,6 +34,7 @@ use seismo_core::signal::Signal;
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, minute_floor};
 
 pub use config::EngineConfig;
+pub use operator::OperatorError;
 
 use crate::geo;
 use crate::incident::{
@@ -81,6 +84,9 @@ pub struct Engine {
     incident_index: FxHashMap<IncidentId, usize>,
     /// The last minute boundary processed.
     now: Option<Millis>,
+    /// What operators' updates changed since the last tick, for the next
+    /// [`Engine::advance_to`] to return.
+    heard: Vec<IncidentEvent>,
 }
 
 impl Engine {
@@ -110,7 +116,7 @@ impl Engine {
         let services: Vec<ServiceState> = catalog
             .services()
             .iter()
-            .map(|s| ServiceState::new(s.problems.len()))
+            .map(|s| ServiceState::new(s.problems.len(), config.dispersion))
             .collect();
         Engine {
             levels: Levels::of(&config),
@@ -124,6 +130,7 @@ impl Engine {
             incidents: Vec::new(),
             incident_index: FxHashMap::default(),
             now: None,
+            heard: Vec::new(),
         }
     }
 
@@ -180,6 +187,10 @@ impl Engine {
             Signal::Official(reading) => {
                 self.official_watches[reading.service.0 as usize].observe(reading);
             }
+            Signal::Operator(reading) => {
+                let events = self.hear_operator(reading);
+                self.heard.extend(events);
+            }
             Signal::Report(report) => {
                 let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
                 self.services[report.service.0 as usize].observe(report, now_minute);
@@ -203,10 +214,11 @@ impl Engine {
     }
 
     /// Runs the engine for every minute boundary up to `now`, in order, and returns
-    /// what changed. Calling it again with the same `now` does nothing.
+    /// what changed (operators' updates observed since the last call first). Calling it
+    /// again with the same `now` does nothing.
     pub fn advance_to(&mut self, now: Millis) -> Vec<IncidentEvent> {
         let target = minute_floor(now);
-        let mut events = Vec::new();
+        let mut events = std::mem::take(&mut self.heard);
         let mut next = match self.now {
             None => target,
             Some(done) => done + MINUTE_MS,
@@ -226,6 +238,10 @@ impl Engine {
             let s = &mut self.services[index];
             s.learn(now_minute, closing_hour);
             if s.active.is_none() && s.latest_minute < now_minute - 60 {
+                // No reports for an hour: quiet, as far as they tell.
+                if s.dismissed && !self.probe_watches[index].troubled() {
+                    s.dismissed = false;
+                }
                 continue;
             }
             self.test_service(index, now, events);
@@ -255,6 +271,14 @@ impl Engine {
         match active {
             None => {
                 let levels = self.levels;
+                if s.dismissed {
+                    let quiet = recent.count.p_value > 0.01
+                        && strongest.is_none_or(|t| t.surprise < levels.open);
+                    if !quiet || self.probe_watches[index].troubled() {
+                        return;
+                    }
+                    s.dismissed = false;
+                }
                 let trigger = strongest
                     .filter(|t| lifecycle::opens(t, levels))
                     .or_else(|| {
@@ -341,6 +365,9 @@ impl Engine {
                 continue;
             }
             let verdicts = self.probe_watches[index].verdicts(probes, now);
+            if self.services[index].dismissed {
+                continue;
+            }
             let failing_since = self.probe_watches[index]
                 .failing_since
                 .values()
@@ -578,12 +605,18 @@ impl Engine {
 
     /// A new incident of service `index`, detected at `now`; its position.
     fn new_incident(&mut self, index: usize, now: Millis) -> usize {
+        let id = IncidentId::new(ServiceId(index as u32), now);
+        self.insert_incident(index, now, id)
+    }
+
+    /// A new incident `id` of service `index`, detected at `now`; its position.
+    fn insert_incident(&mut self, index: usize, now: Millis, id: IncidentId) -> usize {
         let s = &mut self.services[index];
         let started_at = s.onset(now);
         let service = ServiceId(index as u32);
         let problems = self.catalog.service(service).problems.len();
         let incident = Incident {
-            id: IncidentId::new(service, now),
+            id,
             service,
             state: State::Suspected,
             detected_at: now,
@@ -602,6 +635,7 @@ impl Engine {
             official: Vec::new(),
             acknowledged_at: None,
             says_operational_since: None,
+            declared: None,
             log: Vec::new(),
             problem_counts: s.problem_counts_since(started_at, problems),
             max_surprise: 0.0,

@@ -47,10 +47,17 @@ pub(crate) struct ServiceState {
     pub(crate) latest_minute: i64,
     /// Expected reports per hour, for the last hours asked.
     expected: [(i64, Option<Expected>); 2],
+    /// Size of the negative binomial its surge tests use: the engine's `dispersion`,
+    /// lowered by each false alarm an operator marks (the traffic is noisier than
+    /// assumed).
+    pub(crate) dispersion: f64,
+    /// An operator ended its last incident by hand: no new one opens from reports or
+    /// probes until both are back to normal, so the surge they ended does not reopen it.
+    pub(crate) dismissed: bool,
 }
 
 impl ServiceState {
-    pub(crate) fn new(problems: usize) -> ServiceState {
+    pub(crate) fn new(problems: usize, dispersion: f64) -> ServiceState {
         ServiceState {
             ring: vec![(i32::MIN, 0); RING_MINUTES as usize].into_boxed_slice(),
             recent: BTreeMap::new(),
@@ -62,6 +69,8 @@ impl ServiceState {
             last_incident: None,
             latest_minute: i64::MIN,
             expected: [(i64::MIN, None); 2],
+            dispersion,
+            dismissed: false,
         }
     }
 
@@ -148,6 +157,16 @@ impl ServiceState {
         }
     }
 
+    /// Forgets the masks of an incident that began at `start` and was a false alarm
+    /// (every mask not ended by then), and learns the hours they had masked as normal.
+    pub(crate) fn forget_masks(&mut self, start: Millis, now: Millis) {
+        self.masks
+            .retain(|&(_, end)| end.is_some_and(|end| end <= start));
+        self.history
+            .unmask(start.div_euclid(HOUR_MS)..now.div_euclid(HOUR_MS) + 1);
+        self.expected = [(i64::MIN, None); 2];
+    }
+
     pub(crate) fn expected_hour(&mut self, hour: i64) -> Option<Expected> {
         if let Some(&(_, e)) = self.expected.iter().find(|(h, _)| *h == hour) {
             return e;
@@ -206,6 +225,39 @@ impl ServiceState {
             }
         }
         best_minute * MINUTE_MS
+    }
+
+    /// For each length in `windows` (minutes), the count and expectation of its most
+    /// surprising window inside `[from, to)` (minutes), at the service's dispersion:
+    /// the surges an incident over that span was made of. Raw counts, not capped per
+    /// block, so they are at least what the surge tests saw.
+    pub(crate) fn strongest_windows(
+        &mut self,
+        windows: &[i64],
+        from: i64,
+        to: i64,
+    ) -> Vec<(u64, f64)> {
+        let from = from.max(to - RING_MINUTES);
+        let mut found = Vec::new();
+        for &window in windows {
+            let mut best: Option<(f64, u64, f64)> = None;
+            for end in (from + window)..=to {
+                let observed: u64 = (end - window..end).map(|m| self.count(m)).sum();
+                let Some(expected) = (end - window..end)
+                    .map(|m| self.expected_minute(m))
+                    .sum::<Option<f64>>()
+                else {
+                    continue;
+                };
+                let expected = expected.max(f64::MIN_POSITIVE);
+                let p = crate::stats::nb_upper_tail(observed, expected, self.dispersion);
+                if best.is_none_or(|(least, _, _)| p < least) {
+                    best = Some((p, observed, expected));
+                }
+            }
+            found.extend(best.map(|(_, observed, expected)| (observed, expected)));
+        }
+        found
     }
 
     /// Reports per problem since `from`, indexed by problem id.
