@@ -20,6 +20,6 @@ pub mod stats;
 pub mod view;
 pub mod words;
 
-pub use engine::{Baseline, Engine, EngineConfig, IncidentEvent};
+pub use engine::{Baseline, Engine, EngineConfig, IncidentEvent, OperatorError};
 pub use incident::{Footprint, Incident, IncidentId, State};
 pub use series::{By, Key, Point, Series};

@@ -9,6 +9,7 @@
 //! so tests drive it with a fake clock and no sleeps.
 
 mod official;
+mod operator;
 mod probes;
 
 use std::sync::{Arc, Mutex, RwLock};
@@ -31,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use official::OfficialBoard;
 use official::official_signal;
+use operator::operator_signal;
+pub use operator::{PostError, Posted};
 use probes::probe_signal;
 pub use probes::{AGENT_DOWN_AFTER_MS, AgentContact, Agents, ProbeBoard};
 
@@ -74,13 +77,16 @@ pub struct Live {
     pub official: OfficialBoard,
     /// Signals committed since the last tick.
     inbox: Arc<Mutex<Vec<Signal>>>,
+    /// What operators' updates changed since the last tick, to store and publish.
+    operator_events: Mutex<Vec<IncidentEvent>>,
     /// Taken by [`Live::finish`].
     writer_thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Live {
-    /// Reads the archive from `store`, replays its last [`REPLAY_DAYS`] of reports and
-    /// official readings and its last day of probe runs before `now` into the engine,
+    /// Reads the archive from `store`, replays its last [`REPLAY_DAYS`] of reports,
+    /// official readings and operators' updates and its last day of probe runs before
+    /// `now` into the engine,
     /// in time order and with the data's own time (so it finds the incidents it found live, with their ids),
     /// fills the series, and starts the writer.
     pub fn start(
@@ -107,6 +113,9 @@ impl Live {
                 },
             );
             stored_signals.extend(official_signal(&catalog, &reading));
+        }
+        for update in store.operator_updates(replay_since)? {
+            stored_signals.extend(operator_signal(&catalog, &update));
         }
         for service in catalog.services() {
             for probe in &service.probes {
@@ -184,6 +193,7 @@ impl Live {
             agents: Agents::default(),
             official,
             inbox,
+            operator_events: Mutex::default(),
             writer_thread: Mutex::new(Some(writer_thread)),
         })
     }
@@ -252,7 +262,8 @@ impl Live {
         };
         signals.sort_by_key(Signal::at);
         let mut engine = self.engine.lock().expect("engine lock");
-        let mut events = Vec::new();
+        let mut events =
+            std::mem::take(&mut *self.operator_events.lock().expect("operator events lock"));
         for signal in &signals {
             events.extend(engine.replay(signal));
         }

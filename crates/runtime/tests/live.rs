@@ -391,3 +391,130 @@ async fn a_restart_finds_the_probe_and_vendor_incidents_found_live_with_their_id
     assert_eq!(incidents(&restarted), found_live);
     finish(restarted).await;
 }
+
+#[tokio::test]
+async fn operators_updates_are_stored_heard_at_once_and_found_again_after_a_restart() {
+    use seismo_core::operator::{Declaration, Impact, Progress};
+    use seismo_runtime::{PostError, Posted};
+
+    let dir = tempfile::tempdir().unwrap();
+    store_with_history(dir.path());
+    let live = start(dir.path());
+    let (time, clock) = fake_clock(NOW);
+    let mut ticker = Ticker::new(live.clone(), clock, Arc::new(Recorder::default()));
+    let submitting = live.clone();
+    tokio::task::spawn_blocking(move || surge(&submitting, 20))
+        .await
+        .unwrap();
+    let post = |posted: Posted| {
+        let live = live.clone();
+        async move {
+            tokio::task::spawn_blocking(move || live.post_operator_update(posted))
+                .await
+                .unwrap()
+        }
+    };
+    let by_alice = |incident, state, message: &str| Posted {
+        incident,
+        posted_at: 0,
+        by: "alice".into(),
+        state,
+        message: message.into(),
+        impact: None,
+        declares: None,
+    };
+    let mut detected = None;
+    let mut declared = None;
+    for minute in 0..90 {
+        let at = NOW + minute * MINUTE_MS + GRACE_MS + 1_000;
+        time.store(at, Ordering::SeqCst);
+        ticker.tick().await.unwrap();
+        let slack = incidents(&live).first().map(|(id, ..)| *id);
+        if minute == 12 {
+            let id = slack.expect("the surge opened an incident");
+            let view = post(Posted {
+                posted_at: at,
+                ..by_alice(Some(id), Progress::Identified, "A bad deploy")
+            })
+            .await
+            .unwrap();
+            assert_eq!(view.updates.len(), 1, "answered with the update in it");
+            detected = Some(id);
+        }
+        if minute == 15 {
+            let view = post(Posted {
+                posted_at: at,
+                impact: Some(Impact::Minor),
+                declares: Some(Declaration {
+                    title: "Slow sign-in".into(),
+                    services: vec!["slack".into(), "zoom".into()],
+                    components: vec![],
+                }),
+                ..by_alice(None, Progress::Investigating, "Looking into it")
+            })
+            .await
+            .unwrap();
+            assert_eq!(view.declared.as_ref().unwrap().services, ["slack", "zoom"]);
+            declared = Some(view.id);
+        }
+        if minute == 30 {
+            post(Posted {
+                posted_at: at,
+                ..by_alice(detected, Progress::FalseAlarm, "A load test")
+            })
+            .await
+            .unwrap();
+            let again = post(Posted {
+                posted_at: at,
+                ..by_alice(detected, Progress::Resolved, "")
+            })
+            .await;
+            assert!(
+                matches!(again, Err(PostError::Refused(_))),
+                "an ended incident takes no update: {again:?}"
+            );
+        }
+        if minute == 40 {
+            post(Posted {
+                posted_at: at,
+                ..by_alice(declared, Progress::Resolved, "Fixed")
+            })
+            .await
+            .unwrap();
+        }
+    }
+    let found_live = incidents(&live);
+    assert_eq!(found_live.len(), 2, "{found_live:#?}");
+    assert!(found_live.iter().all(|(_, state, _)| state == "resolved"));
+    let unknown = post(Posted {
+        posted_at: NOW,
+        declares: Some(Declaration {
+            title: "x".into(),
+            services: vec!["no-such-service".into()],
+            components: vec![],
+        }),
+        ..by_alice(None, Progress::Investigating, "x")
+    })
+    .await;
+    assert!(matches!(unknown, Err(PostError::UnknownService(_))));
+    finish(live).await;
+
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    let stored = store.incidents().unwrap();
+    assert_eq!(stored.len(), 2, "both stored by the ticker");
+    assert!(stored.iter().all(|s| s.state == "resolved"));
+    drop(store);
+
+    let restarted = start(dir.path());
+    let (_, clock) = fake_clock(NOW + 90 * MINUTE_MS + GRACE_MS + 1_000);
+    Ticker::new(restarted.clone(), clock, Arc::new(Recorder::default()))
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(
+        incidents(&restarted),
+        found_live,
+        "the same after a restart"
+    );
+    finish(restarted).await;
+}

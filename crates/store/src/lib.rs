@@ -13,6 +13,7 @@ pub use sqlite::{PROBE_RETENTION, SqliteStore};
 pub use writer::{Committed, Pending, Writer, WriterConfig};
 
 use seismo_core::access::Token;
+use seismo_core::operator::OperatorUpdate;
 use seismo_core::probe::ProbeResult;
 use seismo_core::time::Millis;
 
@@ -190,6 +191,13 @@ pub trait Store: Send {
 
     /// Ends silence `id` at `at`; false when there is none in force then.
     fn expire_silence(&mut self, id: i64, at: Millis) -> Result<bool, StoreError>;
+
+    /// Appends an operator's update; its id (ids grow in the order they were added).
+    fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError>;
+
+    /// The operators' updates taken in at or after `since`, in the order they were
+    /// added.
+    fn operator_updates(&mut self, since: Millis) -> Result<Vec<OperatorUpdate>, StoreError>;
 }
 
 /// A silence to store: who made it, when it ends, and what it matches (JSON).

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
 use seismo_core::access::{Role, SecretDigest, Token};
+use seismo_core::operator::OperatorUpdate;
 use seismo_core::probe::{Failure, FailureKind, Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
@@ -144,6 +145,16 @@ CREATE TABLE silences (
     body TEXT NOT NULL
 );
 CREATE INDEX silences_until ON silences (until_ms);
+"#,
+    // 10: what operators posted on incidents.
+    r#"
+CREATE TABLE operator_updates (
+    id INTEGER PRIMARY KEY,
+    incident BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX operator_updates_at ON operator_updates (at_ms);
 "#,
 ];
 
@@ -672,6 +683,37 @@ impl Store for SqliteStore {
             )
             .during("expiring a silence")?;
         Ok(changed == 1)
+    }
+
+    fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError> {
+        let body = serde_json::to_string(update).expect("an operator's update serialises");
+        self.conn
+            .execute(
+                "INSERT INTO operator_updates (incident, at_ms, body) VALUES (?1, ?2, ?3)",
+                params![update.incident as i64, update.at, body],
+            )
+            .during("adding an operator's update")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn operator_updates(&mut self, since: Millis) -> Result<Vec<OperatorUpdate>, StoreError> {
+        let context = "reading operators' updates";
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT body FROM operator_updates WHERE at_ms >= ?1 ORDER BY id")
+            .during(context)?;
+        let mut rows = statement.query([since]).during(context)?;
+        let mut updates = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            let body: String = row.get(0).during(context)?;
+            updates.push(
+                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                    context,
+                    source: e.into(),
+                })?,
+            );
+        }
+        Ok(updates)
     }
 
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {

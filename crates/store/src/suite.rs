@@ -29,6 +29,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     official_readings_are_kept_with_the_latest_before_a_time(&*fresh());
     notifications_are_queued_with_their_cursor_retried_delivered_or_given_up(&*fresh());
     silences_are_kept_until_they_end_or_are_expired(&*fresh());
+    operator_updates_are_kept_in_the_order_posted(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -649,5 +650,55 @@ fn silences_are_kept_until_they_end_or_are_expired(db: &dyn Database) {
             .collect::<Vec<_>>(),
         [second],
         "kept across a reopen"
+    );
+}
+
+fn operator_updates_are_kept_in_the_order_posted(db: &dyn Database) {
+    use seismo_core::operator::{Declaration, Impact, OperatorUpdate, Progress};
+    let mut store = db.open();
+    let declares = OperatorUpdate {
+        incident: 4_503_599_627_370_497,
+        at: T0 + 59_999,
+        posted_at: T0 + 20_000,
+        by: "alice".into(),
+        state: Progress::Investigating,
+        message: "Mail to **Outlook** bounces".into(),
+        impact: Some(Impact::Major),
+        declares: Some(Declaration {
+            title: "Mail bounces".into(),
+            services: vec!["microsoft-365".into(), "mimecast".into()],
+            components: vec!["Exchange Online".into()],
+        }),
+    };
+    let resolves = OperatorUpdate {
+        at: T0 + 10 * MINUTE_MS,
+        posted_at: T0 + 10 * MINUTE_MS,
+        state: Progress::Resolved,
+        message: "Fixed".into(),
+        impact: None,
+        declares: None,
+        ..declares.clone()
+    };
+    // Posted later but taken in at an earlier minute: the order of posting holds.
+    let late = OperatorUpdate {
+        at: T0 + 5 * MINUTE_MS,
+        ..resolves.clone()
+    };
+    let ids: Vec<i64> = [&declares, &resolves, &late]
+        .iter()
+        .map(|u| store.add_operator_update(u).unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
+    drop(store);
+    let mut store = db.open();
+    assert_eq!(
+        store.operator_updates(T0).unwrap(),
+        [declares, resolves.clone(), late.clone()],
+        "every field kept, across a reopen"
+    );
+    assert_eq!(
+        store.operator_updates(T0 + 5 * MINUTE_MS).unwrap(),
+        [resolves, late],
+        "since a time"
     );
 }

@@ -198,6 +198,22 @@ impl Writer {
         done.await.map_err(|_| Arc::new(StoreError::Stopped))?
     }
 
+    /// [`Writer::read`] from a thread outside the async runtime: blocks until done.
+    pub fn read_blocking<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, Arc<StoreError>> {
+        let (reply, done) = oneshot::channel();
+        let job = move |store: &mut dyn Store| {
+            let _ = reply.send(read(store).map_err(Arc::new));
+        };
+        self.tx
+            .blocking_send(Message::Read(Box::new(job)))
+            .map_err(|_| Arc::new(StoreError::Stopped))?;
+        done.blocking_recv()
+            .map_err(|_| Arc::new(StoreError::Stopped))?
+    }
+
     /// Every stored token.
     pub async fn tokens(&self) -> Result<Vec<Token>, Arc<StoreError>> {
         self.read(|store| store.tokens()).await

@@ -145,6 +145,18 @@ impl Store for SmallDisk {
     fn expire_silence(&mut self, id: i64, at: Millis) -> Result<bool, StoreError> {
         self.store.expire_silence(id, at)
     }
+    fn add_operator_update(
+        &mut self,
+        update: &seismo_core::operator::OperatorUpdate,
+    ) -> Result<i64, StoreError> {
+        self.store.add_operator_update(update)
+    }
+    fn operator_updates(
+        &mut self,
+        since: Millis,
+    ) -> Result<Vec<seismo_core::operator::OperatorUpdate>, StoreError> {
+        self.store.operator_updates(since)
+    }
 }
 
 /// The writer thread's log events, by level.
