@@ -160,13 +160,6 @@ impl IncidentView {
         self.state == State::Confirmed || self.log.iter().any(|e| e.state == Some(State::Confirmed))
     }
 
-    /// Its title: the operator's for a declared incident, else the service's name.
-    pub fn title(&self) -> &str {
-        self.declared
-            .as_ref()
-            .map_or(&self.service_name, |d| &d.title)
-    }
-
     /// Whether it is about the service `slug`: its own, or one it was declared on.
     pub fn concerns(&self, slug: &str) -> bool {
         self.service == slug

@@ -282,6 +282,9 @@ pub fn places_words(incident: &IncidentView) -> Option<String> {
 
 /// A short title for an incident.
 pub fn title(incident: &IncidentView) -> String {
+    if let Some(declared) = &incident.declared {
+        return declared.title.clone();
+    }
     let places: Vec<&str> = incident
         .cities
         .iter()

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use seismo_core::catalog::Catalog;
 use seismo_core::time::{Millis, format_rfc3339};
 use seismo_detect::view::IncidentView;
-use seismo_detect::words::{Level, lead_words, title};
+use seismo_detect::words::{Level, lead_words, operator_words, title};
 use seismo_detect::{Footprint, State};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,9 @@ pub struct IncidentSummary {
     pub id: u64,
     pub service: String,
     pub service_name: String,
+    /// Every service it is about: its own, and those an operator declared it on.
+    #[serde(default)]
+    pub services: Vec<String>,
     /// The service's catalog labels.
     pub labels: Vec<String>,
     pub state: State,
@@ -50,6 +53,12 @@ pub struct IncidentSummary {
     pub vendor: Option<String>,
     /// How far ahead of the vendor seismo was, in words.
     pub lead: Option<String>,
+    /// The latest update of the service's operators, in words ("Identified: …").
+    #[serde(default)]
+    pub operator: Option<String>,
+    /// How many updates they posted.
+    #[serde(default)]
+    pub operator_updates: usize,
     /// Its page on the site.
     pub url: String,
 }
@@ -71,6 +80,10 @@ impl IncidentSummary {
             id: view.id,
             service: view.service.clone(),
             service_name: view.service_name.clone(),
+            services: match &view.declared {
+                Some(declared) => declared.services.clone(),
+                None => vec![view.service.clone()],
+            },
             labels,
             state: view.state,
             level,
@@ -88,6 +101,8 @@ impl IncidentSummary {
                 .first()
                 .map(|o| format!("{}: {}", o.id, o.title)),
             lead: lead_words(view),
+            operator: view.updates.last().map(operator_words),
+            operator_updates: view.updates.len(),
             url: format!("{public_url}/incidents/{}", view.id),
         }
     }
@@ -97,7 +112,8 @@ impl IncidentSummary {
     }
 
     /// What a message told of it that, changed, is worth another: of the group's root,
-    /// its level, footprint, upstream and the vendor's acknowledgement; of a dependant,
+    /// its level, footprint, upstream, the vendor's acknowledgement and its operators'
+    /// updates; of a dependant,
     /// only that it is there (its own ups and downs follow the root's and would make
     /// the group chatty).
     fn told(&self, root: bool) -> Told {
@@ -107,11 +123,14 @@ impl IncidentSummary {
             footprint: root.then_some(self.footprint),
             upstream: self.upstream.filter(|_| root),
             acknowledged: root && self.acknowledged_at.is_some(),
+            operator_updates: if root { self.operator_updates } else { 0 },
         }
     }
 
     fn heard_by(&self, channel: &Channel) -> bool {
-        (channel.services.is_empty() || channel.services.contains(&self.service))
+        (channel.services.is_empty()
+            || self.services.iter().any(|s| channel.services.contains(s))
+            || channel.services.contains(&self.service))
             && (channel.regions.is_empty()
                 || self.areas.is_empty()
                 || in_areas(&channel.regions, &self.areas))
@@ -133,6 +152,9 @@ struct Told {
     footprint: Option<Footprint>,
     upstream: Option<u64>,
     acknowledged: bool,
+    /// Absent from groups stored before operators could post.
+    #[serde(default)]
+    operator_updates: usize,
 }
 
 /// Why a message is sent.
@@ -363,6 +385,7 @@ pub(crate) fn sample_message() -> Message {
             id,
             service: service.into(),
             service_name: name.into(),
+            services: vec![service.into()],
             labels: Vec::new(),
             state: State::Confirmed,
             level,
@@ -377,6 +400,8 @@ pub(crate) fn sample_message() -> Message {
             acknowledged_at: None,
             vendor: None,
             lead: None,
+            operator: None,
+            operator_updates: 0,
             url: format!("http://seismo.test/incidents/{id}"),
         };
     let mut m365 = incident(
@@ -435,6 +460,7 @@ pub(crate) mod tests {
             id,
             service: service.into(),
             service_name: service.to_uppercase(),
+            services: vec![service.into()],
             labels: vec!["mail".into()],
             state,
             level,
@@ -449,6 +475,8 @@ pub(crate) mod tests {
             acknowledged_at: None,
             vendor: None,
             lead: None,
+            operator: None,
+            operator_updates: 0,
             url: format!("http://seismo.test/incidents/{id}"),
         }
     }
@@ -677,6 +705,41 @@ pub(crate) mod tests {
         groups.decide(T0 + 2 * MINUTE_MS, &grouping(), &channels, &[]);
         let heard = groups.decide(T0 + 3 * MINUTE_MS, &grouping(), &channels, &[]);
         assert_eq!(kinds(&heard), [("confirmed", MessageKind::Opened, 1)]);
+    }
+
+    #[test]
+    fn an_operators_update_is_told_and_a_declared_incident_reaches_every_service_it_names() {
+        let mut slack_only = channel("slack");
+        slack_only.services = vec!["slack".into()];
+        let channels = [channel("it"), slack_only];
+        let mut groups = Groups::default();
+        let mut declared = summary(1, "m365", State::Confirmed, None);
+        declared.services = vec!["m365".into(), "slack".into()];
+        groups.hear([declared.clone()]);
+        assert!(groups.decide(T0, &grouping(), &channels, &[]).is_empty());
+        let opened = groups.decide(T0 + MINUTE_MS, &grouping(), &channels, &[]);
+        assert_eq!(
+            kinds(&opened),
+            [
+                ("it", MessageKind::Opened, 1),
+                ("slack", MessageKind::Opened, 1)
+            ]
+        );
+        declared.operator = Some("Identified: a bad certificate".into());
+        declared.operator_updates = 1;
+        groups.hear([declared]);
+        let updated = groups.decide(T0 + 10 * MINUTE_MS, &grouping(), &channels, &[]);
+        assert_eq!(
+            kinds(&updated),
+            [
+                ("it", MessageKind::Updated, 1),
+                ("slack", MessageKind::Updated, 1)
+            ]
+        );
+        assert_eq!(
+            updated[0].incidents[0].operator.as_deref(),
+            Some("Identified: a bad certificate")
+        );
     }
 
     #[test]

@@ -95,6 +95,9 @@ impl<'a> Told<'a> {
                 _ => format!("The vendor's incident: {vendor}."),
             });
         }
+        if let Some(operator) = &root.operator {
+            lines.push(format!("Its operators: {operator}"));
+        }
         for other in &message.incidents[1..] {
             let cause = if other.upstream.is_some() {
                 format!(", probably because of {}", root.service_name)

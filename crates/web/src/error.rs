@@ -32,7 +32,18 @@ pub struct ApiError {
 pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(bytes)).map_err(
         |e| {
-            let field = e.path().to_string();
+            let mut field = e.path().to_string();
+            // serde names a missing field only in its message.
+            let message = e.inner().to_string();
+            if let Some(missing) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split_once('`'))
+            {
+                field = match field.as_str() {
+                    "." => missing.0.to_string(),
+                    outer => format!("{outer}.{}", missing.0),
+                };
+            }
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",

@@ -23,7 +23,7 @@ fn feed(snapshot: &Snapshot, base: &str, service: Option<&ServiceStatus>, feed_i
     for incident in snapshot
         .incidents
         .iter()
-        .filter(|i| service.is_none_or(|s| i.service == s.slug))
+        .filter(|i| service.is_none_or(|s| i.concerns(&s.slug)))
     {
         let link = format!("{base}/incidents/{}", incident.id);
         for (n, entry) in incident.log.iter().enumerate() {

@@ -11,6 +11,7 @@ mod events;
 mod feeds;
 mod headers;
 mod intake;
+mod markdown;
 mod pages;
 mod rate;
 mod server;

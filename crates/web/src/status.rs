@@ -96,7 +96,10 @@ impl Snapshot {
         let mut active_by_service: std::collections::HashMap<&str, Vec<&IncidentView>> =
             std::collections::HashMap::new();
         for v in incidents.iter().filter(|v| v.state.is_active()) {
-            active_by_service.entry(&v.service).or_default().push(v);
+            let declared = v.declared.as_ref().map(|d| &d.services[..]);
+            for slug in declared.unwrap_or(std::slice::from_ref(&v.service)) {
+                active_by_service.entry(slug).or_default().push(v);
+            }
         }
         let series = state.live.series.read().expect("series lock");
         let services = state

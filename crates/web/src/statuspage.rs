@@ -7,8 +7,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use seismo_core::maintenance::{Maintenance, Window};
+use seismo_core::operator::Progress;
 use seismo_core::time::format_rfc3339;
-use seismo_detect::view::IncidentView;
+use seismo_detect::incident::Evidence;
+use seismo_detect::view::{IncidentView, LogView};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -42,6 +44,14 @@ fn incident_status(state: seismo_detect::State) -> &'static str {
         seismo_detect::State::Confirmed => "identified",
         seismo_detect::State::Recovering => "monitoring",
         seismo_detect::State::Resolved => "resolved",
+    }
+}
+
+/// An operator's state, as Statuspage names it (a false alarm is resolved).
+fn progress_status(progress: Progress) -> &'static str {
+    match progress {
+        Progress::FalseAlarm => "resolved",
+        other => other.as_str(),
     }
 }
 
@@ -90,26 +100,37 @@ fn component(snapshot: &Snapshot, service: &ServiceStatus, position: usize) -> V
 
 fn incident(snapshot: &Snapshot, incident: &IncidentView, base: &str) -> Value {
     let id = incident.id.to_string();
-    let component = snapshot
+    let components: Vec<Value> = snapshot
         .services
         .iter()
-        .position(|s| s.slug == incident.service)
-        .map(|i| component(snapshot, &snapshot.services[i], i));
+        .enumerate()
+        .filter(|(_, s)| incident.concerns(&s.slug))
+        .map(|(i, s)| component(snapshot, s, i))
+        .collect();
     let ever_confirmed = incident.was_confirmed();
+    let operator = |e: &LogView| match &e.evidence {
+        Some(Evidence::Operator(word)) => Some(word.clone()),
+        _ => None,
+    };
     let updates: Vec<Value> = incident
         .log
         .iter()
         .enumerate()
         .rev()
-        .filter(|(_, e)| e.state.is_some() || e.event == "upstream")
+        .filter(|(_, e)| e.state.is_some() || e.event == "upstream" || operator(e).is_some())
         .map(|(n, e)| {
-            let status = e
-                .state
-                .map_or(incident_status(incident.state), incident_status);
+            let (status, body) = match operator(e) {
+                Some(word) => (progress_status(word.state), word.message),
+                None => (
+                    e.state
+                        .map_or(incident_status(incident.state), incident_status),
+                    sentence(incident, e),
+                ),
+            };
             json!({
                 "id": format!("{id}-{n}"),
                 "status": status,
-                "body": sentence(incident, e),
+                "body": body,
                 "incident_id": id,
                 "created_at": e.at,
                 "updated_at": e.at,
@@ -126,20 +147,30 @@ fn incident(snapshot: &Snapshot, incident: &IncidentView, base: &str) -> Value {
         .iter()
         .find(|e| e.state == Some(seismo_detect::State::Recovering))
         .map(|e| e.at.clone());
+    // While an operator speaks for it, the state is theirs.
+    let status = match incident.updates.last() {
+        Some(word) if incident.state.is_active() => progress_status(word.state),
+        _ => incident_status(incident.state),
+    };
+    let impact = match incident.impact {
+        Some(impact) => impact.as_str(),
+        None if ever_confirmed => "major",
+        None => "minor",
+    };
     json!({
         "id": id,
         "name": title(incident),
-        "status": incident_status(incident.state),
+        "status": status,
         "created_at": incident.detected_at,
         "updated_at": incident.log.last().map_or(&incident.detected_at, |e| &e.at),
         "monitoring_at": monitoring_at,
         "resolved_at": incident.ended_at,
-        "impact": if ever_confirmed { "major" } else { "minor" },
+        "impact": impact,
         "shortlink": format!("{base}/incidents/{id}"),
         "started_at": incident.started_at,
         "page_id": PAGE_ID,
         "incident_updates": updates,
-        "components": component.into_iter().collect::<Vec<_>>(),
+        "components": components,
     })
 }
 

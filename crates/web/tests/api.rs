@@ -972,6 +972,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/events",
             "/incidents",
             "/incidents/{id}",
+            "/incidents/{id}/updates",
             "/notifications",
             "/reports",
             "/services",
@@ -1627,7 +1628,11 @@ async fn agents_need_their_token_and_their_bad_results_are_named_not_stored() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_of(&body).0, "invalid_json");
-    assert_eq!(error_of(&body).1, Some("results[0]"), "{body}");
+    assert_eq!(
+        error_of(&body).1,
+        Some("results[0].probe"),
+        "the missing field named: {body}"
+    );
 }
 
 #[tokio::test]
@@ -1801,4 +1806,263 @@ async fn operators_add_list_and_end_silences_and_nobody_else_may() {
         .send_json(request("GET", "/api/v1/silences", Some(&operator), ""))
         .await;
     assert_eq!(listed["silences"], json!([]));
+}
+
+#[tokio::test]
+async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() {
+    use seismo_core::catalog::ProblemId;
+    use seismo_core::report::Report;
+    use seismo_core::time::{DAY_MS, MINUTE_MS};
+
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    // Eight days of one Slack report a minute, then forty a minute for half an hour:
+    // a detected incident to take over.
+    {
+        let mut engine = s.engine.lock().unwrap();
+        let slack = engine.catalog().by_slug("slack").unwrap();
+        let start = parse_rfc3339(NOW).unwrap() - 8 * DAY_MS - 30 * MINUTE_MS;
+        let mut reporter = 0;
+        for minute in 0..(8 * 24 * 60 + 30) {
+            let at = start + minute * MINUTE_MS;
+            for _ in 0..if minute >= 8 * 24 * 60 { 40 } else { 1 } {
+                reporter += 1;
+                engine.replay(&Signal::Report(Report {
+                    at,
+                    received: at,
+                    service: slack,
+                    problem: ProblemId(0),
+                    place: Default::default(),
+                    client: reporter,
+                    block: reporter,
+                }));
+            }
+        }
+        assert_eq!(engine.incidents().len(), 1);
+    }
+    let detected = s.get("/api/v1/incidents").await.1["incidents"][0]["id"]
+        .as_u64()
+        .unwrap();
+    let operator = s.token("ops", Role::Operator, None);
+    let revoked = s.token("old-ops", Role::Operator, None);
+    s.revoke("old-ops");
+    let importer = s.token("partner", Role::Importer, None);
+    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        from(PEER, request.body(Body::from(body.to_string())).unwrap())
+    };
+    let declare = r#"{"title": "Mail to Outlook bounces", "services": ["microsoft-365", "slack"],
+        "message": "We **see** bounces <script>alert(1)</script>", "impact": "critical",
+        "components": ["Exchange Online"]}"#;
+    let updates = format!("/api/v1/incidents/{detected}/updates");
+    let wrong = format!("seismo_{}", "0".repeat(64));
+    for (token, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(wrong.as_str()), StatusCode::UNAUTHORIZED),
+        (Some(revoked.as_str()), StatusCode::UNAUTHORIZED),
+        (Some(importer.as_str()), StatusCode::FORBIDDEN),
+    ] {
+        for uri in ["/api/v1/incidents", updates.as_str()] {
+            let (got, _) = s.send_json(request("POST", uri, token, declare)).await;
+            assert_eq!(got, status, "POST {uri} with {token:?}");
+        }
+    }
+    assert_eq!(
+        s.get("/api/v1/incidents").await.1["incidents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "nothing refused was declared"
+    );
+    // Mistakes name their field.
+    for (body, field) in [
+        (
+            r#"{"title": " ", "services": ["aws"], "message": "x"}"#,
+            "title",
+        ),
+        (
+            r#"{"title": "x", "services": [], "message": "x"}"#,
+            "services",
+        ),
+        (
+            r#"{"title": "x", "services": ["myspace"], "message": "x"}"#,
+            "services",
+        ),
+        (
+            r#"{"title": "x", "services": ["aws"], "message": ""}"#,
+            "message",
+        ),
+        (r#"{"title": "x", "services": ["aws"]}"#, "message"),
+        (
+            r#"{"title": "x", "services": ["aws"], "message": "x", "state": "false_alarm"}"#,
+            "state",
+        ),
+        (
+            r#"{"title": "x", "services": ["aws"], "message": "x", "state": "fixed"}"#,
+            "state",
+        ),
+        (
+            r#"{"title": "x", "services": ["aws"], "message": "x", "severity": 1}"#,
+            "severity",
+        ),
+    ] {
+        let (status, error) = s
+            .send_json(request("POST", "/api/v1/incidents", Some(&operator), body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error_of(&error).1, Some(field), "{body}: {error}");
+    }
+
+    let (status, declared) = s
+        .send_json(request(
+            "POST",
+            "/api/v1/incidents",
+            Some(&operator),
+            declare,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{declared}");
+    assert_eq!(declared["declared"]["title"], "Mail to Outlook bounces");
+    assert_eq!(
+        declared["declared"]["service_names"],
+        json!(["Microsoft 365", "Slack"])
+    );
+    assert_eq!(declared["state"], "confirmed");
+    assert_eq!(declared["impact"], "critical");
+    assert_eq!(declared["updates"][0]["by"], "ops");
+    assert_eq!(declared["updates"][0]["state"], "investigating");
+    let id = declared["id"].as_u64().unwrap();
+    assert!(id > 1 << 52, "numbered apart from detected incidents: {id}");
+
+    // Public at once: the list, the pages, the Atom feed and the Statuspage API.
+    let (_, slack_list) = s.get("/api/v1/incidents?service=slack").await;
+    assert!(
+        slack_list["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id),
+        "listed under every service it names"
+    );
+    let (_, page) = s
+        .send(
+            Request::get("/services/microsoft-365")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("Mail to Outlook bounces"), "{page}");
+    assert!(
+        page.contains("We <strong>see</strong> bounces"),
+        "Markdown rendered"
+    );
+    assert!(
+        !page.contains("<script>alert(1)") && page.contains("&lt;script&gt;alert(1)"),
+        "raw HTML shown as text"
+    );
+    let (_, feed) = s
+        .send(
+            Request::get("/services/microsoft-365/feed.atom")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        String::from_utf8(feed)
+            .unwrap()
+            .contains("Mail to Outlook bounces")
+    );
+    let (_, v2) = s.get("/api/v2/incidents/unresolved.json").await;
+    let listed = v2["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"].as_str() == Some(id.to_string().as_str()))
+        .expect("in /api/v2");
+    assert_eq!(listed["name"], "Mail to Outlook bounces");
+    assert_eq!(listed["status"], "investigating");
+    assert_eq!(listed["impact"], "critical");
+    assert_eq!(listed["components"].as_array().unwrap().len(), 2);
+    assert!(
+        listed["incident_updates"][0]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("We **see** bounces")
+    );
+
+    // Its operator moves it along, then it is over.
+    let post_update = |incident: u64, body: &'static str| {
+        let uri = format!("/api/v1/incidents/{incident}/updates");
+        let request = request("POST", &uri, Some(&operator), body);
+        async { s.send_json(request).await }
+    };
+    let (status, moved) =
+        post_update(id, r#"{"state": "monitoring", "message": "A fix is out"}"#).await;
+    assert_eq!(
+        (status, &moved["state"]),
+        (StatusCode::CREATED, &json!("recovering"))
+    );
+    let (status, error) =
+        post_update(id, r#"{"state": "false_alarm", "message": "never mind"}"#).await;
+    assert_eq!(
+        (status, error_of(&error).1),
+        (StatusCode::BAD_REQUEST, Some("state"))
+    );
+    let (status, done) = post_update(id, r#"{"state": "resolved", "message": "Fixed"}"#).await;
+    assert_eq!(
+        (status, &done["state"]),
+        (StatusCode::CREATED, &json!("resolved"))
+    );
+    let (status, error) = post_update(id, r#"{"state": "resolved", "message": "again"}"#).await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::CONFLICT, "incident_ended")
+    );
+    let (status, error) = post_update(12345, r#"{"state": "resolved", "message": "x"}"#).await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::NOT_FOUND, "unknown_incident")
+    );
+
+    // The detected one: acknowledged, then a false alarm with its reason.
+    let (status, acknowledged) = post_update(
+        detected,
+        r#"{"state": "identified", "message": "A load test"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{acknowledged}");
+    assert!(
+        acknowledged["confidence_sources"]["operator"]
+            .as_f64()
+            .unwrap()
+            > 0.9
+    );
+    let (status, dismissed) = post_update(
+        detected,
+        r#"{"state": "false_alarm", "message": "Our own load test"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{dismissed}");
+    assert_eq!(dismissed["state"], "resolved");
+    assert_eq!(dismissed["false_alarm"], true);
+    let (_, page) = s
+        .send(
+            Request::get(format!("/incidents/{detected}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("data-false-alarm"), "{page}");
+    assert!(page.contains("Our own load test"));
 }

@@ -104,7 +104,7 @@ pub async fn history(
     let incidents: Vec<&IncidentView> = snapshot
         .incidents
         .iter()
-        .filter(|i| selected.is_none_or(|s| i.service == s))
+        .filter(|i| selected.is_none_or(|s| i.concerns(s)))
         .collect();
     let today = snapshot.at.div_euclid(DAY_MS) * DAY_MS;
     let uptimes = snapshot
@@ -115,7 +115,8 @@ pub async fn history(
             let own: Vec<&IncidentView> = incidents
                 .iter()
                 .copied()
-                .filter(|i| i.service == service.slug)
+                // A false alarm was never downtime.
+                .filter(|i| i.concerns(&service.slug) && !i.false_alarm)
                 .collect();
             uptime(service, &own, today, snapshot.at)
         })

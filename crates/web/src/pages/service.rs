@@ -10,6 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use seismo_core::catalog::{Service, ServiceId};
 use seismo_core::probe::ProbeResult;
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, format_rfc3339};
+use seismo_detect::incident::Evidence;
 use seismo_detect::view::IncidentView;
 use seismo_detect::{By, Key};
 use seismo_store::ProbeQuery;
@@ -23,6 +24,17 @@ use crate::{ApiError, AppState};
 pub struct Moment {
     pub at: String,
     pub text: String,
+    /// An operator's update, shown as they wrote it.
+    pub operator: Option<OperatorMoment>,
+}
+
+/// An operator's update on a timeline.
+pub struct OperatorMoment {
+    /// Its state, as people read it ("Identified").
+    pub label: &'static str,
+    pub by: String,
+    /// Their Markdown, as safe HTML.
+    pub html: String,
 }
 
 /// An incident as a page shows it.
@@ -45,7 +57,19 @@ impl<'a> IncidentCard<'a> {
                 .log
                 .iter()
                 .map(|e| Moment {
-                    at: e.at.clone(),
+                    operator: match &e.evidence {
+                        Some(Evidence::Operator(word)) => Some(OperatorMoment {
+                            label: word.state.label(),
+                            by: word.by.clone(),
+                            html: crate::markdown::to_html(&word.message),
+                        }),
+                        _ => None,
+                    },
+                    // An operator's update is dated when they posted it.
+                    at: match &e.evidence {
+                        Some(Evidence::Operator(word)) => format_rfc3339(word.posted_at),
+                        _ => e.at.clone(),
+                    },
                     text: match e.confidence {
                         Some(moved) => format!(
                             "{} Confidence {} → {}.",
@@ -317,7 +341,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
     let incident = snapshot
         .incidents
         .iter()
-        .filter(|i| i.service == slug)
+        .filter(|i| i.concerns(&slug))
         .find(|i| {
             i.state.is_active()
                 || i.ended_at
