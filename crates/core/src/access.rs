@@ -1,8 +1,11 @@
-//! Who may do what: bearer tokens, their roles, and the check of a presented token.
+//! Who may do what: bearer tokens, their roles, and the check of a presented token; the
+//! people who sign in to the admin pages, and their sessions.
 //!
 //! A token is 32 random bytes shown once, as `seismo_` and 64 hex digits, when it is
 //! created; only its SHA-256 digest is kept. A slow password hash is not needed: the
-//! secret has 256 bits of entropy, so its digest cannot be reversed by guessing.
+//! secret has 256 bits of entropy, so its digest cannot be reversed by guessing. A
+//! person's password has far less, so it is kept as an Argon2id hash (its PHC string,
+//! salt and parameters included); a session's cookie is a secret like a token's.
 
 use std::fmt;
 use std::str::FromStr;
@@ -125,6 +128,60 @@ impl TokenState {
     }
 }
 
+/// A person who signs in to the admin pages with a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Unique; what they sign in with.
+    pub name: String,
+    /// `admin` or `operator`.
+    pub role: Role,
+    /// Argon2id, as a PHC string.
+    pub password_hash: String,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+/// A signed-in session, as stored: the digest of its cookie's secret, never the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub digest: SecretDigest,
+    /// The user's name.
+    pub user: String,
+    /// What every form of the session must send back: a request forged by another
+    /// site cannot know it.
+    pub csrf: String,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
+/// The Argon2id hash of `password` with a fresh random salt, as a PHC string.
+pub fn hash_password(password: &str) -> std::io::Result<String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(std::io::Error::other)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| std::io::Error::other(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+/// Whether `password` is the one `hash` was made from. Costs the same whether it is or
+/// not (and for a hash that is not one, which is false).
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// Why a presented token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
@@ -185,6 +242,17 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_verifies_against_its_hash_and_nothing_else_does() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("correct horse ", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+        assert_ne!(hash, hash_password("correct horse").unwrap(), "salted");
+        assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("a", "ab"));
+    }
 
     fn token(name: &str, role: Role, secret: &str) -> Token {
         Token {

@@ -12,6 +12,7 @@ mod serve;
 mod setup;
 mod simulate;
 mod token;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,6 +106,9 @@ enum Command {
     /// Bearer tokens: create (prints the secret once), list, revoke.
     #[command(subcommand)]
     Token(token::Args),
+    /// People who sign in to the admin pages: add (with a password), list, revoke.
+    #[command(subcommand)]
+    User(user::Args),
 }
 
 #[derive(Subcommand)]
@@ -134,6 +138,7 @@ fn main() -> ExitCode {
         Command::Nab(options) => seismo_nab::run(&options).map(|()| ExitCode::SUCCESS),
         Command::Bench(args) => bench::run(args),
         Command::Token(args) => token::run(args),
+        Command::User(args) => user::run(args),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", Config::default_file());
             Ok(ExitCode::SUCCESS)

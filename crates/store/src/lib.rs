@@ -12,7 +12,7 @@ pub use record::StoredReport;
 pub use sqlite::{PROBE_RETENTION, SqliteStore};
 pub use writer::{Committed, Pending, Writer, WriterConfig};
 
-use seismo_core::access::Token;
+use seismo_core::access::{SecretDigest, Session, Token, User};
 use seismo_core::operator::OperatorUpdate;
 use seismo_core::probe::ProbeResult;
 use seismo_core::time::Millis;
@@ -191,6 +191,31 @@ pub trait Store: Send {
 
     /// Ends silence `id` at `at`; false when there is none in force then.
     fn expire_silence(&mut self, id: i64, at: Millis) -> Result<bool, StoreError>;
+
+    /// Adds a person who signs in; false, storing nothing, when the name is taken
+    /// (revoked users keep their names, as tokens do).
+    fn add_user(&mut self, user: &User) -> Result<bool, StoreError>;
+
+    /// Every user, revoked ones too, by name.
+    fn users(&mut self) -> Result<Vec<User>, StoreError>;
+
+    /// Stops user `name` from signing in from `at` on and ends their sessions; false
+    /// when there is no such user or they were revoked already.
+    fn revoke_user(&mut self, name: &str, at: Millis) -> Result<bool, StoreError>;
+
+    /// Stores a new session, and forgets those expired when it began.
+    fn add_session(&mut self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session whose cookie has the digest `digest`, and its user, when it has not
+    /// expired at `at` and its user is not revoked.
+    fn session(
+        &mut self,
+        digest: &SecretDigest,
+        at: Millis,
+    ) -> Result<Option<(Session, User)>, StoreError>;
+
+    /// Ends a session (signing out); false when there was none.
+    fn end_session(&mut self, digest: &SecretDigest) -> Result<bool, StoreError>;
 
     /// Appends an operator's update; its id (ids grow in the order they were added).
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError>;

@@ -4,7 +4,7 @@ use std::hash::BuildHasher;
 use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
-use seismo_core::access::{Role, SecretDigest, Token};
+use seismo_core::access::{Role, SecretDigest, Session, Token, User};
 use seismo_core::operator::OperatorUpdate;
 use seismo_core::probe::{Failure, FailureKind, Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
@@ -155,6 +155,24 @@ CREATE TABLE operator_updates (
     body TEXT NOT NULL
 );
 CREATE INDEX operator_updates_at ON operator_updates (at_ms);
+"#,
+    // 11: people who sign in to the admin pages, and their sessions.
+    r#"
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    revoked_ms BIGINT
+);
+CREATE TABLE sessions (
+    digest TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions (expires_ms);
 "#,
 ];
 
@@ -683,6 +701,134 @@ impl Store for SqliteStore {
             )
             .during("expiring a silence")?;
         Ok(changed == 1)
+    }
+
+    fn add_user(&mut self, user: &User) -> Result<bool, StoreError> {
+        let added = self
+            .conn
+            .execute(
+                "INSERT INTO users (name, role, password_hash, created_ms, revoked_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING",
+                params![
+                    user.name,
+                    user.role.name(),
+                    user.password_hash,
+                    user.created_at,
+                    user.revoked_at
+                ],
+            )
+            .during("adding a user")?;
+        Ok(added == 1)
+    }
+
+    fn users(&mut self) -> Result<Vec<User>, StoreError> {
+        let context = "reading users";
+        let mut select = self
+            .conn
+            .prepare(
+                "SELECT name, role, password_hash, created_ms, revoked_ms FROM users ORDER BY name",
+            )
+            .during(context)?;
+        let mut rows = select.query([]).during(context)?;
+        let mut users = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            let role: String = row.get(1).during(context)?;
+            users.push(User {
+                name: row.get(0).during(context)?,
+                role: role.parse::<Role>().map_err(|e| StoreError::Corrupt {
+                    context,
+                    source: e.into(),
+                })?,
+                password_hash: row.get(2).during(context)?,
+                created_at: row.get(3).during(context)?,
+                revoked_at: row.get(4).during(context)?,
+            });
+        }
+        Ok(users)
+    }
+
+    fn revoke_user(&mut self, name: &str, at: Millis) -> Result<bool, StoreError> {
+        let context = "revoking a user";
+        let transaction = self.conn.transaction().during(context)?;
+        let revoked = transaction
+            .execute(
+                "UPDATE users SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
+                params![name, at],
+            )
+            .during(context)?;
+        transaction
+            .execute("DELETE FROM sessions WHERE username = ?1", [name])
+            .during(context)?;
+        transaction.commit().during(context)?;
+        Ok(revoked == 1)
+    }
+
+    fn add_session(&mut self, session: &Session) -> Result<(), StoreError> {
+        let context = "adding a session";
+        let transaction = self.conn.transaction().during(context)?;
+        transaction
+            .execute(
+                "DELETE FROM sessions WHERE expires_ms <= ?1",
+                [session.created_at],
+            )
+            .during(context)?;
+        transaction
+            .execute(
+                "INSERT INTO sessions (digest, username, csrf, created_ms, expires_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    hex(&session.digest),
+                    session.user,
+                    session.csrf,
+                    session.created_at,
+                    session.expires_at
+                ],
+            )
+            .during(context)?;
+        transaction.commit().during(context)
+    }
+
+    fn session(
+        &mut self,
+        digest: &SecretDigest,
+        at: Millis,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        let context = "reading a session";
+        let found: Option<(String, String, Millis, Millis)> = self
+            .conn
+            .query_row(
+                "SELECT s.username, s.csrf, s.created_ms, s.expires_ms FROM sessions AS s
+                 JOIN users AS u ON u.name = s.username
+                 WHERE s.digest = ?1 AND s.expires_ms > ?2 AND u.revoked_ms IS NULL",
+                params![hex(digest), at],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .optional()
+            .during(context)?;
+        let Some((user, csrf, created_at, expires_at)) = found else {
+            return Ok(None);
+        };
+        let user = self.users()?.into_iter().find(|u| u.name == user);
+        Ok(user.map(|user| {
+            (
+                Session {
+                    digest: *digest,
+                    user: user.name.clone(),
+                    csrf,
+                    created_at,
+                    expires_at,
+                },
+                user,
+            )
+        }))
+    }
+
+    fn end_session(&mut self, digest: &SecretDigest) -> Result<bool, StoreError> {
+        let ended = self
+            .conn
+            .execute("DELETE FROM sessions WHERE digest = ?1", [hex(digest)])
+            .during("ending a session")?;
+        Ok(ended == 1)
     }
 
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError> {

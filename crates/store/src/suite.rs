@@ -30,6 +30,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     notifications_are_queued_with_their_cursor_retried_delivered_or_given_up(&*fresh());
     silences_are_kept_until_they_end_or_are_expired(&*fresh());
     operator_updates_are_kept_in_the_order_posted(&*fresh());
+    users_and_sessions_are_kept_until_revoked_expired_or_ended(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -700,5 +701,72 @@ fn operator_updates_are_kept_in_the_order_posted(db: &dyn Database) {
         store.operator_updates(T0 + 5 * MINUTE_MS).unwrap(),
         [resolves, late],
         "since a time"
+    );
+}
+
+fn users_and_sessions_are_kept_until_revoked_expired_or_ended(db: &dyn Database) {
+    use seismo_core::access::{Session, User};
+    let mut store = db.open();
+    let user = |name: &str, role| User {
+        name: name.into(),
+        role,
+        password_hash: format!("$argon2id$hash-of-{name}"),
+        created_at: T0,
+        revoked_at: None,
+    };
+    assert!(store.add_user(&user("alice", Role::Admin)).unwrap());
+    assert!(store.add_user(&user("bob", Role::Operator)).unwrap());
+    assert!(
+        !store.add_user(&user("alice", Role::Operator)).unwrap(),
+        "a name is taken once"
+    );
+    let session = |user: &str, secret: &str, expires_at| Session {
+        digest: digest(secret),
+        user: user.into(),
+        csrf: format!("csrf-{secret}"),
+        created_at: T0,
+        expires_at,
+    };
+    store
+        .add_session(&session("alice", "a1", T0 + DAY_MS))
+        .unwrap();
+    store
+        .add_session(&session("bob", "b1", T0 + DAY_MS))
+        .unwrap();
+    drop(store);
+    let mut store = db.open();
+    assert_eq!(
+        store
+            .users()
+            .unwrap()
+            .iter()
+            .map(|u| (u.name.as_str(), u.role))
+            .collect::<Vec<_>>(),
+        [("alice", Role::Admin), ("bob", Role::Operator)],
+        "kept across a reopen, by name"
+    );
+    let (found, who) = store.session(&digest("a1"), T0 + 1).unwrap().unwrap();
+    assert_eq!(found, session("alice", "a1", T0 + DAY_MS));
+    assert_eq!(who.role, Role::Admin);
+    assert_eq!(store.session(&digest("zz"), T0).unwrap(), None, "unknown");
+    assert_eq!(
+        store.session(&digest("a1"), T0 + DAY_MS).unwrap(),
+        None,
+        "expired"
+    );
+    assert!(store.end_session(&digest("a1")).unwrap());
+    assert!(!store.end_session(&digest("a1")).unwrap());
+    assert_eq!(store.session(&digest("a1"), T0).unwrap(), None, "ended");
+    assert!(store.revoke_user("bob", T0 + 5).unwrap());
+    assert!(!store.revoke_user("bob", T0 + 6).unwrap(), "once");
+    assert_eq!(
+        store.session(&digest("b1"), T0 + 10).unwrap(),
+        None,
+        "a revoked user's sessions end"
+    );
+    assert_eq!(
+        store.users().unwrap()[1].revoked_at,
+        Some(T0 + 5),
+        "kept, revoked"
     );
 }

@@ -145,6 +145,31 @@ impl Store for SmallDisk {
     fn expire_silence(&mut self, id: i64, at: Millis) -> Result<bool, StoreError> {
         self.store.expire_silence(id, at)
     }
+    fn add_user(&mut self, user: &seismo_core::access::User) -> Result<bool, StoreError> {
+        self.store.add_user(user)
+    }
+    fn users(&mut self) -> Result<Vec<seismo_core::access::User>, StoreError> {
+        self.store.users()
+    }
+    fn revoke_user(&mut self, name: &str, at: Millis) -> Result<bool, StoreError> {
+        self.store.revoke_user(name, at)
+    }
+    fn add_session(&mut self, session: &seismo_core::access::Session) -> Result<(), StoreError> {
+        self.store.add_session(session)
+    }
+    fn session(
+        &mut self,
+        digest: &seismo_core::access::SecretDigest,
+        at: Millis,
+    ) -> Result<Option<(seismo_core::access::Session, seismo_core::access::User)>, StoreError> {
+        self.store.session(digest, at)
+    }
+    fn end_session(
+        &mut self,
+        digest: &seismo_core::access::SecretDigest,
+    ) -> Result<bool, StoreError> {
+        self.store.end_session(digest)
+    }
     fn add_operator_update(
         &mut self,
         update: &seismo_core::operator::OperatorUpdate,

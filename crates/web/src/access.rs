@@ -41,6 +41,12 @@ impl Access {
             .map_err(|e| ApiError::store_unavailable("tokens cannot be read", &e))
     }
 
+    /// Forgets the keyring read last: a token made or revoked here works, or stops, at
+    /// once.
+    pub async fn forget(&self) {
+        *self.ring.lock().await = None;
+    }
+
     async fn keyring(&self, state: &AppState) -> Result<Arc<Keyring>, ApiError> {
         let now = (state.clock)();
         // Held while reading, so that a burst of callers reads the store once.

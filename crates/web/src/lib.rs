@@ -4,6 +4,7 @@
 //! socket; [`serve`] runs it on a bound listener until shutdown.
 
 mod access;
+mod admin;
 mod api;
 mod cache;
 mod error;
@@ -180,6 +181,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(pages::report_form).post(pages::report_submit),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .merge(admin::routes())
         .route("/assets/{name}", get(pages::asset))
         .nest("/api/v1", api::routes_with_document())
         .fallback(|uri: axum::http::Uri| async move {

@@ -983,7 +983,8 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/services/{slug}/series",
             "/silences",
             "/silences/{id}",
-            "/tokens"
+            "/tokens",
+            "/tokens/{name}"
         ]
     );
     // Every documented operation reaches its handler: not the fallback's `not_found`,
@@ -995,6 +996,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
                 path.replace("{slug}", "microsoft-365")
                     .replace("{id}", "1")
                     .replace("{probe}", "smtp")
+                    .replace("{name}", "nobody")
             );
             let request = match method.as_str() {
                 "get" => Request::get(&uri).body(Body::empty()).unwrap(),
@@ -2065,4 +2067,331 @@ async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() 
     let page = String::from_utf8(page).unwrap();
     assert!(page.contains("data-false-alarm"), "{page}");
     assert!(page.contains("Our own load test"));
+}
+
+/// Signs `name` in with `password` through the form; the response.
+async fn sign_in(s: &Server, name: &str, password: &str) -> axum::response::Response {
+    let request = Request::post("/admin/login")
+        .header(header::HOST, "seismo.test")
+        .header(header::ORIGIN, "http://seismo.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("name={name}&password={password}")))
+        .unwrap();
+    s.router.clone().oneshot(from(PEER, request)).await.unwrap()
+}
+
+/// A form posted to `uri` from the site, with `cookie` (`name=value`), as a browser
+/// posts it.
+fn form(uri: &str, cookie: Option<&str>, body: &str) -> Request<Body> {
+    let mut request = Request::post(uri)
+        .header(header::HOST, "seismo.test")
+        .header(header::ORIGIN, "http://seismo.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    from(PEER, request.body(Body::from(body.to_string())).unwrap())
+}
+
+#[tokio::test]
+async fn the_admin_pages_need_a_session_of_the_right_role_and_its_csrf_token() {
+    use seismo_core::access::{User, hash_password};
+
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    {
+        let mut store = SqliteStore::open(s.dir.path()).unwrap();
+        for (name, role) in [
+            ("ada", Role::Admin),
+            ("otto", Role::Operator),
+            ("gone", Role::Admin),
+        ] {
+            assert!(
+                store
+                    .add_user(&User {
+                        name: name.into(),
+                        role,
+                        password_hash: hash_password(&format!("{name}-password-1")).unwrap(),
+                        created_at: 0,
+                        revoked_at: None,
+                    })
+                    .unwrap()
+            );
+        }
+    }
+    // Signing in: a wrong password and an unknown name are refused alike.
+    for (name, password) in [("ada", "nope"), ("nobody", "ada-password-1")] {
+        let refused = sign_in(&s, name, password).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(refused.headers().get(header::SET_COOKIE).is_none());
+    }
+    let cookie_of = |response: &axum::response::Response| {
+        let set = response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+            "{set}"
+        );
+        set.split(';').next().unwrap().to_string()
+    };
+    let signed = sign_in(&s, "ada", "ada-password-1").await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let ada = cookie_of(&signed);
+    let otto = cookie_of(&sign_in(&s, "otto", "otto-password-1").await);
+    let gone = cookie_of(&sign_in(&s, "gone", "gone-password-1").await);
+    SqliteStore::open(s.dir.path())
+        .unwrap()
+        .revoke_user("gone", 1)
+        .unwrap();
+
+    let page = |cookie: Option<String>| {
+        let mut request = Request::get("/admin");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let request = request.body(Body::empty()).unwrap();
+        async { s.send(request).await }
+    };
+    let (status, _) = page(None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "to the sign-in page");
+    let (status, html) = page(Some(ada.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains("data-user>ada<"));
+    let csrf_of = |html: &str| {
+        html.split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let ada_csrf = csrf_of(&html);
+    let otto_csrf = csrf_of(&String::from_utf8(page(Some(otto.clone())).await.1).unwrap());
+    assert_ne!(ada_csrf, otto_csrf);
+    let (status, _) = page(Some(gone.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "a revoked user's session has ended"
+    );
+
+    // Every action refuses no session, a forged one, a revoked user's, the wrong role
+    // and a missing or wrong CSRF token.
+    let declare =
+        "title=Mail+bounces&services=microsoft-365&state=identified&impact=major&message=We+know";
+    let forged =
+        "seismo_session=seismo_0000000000000000000000000000000000000000000000000000000000000000";
+    let routes = [
+        ("/admin/incidents", declare, Role::Operator),
+        (
+            "/admin/incidents/1/updates",
+            "state=resolved&message=x",
+            Role::Operator,
+        ),
+        (
+            "/admin/silences",
+            "services=aws&until=2026-01-22T20:00:00Z",
+            Role::Operator,
+        ),
+        ("/admin/silences/1/end", "", Role::Operator),
+        ("/admin/tokens", "name=t&role=importer", Role::Admin),
+        ("/admin/tokens/t/revoke", "", Role::Admin),
+        ("/admin/logout", "", Role::Operator),
+    ];
+    for (uri, fields, needed) in routes {
+        let with = |csrf: &str| format!("csrf={csrf}&{fields}");
+        for (cookie, body, status) in [
+            (None, with(&ada_csrf), StatusCode::UNAUTHORIZED),
+            (Some(forged), with(&ada_csrf), StatusCode::UNAUTHORIZED),
+            (
+                Some(gone.as_str()),
+                with(&ada_csrf),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                Some(ada.as_str()),
+                fields.to_string(),
+                StatusCode::FORBIDDEN,
+            ),
+            (Some(ada.as_str()), with(&otto_csrf), StatusCode::FORBIDDEN),
+        ] {
+            let (got, _) = s.send(form(uri, cookie, &body)).await;
+            assert_eq!(got, status, "{uri} with {cookie:?} and {body}");
+        }
+        if needed == Role::Admin {
+            let (got, _) = s.send(form(uri, Some(&otto), &with(&otto_csrf))).await;
+            assert_eq!(got, StatusCode::FORBIDDEN, "{uri}: operators may not");
+        }
+        // From another site, even with the right cookie and token.
+        let mut cross = form(uri, Some(&ada), &with(&ada_csrf));
+        cross
+            .headers_mut()
+            .insert(header::ORIGIN, "https://evil.test".parse().unwrap());
+        let (got, _) = s.send(cross).await;
+        assert_eq!(got, StatusCode::FORBIDDEN, "{uri} posted from another site");
+    }
+    assert_eq!(
+        s.get("/api/v1/incidents").await.1["incidents"],
+        json!([]),
+        "nothing refused was done"
+    );
+
+    // What the pages do is what the API does.
+    let (status, _) = s
+        .send(form(
+            "/admin/incidents",
+            Some(&otto),
+            &format!("csrf={otto_csrf}&{declare}"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, list) = s.get("/api/v1/incidents").await;
+    assert_eq!(list["incidents"][0]["declared"]["title"], "Mail bounces");
+    assert_eq!(list["incidents"][0]["updates"][0]["by"], "otto");
+    let (status, made) = s
+        .send(form(
+            "/admin/tokens",
+            Some(&ada),
+            &format!("csrf={ada_csrf}&name=partner&role=admin"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let made = String::from_utf8(made).unwrap();
+    let secret = made
+        .split("<code>")
+        .nth(1)
+        .unwrap()
+        .split("</code>")
+        .next()
+        .unwrap()
+        .to_string();
+    let with_token = |secret: &str| {
+        Request::get("/api/v1/tokens")
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, listed) = s.send_json(with_token(&secret)).await;
+    assert_eq!(status, StatusCode::OK, "the token made works at once");
+    assert_eq!(listed[0]["name"], "partner");
+    let (status, _) = s
+        .send(form(
+            "/admin/tokens/partner/revoke",
+            Some(&ada),
+            &format!("csrf={ada_csrf}"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = s.send_json(with_token(&secret)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked at once");
+
+    // Signing out ends the session.
+    let (status, _) = s
+        .send(form(
+            "/admin/logout",
+            Some(&ada),
+            &format!("csrf={ada_csrf}"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = page(Some(ada)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_session_cookie_over_https_is_secure_and_host_only() {
+    use seismo_core::access::{User, hash_password};
+    let s = server(WebConfig {
+        rates: unlimited(),
+        public_url: "https://seismo.test".into(),
+        ..WebConfig::default()
+    });
+    SqliteStore::open(s.dir.path())
+        .unwrap()
+        .add_user(&User {
+            name: "ada".into(),
+            role: Role::Admin,
+            password_hash: hash_password("ada-password-1").unwrap(),
+            created_at: 0,
+            revoked_at: None,
+        })
+        .unwrap();
+    let signed = sign_in(&s, "ada", "ada-password-1").await;
+    let set = signed.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(set.starts_with("__Host-seismo_session=seismo_"), "{set}");
+    assert!(set.contains("; Secure") && set.contains("Path=/;"), "{set}");
+}
+
+#[tokio::test]
+async fn tokens_are_made_and_revoked_through_the_api_by_admins_only() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let admin = s.token("root", Role::Admin, None);
+    let operator = s.token("ops", Role::Operator, None);
+    let request = |method: &str, uri: &str, token: &str, body: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let new = r#"{"name": "feeds", "role": "importer", "expires_in_days": 90}"#;
+    let (status, _) = s
+        .send_json(request("POST", "/api/v1/tokens", &operator, new))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, made) = s
+        .send_json(request("POST", "/api/v1/tokens", &admin, new))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(
+        (&made["name"], &made["role"]),
+        (&json!("feeds"), &json!("importer"))
+    );
+    assert!(made["secret"].as_str().unwrap().starts_with("seismo_"));
+    assert!(made["expires_at"].is_string());
+    let (status, error) = s
+        .send_json(request("POST", "/api/v1/tokens", &admin, new))
+        .await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::CONFLICT, "token_exists")
+    );
+    let (status, error) = s
+        .send_json(request(
+            "POST",
+            "/api/v1/tokens",
+            &admin,
+            r#"{"name": "x", "role": "king"}"#,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_of(&error).1),
+        (StatusCode::BAD_REQUEST, Some("role"))
+    );
+    let (status, _) = s
+        .send(request("DELETE", "/api/v1/tokens/feeds", &operator, ""))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = s
+        .send(request("DELETE", "/api/v1/tokens/feeds", &admin, ""))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, error) = s
+        .send_json(request("DELETE", "/api/v1/tokens/feeds", &admin, ""))
+        .await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::NOT_FOUND, "unknown_token")
+    );
 }

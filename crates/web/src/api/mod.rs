@@ -3,14 +3,14 @@
 //! handlers' `#[utoipa::path]`), so the document cannot forget a route.
 
 pub mod agents;
-mod incidents;
-mod notifications;
+pub(crate) mod incidents;
+pub(crate) mod notifications;
 mod official;
 mod probes;
 mod reports;
 mod services;
-mod silences;
-mod tokens;
+pub(crate) mod silences;
+pub(crate) mod tokens;
 
 use std::sync::Arc;
 
@@ -83,7 +83,8 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(incidents::one))
         .routes(routes!(incidents::update))
         .routes(routes!(crate::events::stream))
-        .routes(routes!(tokens::list))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::delete))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::channels))
         .routes(routes!(silences::list, silences::add))

@@ -119,7 +119,7 @@ pub struct ChannelInfo {
 }
 
 impl ChannelInfo {
-    fn new(channel: &seismo_notify::Channel) -> ChannelInfo {
+    pub fn new(channel: &seismo_notify::Channel) -> ChannelInfo {
         let address = channel
             .url
             .clone()

@@ -67,6 +67,13 @@ pub async fn list(
     headers: HeaderMap,
 ) -> Result<Json<Silences>, ApiError> {
     access::required(&state, &headers, Role::Operator).await?;
+    Ok(Json(Silences {
+        silences: in_force(&state).await?,
+    }))
+}
+
+/// The silences in force now, oldest first.
+pub async fn in_force(state: &AppState) -> Result<Vec<SilenceInfo>, ApiError> {
     let now = (state.clock)();
     let records = state
         .live
@@ -74,12 +81,10 @@ pub async fn list(
         .read(move |store| store.silences(now))
         .await
         .map_err(unavailable)?;
-    Ok(Json(Silences {
-        silences: records
-            .iter()
-            .filter_map(|record| Some(info(record, serde_json::from_str(&record.body).ok()?)))
-            .collect(),
-    }))
+    Ok(records
+        .iter()
+        .filter_map(|record| Some(info(record, serde_json::from_str(&record.body).ok()?)))
+        .collect())
 }
 
 /// Adds a silence (operator role): `201` with it; `400` naming the field at fault.
@@ -104,6 +109,14 @@ pub async fn add(
     let grant = access::required(&state, &headers, Role::Operator).await?;
     let bytes = intake::read_body(&state, &headers, body, MAX_SILENCE_BODY).await?;
     let silence: Silence = json_body(&bytes)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(create(&state, silence, &grant.name).await?),
+    ))
+}
+
+/// Checks and stores `silence`, made by `by` (a token's or a user's name).
+pub async fn create(state: &AppState, silence: Silence, by: &str) -> Result<SilenceInfo, ApiError> {
     let bad = |field: &str, message: String| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -142,7 +155,7 @@ pub async fn add(
     })?;
     let record = NewSilence {
         created_at: now,
-        created_by: grant.name.clone(),
+        created_by: by.to_string(),
         until: until.expect("validated"),
         body: serde_json::to_string(&silence).expect("silences serialise"),
     };
@@ -153,7 +166,7 @@ pub async fn add(
         .read(move |store| store.add_silence(&stored))
         .await
         .map_err(unavailable)?;
-    tracing::info!(token = grant.name, id, until = %silence.until, "silence added");
+    tracing::info!(by, id, until = %silence.until, "silence added");
     let record = SilenceRecord {
         id,
         created_at: record.created_at,
@@ -161,7 +174,7 @@ pub async fn add(
         until: record.until,
         body: record.body,
     };
-    Ok((StatusCode::CREATED, Json(info(&record, silence))))
+    Ok(info(&record, silence))
 }
 
 /// Ends a silence now (operator role): `204`; `404` when none by that id is in force.
@@ -184,6 +197,12 @@ pub async fn end(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let grant = access::required(&state, &headers, Role::Operator).await?;
+    stop(&state, id, &grant.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends silence `id` now, for `by`; `404` when none by that id is in force.
+pub async fn stop(state: &AppState, id: i64, by: &str) -> Result<(), ApiError> {
     let now = (state.clock)();
     let ended = state
         .live
@@ -199,6 +218,6 @@ pub async fn end(
             Some("id"),
         ));
     }
-    tracing::info!(token = grant.name, id, "silence ended");
-    Ok(StatusCode::NO_CONTENT)
+    tracing::info!(by, id, "silence ended");
+    Ok(())
 }

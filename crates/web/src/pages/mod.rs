@@ -252,7 +252,7 @@ pub async fn report_submit(
 /// must name the host the request was sent to or the public address. A page elsewhere
 /// cannot forge these in its visitors' browsers, so it cannot make them post reports
 /// from their addresses; a client that sends neither uses the JSON API instead.
-fn same_site(headers: &HeaderMap, public_url: &str) -> Result<(), ApiError> {
+pub(crate) fn same_site(headers: &HeaderMap, public_url: &str) -> Result<(), ApiError> {
     let refused = |why: &str| {
         ApiError::new(
             StatusCode::FORBIDDEN,
