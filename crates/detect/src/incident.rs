@@ -240,6 +240,8 @@ pub struct Declared {
     pub services: Vec<ServiceId>,
     /// The affected components of those services, by name (empty: all of them).
     pub components: Vec<String>,
+    /// How bad the operators last said it is.
+    pub impact: Impact,
 }
 
 /// Why an incident changed, as stored in its log.

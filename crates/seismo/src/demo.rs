@@ -41,6 +41,8 @@ pub struct Demo {
     pending: Vec<Report>,
     /// When Microsoft 365's mail refuses recipients: `[start, end)`.
     mail_outage: (Millis, Millis),
+    /// The password of the demo's admin, `demo`, made afresh for each run.
+    pub admin_password: String,
 }
 
 /// The places the demo's probes run from.
@@ -125,10 +127,21 @@ pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
             .collect();
         store.append(&stored, CountingRule::DEFAULT_WINDOW)?;
     }
+    // A newcomer can try the admin pages: a user made for this run alone.
+    let (secret, _) = seismo_core::access::new_secret()?;
+    let admin_password = secret["seismo_".len()..][..20].to_string();
+    store.add_user(&seismo_core::access::User {
+        name: "demo".into(),
+        role: seismo_core::access::Role::Admin,
+        password_hash: seismo_core::access::hash_password(&admin_password)?,
+        created_at: start,
+        revoked_at: None,
+    })?;
     Ok(Demo {
         start,
         pending,
         mail_outage,
+        admin_password,
     })
 }
 

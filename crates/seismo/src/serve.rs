@@ -46,6 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let demo_admin_password = demo.as_ref().map(|d| d.admin_password.clone());
     let demo_mail = match &demo {
         Some(demo) => Some((
             demo.mail_probe(&mut catalog)?,
@@ -115,6 +116,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
+        if let Some(password) = &demo_admin_password {
+            eprintln!("demo admin pages: http://{address}/admin (name demo, password {password})");
+        }
         tracing::info!(services = state.live.catalog.services().len(), data = %settings.data.display(), "serving");
         let stopping = CancellationToken::new();
         let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());

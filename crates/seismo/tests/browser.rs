@@ -346,3 +346,173 @@ async fn the_site_in_chromium_shows_the_outage_live() {
     screenshot(&dark, "home-dark.png").await;
     dark.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
+    use std::io::Write;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut adding = support::seismo()
+        .args([
+            "user",
+            "add",
+            "ada",
+            "--role",
+            "operator",
+            "--password-stdin",
+            "--data",
+        ])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    adding
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    assert!(adding.wait().unwrap().success());
+    let driver = Driver::start();
+    let server = Server::start(&data, &[]);
+    let client = browser(&driver, &dir.path().join("profile")).await;
+
+    // The admin pages send a stranger to the sign-in form.
+    client.goto(&server.url("/admin")).await.unwrap();
+    assert!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/admin/login")
+    );
+    let fill = |css: &'static str, text: &'static str| {
+        let client = client.clone();
+        async move {
+            let field = client.find(Locator::Css(css)).await.unwrap();
+            field.clear().await.unwrap();
+            field.send_keys(text).await.unwrap();
+        }
+    };
+    fill("input[name=name]", "ada").await;
+    fill("input[name=password]", "a wrong password").await;
+    client
+        .find(Locator::Css("form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "return document.body.textContent.includes('Wrong name or password')",
+        10,
+        "a wrong password was not refused",
+    )
+    .await;
+    fill("input[name=name]", "ada").await;
+    fill("input[name=password]", "a long enough password").await;
+    client
+        .find(Locator::Css("form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "return document.querySelector('[data-user]')?.textContent === 'ada'",
+        10,
+        "signing in did not reach the dashboard",
+    )
+    .await;
+    // No token section for an operator.
+    assert_eq!(
+        eval(
+            &client,
+            "return document.querySelectorAll('[data-token]').length"
+        )
+        .await,
+        0
+    );
+
+    // Declare an incident on Slack.
+    fill("#declare input[name=title]", "Messages are delayed").await;
+    fill("#declare input[name=services]", "slack").await;
+    fill("#declare textarea[name=message]", "We are **on it**.").await;
+    client
+        .find(Locator::Css("#declare button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "return document.querySelectorAll('.admin-incident').length === 1",
+        10,
+        "the declared incident is not listed",
+    )
+    .await;
+    // Post an update on it.
+    client
+        .find(Locator::Css(
+            ".admin-incident select[name=state] option[value=identified]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(
+        ".admin-incident textarea[name=message]",
+        "The cause is a bad deploy.",
+    )
+    .await;
+    client
+        .find(Locator::Css(".admin-incident button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_until(
+        &client,
+        "return document.querySelector('.admin-incident p')?.textContent.includes('Identified by ada')",
+        10,
+        "the update is not shown on the dashboard",
+    )
+    .await;
+
+    // Readers see both updates on the public page, the Markdown rendered.
+    client.goto(&server.url("/services/slack")).await.unwrap();
+    let seen = eval(
+        &client,
+        "return { title: document.querySelector('.incident h2').textContent, \
+                  updates: [...document.querySelectorAll('li[data-operator]')].map(li => li.textContent), \
+                  strong: document.querySelector('li[data-operator] .message strong')?.textContent }",
+    )
+    .await;
+    assert_eq!(seen["title"], "Messages are delayed", "{seen}");
+    let updates = seen["updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 2, "{seen}");
+    assert!(
+        updates[1]
+            .as_str()
+            .unwrap()
+            .contains("The cause is a bad deploy."),
+        "{seen}"
+    );
+    assert_eq!(seen["strong"], "on it", "{seen}");
+    screenshot(&client, "operator-update.png").await;
+    client.goto(&server.url("/")).await.unwrap();
+    let pill = eval(
+        &client,
+        "return document.querySelector('tr[data-slug=\"slack\"] .pill').dataset.level",
+    )
+    .await;
+    assert_ne!(pill, "ok", "Slack is shown in trouble on the home page");
+    client.close().await.unwrap();
+}

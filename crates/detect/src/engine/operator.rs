@@ -7,7 +7,8 @@
 //! update puts it between the same two ticks, so a restart finds what live serving did.
 //!
 //! - A **declared** incident is the operator's alone: its state follows their updates
-//!   (investigating and identified: confirmed; monitoring: recovering; resolved), and it
+//!   (investigating and identified: confirmed at a major or critical impact, suspected —
+//!   shown as likely — at a minor one or none; monitoring: recovering; resolved), and it
 //!   never holds a service's place for detection, which goes on beside it.
 //! - An update of a **detected** incident joins its timeline and acknowledges it (the
 //!   operator's confidence, like a vendor's, confirms a suspected one). Resolving it
@@ -17,7 +18,7 @@
 //!   look normal again, so the surge the operator just dismissed does not reopen it.
 
 use seismo_core::catalog::ServiceId;
-use seismo_core::operator::{OperatorUpdate, Progress};
+use seismo_core::operator::{Impact, OperatorUpdate, Progress};
 use seismo_core::signal::OperatorReading;
 use seismo_core::time::{MINUTE_MS, Millis};
 
@@ -104,9 +105,11 @@ impl Engine {
             return events;
         }
         let i = self.incident_index[&IncidentId(update.incident)];
-        if self.incidents[i].declared.is_some() {
+        if let Some(declared) = &mut self.incidents[i].declared {
+            declared.impact = update.impact.unwrap_or(declared.impact);
+            let impact = declared.impact;
             let incident = &mut self.incidents[i];
-            let to = declared_state(update.state);
+            let to = declared_state(update.state, impact);
             let change = if to == incident.state {
                 Change::Observed { evidence: word }
             } else {
@@ -186,13 +189,15 @@ impl Engine {
         incident.started_at = update.posted_at;
         incident.detected_at = update.posted_at;
         incident.peak_at = update.posted_at;
+        let impact = update.impact.unwrap_or_default();
         incident.declared = Some(Declared {
             title: declaration.title.clone(),
             services: reading.services.clone(),
             components: declaration.components.clone(),
+            impact,
         });
         incident.raise(Source::Operator, 1.0);
-        incident.state = declared_state(update.state);
+        incident.state = declared_state(update.state, impact);
         if incident.state == State::Resolved {
             incident.ended_at = Some(update.at);
         }
@@ -204,10 +209,14 @@ impl Engine {
     }
 }
 
-/// The state of a declared incident after an update in `progress`.
-fn declared_state(progress: Progress) -> State {
+/// The state of a declared incident after an update in `progress`, at `impact`: a
+/// major or critical one is an outage, a minor one (or none) shows as likely, not sure.
+fn declared_state(progress: Progress, impact: Impact) -> State {
     match progress {
-        Progress::Investigating | Progress::Identified => State::Confirmed,
+        Progress::Investigating | Progress::Identified if impact >= Impact::Major => {
+            State::Confirmed
+        }
+        Progress::Investigating | Progress::Identified => State::Suspected,
         Progress::Monitoring => State::Recovering,
         Progress::Resolved | Progress::FalseAlarm => State::Resolved,
     }
@@ -251,7 +260,7 @@ mod tests {
 
     use seismo_core::catalog::{Catalog, ProblemId};
     use seismo_core::gazetteer::{Gazetteer, Place};
-    use seismo_core::operator::{Declaration, Impact};
+    use seismo_core::operator::Declaration;
     use seismo_core::report::Report;
     use seismo_core::signal::Signal;
     use seismo_core::time::DAY_MS;
@@ -480,6 +489,14 @@ problems = ["messages"]
         assert_eq!(
             engine.check_operator(&false_alarm.update),
             Err(OperatorError::DeclaredFalseAlarm)
+        );
+        let mut minor = update(&engine, id, Progress::Identified, "Only some users");
+        Arc::make_mut(&mut minor.update).impact = Some(Impact::Minor);
+        engine.hear_operator(&minor);
+        assert_eq!(
+            engine.incident(id).unwrap().state,
+            State::Suspected,
+            "a minor impact is likely, not sure"
         );
         let monitoring = update(&engine, id, Progress::Monitoring, "Fixed, watching");
         engine.hear_operator(&monitoring);
