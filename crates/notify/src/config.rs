@@ -162,6 +162,12 @@ pub fn validate(channels: &[Channel], silences: &[Silence]) -> Result<(), Config
         if channel.name.trim().is_empty() {
             return Err(error(field("name"), "a channel needs a name"));
         }
+        if channel.name.starts_with("subscriber-") {
+            return Err(error(
+                field("name"),
+                "names beginning with \"subscriber-\" are the email subscribers'",
+            ));
+        }
         if channels[..i].iter().any(|c| c.name == channel.name) {
             return Err(error(
                 field("name"),

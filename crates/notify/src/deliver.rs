@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use hmac::{KeyInit, Mac};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use seismo_core::time::Millis;
 
@@ -181,6 +181,18 @@ async fn send_mail(channel: &Channel, body: &str) -> Result<(), Failure> {
         .header(ContentType::TEXT_PLAIN);
     for to in &channel.to {
         builder = builder.to(to.parse().map_err(failure)?);
+    }
+    if let Some(unsubscribe) = &email.unsubscribe {
+        // RFC 8058: a mail client unsubscribes with one POST to this address.
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{unsubscribe}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
     }
     let message = builder.body(email.text).map_err(failure)?;
     let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)

@@ -13,14 +13,15 @@ use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::Millis;
 use seismo_detect::view::IncidentView;
-use seismo_store::{Attempt, NewNotification, StoreError, Writer};
+use seismo_store::{Attempt, NewNotification, StoreError, Subscriber, Writer};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Channel, Grouping, Silence};
 use crate::deliver::{Deliverer, retry_at};
 use crate::group::{Groups, IncidentSummary, Message};
-use crate::render::Templates;
+use crate::render::{Email, Templates};
+use crate::subscribers::{SubscriptionMail, for_subscriber, unsubscribe_url};
 
 /// The setting holding the groups and the outbox position.
 pub const STATE_KEY: &str = "notify";
@@ -37,6 +38,8 @@ pub struct Settings {
     pub silences: Vec<Silence>,
     /// Scheduled maintenance: during a window, its services' incidents are silenced.
     pub maintenances: Vec<seismo_core::maintenance::Maintenance>,
+    /// How subscribers' mail is sent; without it, there are none.
+    pub subscriptions: Option<SubscriptionMail>,
 }
 
 impl Settings {
@@ -181,10 +184,11 @@ impl Notifier {
                     records.extend(store.incident(id)?);
                 }
                 let silences = store.silences(now)?;
-                Ok((events.last().map(|e| e.seq), records, silences))
+                let subscribers = store.subscribers()?;
+                Ok((events.last().map(|e| e.seq), records, silences, subscribers))
             })
             .await;
-        let (last, records, stored_silences) = match read {
+        let (last, records, stored_silences, subscribers) = match read {
             Ok(read) => read,
             Err(error) => {
                 self.groups = Some((groups, stored));
@@ -202,15 +206,20 @@ impl Notifier {
             next.cursor = last;
         }
         let settings = &self.settings;
+        let confirmed: Vec<Subscriber> = subscribers
+            .into_iter()
+            .filter(|s| s.confirmed_at.is_some())
+            .collect();
+        let channels = self.channels(&confirmed);
         let messages = next.decide(
             now,
             &settings.grouping,
-            &settings.channels,
+            &channels,
             &settings.silences_at(now, parse_silences(&stored_silences)),
         );
         let notifications: Vec<NewNotification> = messages
             .iter()
-            .filter_map(|message| self.notification(message, now))
+            .filter_map(|message| self.notification(message, &channels, &confirmed, now))
             .collect();
         let json = serde_json::to_string(&next).expect("groups serialise");
         let queued = notifications.len();
@@ -232,13 +241,39 @@ impl Notifier {
         Ok(queued)
     }
 
-    fn notification(&self, message: &Message, now: Millis) -> Option<NewNotification> {
-        let channel = self
-            .settings
-            .channels
+    /// The declared channels, and one per subscriber given.
+    fn channels(&self, subscribers: &[Subscriber]) -> Vec<Channel> {
+        let mut channels = self.settings.channels.clone();
+        if let Some(mail) = &self.settings.subscriptions {
+            channels.extend(subscribers.iter().map(|s| mail.channel(s)));
+        }
+        channels
+    }
+
+    fn notification(
+        &self,
+        message: &Message,
+        channels: &[Channel],
+        subscribers: &[Subscriber],
+        now: Millis,
+    ) -> Option<NewNotification> {
+        let channel = channels.iter().find(|c| c.name == message.channel)?;
+        let subscriber = subscribers
             .iter()
-            .find(|c| c.name == message.channel)?;
-        match self.templates.render(channel.kind, message) {
+            .find(|s| seismo_store::subscriber_channel(s.id) == channel.name);
+        let rendered = self
+            .templates
+            .render(channel.kind, message)
+            .map(|body| match subscriber {
+                Some(subscriber) => {
+                    let email: Email = serde_json::from_str(&body).expect("an email renders JSON");
+                    let unsubscribe = unsubscribe_url(&self.public_url, subscriber);
+                    serde_json::to_string(&for_subscriber(email, unsubscribe))
+                        .expect("emails serialise")
+                }
+                None => body,
+            });
+        match rendered {
             Ok(body) => Some(NewNotification {
                 channel: channel.name.clone(),
                 created_at: now,
@@ -255,18 +290,22 @@ impl Notifier {
     /// Tries every due notification, together; returns how many were delivered and how
     /// many failed.
     async fn deliver_due(&self, now: Millis) -> Result<(usize, usize), Arc<StoreError>> {
-        let due = self
+        let (due, subscribers) = self
             .writer
-            .read(move |s| s.due_notifications(now, DELIVERIES_PER_STEP))
+            .read(move |s| {
+                Ok((
+                    s.due_notifications(now, DELIVERIES_PER_STEP)?,
+                    s.subscribers()?,
+                ))
+            })
             .await?;
+        // Those waiting for confirmation too: their confirmation mail is due.
+        let channels = Arc::new(self.channels(&subscribers));
         let mut tries = JoinSet::new();
         for notification in due {
-            let (deliverer, settings) = (self.deliverer.clone(), self.settings.clone());
+            let (deliverer, channels) = (self.deliverer.clone(), channels.clone());
             tries.spawn(async move {
-                let channel = settings
-                    .channels
-                    .iter()
-                    .find(|c| c.name == notification.channel);
+                let channel = channels.iter().find(|c| c.name == notification.channel);
                 let result = match channel {
                     Some(channel) => {
                         deliverer

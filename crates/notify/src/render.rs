@@ -48,6 +48,9 @@ pub struct Told<'a> {
 pub struct Email {
     pub subject: String,
     pub text: String,
+    /// A subscriber's one-click unsubscribe address (RFC 8058), for the headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsubscribe: Option<String>,
 }
 
 /// A template that cannot be used.
@@ -210,6 +213,7 @@ impl Templates {
                         .trim()
                         .replace(['\r', '\n'], " "),
                     text: render("email-body.txt")?,
+                    unsubscribe: None,
                 };
                 Ok(serde_json::to_string(&email).expect("emails serialise"))
             }

@@ -237,6 +237,15 @@ impl Setup {
     }
 
     fn notifier(&self, channels: Vec<Channel>, silences: Vec<Silence>) -> Notifier {
+        self.notifier_with(channels, silences, None)
+    }
+
+    fn notifier_with(
+        &self,
+        channels: Vec<Channel>,
+        silences: Vec<Silence>,
+        subscriptions: Option<seismo_notify::SubscriptionMail>,
+    ) -> Notifier {
         let tls = seismo_probe::tls::Settings::new(Vec::new()).unwrap();
         Notifier::new(
             self.writer.clone(),
@@ -248,6 +257,7 @@ impl Setup {
                 channels,
                 silences,
                 maintenances: self.maintenances.clone(),
+                subscriptions,
             },
             Templates::load(None).unwrap(),
             Deliverer::new(&tls).unwrap(),
@@ -582,5 +592,113 @@ async fn a_mail_provider_and_its_two_dependants_make_one_message_and_a_silence_o
         receiver.heard("/maintained").len(),
         1,
         "told after the window"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscriber_gets_a_confirmation_then_outages_with_a_one_click_unsubscribe() {
+    use seismo_core::access::digest;
+    use seismo_store::{NewNotification, NewSubscriber};
+
+    let setup = Setup::new();
+    let (mails, smtp) = mail_server().await;
+    let mut notifier = setup.notifier_with(
+        vec![],
+        vec![],
+        Some(seismo_notify::SubscriptionMail {
+            smtp: seismo_core::official::Secret(smtp),
+            from: "Status <status@seismo.test>".into(),
+        }),
+    );
+    let ask = |email: &str, secret: &str, services: &[&str]| {
+        let subscriber = NewSubscriber {
+            email: email.into(),
+            services: services.iter().map(|s| s.to_string()).collect(),
+            created_at: T0 - 10 * MINUTE_MS,
+            confirm_digest: digest(secret),
+            unsubscribe: format!("leave-{secret}"),
+        };
+        let confirmation = NewNotification {
+            channel: String::new(),
+            created_at: T0 - 10 * MINUTE_MS,
+            event: "confirm".into(),
+            body: serde_json::json!({"subject": "Confirm", "text": format!("open /confirm?token={secret}")})
+                .to_string(),
+        };
+        let writer = setup.writer.clone();
+        async move {
+            writer
+                .read(move |s| s.add_subscriber(&subscriber, &confirmation))
+                .await
+                .unwrap()
+        }
+    };
+    ask("ann@example.com", "a1", &["microsoft-365"]).await;
+    ask("bob@example.com", "b1", &["microsoft-365"]).await;
+    ask("cat@example.com", "c1", &["slack"]).await;
+    // The confirmations go out; nothing else does.
+    assert_eq!(
+        notifier.step(T0 - 9 * MINUTE_MS).await.unwrap(),
+        step(0, 3, 0)
+    );
+    assert_eq!(mails.lock().unwrap().len(), 3);
+    for to in ["ann", "bob", "cat"] {
+        let header = format!("To: {to}@example.com");
+        assert!(
+            mails.lock().unwrap().iter().any(|m| m.contains(&header)),
+            "{to}"
+        );
+    }
+    // Ann and Cat confirm; Bob never does.
+    for secret in ["a1", "c1"] {
+        let confirmed = setup
+            .writer
+            .read(move |s| s.confirm_subscriber(&digest(secret), T0 - 5 * MINUTE_MS, 0))
+            .await
+            .unwrap();
+        assert!(confirmed.is_some());
+    }
+    setup.microsoft_365(State::Confirmed, T0).await;
+    notifier.step(T0).await.unwrap();
+    assert_eq!(notifier.step(T0 + MINUTE_MS).await.unwrap(), step(1, 1, 0));
+    let opened = mails.lock().unwrap().last().unwrap().clone();
+    assert!(opened.contains("To: ann@example.com"), "{opened}");
+    assert!(
+        opened.contains(
+            "List-Unsubscribe: <http://seismo.test/subscriptions/unsubscribe?token=leave-a1>"
+        ),
+        "{opened}"
+    );
+    assert!(
+        opened.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{opened}"
+    );
+    // The text is quoted-printable: soft line breaks and `=3D` for `=`.
+    let text = opened.replace("=\n", "").replace("=3D", "=");
+    assert!(
+        text.contains("To stop: http://seismo.test/subscriptions/unsubscribe?token=leave-a1"),
+        "{text}"
+    );
+    assert_eq!(
+        mails.lock().unwrap().len(),
+        4,
+        "not Bob (unconfirmed), not Cat (Slack)"
+    );
+    // Ann leaves with one click: the end of the outage is not sent to her.
+    let left = setup
+        .writer
+        .read(|s| s.end_subscription("leave-a1", T0 + 2 * MINUTE_MS))
+        .await
+        .unwrap();
+    assert!(left);
+    setup
+        .microsoft_365(State::Resolved, T0 + 30 * MINUTE_MS)
+        .await;
+    notifier.step(T0 + 30 * MINUTE_MS).await.unwrap();
+    notifier.step(T0 + 31 * MINUTE_MS).await.unwrap();
+    assert_eq!(
+        mails.lock().unwrap().len(),
+        4,
+        "nothing after unsubscribing"
     );
 }

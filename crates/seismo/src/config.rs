@@ -87,6 +87,10 @@ pub struct Config {
     /// `starts` (RFC 3339), `duration`, optional `every` and `until` to repeat, and a
     /// `message`. Its services show "under maintenance" and their alerts are held back.
     pub maintenance: Vec<seismo_core::maintenance::Maintenance>,
+    /// Public email subscriptions (README, "Get alerted"): `smtp` (as a channel's) and
+    /// `from`. Without it, nobody can subscribe.
+    #[schema(inline)]
+    pub subscriptions: Option<seismo_notify::SubscriptionMail>,
 }
 
 /// The catalog's probes, run by this server (README, "Catalog").
@@ -208,6 +212,7 @@ impl Default for Config {
             channel: Vec::new(),
             silence: Vec::new(),
             maintenance: Vec::new(),
+            subscriptions: None,
         }
     }
 }

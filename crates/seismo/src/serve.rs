@@ -90,6 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         client_salt: intake.client_salt,
         maintenances: settings.maintenance.clone(),
         channels: settings.channel.clone(),
+        subscriptions: settings.subscriptions.is_some(),
         ..WebConfig::default()
     };
     let state = Arc::new(AppState::new(
@@ -160,7 +161,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         crate::feeds::start(&intake.live, clients.reader, clock.clone(), &stopping);
-        if !settings.channel.is_empty() {
+        if !settings.channel.is_empty() || settings.subscriptions.is_some() {
             let notifier = seismo_notify::Notifier::new(
                 intake.live.writer.clone(),
                 state.live.catalog.clone(),
@@ -171,6 +172,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     channels: settings.channel.clone(),
                     silences: settings.silence.clone(),
                     maintenances: settings.maintenance.clone(),
+                    subscriptions: settings.subscriptions.clone(),
                 },
                 templates,
                 clients.deliverer,

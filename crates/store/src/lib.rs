@@ -217,12 +217,71 @@ pub trait Store: Send {
     /// Ends a session (signing out); false when there was none.
     fn end_session(&mut self, digest: &SecretDigest) -> Result<bool, StoreError>;
 
+    /// Stores a subscriber waiting for confirmation and, in the same transaction,
+    /// queues `confirmation` (the mail with their link) for the channel
+    /// [`subscriber_channel`] of their id; the id.
+    fn add_subscriber(
+        &mut self,
+        subscriber: &NewSubscriber,
+        confirmation: &NewNotification,
+    ) -> Result<i64, StoreError>;
+
+    /// How many subscriptions `email` asked for since `since`: what caps the mails a
+    /// stranger can make seismo send to someone else's address.
+    fn subscription_requests(&mut self, email: &str, since: Millis) -> Result<u64, StoreError>;
+
+    /// Confirms the subscription whose link's secret has the digest `digest`, if it
+    /// waits for confirmation, has not ended and was asked for after `not_before`; it.
+    fn confirm_subscriber(
+        &mut self,
+        digest: &SecretDigest,
+        at: Millis,
+        not_before: Millis,
+    ) -> Result<Option<Subscriber>, StoreError>;
+
+    /// Ends the subscription whose unsubscribe secret is `unsubscribe`; false when none
+    /// is in force.
+    fn end_subscription(&mut self, unsubscribe: &str, at: Millis) -> Result<bool, StoreError>;
+
+    /// Every subscription not ended (confirmed or waiting), by id.
+    fn subscribers(&mut self) -> Result<Vec<Subscriber>, StoreError>;
+
     /// Appends an operator's update; its id (ids grow in the order they were added).
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError>;
 
     /// The operators' updates taken in at or after `since`, in the order they were
     /// added.
     fn operator_updates(&mut self, since: Millis) -> Result<Vec<OperatorUpdate>, StoreError>;
+}
+
+/// The notification channel of subscriber `id`: what their mails are queued for.
+pub fn subscriber_channel(id: i64) -> String {
+    format!("subscriber-{id}")
+}
+
+/// Someone who asked for email about some services, before they confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSubscriber {
+    pub email: String,
+    /// The services' slugs.
+    pub services: Vec<String>,
+    pub created_at: Millis,
+    /// The digest of the secret in their confirmation link.
+    pub confirm_digest: SecretDigest,
+    /// The secret of their one-click unsubscribe link. Kept as it is: every mail
+    /// carries it, and it can do nothing but unsubscribe.
+    pub unsubscribe: String,
+}
+
+/// A stored subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscriber {
+    pub id: i64,
+    pub email: String,
+    pub services: Vec<String>,
+    pub created_at: Millis,
+    pub confirmed_at: Option<Millis>,
+    pub unsubscribe: String,
 }
 
 /// A silence to store: who made it, when it ends, and what it matches (JSON).

@@ -11,8 +11,9 @@ use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
 use crate::{
-    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NewSilence, NotificationRecord,
-    OfficialRecord, Outcome, ProbeQuery, SilenceRecord, Store, StoreError, StoredReport,
+    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NewSilence, NewSubscriber,
+    NotificationRecord, OfficialRecord, Outcome, ProbeQuery, SilenceRecord, Store, StoreError,
+    StoredReport, Subscriber,
 };
 
 /// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.
@@ -173,6 +174,20 @@ CREATE TABLE sessions (
     expires_ms BIGINT NOT NULL
 );
 CREATE INDEX sessions_expires ON sessions (expires_ms);
+"#,
+    // 12: people who get email about services.
+    r#"
+CREATE TABLE subscribers (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL,
+    services TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    confirm_digest TEXT NOT NULL UNIQUE,
+    unsubscribe TEXT NOT NULL UNIQUE,
+    confirmed_ms BIGINT,
+    ended_ms BIGINT
+);
+CREATE INDEX subscribers_email ON subscribers (email, created_ms);
 "#,
 ];
 
@@ -829,6 +844,121 @@ impl Store for SqliteStore {
             .execute("DELETE FROM sessions WHERE digest = ?1", [hex(digest)])
             .during("ending a session")?;
         Ok(ended == 1)
+    }
+
+    fn add_subscriber(
+        &mut self,
+        subscriber: &NewSubscriber,
+        confirmation: &NewNotification,
+    ) -> Result<i64, StoreError> {
+        let context = "adding a subscriber";
+        let services = serde_json::to_string(&subscriber.services).expect("slugs serialise");
+        let transaction = self.conn.transaction().during(context)?;
+        transaction
+            .execute(
+                "INSERT INTO subscribers (email, services, created_ms, confirm_digest, unsubscribe)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    subscriber.email,
+                    services,
+                    subscriber.created_at,
+                    hex(&subscriber.confirm_digest),
+                    subscriber.unsubscribe
+                ],
+            )
+            .during(context)?;
+        let id = transaction.last_insert_rowid();
+        transaction
+            .execute(
+                "INSERT INTO notifications (channel, created_ms, event, body, next_ms) VALUES (?1, ?2, ?3, ?4, ?2)",
+                params![
+                    crate::subscriber_channel(id),
+                    confirmation.created_at,
+                    confirmation.event,
+                    confirmation.body
+                ],
+            )
+            .during(context)?;
+        transaction.commit().during(context)?;
+        Ok(id)
+    }
+
+    fn subscription_requests(&mut self, email: &str, since: Millis) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM subscribers WHERE email = ?1 AND created_ms >= ?2",
+                params![email, since],
+                |row| row.get(0),
+            )
+            .during("counting subscription requests")
+    }
+
+    fn confirm_subscriber(
+        &mut self,
+        digest: &SecretDigest,
+        at: Millis,
+        not_before: Millis,
+    ) -> Result<Option<Subscriber>, StoreError> {
+        let context = "confirming a subscriber";
+        let confirmed = self
+            .conn
+            .execute(
+                "UPDATE subscribers SET confirmed_ms = ?2 WHERE confirm_digest = ?1
+                 AND confirmed_ms IS NULL AND ended_ms IS NULL AND created_ms >= ?3",
+                params![hex(digest), at, not_before],
+            )
+            .during(context)?;
+        if confirmed == 0 {
+            return Ok(None);
+        }
+        let id: i64 = self
+            .conn
+            .query_row(
+                "SELECT id FROM subscribers WHERE confirm_digest = ?1",
+                [hex(digest)],
+                |row| row.get(0),
+            )
+            .during(context)?;
+        Ok(self.subscribers()?.into_iter().find(|s| s.id == id))
+    }
+
+    fn end_subscription(&mut self, unsubscribe: &str, at: Millis) -> Result<bool, StoreError> {
+        let ended = self
+            .conn
+            .execute(
+                "UPDATE subscribers SET ended_ms = ?2 WHERE unsubscribe = ?1 AND ended_ms IS NULL",
+                params![unsubscribe, at],
+            )
+            .during("ending a subscription")?;
+        Ok(ended == 1)
+    }
+
+    fn subscribers(&mut self) -> Result<Vec<Subscriber>, StoreError> {
+        let context = "reading subscribers";
+        let mut select = self
+            .conn
+            .prepare_cached(
+                "SELECT id, email, services, created_ms, confirmed_ms, unsubscribe FROM subscribers
+                 WHERE ended_ms IS NULL ORDER BY id",
+            )
+            .during(context)?;
+        let mut rows = select.query([]).during(context)?;
+        let mut subscribers = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            let services: String = row.get(2).during(context)?;
+            subscribers.push(Subscriber {
+                id: row.get(0).during(context)?,
+                email: row.get(1).during(context)?,
+                services: serde_json::from_str(&services).map_err(|e| StoreError::Corrupt {
+                    context,
+                    source: e.into(),
+                })?,
+                created_at: row.get(3).during(context)?,
+                confirmed_at: row.get(4).during(context)?,
+                unsubscribe: row.get(5).during(context)?,
+            });
+        }
+        Ok(subscribers)
     }
 
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError> {

@@ -31,6 +31,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     silences_are_kept_until_they_end_or_are_expired(&*fresh());
     operator_updates_are_kept_in_the_order_posted(&*fresh());
     users_and_sessions_are_kept_until_revoked_expired_or_ended(&*fresh());
+    subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -768,5 +769,106 @@ fn users_and_sessions_are_kept_until_revoked_expired_or_ended(db: &dyn Database)
         store.users().unwrap()[1].revoked_at,
         Some(T0 + 5),
         "kept, revoked"
+    );
+}
+
+fn subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(db: &dyn Database) {
+    use crate::{NewNotification, NewSubscriber, subscriber_channel};
+    let mut store = db.open();
+    let asking = |email: &str, secret: &str, at| NewSubscriber {
+        email: email.into(),
+        services: vec!["microsoft-365".into(), "slack".into()],
+        created_at: at,
+        confirm_digest: digest(secret),
+        unsubscribe: format!("leave-{secret}"),
+    };
+    let confirmation = |at| NewNotification {
+        channel: String::new(),
+        created_at: at,
+        event: "confirm".into(),
+        body: "{\"subject\":\"Confirm\"}".into(),
+    };
+    let ann = store
+        .add_subscriber(&asking("ann@example.com", "a1", T0), &confirmation(T0))
+        .unwrap();
+    let again = store
+        .add_subscriber(
+            &asking("ann@example.com", "a2", T0 + 10),
+            &confirmation(T0 + 10),
+        )
+        .unwrap();
+    let bob = store
+        .add_subscriber(
+            &asking("bob@example.com", "b1", T0 + 20),
+            &confirmation(T0 + 20),
+        )
+        .unwrap();
+    assert_eq!(
+        store.subscription_requests("ann@example.com", T0).unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .subscription_requests("ann@example.com", T0 + 5)
+            .unwrap(),
+        1
+    );
+    let queued = store.due_notifications(T0 + 20, 10).unwrap();
+    assert_eq!(
+        queued.iter().map(|n| n.channel.clone()).collect::<Vec<_>>(),
+        [ann, again, bob].map(subscriber_channel),
+        "each confirmation queued with its subscriber"
+    );
+    drop(store);
+    let mut store = db.open();
+    assert_eq!(
+        store
+            .confirm_subscriber(&digest("zz"), T0 + 30, T0)
+            .unwrap(),
+        None,
+        "no such link"
+    );
+    assert_eq!(
+        store
+            .confirm_subscriber(&digest("a1"), T0 + 30, T0 + 1)
+            .unwrap(),
+        None,
+        "a link too old"
+    );
+    let confirmed = store
+        .confirm_subscriber(&digest("b1"), T0 + 30, T0)
+        .unwrap()
+        .expect("confirmed");
+    assert_eq!(
+        (
+            confirmed.id,
+            confirmed.email.as_str(),
+            confirmed.confirmed_at
+        ),
+        (bob, "bob@example.com", Some(T0 + 30))
+    );
+    assert_eq!(confirmed.services, ["microsoft-365", "slack"]);
+    assert_eq!(
+        store
+            .confirm_subscriber(&digest("b1"), T0 + 40, T0)
+            .unwrap(),
+        None,
+        "once"
+    );
+    assert!(store.end_subscription("leave-b1", T0 + 50).unwrap());
+    assert!(
+        !store.end_subscription("leave-b1", T0 + 60).unwrap(),
+        "once"
+    );
+    assert!(!store.end_subscription("leave-zz", T0 + 60).unwrap());
+    assert_eq!(
+        store
+            .subscribers()
+            .unwrap()
+            .iter()
+            .map(|s| (s.id, s.confirmed_at))
+            .collect::<Vec<_>>(),
+        [(ann, None), (again, None)],
+        "the ended one is gone; the waiting ones stay"
     );
 }

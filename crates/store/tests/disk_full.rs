@@ -170,6 +170,30 @@ impl Store for SmallDisk {
     ) -> Result<bool, StoreError> {
         self.store.end_session(digest)
     }
+    fn add_subscriber(
+        &mut self,
+        subscriber: &seismo_store::NewSubscriber,
+        confirmation: &seismo_store::NewNotification,
+    ) -> Result<i64, StoreError> {
+        self.store.add_subscriber(subscriber, confirmation)
+    }
+    fn subscription_requests(&mut self, email: &str, since: Millis) -> Result<u64, StoreError> {
+        self.store.subscription_requests(email, since)
+    }
+    fn confirm_subscriber(
+        &mut self,
+        digest: &seismo_core::access::SecretDigest,
+        at: Millis,
+        not_before: Millis,
+    ) -> Result<Option<seismo_store::Subscriber>, StoreError> {
+        self.store.confirm_subscriber(digest, at, not_before)
+    }
+    fn end_subscription(&mut self, unsubscribe: &str, at: Millis) -> Result<bool, StoreError> {
+        self.store.end_subscription(unsubscribe, at)
+    }
+    fn subscribers(&mut self) -> Result<Vec<seismo_store::Subscriber>, StoreError> {
+        self.store.subscribers()
+    }
     fn add_operator_update(
         &mut self,
         update: &seismo_core::operator::OperatorUpdate,

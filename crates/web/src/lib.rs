@@ -18,11 +18,12 @@ mod rate;
 mod server;
 mod status;
 mod statuspage;
+mod subscriptions;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::TimeLimits;
 use seismo_core::time::Millis;
@@ -71,6 +72,8 @@ pub struct WebConfig {
     pub maintenances: Vec<seismo_core::maintenance::Maintenance>,
     /// The notification channels, for admins to read (`GET /api/v1/channels`).
     pub channels: Vec<seismo_notify::Channel>,
+    /// Whether readers may subscribe to email (the settings file has `[subscriptions]`).
+    pub subscriptions: bool,
 }
 
 impl Default for WebConfig {
@@ -89,6 +92,7 @@ impl Default for WebConfig {
             fresh_for: 5_000,
             maintenances: Vec::new(),
             channels: Vec::new(),
+            subscriptions: false,
         }
     }
 }
@@ -182,6 +186,15 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .merge(admin::routes())
+        .route("/services/{slug}/subscribe", post(subscriptions::form))
+        .route(
+            "/subscriptions/confirm",
+            get(subscriptions::confirm_page).post(subscriptions::confirm),
+        )
+        .route(
+            "/subscriptions/unsubscribe",
+            get(subscriptions::unsubscribe_page).post(subscriptions::unsubscribe),
+        )
         .route("/assets/{name}", get(pages::asset))
         .nest("/api/v1", api::routes_with_document())
         .fallback(|uri: axum::http::Uri| async move {

@@ -983,6 +983,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/services/{slug}/series",
             "/silences",
             "/silences/{id}",
+            "/subscriptions",
             "/tokens",
             "/tokens/{name}"
         ]
@@ -2393,5 +2394,154 @@ async fn tokens_are_made_and_revoked_through_the_api_by_admins_only() {
     assert_eq!(
         (status, error_of(&error).0),
         (StatusCode::NOT_FOUND, "unknown_token")
+    );
+}
+
+#[tokio::test]
+async fn readers_subscribe_confirm_by_link_and_leave_with_one_click() {
+    let off = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let ask = |email: &str, services: &str| {
+        let body = format!(r#"{{"email": "{email}", "services": {services}}}"#);
+        from(
+            PEER,
+            Request::post("/api/v1/subscriptions")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+    };
+    let (status, error) = off.send_json(ask("ann@example.com", r#"["slack"]"#)).await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::NOT_FOUND, "subscriptions_off")
+    );
+    let s = server(WebConfig {
+        rates: unlimited(),
+        subscriptions: true,
+        ..WebConfig::default()
+    });
+    for (email, services, field) in [
+        ("not an address", r#"["slack"]"#, "email"),
+        ("ann@example.com", r#"["myspace"]"#, "services"),
+        ("ann@example.com", "[]", "services"),
+    ] {
+        let (status, error) = s.send_json(ask(email, services)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+        assert_eq!(error_of(&error).1, Some(field), "{error}");
+    }
+    let (status, asked) = s
+        .send_json(ask("ann@example.com", r#"["slack", "zoom"]"#))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{asked}");
+    assert_eq!(asked["status"], "confirmation_sent");
+    let queued = || {
+        SqliteStore::open(s.dir.path())
+            .unwrap()
+            .due_notifications(i64::MAX, 100)
+            .unwrap()
+    };
+    let confirmation = &queued()[0];
+    assert_eq!(confirmation.channel, "subscriber-1");
+    let body: Value = serde_json::from_str(&confirmation.body).unwrap();
+    let text = body["text"].as_str().unwrap();
+    assert!(text.contains("Slack") && text.contains("Zoom"), "{text}");
+    let token = text
+        .split("/subscriptions/confirm?token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    // Someone typing Ann's address again and again: three mails a day at most, and
+    // the same answer.
+    for _ in 0..3 {
+        let (status, _) = s.send_json(ask("ann@example.com", r#"["slack"]"#)).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    assert_eq!(queued().len(), 3, "capped at three confirmations a day");
+
+    // The link shows a button; pressing it confirms, once.
+    let (status, page) = s
+        .send(
+            Request::get(format!("/subscriptions/confirm?token={token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(page).unwrap().contains(&token));
+    let confirm = || {
+        Request::post("/subscriptions/confirm")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap()
+    };
+    let (status, page) = s.send(confirm()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("ann@example.com will get an email")
+    );
+    let (status, _) = s.send(confirm()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a link works once");
+
+    // The service page's form, from the site only.
+    let (_, page) = s
+        .send(Request::get("/services/slack").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("action=\"/services/slack/subscribe\"")
+    );
+    let (status, page) = s
+        .send(form(
+            "/services/slack/subscribe",
+            None,
+            "email=bob%40example.com",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("Check your inbox")
+    );
+    let mut cross = form("/services/slack/subscribe", None, "email=cat%40example.com");
+    cross
+        .headers_mut()
+        .insert(header::ORIGIN, "https://evil.test".parse().unwrap());
+    assert_eq!(s.send(cross).await.0, StatusCode::FORBIDDEN);
+
+    // One click from the mail client, which posts from anywhere (RFC 8058).
+    let leave = SqliteStore::open(s.dir.path())
+        .unwrap()
+        .subscribers()
+        .unwrap()[0]
+        .unsubscribe
+        .clone();
+    let one_click = || {
+        Request::post(format!("/subscriptions/unsubscribe?token={leave}"))
+            .header(header::ORIGIN, "https://mail.example.net")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("List-Unsubscribe=One-Click"))
+            .unwrap()
+    };
+    let (status, _) = s.send(one_click()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.send(one_click()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing left to stop");
+    assert!(
+        SqliteStore::open(s.dir.path())
+            .unwrap()
+            .subscribers()
+            .unwrap()
+            .iter()
+            .all(|sub| sub.unsubscribe != leave)
     );
 }

@@ -89,6 +89,7 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(notifications::channels))
         .routes(routes!(silences::list, silences::add))
         .routes(routes!(silences::end))
+        .routes(routes!(crate::subscriptions::create))
         .routes(routes!(agents::assignments))
         .routes(routes!(agents::results))
         .routes(routes!(agents::list))

@@ -155,6 +155,8 @@ struct ServicePage<'a> {
     vendor: Vec<VendorRow>,
     /// The next maintenance windows of the service: title, start, end (RFC 3339).
     upcoming: Vec<(String, String, String)>,
+    /// Readers may subscribe to email.
+    subscriptions: bool,
 }
 
 /// One official feed, as the vendor panel shows it.
@@ -406,6 +408,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
                 ))
             })
             .collect(),
+        subscriptions: state.config.subscriptions,
     };
     Html(page.render().expect("service page renders")).into_response()
 }
