@@ -44,18 +44,28 @@ pub struct Settings {
 
 impl Settings {
     /// The silences in force at `now`: the declared ones, those made through the API
-    /// (`stored`), and one per open maintenance window (until it closes).
-    fn silences_at(&self, now: Millis, stored: Vec<Silence>) -> Vec<Silence> {
-        let windows = self.maintenances.iter().filter_map(|m| {
-            let window = m.window_at(now)?;
-            Some(Silence {
-                services: m.services.clone(),
-                regions: Vec::new(),
-                labels: Vec::new(),
-                until: seismo_core::time::format_rfc3339(window.end),
-                comment: format!("maintenance: {}", m.title),
-            })
-        });
+    /// (`stored`), and one per open window of a declared or stored maintenance (until
+    /// it closes).
+    fn silences_at(
+        &self,
+        now: Millis,
+        stored: Vec<Silence>,
+        maintenances: &[seismo_core::maintenance::Maintenance],
+    ) -> Vec<Silence> {
+        let windows = self
+            .maintenances
+            .iter()
+            .chain(maintenances)
+            .filter_map(|m| {
+                let window = m.window_at(now)?;
+                Some(Silence {
+                    services: m.services.clone(),
+                    regions: Vec::new(),
+                    labels: Vec::new(),
+                    until: seismo_core::time::format_rfc3339(window.end),
+                    comment: format!("maintenance: {}", m.title),
+                })
+            });
         self.silences
             .iter()
             .cloned()
@@ -65,16 +75,17 @@ impl Settings {
     }
 }
 
-/// The silences made through the API, as the store keeps them (JSON of a
-/// [`Silence`]); one that cannot be read is logged and skipped.
-fn parse_silences(records: &[seismo_store::SilenceRecord]) -> Vec<Silence> {
+/// What the API stored as JSON (silences, maintenances: `(id, body)`); one that
+/// cannot be read is logged and skipped.
+fn parse_stored<'a, T: serde::de::DeserializeOwned>(
+    what: &str,
+    records: impl IntoIterator<Item = (i64, &'a str)>,
+) -> Vec<T> {
     records
-        .iter()
-        .filter_map(|r| {
-            serde_json::from_str(&r.body)
-                .inspect_err(
-                    |error| tracing::error!(id = r.id, %error, "a stored silence cannot be read"),
-                )
+        .into_iter()
+        .filter_map(|(id, body)| {
+            serde_json::from_str(body)
+                .inspect_err(|error| tracing::error!(id, %error, "a stored {what} cannot be read"))
                 .ok()
         })
         .collect()
@@ -185,10 +196,17 @@ impl Notifier {
                 }
                 let silences = store.silences(now)?;
                 let subscribers = store.subscribers()?;
-                Ok((events.last().map(|e| e.seq), records, silences, subscribers))
+                let maintenances = store.maintenances()?;
+                Ok((
+                    events.last().map(|e| e.seq),
+                    records,
+                    silences,
+                    subscribers,
+                    maintenances,
+                ))
             })
             .await;
-        let (last, records, stored_silences, subscribers) = match read {
+        let (last, records, stored_silences, subscribers, stored_maintenances) = match read {
             Ok(read) => read,
             Err(error) => {
                 self.groups = Some((groups, stored));
@@ -215,7 +233,17 @@ impl Notifier {
             now,
             &settings.grouping,
             &channels,
-            &settings.silences_at(now, parse_silences(&stored_silences)),
+            &settings.silences_at(
+                now,
+                parse_stored(
+                    "silence",
+                    stored_silences.iter().map(|r| (r.id, r.body.as_str())),
+                ),
+                &parse_stored::<seismo_core::maintenance::Maintenance>(
+                    "maintenance",
+                    stored_maintenances.iter().map(|r| (r.id, r.body.as_str())),
+                ),
+            ),
         );
         let notifications: Vec<NewNotification> = messages
             .iter()

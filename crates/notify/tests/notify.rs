@@ -702,3 +702,43 @@ async fn a_subscriber_gets_a_confirmation_then_outages_with_a_one_click_unsubscr
         "nothing after unsubscribing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_maintenance_made_through_the_api_holds_back_until_cancelled() {
+    let setup = Setup::new();
+    let (receiver, url) = Receiver::start(0).await;
+    let mut notifier = setup.notifier(vec![webhook("it-team", format!("{url}/hook"))], vec![]);
+    let body = serde_json::json!({
+        "title": "Exchange patching",
+        "services": ["microsoft-365"],
+        "starts": "2026-01-22T18:00:00Z",
+        "duration": "2h",
+    })
+    .to_string();
+    let id = setup
+        .writer
+        .read(move |s| {
+            s.add_maintenance(&seismo_store::NewMaintenance {
+                created_at: T0,
+                created_by: "ops".into(),
+                body,
+            })
+        })
+        .await
+        .unwrap();
+    setup.microsoft_365(State::Confirmed, T0).await;
+    notifier.step(T0).await.unwrap();
+    assert_eq!(notifier.step(T0 + MINUTE_MS).await.unwrap(), step(0, 0, 0));
+    let cancelled = setup
+        .writer
+        .read(move |s| s.cancel_maintenance(id, T0 + 2 * MINUTE_MS))
+        .await
+        .unwrap();
+    assert!(cancelled);
+    assert_eq!(
+        notifier.step(T0 + 3 * MINUTE_MS).await.unwrap(),
+        step(1, 1, 0),
+        "told once the maintenance is cancelled"
+    );
+    assert_eq!(receiver.heard.lock().unwrap().len(), 1);
+}

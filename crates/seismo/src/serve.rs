@@ -115,6 +115,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
+        state
+            .load_stored()
+            .await
+            .context("reading the maintenances made through the API")?;
         // The first line on standard output is the address: scripts and tests read it.
         println!("seismo listening on http://{address}/");
         if let Some(password) = &demo_admin_password {

@@ -246,6 +246,15 @@ pub trait Store: Send {
     /// Every subscription not ended (confirmed or waiting), by id.
     fn subscribers(&mut self) -> Result<Vec<Subscriber>, StoreError>;
 
+    /// Stores a maintenance made through the API or the admin pages; its id.
+    fn add_maintenance(&mut self, maintenance: &NewMaintenance) -> Result<i64, StoreError>;
+
+    /// The maintenances made through the API and not cancelled, by id.
+    fn maintenances(&mut self) -> Result<Vec<MaintenanceRecord>, StoreError>;
+
+    /// Cancels maintenance `id` at `at`; false when there is none to cancel.
+    fn cancel_maintenance(&mut self, id: i64, at: Millis) -> Result<bool, StoreError>;
+
     /// Appends an operator's update; its id (ids grow in the order they were added).
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError>;
 
@@ -282,6 +291,25 @@ pub struct Subscriber {
     pub created_at: Millis,
     pub confirmed_at: Option<Millis>,
     pub unsubscribe: String,
+}
+
+/// A maintenance to store: who made it, and its schedule (JSON of a
+/// `seismo_core::maintenance::Maintenance`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMaintenance {
+    pub created_at: Millis,
+    /// The name of the token or user that made it.
+    pub created_by: String,
+    pub body: String,
+}
+
+/// A stored maintenance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MaintenanceRecord {
+    pub id: i64,
+    pub created_at: Millis,
+    pub created_by: String,
+    pub body: String,
 }
 
 /// A silence to store: who made it, when it ends, and what it matches (JSON).

@@ -11,9 +11,9 @@ use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
 use crate::{
-    Attempt, IncidentEventRecord, IncidentRecord, NewNotification, NewSilence, NewSubscriber,
-    NotificationRecord, OfficialRecord, Outcome, ProbeQuery, SilenceRecord, Store, StoreError,
-    StoredReport, Subscriber,
+    Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
+    NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
+    ProbeQuery, SilenceRecord, Store, StoreError, StoredReport, Subscriber,
 };
 
 /// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.
@@ -188,6 +188,16 @@ CREATE TABLE subscribers (
     ended_ms BIGINT
 );
 CREATE INDEX subscribers_email ON subscribers (email, created_ms);
+"#,
+    // 13: maintenance made through the API.
+    r#"
+CREATE TABLE maintenances (
+    id INTEGER PRIMARY KEY,
+    created_ms BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    body TEXT NOT NULL,
+    cancelled_ms BIGINT
+);
 "#,
 ];
 
@@ -959,6 +969,53 @@ impl Store for SqliteStore {
             });
         }
         Ok(subscribers)
+    }
+
+    fn add_maintenance(&mut self, maintenance: &NewMaintenance) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO maintenances (created_ms, created_by, body) VALUES (?1, ?2, ?3)",
+                params![
+                    maintenance.created_at,
+                    maintenance.created_by,
+                    maintenance.body
+                ],
+            )
+            .during("adding a maintenance")?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    fn maintenances(&mut self) -> Result<Vec<MaintenanceRecord>, StoreError> {
+        let context = "reading maintenances";
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT id, created_ms, created_by, body FROM maintenances
+                 WHERE cancelled_ms IS NULL ORDER BY id",
+            )
+            .during(context)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(MaintenanceRecord {
+                    id: row.get(0)?,
+                    created_at: row.get(1)?,
+                    created_by: row.get(2)?,
+                    body: row.get(3)?,
+                })
+            })
+            .during(context)?;
+        rows.collect::<Result<_, _>>().during(context)
+    }
+
+    fn cancel_maintenance(&mut self, id: i64, at: Millis) -> Result<bool, StoreError> {
+        let cancelled = self
+            .conn
+            .execute(
+                "UPDATE maintenances SET cancelled_ms = ?2 WHERE id = ?1 AND cancelled_ms IS NULL",
+                params![id, at],
+            )
+            .during("cancelling a maintenance")?;
+        Ok(cancelled == 1)
     }
 
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError> {

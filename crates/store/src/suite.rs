@@ -32,6 +32,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     operator_updates_are_kept_in_the_order_posted(&*fresh());
     users_and_sessions_are_kept_until_revoked_expired_or_ended(&*fresh());
     subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(&*fresh());
+    maintenances_are_kept_until_cancelled(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -870,5 +871,32 @@ fn subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(db: &
             .collect::<Vec<_>>(),
         [(ann, None), (again, None)],
         "the ended one is gone; the waiting ones stay"
+    );
+}
+
+fn maintenances_are_kept_until_cancelled(db: &dyn Database) {
+    use crate::NewMaintenance;
+    let mut store = db.open();
+    let new = |body: &str| NewMaintenance {
+        created_at: T0,
+        created_by: "ops".into(),
+        body: body.into(),
+    };
+    let first = store.add_maintenance(&new("{\"a\":1}")).unwrap();
+    let second = store.add_maintenance(&new("{\"b\":2}")).unwrap();
+    assert!(first < second);
+    assert!(store.cancel_maintenance(first, T0 + 1).unwrap());
+    assert!(!store.cancel_maintenance(first, T0 + 2).unwrap(), "once");
+    assert!(!store.cancel_maintenance(99, T0).unwrap());
+    drop(store);
+    let kept = db.open().maintenances().unwrap();
+    assert_eq!(kept.len(), 1, "the cancelled one is gone, across a reopen");
+    assert_eq!(
+        (
+            kept[0].id,
+            kept[0].created_by.as_str(),
+            kept[0].body.as_str()
+        ),
+        (second, "ops", "{\"b\":2}")
     );
 }

@@ -194,6 +194,18 @@ impl Store for SmallDisk {
     fn subscribers(&mut self) -> Result<Vec<seismo_store::Subscriber>, StoreError> {
         self.store.subscribers()
     }
+    fn add_maintenance(
+        &mut self,
+        maintenance: &seismo_store::NewMaintenance,
+    ) -> Result<i64, StoreError> {
+        self.store.add_maintenance(maintenance)
+    }
+    fn maintenances(&mut self) -> Result<Vec<seismo_store::MaintenanceRecord>, StoreError> {
+        self.store.maintenances()
+    }
+    fn cancel_maintenance(&mut self, id: i64, at: Millis) -> Result<bool, StoreError> {
+        self.store.cancel_maintenance(id, at)
+    }
     fn add_operator_update(
         &mut self,
         update: &seismo_core::operator::OperatorUpdate,

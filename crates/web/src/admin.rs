@@ -31,7 +31,7 @@ use seismo_notify::Silence;
 use seismo_runtime::Posted;
 use tokio::sync::Semaphore;
 
-use crate::api::{incidents, notifications, silences, tokens};
+use crate::api::{incidents, maintenances, notifications, silences, tokens};
 use crate::error::Path;
 use crate::intake::{self, Sender};
 use crate::{ApiError, AppState};
@@ -57,6 +57,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/incidents/{id}/updates", post(update))
         .route("/admin/silences", post(add_silence))
         .route("/admin/silences/{id}/end", post(end_silence))
+        .route("/admin/maintenances", post(add_maintenance))
+        .route("/admin/maintenances/{id}/cancel", post(cancel_maintenance))
         .route("/admin/tokens", post(make_token))
         .route("/admin/tokens/{name}/revoke", post(revoke_token))
 }
@@ -325,7 +327,8 @@ struct Dashboard<'a> {
     active: Vec<&'a IncidentView>,
     services: Vec<(&'a str, &'a str)>,
     silences: Vec<silences::SilenceInfo>,
-    maintenances: Vec<(String, String)>,
+    /// Each maintenance now or to come: its id when made here, title, and when.
+    maintenances: Vec<(Option<i64>, String, String)>,
     channels: Vec<notifications::ChannelInfo>,
     tokens: Vec<tokens::TokenInfo>,
     /// A token just made: its name and secret, shown this once.
@@ -374,12 +377,13 @@ async fn render_dashboard(
             .collect(),
         silences,
         maintenances: state
-            .config
-            .maintenances
+            .maintenances()
             .iter()
-            .filter_map(|m| {
+            .filter_map(|scheduled| {
+                let m = &scheduled.maintenance;
                 let window = m.window_at(now).or_else(|| m.next_after(now))?;
                 Some((
+                    scheduled.id,
                     m.title.clone(),
                     format!(
                         "{} – {} ({})",
@@ -565,6 +569,56 @@ async fn end_silence(
         async {
             let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Operator).await?;
             silences::stop(&state, id, &who.user.name).await
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct MaintenanceForm {
+    title: String,
+    services: String,
+    starts: String,
+    duration: String,
+    #[serde(default)]
+    every: String,
+    #[serde(default)]
+    message: String,
+}
+
+async fn add_maintenance(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    done(
+        async {
+            let Posting { who, form } =
+                posting::<MaintenanceForm>(&state, request, Role::Operator).await?;
+            let mut fields = serde_json::json!({
+                "title": form.title,
+                "services": list(&form.services),
+                "starts": form.starts.trim(),
+                "duration": form.duration.trim(),
+                "message": form.message,
+            });
+            if !form.every.trim().is_empty() {
+                fields["every"] = form.every.trim().into();
+            }
+            let maintenance = crate::error::json_body(fields.to_string().as_bytes())?;
+            maintenances::create(&state, maintenance, &who.user.name)
+                .await
+                .map(drop)
+        }
+        .await,
+    )
+}
+
+async fn cancel_maintenance(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    request: Request<Body>,
+) -> Response {
+    done(
+        async {
+            let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Operator).await?;
+            maintenances::cancel(&state, id, &who.user.name).await
         }
         .await,
     )

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use seismo_core::geoip::GeoIp;
+use seismo_core::maintenance::Maintenance;
 use seismo_core::report::TimeLimits;
 use seismo_core::time::Millis;
 
@@ -108,6 +109,18 @@ pub struct AppState {
     pub events: Events,
     pub access: access::Access,
     pub limiter: rate::Limiter,
+    /// The maintenances made through the API or the admin pages, by id.
+    pub stored_maintenances: std::sync::RwLock<Vec<(i64, Maintenance)>>,
+}
+
+/// A maintenance, with the key that names it for good: `settings-N` for the settings
+/// file's N-th, `api-ID` for one made through the API.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    pub key: String,
+    /// Its id, when it was made through the API (and can be cancelled there).
+    pub id: Option<i64>,
+    pub maintenance: Maintenance,
 }
 
 impl AppState {
@@ -127,8 +140,41 @@ impl AppState {
             events: Events::new(&config.bounds),
             access: Default::default(),
             limiter: rate::Limiter::new(config.rates),
+            stored_maintenances: Default::default(),
             config,
         }
+    }
+
+    /// Reads the maintenances made through the API from the store: at start.
+    pub async fn load_stored(&self) -> Result<(), std::sync::Arc<seismo_store::StoreError>> {
+        let records = self.live.writer.read(|store| store.maintenances()).await?;
+        *self.stored_maintenances.write().expect("maintenances lock") = records
+            .iter()
+            .filter_map(|r| Some((r.id, serde_json::from_str(&r.body).ok()?)))
+            .collect();
+        Ok(())
+    }
+
+    /// Every maintenance: the settings file's, then those made through the API.
+    pub fn maintenances(&self) -> Vec<Scheduled> {
+        let declared = self
+            .config
+            .maintenances
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Scheduled {
+                key: format!("settings-{i}"),
+                id: None,
+                maintenance: m.clone(),
+            });
+        let stored = self.stored_maintenances.read().expect("maintenances lock");
+        declared
+            .chain(stored.iter().map(|(id, m)| Scheduled {
+                key: format!("api-{id}"),
+                id: Some(*id),
+                maintenance: m.clone(),
+            }))
+            .collect()
     }
 
     /// The status of every service, at most [`WebConfig::fresh_for`] old.

@@ -101,6 +101,7 @@ impl Snapshot {
                 active_by_service.entry(slug).or_default().push(v);
             }
         }
+        let maintenances = state.maintenances();
         let series = state.live.series.read().expect("series lock");
         let services = state
             .live
@@ -135,7 +136,7 @@ impl Snapshot {
                         terms.dedup();
                         terms.join(" | ")
                     },
-                    maintenance: state.config.maintenances.iter().find_map(|m| {
+                    maintenance: maintenances.iter().map(|s| &s.maintenance).find_map(|m| {
                         let window = m.window_at(at).filter(|_| m.concerns(&s.slug))?;
                         Some(MaintenanceNow {
                             title: m.title.clone(),

@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use seismo_core::maintenance::{Maintenance, Window};
+use seismo_core::maintenance::Window;
 use seismo_core::operator::Progress;
 use seismo_core::time::format_rfc3339;
 use seismo_detect::incident::Evidence;
 use seismo_detect::view::{IncidentView, LogView};
 use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::status::{Level, ServiceStatus, Snapshot, sentence, title};
+use crate::{AppState, Scheduled};
 
 const PAGE_ID: &str = "seismo";
 /// Statuspage's `incidents.json` lists the 50 most recent.
@@ -201,11 +201,11 @@ const COMPLETED_KEPT_MS: i64 = 7 * seismo_core::time::DAY_MS;
 /// those closed within the week (`completed`).
 fn maintenance_windows(
     snapshot: &Snapshot,
-    maintenances: &[Maintenance],
+    maintenances: &[Scheduled],
 ) -> Vec<(usize, Window, &'static str)> {
     let now = snapshot.at;
     let mut windows = Vec::new();
-    for (i, m) in maintenances.iter().enumerate() {
+    for (i, m) in maintenances.iter().map(|s| &s.maintenance).enumerate() {
         windows.extend(m.window_at(now).map(|w| (i, w, "in_progress")));
         windows.extend(m.next_after(now).map(|w| (i, w, "scheduled")));
         windows.extend(
@@ -221,11 +221,12 @@ fn maintenance_windows(
 /// A maintenance window in Statuspage's shape.
 fn maintenance(
     snapshot: &Snapshot,
-    m: &Maintenance,
-    (index, window, status): (usize, Window, &'static str),
+    scheduled: &Scheduled,
+    (window, status): (Window, &'static str),
     base: &str,
 ) -> Value {
-    let id = format!("maintenance-{index}-{}", window.start);
+    let m = &scheduled.maintenance;
+    let id = format!("maintenance-{}-{}", scheduled.key, window.start);
     let (start, end) = (format_rfc3339(window.start), format_rfc3339(window.end));
     let components: Vec<Value> = snapshot
         .services
@@ -294,11 +295,11 @@ fn maintenance(
 /// The maintenance windows of `statuses` (all when empty).
 fn maintenances(state: &AppState, snapshot: &Snapshot, statuses: &[&str]) -> Vec<Value> {
     let base = &state.config.public_url;
-    let all = &state.config.maintenances;
-    maintenance_windows(snapshot, all)
+    let all = state.maintenances();
+    maintenance_windows(snapshot, &all)
         .into_iter()
         .filter(|(_, _, status)| statuses.is_empty() || statuses.contains(status))
-        .map(|window| maintenance(snapshot, &all[window.0], window, base))
+        .map(|(i, window, status)| maintenance(snapshot, &all[i], (window, status), base))
         .collect()
 }
 

@@ -973,6 +973,8 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/incidents",
             "/incidents/{id}",
             "/incidents/{id}/updates",
+            "/maintenances",
+            "/maintenances/{id}",
             "/notifications",
             "/reports",
             "/services",
@@ -2201,6 +2203,12 @@ async fn the_admin_pages_need_a_session_of_the_right_role_and_its_csrf_token() {
             Role::Operator,
         ),
         ("/admin/silences/1/end", "", Role::Operator),
+        (
+            "/admin/maintenances",
+            "title=Patch&services=aws&starts=2026-01-22T18:00:00Z&duration=2h",
+            Role::Operator,
+        ),
+        ("/admin/maintenances/1/cancel", "", Role::Operator),
         ("/admin/tokens", "name=t&role=importer", Role::Admin),
         ("/admin/tokens/t/revoke", "", Role::Admin),
         ("/admin/logout", "", Role::Operator),
@@ -2244,6 +2252,28 @@ async fn the_admin_pages_need_a_session_of_the_right_role_and_its_csrf_token() {
     );
 
     // What the pages do is what the API does.
+    let (status, _) = s
+        .send(form(
+            "/admin/maintenances",
+            Some(&otto),
+            &format!("csrf={otto_csrf}&title=Patch&services=aws&starts=2026-01-22T18%3A00%3A00Z&duration=2h&every="),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, listed) = s.get("/api/v1/maintenances").await;
+    assert_eq!(listed["maintenances"][0]["key"], "api-1");
+    let (status, _) = s
+        .send(form(
+            "/admin/maintenances/1/cancel",
+            Some(&otto),
+            &format!("csrf={otto_csrf}"),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        s.get("/api/v1/maintenances").await.1["maintenances"],
+        json!([])
+    );
     let (status, _) = s
         .send(form(
             "/admin/incidents",
@@ -2544,4 +2574,111 @@ async fn readers_subscribe_confirm_by_link_and_leave_with_one_click() {
             .iter()
             .all(|sub| sub.unsubscribe != leave)
     );
+}
+
+#[tokio::test]
+async fn operators_schedule_and_cancel_maintenance_through_the_api() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let operator = s.token("ops", Role::Operator, None);
+    let importer = s.token("partner", Role::Importer, None);
+    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.body(Body::from(body.to_string())).unwrap()
+    };
+    let good = r#"{"title": "Exchange patching", "services": ["microsoft-365"],
+        "starts": "2026-01-22T18:00:00Z", "duration": "2h", "message": "Mail may be slow."}"#;
+    for (token, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(importer.as_str()), StatusCode::FORBIDDEN),
+    ] {
+        for (method, uri) in [
+            ("POST", "/api/v1/maintenances"),
+            ("DELETE", "/api/v1/maintenances/1"),
+        ] {
+            let (got, _) = s.send_json(request(method, uri, token, good)).await;
+            assert_eq!(got, status, "{method} {uri} with {token:?}");
+        }
+    }
+    for (body, field) in [
+        (
+            r#"{"title": "x", "services": ["myspace"], "starts": "2026-01-22T18:00:00Z", "duration": "2h"}"#,
+            "services",
+        ),
+        (
+            r#"{"title": "x", "services": ["aws"], "starts": "soon", "duration": "2h"}"#,
+            "starts",
+        ),
+        (
+            r#"{"title": "x", "services": ["aws"], "starts": "2026-01-22T18:00:00Z"}"#,
+            "duration",
+        ),
+    ] {
+        let (status, error) = s
+            .send_json(request(
+                "POST",
+                "/api/v1/maintenances",
+                Some(&operator),
+                body,
+            ))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error_of(&error).1, Some(field), "{body}: {error}");
+    }
+    let (status, made) = s
+        .send_json(request(
+            "POST",
+            "/api/v1/maintenances",
+            Some(&operator),
+            good,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(made["key"], "api-1");
+    let id = made["id"].as_i64().unwrap();
+    // At once: listed, open in /api/v2, and on the pages.
+    let (_, listed) = s.get("/api/v1/maintenances").await;
+    assert_eq!(listed["maintenances"][0]["title"], "Exchange patching");
+    let (_, active) = s.get("/api/v2/scheduled-maintenances/active.json").await;
+    assert_eq!(
+        active["scheduled_maintenances"][0]["name"],
+        "Exchange patching"
+    );
+    let (_, summary) = s.get("/api/v2/components.json").await;
+    let m365 = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Microsoft 365")
+        .unwrap();
+    assert_eq!(m365["status"], "under_maintenance");
+    // Kept across a restart of the server.
+    let again = AppState::new(
+        s.state.live.clone(),
+        None,
+        WebConfig::default(),
+        s.state.clock.clone(),
+    );
+    again.load_stored().await.unwrap();
+    assert_eq!(again.maintenances().len(), 1);
+    let uri = format!("/api/v1/maintenances/{id}");
+    let (status, _) = s.send(request("DELETE", &uri, Some(&operator), "")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, error) = s
+        .send_json(request("DELETE", &uri, Some(&operator), ""))
+        .await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::NOT_FOUND, "unknown_maintenance")
+    );
+    let (_, active) = s.get("/api/v2/scheduled-maintenances/active.json").await;
+    assert_eq!(active["scheduled_maintenances"], json!([]));
 }

@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub(crate) mod incidents;
+pub(crate) mod maintenances;
 pub(crate) mod notifications;
 mod official;
 mod probes;
@@ -90,6 +91,8 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(silences::list, silences::add))
         .routes(routes!(silences::end))
         .routes(routes!(crate::subscriptions::create))
+        .routes(routes!(maintenances::list, maintenances::add))
+        .routes(routes!(maintenances::delete))
         .routes(routes!(agents::assignments))
         .routes(routes!(agents::results))
         .routes(routes!(agents::list))

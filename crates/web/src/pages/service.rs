@@ -395,9 +395,9 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
         probes: probe_rows(&state, service, now).await,
         vendor: vendor_rows(&state, service),
         upcoming: state
-            .config
-            .maintenances
+            .maintenances()
             .iter()
+            .map(|s| &s.maintenance)
             .filter(|m| m.concerns(&service.slug))
             .filter_map(|m| {
                 let next = m.next_after(now)?;
