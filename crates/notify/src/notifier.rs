@@ -77,18 +77,26 @@ impl Settings {
 
 /// What the API stored as JSON (silences, maintenances: `(id, body)`); one that
 /// cannot be read is logged and skipped.
-fn parse_stored<'a, T: serde::de::DeserializeOwned>(
+fn parse_stored<'a, T: serde::de::DeserializeOwned, Id: std::fmt::Display>(
     what: &str,
-    records: impl IntoIterator<Item = (i64, &'a str)>,
+    records: impl IntoIterator<Item = (Id, &'a str)>,
 ) -> Vec<T> {
     records
         .into_iter()
         .filter_map(|(id, body)| {
             serde_json::from_str(body)
-                .inspect_err(|error| tracing::error!(id, %error, "a stored {what} cannot be read"))
+                .inspect_err(|error| tracing::error!(%id, %error, "a stored {what} cannot be read"))
                 .ok()
         })
         .collect()
+}
+
+/// The channels made through the API.
+fn parse_channels(records: &[(String, String)]) -> Vec<Channel> {
+    parse_stored(
+        "channel",
+        records.iter().map(|(name, body)| (name, body.as_str())),
+    )
 }
 
 /// What one step did.
@@ -197,22 +205,24 @@ impl Notifier {
                 let silences = store.silences(now)?;
                 let subscribers = store.subscribers()?;
                 let maintenances = store.maintenances()?;
+                let channels = store.channels()?;
                 Ok((
                     events.last().map(|e| e.seq),
                     records,
-                    silences,
+                    (silences, maintenances),
                     subscribers,
-                    maintenances,
+                    channels,
                 ))
             })
             .await;
-        let (last, records, stored_silences, subscribers, stored_maintenances) = match read {
-            Ok(read) => read,
-            Err(error) => {
-                self.groups = Some((groups, stored));
-                return Err(error);
-            }
-        };
+        let (last, records, (stored_silences, stored_maintenances), subscribers, stored_channels) =
+            match read {
+                Ok(read) => read,
+                Err(error) => {
+                    self.groups = Some((groups, stored));
+                    return Err(error);
+                }
+            };
         let summaries = records.iter().filter_map(|record| {
             IncidentView::decode(record.format, &record.body, &self.catalog, self.gazetteer)
                 .map(|view| IncidentSummary::new(&view, &self.catalog, &self.public_url))
@@ -228,7 +238,7 @@ impl Notifier {
             .into_iter()
             .filter(|s| s.confirmed_at.is_some())
             .collect();
-        let channels = self.channels(&confirmed);
+        let channels = self.channels(parse_channels(&stored_channels), &confirmed);
         let messages = next.decide(
             now,
             &settings.grouping,
@@ -239,7 +249,7 @@ impl Notifier {
                     "silence",
                     stored_silences.iter().map(|r| (r.id, r.body.as_str())),
                 ),
-                &parse_stored::<seismo_core::maintenance::Maintenance>(
+                &parse_stored::<seismo_core::maintenance::Maintenance, _>(
                     "maintenance",
                     stored_maintenances.iter().map(|r| (r.id, r.body.as_str())),
                 ),
@@ -269,9 +279,11 @@ impl Notifier {
         Ok(queued)
     }
 
-    /// The declared channels, and one per subscriber given.
-    fn channels(&self, subscribers: &[Subscriber]) -> Vec<Channel> {
+    /// The declared channels, those made through the API (`stored`), and one per
+    /// subscriber given.
+    fn channels(&self, stored: Vec<Channel>, subscribers: &[Subscriber]) -> Vec<Channel> {
         let mut channels = self.settings.channels.clone();
+        channels.extend(stored);
         if let Some(mail) = &self.settings.subscriptions {
             channels.extend(subscribers.iter().map(|s| mail.channel(s)));
         }
@@ -318,17 +330,18 @@ impl Notifier {
     /// Tries every due notification, together; returns how many were delivered and how
     /// many failed.
     async fn deliver_due(&self, now: Millis) -> Result<(usize, usize), Arc<StoreError>> {
-        let (due, subscribers) = self
+        let (due, subscribers, stored) = self
             .writer
             .read(move |s| {
                 Ok((
                     s.due_notifications(now, DELIVERIES_PER_STEP)?,
                     s.subscribers()?,
+                    s.channels()?,
                 ))
             })
             .await?;
         // Those waiting for confirmation too: their confirmation mail is due.
-        let channels = Arc::new(self.channels(&subscribers));
+        let channels = Arc::new(self.channels(parse_channels(&stored), &subscribers));
         let mut tries = JoinSet::new();
         for notification in due {
             let (deliverer, channels) = (self.deliverer.clone(), channels.clone());

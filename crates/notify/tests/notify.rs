@@ -742,3 +742,23 @@ async fn a_maintenance_made_through_the_api_holds_back_until_cancelled() {
     );
     assert_eq!(receiver.heard.lock().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_channel_made_through_the_api_hears_the_next_incident() {
+    let setup = Setup::new();
+    let (receiver, url) = Receiver::start(0).await;
+    let mut notifier = setup.notifier(vec![], vec![]);
+    let body = serde_json::to_string(&webhook("made", format!("{url}/made"))).unwrap();
+    let created = setup
+        .writer
+        .read(move |s| s.put_channel("made", &body, T0))
+        .await
+        .unwrap();
+    assert!(created);
+    setup.microsoft_365(State::Confirmed, T0).await;
+    notifier.step(T0).await.unwrap();
+    assert_eq!(notifier.step(T0 + MINUTE_MS).await.unwrap(), step(1, 1, 0));
+    let heard = receiver.heard.lock().unwrap().clone();
+    assert_eq!(heard.len(), 1);
+    assert_eq!(heard[0].path, "/made");
+}

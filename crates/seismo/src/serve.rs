@@ -165,7 +165,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         crate::feeds::start(&intake.live, clients.reader, clock.clone(), &stopping);
-        if !settings.channel.is_empty() || settings.subscriptions.is_some() {
+        // Always: channels and maintenance may be made through the API at any time.
+        {
             let notifier = seismo_notify::Notifier::new(
                 intake.live.writer.clone(),
                 state.live.catalog.clone(),

@@ -246,6 +246,16 @@ pub trait Store: Send {
     /// Every subscription not ended (confirmed or waiting), by id.
     fn subscribers(&mut self) -> Result<Vec<Subscriber>, StoreError>;
 
+    /// Stores notification channel `name` (JSON of a `seismo_notify::Channel`) made
+    /// through the API, replacing one of that name; true when it is new.
+    fn put_channel(&mut self, name: &str, body: &str, at: Millis) -> Result<bool, StoreError>;
+
+    /// The channels made through the API: `(name, body)`, by name.
+    fn channels(&mut self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Forgets channel `name`; false when there was none.
+    fn delete_channel(&mut self, name: &str) -> Result<bool, StoreError>;
+
     /// Stores a maintenance made through the API or the admin pages; its id.
     fn add_maintenance(&mut self, maintenance: &NewMaintenance) -> Result<i64, StoreError>;
 

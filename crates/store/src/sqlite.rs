@@ -199,6 +199,14 @@ CREATE TABLE maintenances (
     cancelled_ms BIGINT
 );
 "#,
+    // 14: notification channels made through the API.
+    r#"
+CREATE TABLE channels (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+"#,
 ];
 
 /// Delivered notifications are kept this long.
@@ -969,6 +977,47 @@ impl Store for SqliteStore {
             });
         }
         Ok(subscribers)
+    }
+
+    fn put_channel(&mut self, name: &str, body: &str, at: Millis) -> Result<bool, StoreError> {
+        let context = "storing a channel";
+        let transaction = self.conn.transaction().during(context)?;
+        let existed: bool = transaction
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM channels WHERE name = ?1)",
+                [name],
+                |row| row.get(0),
+            )
+            .during(context)?;
+        transaction
+            .execute(
+                "INSERT INTO channels (name, body, updated_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_ms = excluded.updated_ms",
+                params![name, body, at],
+            )
+            .during(context)?;
+        transaction.commit().during(context)?;
+        Ok(!existed)
+    }
+
+    fn channels(&mut self) -> Result<Vec<(String, String)>, StoreError> {
+        let context = "reading channels";
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT name, body FROM channels ORDER BY name")
+            .during(context)?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .during(context)?;
+        rows.collect::<Result<_, _>>().during(context)
+    }
+
+    fn delete_channel(&mut self, name: &str) -> Result<bool, StoreError> {
+        let deleted = self
+            .conn
+            .execute("DELETE FROM channels WHERE name = ?1", [name])
+            .during("deleting a channel")?;
+        Ok(deleted == 1)
     }
 
     fn add_maintenance(&mut self, maintenance: &NewMaintenance) -> Result<i64, StoreError> {

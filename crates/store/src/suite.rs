@@ -33,6 +33,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     users_and_sessions_are_kept_until_revoked_expired_or_ended(&*fresh());
     subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(&*fresh());
     maintenances_are_kept_until_cancelled(&*fresh());
+    channels_are_put_by_name_and_deleted(&*fresh());
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -899,4 +900,27 @@ fn maintenances_are_kept_until_cancelled(db: &dyn Database) {
         ),
         (second, "ops", "{\"b\":2}")
     );
+}
+
+fn channels_are_put_by_name_and_deleted(db: &dyn Database) {
+    let mut store = db.open();
+    assert!(store.put_channel("ops", "{\"v\":1}", T0).unwrap(), "new");
+    assert!(store.put_channel("chat", "{\"v\":2}", T0).unwrap());
+    assert!(
+        !store.put_channel("ops", "{\"v\":3}", T0 + 1).unwrap(),
+        "replaced"
+    );
+    drop(store);
+    let mut store = db.open();
+    assert_eq!(
+        store.channels().unwrap(),
+        [
+            ("chat".to_string(), "{\"v\":2}".to_string()),
+            ("ops".to_string(), "{\"v\":3}".to_string())
+        ],
+        "by name, the last body, across a reopen"
+    );
+    assert!(store.delete_channel("ops").unwrap());
+    assert!(!store.delete_channel("ops").unwrap());
+    assert_eq!(store.channels().unwrap().len(), 1);
 }

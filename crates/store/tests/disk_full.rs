@@ -194,6 +194,15 @@ impl Store for SmallDisk {
     fn subscribers(&mut self) -> Result<Vec<seismo_store::Subscriber>, StoreError> {
         self.store.subscribers()
     }
+    fn put_channel(&mut self, name: &str, body: &str, at: Millis) -> Result<bool, StoreError> {
+        self.store.put_channel(name, body, at)
+    }
+    fn channels(&mut self) -> Result<Vec<(String, String)>, StoreError> {
+        self.store.channels()
+    }
+    fn delete_channel(&mut self, name: &str) -> Result<bool, StoreError> {
+        self.store.delete_channel(name)
+    }
     fn add_maintenance(
         &mut self,
         maintenance: &seismo_store::NewMaintenance,

@@ -59,6 +59,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/admin/silences/{id}/end", post(end_silence))
         .route("/admin/maintenances", post(add_maintenance))
         .route("/admin/maintenances/{id}/cancel", post(cancel_maintenance))
+        .route("/admin/channels", post(add_channel))
+        .route("/admin/channels/{name}/delete", post(delete_channel))
         .route("/admin/tokens", post(make_token))
         .route("/admin/tokens/{name}/revoke", post(revoke_token))
 }
@@ -349,16 +351,20 @@ async fn render_dashboard(
     made: Option<(String, String)>,
 ) -> Response {
     let admin = who.user.role == Role::Admin;
-    let (silences, tokens) = match (
-        silences::in_force(state).await,
-        if admin {
-            tokens::every(state).await
-        } else {
-            Ok(Vec::new())
-        },
-    ) {
-        (Ok(s), Ok(t)) => (s, t),
-        (Err(error), _) | (_, Err(error)) => return crate::pages::error_page(error),
+    let lists = async {
+        let silences = silences::in_force(state).await?;
+        if !admin {
+            return Ok((silences, Vec::new(), Vec::new()));
+        }
+        Ok::<_, ApiError>((
+            silences,
+            tokens::every(state).await?,
+            notifications::every_channel(state).await?,
+        ))
+    };
+    let (silences, tokens, channels) = match lists.await {
+        Ok(lists) => lists,
+        Err(error) => return crate::pages::error_page(error),
     };
     let snapshot = state.snapshot();
     let now = snapshot.at;
@@ -394,16 +400,7 @@ async fn render_dashboard(
                 ))
             })
             .collect(),
-        channels: if admin {
-            state
-                .config
-                .channels
-                .iter()
-                .map(notifications::ChannelInfo::new)
-                .collect()
-        } else {
-            Vec::new()
-        },
+        channels,
         tokens,
         made,
     };
@@ -619,6 +616,57 @@ async fn cancel_maintenance(
         async {
             let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Operator).await?;
             maintenances::cancel(&state, id, &who.user.name).await
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct ChannelForm {
+    name: String,
+    kind: String,
+    url: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    services: String,
+    #[serde(default)]
+    min_state: String,
+}
+
+async fn add_channel(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
+    done(
+        async {
+            let Posting { who, form } =
+                posting::<ChannelForm>(&state, request, Role::Admin).await?;
+            let mut fields = serde_json::json!({
+                "kind": form.kind,
+                "url": form.url.trim(),
+                "services": list(&form.services),
+            });
+            if !form.secret.is_empty() {
+                fields["secret"] = form.secret.into();
+            }
+            if !form.min_state.is_empty() {
+                fields["min_state"] = form.min_state.into();
+            }
+            notifications::put(&state, form.name.trim(), fields, &who.user.name)
+                .await
+                .map(drop)
+        }
+        .await,
+    )
+}
+
+async fn delete_channel(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    done(
+        async {
+            let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Admin).await?;
+            notifications::remove(&state, name, &who.user.name).await
         }
         .await,
     )

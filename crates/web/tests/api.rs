@@ -969,6 +969,7 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/agent/results",
             "/agents",
             "/channels",
+            "/channels/{name}",
             "/events",
             "/incidents",
             "/incidents/{id}",
@@ -1006,6 +1007,10 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
                 "post" => Request::post(&uri)
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(Body::from(r#"{"service": "microsoft-365"}"#))
+                    .unwrap(),
+                "put" => Request::put(&uri)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from("{}"))
                     .unwrap(),
                 "delete" => Request::delete(&uri).body(Body::empty()).unwrap(),
                 other => panic!("undocumented method {other}"),
@@ -2209,6 +2214,12 @@ async fn the_admin_pages_need_a_session_of_the_right_role_and_its_csrf_token() {
             Role::Operator,
         ),
         ("/admin/maintenances/1/cancel", "", Role::Operator),
+        (
+            "/admin/channels",
+            "name=c&kind=webhook&url=https%3A%2F%2Fhooks.example.com%2Fx",
+            Role::Admin,
+        ),
+        ("/admin/channels/c/delete", "", Role::Admin),
         ("/admin/tokens", "name=t&role=importer", Role::Admin),
         ("/admin/tokens/t/revoke", "", Role::Admin),
         ("/admin/logout", "", Role::Operator),
@@ -2681,4 +2692,106 @@ async fn operators_schedule_and_cancel_maintenance_through_the_api() {
     );
     let (_, active) = s.get("/api/v2/scheduled-maintenances/active.json").await;
     assert_eq!(active["scheduled_maintenances"], json!([]));
+}
+
+#[tokio::test]
+async fn admins_make_replace_and_delete_channels_through_the_api() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        channels: vec![seismo_notify::Channel::webhook(
+            "declared",
+            "https://hooks.example.com/x",
+        )],
+        ..WebConfig::default()
+    });
+    let admin = s.token("root", Role::Admin, None);
+    let operator = s.token("ops", Role::Operator, None);
+    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        request.body(Body::from(body.to_string())).unwrap()
+    };
+    let good = r#"{"kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/secretpath", "services": ["microsoft-365"], "min_state": "confirmed"}"#;
+    for (token, status) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some(operator.as_str()), StatusCode::FORBIDDEN),
+    ] {
+        for method in ["PUT", "DELETE"] {
+            let (got, _) = s
+                .send_json(request(method, "/api/v1/channels/chat", token, good))
+                .await;
+            assert_eq!(got, status, "{method} with {token:?}");
+        }
+    }
+    for (body, field) in [
+        (r#"{"kind": "slack", "url": "ftp://x"}"#, "url"),
+        (r#"{"kind": "pager", "url": "https://x.test"}"#, "kind"),
+        (
+            r#"{"kind": "slack", "url": "https://x.test", "colour": "red"}"#,
+            "colour",
+        ),
+    ] {
+        let (status, error) = s
+            .send_json(request("PUT", "/api/v1/channels/chat", Some(&admin), body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error_of(&error).1, Some(field), "{body}: {error}");
+    }
+    let (status, error) = s
+        .send_json(request(
+            "PUT",
+            "/api/v1/channels/declared",
+            Some(&admin),
+            good,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::CONFLICT, "declared_in_settings")
+    );
+    let (status, made) = s
+        .send_json(request("PUT", "/api/v1/channels/chat", Some(&admin), good))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    assert_eq!(
+        (&made["name"], &made["source"]),
+        (&json!("chat"), &json!("api"))
+    );
+    let (status, _) = s
+        .send_json(request("PUT", "/api/v1/channels/chat", Some(&admin), good))
+        .await;
+    assert_eq!(status, StatusCode::OK, "replaced");
+    let (_, listed) = s
+        .send_json(request("GET", "/api/v1/channels", Some(&admin), ""))
+        .await;
+    let text = listed.to_string();
+    assert!(
+        !text.contains("secretpath"),
+        "only the host of a webhook: {text}"
+    );
+    assert_eq!(
+        listed["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["source"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [("declared", "settings"), ("chat", "api")]
+    );
+    let (status, _) = s
+        .send(request("DELETE", "/api/v1/channels/chat", Some(&admin), ""))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, error) = s
+        .send_json(request("DELETE", "/api/v1/channels/chat", Some(&admin), ""))
+        .await;
+    assert_eq!(
+        (status, error_of(&error).0),
+        (StatusCode::NOT_FOUND, "unknown_channel")
+    );
 }

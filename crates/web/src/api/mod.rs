@@ -88,6 +88,10 @@ pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
         .routes(routes!(tokens::delete))
         .routes(routes!(notifications::list))
         .routes(routes!(notifications::channels))
+        .routes(routes!(
+            notifications::put_channel,
+            notifications::delete_channel
+        ))
         .routes(routes!(silences::list, silences::add))
         .routes(routes!(silences::end))
         .routes(routes!(crate::subscriptions::create))

@@ -1,17 +1,21 @@
 //! `GET /api/v1/notifications`: the notifications waiting to be delivered and those
-//! given up on (the dead letters), for admins.
+//! given up on (the dead letters), for admins; and `/api/v1/channels`: the channels,
+//! which admins also make, replace and delete without touching the settings file.
 
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use seismo_core::access::Role;
 use seismo_core::time::{Millis, format_rfc3339};
+use seismo_notify::Channel;
 use seismo_store::NotificationRecord;
+use serde_json::Value;
 
-use crate::error::ErrorResponse;
-use crate::{ApiError, AppState, access};
+use crate::error::{ErrorResponse, Path, json_body};
+use crate::{ApiError, AppState, access, intake};
 
 /// Notifications listed of each kind, at most: the newest dead letters, the oldest
 /// waiting ones.
@@ -116,6 +120,9 @@ pub struct ChannelInfo {
     pub labels: Vec<String>,
     /// suspected or confirmed.
     pub min_state: String,
+    /// `settings` (the settings file's, changed there) or `api` (made through the API
+    /// or the admin pages).
+    pub source: &'static str,
 }
 
 impl ChannelInfo {
@@ -140,6 +147,7 @@ impl ChannelInfo {
             regions: channel.regions.clone(),
             labels: channel.labels.clone(),
             min_state: word(serde_json::json!(channel.min_state)),
+            source: "settings",
         }
     }
 }
@@ -149,7 +157,8 @@ pub struct Channels {
     pub channels: Vec<ChannelInfo>,
 }
 
-/// The notification channels of the settings file, without their secrets (admin role).
+/// Every notification channel, the settings file's first, without their secrets
+/// (admin role).
 #[utoipa::path(
     get,
     path = "/channels",
@@ -167,6 +176,168 @@ pub async fn channels(
 ) -> Result<Json<Channels>, ApiError> {
     access::required(&state, &headers, Role::Admin).await?;
     Ok(Json(Channels {
-        channels: state.config.channels.iter().map(ChannelInfo::new).collect(),
+        channels: every_channel(&state).await?,
     }))
+}
+
+/// The settings file's channels, then those made through the API.
+pub async fn every_channel(state: &AppState) -> Result<Vec<ChannelInfo>, ApiError> {
+    let stored = state
+        .live
+        .writer
+        .read(|store| store.channels())
+        .await
+        .map_err(|e| ApiError::store_unavailable("channels cannot be read", &e))?;
+    let made = stored
+        .iter()
+        .filter_map(|(_, body)| serde_json::from_str::<Channel>(body).ok())
+        .map(|c| ChannelInfo {
+            source: "api",
+            ..ChannelInfo::new(&c)
+        });
+    Ok(state
+        .config
+        .channels
+        .iter()
+        .map(ChannelInfo::new)
+        .chain(made)
+        .collect())
+}
+
+/// Checks `body` (a channel's JSON, named `name` whatever it says) and stores it, for
+/// `by`; whether it is new.
+pub async fn put(
+    state: &AppState,
+    name: &str,
+    mut body: Value,
+    by: &str,
+) -> Result<(bool, ChannelInfo), ApiError> {
+    if state.config.channels.iter().any(|c| c.name == name) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "declared_in_settings",
+            format!("the channel {name:?} is the settings file's: change it there"),
+            Some("name"),
+        ));
+    }
+    if !body.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "a channel is a JSON object",
+            None,
+        ));
+    }
+    body["name"] = name.into();
+    let channel: Channel = json_body(body.to_string().as_bytes())?;
+    seismo_notify::validate(std::slice::from_ref(&channel), &[]).map_err(|e| {
+        let field = e.field.rsplit('.').next().unwrap_or("channel").to_string();
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_channel",
+            e.message,
+            Some(&field),
+        )
+    })?;
+    let (key, stored) = (
+        name.to_string(),
+        serde_json::to_string(&channel).expect("channels serialise"),
+    );
+    let now = (state.clock)();
+    let created = state
+        .live
+        .writer
+        .read(move |store| store.put_channel(&key, &stored, now))
+        .await
+        .map_err(|e| ApiError::store_unavailable("channels cannot be stored", &e))?;
+    tracing::info!(by, channel = name, created, "channel stored");
+    Ok((
+        created,
+        ChannelInfo {
+            source: "api",
+            ..ChannelInfo::new(&channel)
+        },
+    ))
+}
+
+/// Forgets channel `name`, for `by`.
+pub async fn remove(state: &AppState, name: String, by: &str) -> Result<(), ApiError> {
+    let key = name.clone();
+    let deleted = state
+        .live
+        .writer
+        .read(move |store| store.delete_channel(&key))
+        .await
+        .map_err(|e| ApiError::store_unavailable("channels cannot be deleted", &e))?;
+    if !deleted {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_channel",
+            format!("no channel {name:?} was made through the API"),
+            Some("name"),
+        ));
+    }
+    tracing::info!(by, channel = name, "channel deleted");
+    Ok(())
+}
+
+/// Makes or replaces a channel (admin role): its fields as in the settings file's
+/// `[[channel]]`, named by the path. `201` when new, `200` when replaced; what it
+/// sends from then on is decided at the notifier's next step.
+#[utoipa::path(
+    put,
+    path = "/channels/{name}",
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "The channel's name")),
+    request_body = Channel,
+    responses(
+        (status = 201, description = "Made", body = ChannelInfo),
+        (status = 200, description = "Replaced", body = ChannelInfo),
+        (status = 400, description = "A field is wrong; `field` names it", body = ErrorResponse),
+        (status = 401, description = "No token, or a wrong, expired or revoked one", body = ErrorResponse),
+        (status = 403, description = "A token of another role than admin", body = ErrorResponse),
+        (status = 409, description = "The settings file declares that name", body = ErrorResponse),
+    ),
+)]
+pub async fn put_channel(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Body,
+) -> Result<(StatusCode, Json<ChannelInfo>), ApiError> {
+    let grant = access::required(&state, &headers, Role::Admin).await?;
+    let bytes = intake::read_body(&state, &headers, body, 16 * 1024).await?;
+    let value: Value = json_body(&bytes)?;
+    let (created, info) = put(&state, &name, value, &grant.name).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(info)))
+}
+
+/// Deletes a channel made through the API (admin role): `204`.
+#[utoipa::path(
+    delete,
+    path = "/channels/{name}",
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "The channel's name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No token, or a wrong, expired or revoked one", body = ErrorResponse),
+        (status = 403, description = "A token of another role than admin", body = ErrorResponse),
+        (status = 404, description = "No channel of that name was made through the API", body = ErrorResponse),
+    ),
+)]
+pub async fn delete_channel(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let grant = access::required(&state, &headers, Role::Admin).await?;
+    remove(&state, name, &grant.name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
