@@ -485,6 +485,7 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
         "the update is not shown on the dashboard",
     )
     .await;
+    screenshot(&client, "admin.png").await;
 
     // Readers see both updates on the public page, the Markdown rendered.
     client.goto(&server.url("/services/slack")).await.unwrap();

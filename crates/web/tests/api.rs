@@ -2795,3 +2795,82 @@ async fn admins_make_replace_and_delete_channels_through_the_api() {
         (StatusCode::NOT_FOUND, "unknown_channel")
     );
 }
+
+/// Every route the OpenAPI document marks as needing a token, found from the document
+/// itself (a new route cannot be forgotten): no token, a wrong one and a revoked admin
+/// token get 401; an importer's (a role no such route takes) gets 403; nothing is done.
+#[tokio::test]
+async fn every_secured_route_refuses_missing_wrong_revoked_and_wrong_role_tokens() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let revoked = s.token("old-root", Role::Admin, None);
+    s.revoke("old-root");
+    let importer = s.token("partner", Role::Importer, None);
+    let wrong = format!("seismo_{}", "1".repeat(64));
+    let (_, document) = s.get("/api/v1/openapi.json").await;
+    let mut checked = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation.get("security").is_none() {
+                continue;
+            }
+            for status in ["401", "403"] {
+                assert!(
+                    operation["responses"].get(status).is_some(),
+                    "{method} {path} does not document {status}"
+                );
+            }
+            let uri = format!(
+                "/api/v1{}",
+                path.replace("{id}", "1").replace("{name}", "partner")
+            );
+            for (token, expected) in [
+                (None, StatusCode::UNAUTHORIZED),
+                (Some(wrong.as_str()), StatusCode::UNAUTHORIZED),
+                (Some(revoked.as_str()), StatusCode::UNAUTHORIZED),
+                (Some(importer.as_str()), StatusCode::FORBIDDEN),
+            ] {
+                let mut request = Request::builder()
+                    .method(method.to_uppercase().as_str())
+                    .uri(&uri)
+                    .header(header::CONTENT_TYPE, "application/json");
+                if let Some(token) = token {
+                    request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+                }
+                let request = from(PEER, request.body(Body::from("{}")).unwrap());
+                let (status, body) = s.send_json(request).await;
+                assert_eq!(status, expected, "{method} {uri} with {token:?}: {body}");
+            }
+            checked.push(format!("{method} {path}"));
+        }
+    }
+    // The operator and admin routes of this issue are among them.
+    for route in [
+        "post /incidents",
+        "post /incidents/{id}/updates",
+        "post /maintenances",
+        "delete /maintenances/{id}",
+        "put /channels/{name}",
+        "delete /channels/{name}",
+        "post /tokens",
+        "delete /tokens/{name}",
+        "post /silences",
+        "get /notifications",
+    ] {
+        assert!(
+            checked.iter().any(|c| c == route),
+            "{route} is not secured: {checked:?}"
+        );
+    }
+    assert_eq!(s.get("/api/v1/incidents").await.1["incidents"], json!([]));
+    let tokens = SqliteStore::open(s.dir.path()).unwrap().tokens().unwrap();
+    assert_eq!(tokens.len(), 2, "no token was made");
+    assert!(
+        tokens
+            .iter()
+            .all(|t| t.name != "partner" || t.revoked_at.is_none()),
+        "nor revoked"
+    );
+}
