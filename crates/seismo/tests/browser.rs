@@ -99,6 +99,12 @@ async fn wait_until(client: &Client, script: &str, seconds: u64, what: &str) {
     }
 }
 
+/// Clicks the first element `css` selects.
+async fn click(client: &Client, css: &str) {
+    let element = client.find(Locator::Css(css)).await.unwrap();
+    element.click().await.unwrap();
+}
+
 async fn screenshot(client: &Client, name: &str) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
@@ -296,13 +302,7 @@ async fn the_site_in_chromium_shows_the_outage_live() {
     screenshot(&client, "service-phone.png").await;
 
     // "I have a problem with … email" records a report.
-    client
-        .find(Locator::Css("form.report button[value='email']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form.report button[value='email']").await;
     wait_until(
         &client,
         "return document.body.textContent.includes('your report is counted')",
@@ -398,13 +398,7 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
     };
     fill("input[name=name]", "ada").await;
     fill("input[name=password]", "a wrong password").await;
-    client
-        .find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form button").await;
     wait_until(
         &client,
         "return document.body.textContent.includes('Wrong name or password')",
@@ -414,13 +408,7 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
     .await;
     fill("input[name=name]", "ada").await;
     fill("input[name=password]", "a long enough password").await;
-    client
-        .find(Locator::Css("form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "form button").await;
     wait_until(
         &client,
         "return document.querySelector('[data-user]')?.textContent === 'ada'",
@@ -442,13 +430,7 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
     fill("#declare input[name=title]", "Messages are delayed").await;
     fill("#declare input[name=services]", "slack").await;
     fill("#declare textarea[name=message]", "We are **on it**.").await;
-    client
-        .find(Locator::Css("#declare button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#declare button").await;
     wait_until(
         &client,
         "return document.querySelectorAll('.admin-incident').length === 1",
@@ -471,13 +453,7 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
         "The cause is a bad deploy.",
     )
     .await;
-    client
-        .find(Locator::Css(".admin-incident button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, ".admin-incident button").await;
     wait_until(
         &client,
         "return document.querySelector('.admin-incident p')?.textContent.includes('Identified by ada')",

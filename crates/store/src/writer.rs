@@ -187,12 +187,9 @@ impl Writer {
         &self,
         read: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Arc<StoreError>> {
-        let (reply, done) = oneshot::channel();
-        let job = move |store: &mut dyn Store| {
-            let _ = reply.send(read(store).map_err(Arc::new));
-        };
+        let (job, done) = read_job(read);
         self.tx
-            .send(Message::Read(Box::new(job)))
+            .send(job)
             .await
             .map_err(|_| Arc::new(StoreError::Stopped))?;
         done.await.map_err(|_| Arc::new(StoreError::Stopped))?
@@ -203,12 +200,9 @@ impl Writer {
         &self,
         read: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Arc<StoreError>> {
-        let (reply, done) = oneshot::channel();
-        let job = move |store: &mut dyn Store| {
-            let _ = reply.send(read(store).map_err(Arc::new));
-        };
+        let (job, done) = read_job(read);
         self.tx
-            .blocking_send(Message::Read(Box::new(job)))
+            .blocking_send(job)
             .map_err(|_| Arc::new(StoreError::Stopped))?;
         done.blocking_recv()
             .map_err(|_| Arc::new(StoreError::Stopped))?
@@ -236,6 +230,17 @@ impl Writer {
             .map_err(|_| StoreError::Stopped)?;
         Ok(done)
     }
+}
+
+/// `read` as a message for the writer thread, and where its result will come.
+fn read_job<T: Send + 'static>(
+    read: impl FnOnce(&mut dyn Store) -> Result<T, StoreError> + Send + 'static,
+) -> (Message, oneshot::Receiver<Result<T, Arc<StoreError>>>) {
+    let (reply, done) = oneshot::channel();
+    let job = move |store: &mut dyn Store| {
+        let _ = reply.send(read(store).map_err(Arc::new));
+    };
+    (Message::Read(Box::new(job)), done)
 }
 
 struct WriterThread {

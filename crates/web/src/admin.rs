@@ -165,8 +165,24 @@ async fn posting<T: serde::de::DeserializeOwned>(
     Ok(Posting { who, form })
 }
 
-/// An action's outcome: back to the dashboard, or the error as a page.
-fn done(result: Result<(), ApiError>) -> Response {
+/// Runs `action` on a form that passes [`posting`] with at least `needed`; then back
+/// to the dashboard, or the error as a page.
+async fn act<T, F, Fut>(
+    state: Arc<AppState>,
+    request: Request<Body>,
+    needed: Role,
+    action: F,
+) -> Response
+where
+    T: serde::de::DeserializeOwned,
+    F: FnOnce(Arc<AppState>, SignedIn, T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
+    let result = async {
+        let Posting { who, form } = posting::<T>(&state, request, needed).await?;
+        action(state.clone(), who, form).await
+    }
+    .await;
     match result {
         Ok(()) => Redirect::to("/admin").into_response(),
         Err(error) => crate::pages::error_page(error),
@@ -223,22 +239,8 @@ async fn login(State(state): State<Arc<AppState>>, request: Request<Body>) -> Re
                 return Ok(None);
             }
         };
-        let (secret, digest) = new_secret().map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no_randomness",
-                e.to_string(),
-                None,
-            )
-        })?;
-        let (csrf, _) = new_secret().map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no_randomness",
-                e.to_string(),
-                None,
-            )
-        })?;
+        let (secret, digest) = new_secret().map_err(ApiError::no_randomness)?;
+        let (csrf, _) = new_secret().map_err(ApiError::no_randomness)?;
         let now = (state.clock)();
         let session = Session {
             digest,
@@ -434,10 +436,11 @@ fn list(text: &str) -> Vec<String> {
 }
 
 async fn declare(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
-    done(
-        async {
-            let Posting { who, form } =
-                posting::<DeclareForm>(&state, request, Role::Operator).await?;
+    act(
+        state,
+        request,
+        Role::Operator,
+        move |state, who, form: DeclareForm| async move {
             let incident = incidents::NewIncident {
                 title: form.title,
                 services: list(&form.services),
@@ -467,9 +470,9 @@ async fn declare(State(state): State<Arc<AppState>>, request: Request<Body>) -> 
             )
             .await
             .map(drop)
-        }
-        .await,
+        },
     )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -485,10 +488,11 @@ async fn update(
     Path(id): Path<u64>,
     request: Request<Body>,
 ) -> Response {
-    done(
-        async {
-            let Posting { who, form } =
-                posting::<UpdateForm>(&state, request, Role::Operator).await?;
+    act(
+        state,
+        request,
+        Role::Operator,
+        move |state, who, form: UpdateForm| async move {
             let impact = match form.impact.as_str() {
                 "" => None,
                 other => Some(
@@ -518,9 +522,9 @@ async fn update(
             )
             .await
             .map(drop)
-        }
-        .await,
+        },
     )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -538,10 +542,11 @@ struct SilenceForm {
 }
 
 async fn add_silence(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
-    done(
-        async {
-            let Posting { who, form } =
-                posting::<SilenceForm>(&state, request, Role::Operator).await?;
+    act(
+        state,
+        request,
+        Role::Operator,
+        move |state, who, form: SilenceForm| async move {
             let silence = Silence {
                 services: list(&form.services),
                 regions: list(&form.regions),
@@ -552,9 +557,9 @@ async fn add_silence(State(state): State<Arc<AppState>>, request: Request<Body>)
             silences::create(&state, silence, &who.user.name)
                 .await
                 .map(drop)
-        }
-        .await,
+        },
     )
+    .await
 }
 
 async fn end_silence(
@@ -562,13 +567,10 @@ async fn end_silence(
     Path(id): Path<i64>,
     request: Request<Body>,
 ) -> Response {
-    done(
-        async {
-            let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Operator).await?;
-            silences::stop(&state, id, &who.user.name).await
-        }
-        .await,
-    )
+    act(state, request, Role::Operator, move |state, who, _: NoFields| async move {
+        silences::stop(&state, id, &who.user.name).await
+    })
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -584,10 +586,11 @@ struct MaintenanceForm {
 }
 
 async fn add_maintenance(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
-    done(
-        async {
-            let Posting { who, form } =
-                posting::<MaintenanceForm>(&state, request, Role::Operator).await?;
+    act(
+        state,
+        request,
+        Role::Operator,
+        move |state, who, form: MaintenanceForm| async move {
             let mut fields = serde_json::json!({
                 "title": form.title,
                 "services": list(&form.services),
@@ -602,9 +605,9 @@ async fn add_maintenance(State(state): State<Arc<AppState>>, request: Request<Bo
             maintenances::create(&state, maintenance, &who.user.name)
                 .await
                 .map(drop)
-        }
-        .await,
+        },
     )
+    .await
 }
 
 async fn cancel_maintenance(
@@ -612,13 +615,15 @@ async fn cancel_maintenance(
     Path(id): Path<i64>,
     request: Request<Body>,
 ) -> Response {
-    done(
-        async {
-            let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Operator).await?;
+    act(
+        state,
+        request,
+        Role::Operator,
+        move |state, who, _: NoFields| async move {
             maintenances::cancel(&state, id, &who.user.name).await
-        }
-        .await,
+        },
     )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -635,10 +640,11 @@ struct ChannelForm {
 }
 
 async fn add_channel(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
-    done(
-        async {
-            let Posting { who, form } =
-                posting::<ChannelForm>(&state, request, Role::Admin).await?;
+    act(
+        state,
+        request,
+        Role::Admin,
+        move |state, who, form: ChannelForm| async move {
             let mut fields = serde_json::json!({
                 "kind": form.kind,
                 "url": form.url.trim(),
@@ -653,9 +659,9 @@ async fn add_channel(State(state): State<Arc<AppState>>, request: Request<Body>)
             notifications::put(&state, form.name.trim(), fields, &who.user.name)
                 .await
                 .map(drop)
-        }
-        .await,
+        },
     )
+    .await
 }
 
 async fn delete_channel(
@@ -663,13 +669,15 @@ async fn delete_channel(
     Path(name): Path<String>,
     request: Request<Body>,
 ) -> Response {
-    done(
-        async {
-            let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Admin).await?;
+    act(
+        state,
+        request,
+        Role::Admin,
+        move |state, who, _: NoFields| async move {
             notifications::remove(&state, name, &who.user.name).await
-        }
-        .await,
+        },
     )
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -717,11 +725,8 @@ async fn revoke_token(
     Path(name): Path<String>,
     request: Request<Body>,
 ) -> Response {
-    done(
-        async {
-            let Posting { who, .. } = posting::<NoFields>(&state, request, Role::Admin).await?;
-            tokens::revoke(&state, name, &who.user.name).await
-        }
-        .await,
-    )
+    act(state, request, Role::Admin, move |state, who, _: NoFields| async move {
+        tokens::revoke(&state, name, &who.user.name).await
+    })
+    .await
 }

@@ -83,6 +83,23 @@ impl ApiError {
         }
     }
 
+    /// The system's random source failed, so no secret can be made: 503.
+    pub fn no_randomness(error: std::io::Error) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_randomness",
+            format!("no secret can be made now: {error}"),
+            None,
+        )
+    }
+
+    /// A mistake the settings file's checks found in a posted body: 400 `code`, its
+    /// field the key within the table (`url` of `channel[0].url`).
+    pub fn invalid_setting(code: &'static str, key: &str, message: String) -> ApiError {
+        let field = key.rsplit('.').next().unwrap_or(key);
+        ApiError::new(StatusCode::BAD_REQUEST, code, message, Some(field))
+    }
+
     /// A slug in the path that names no service: 404, field `slug`.
     pub fn unknown_service(slug: &str) -> ApiError {
         ApiError::new(

@@ -90,16 +90,8 @@ async fn subscribe(state: &AppState, asked: NewSubscription) -> Result<(), ApiEr
         names.push(state.live.catalog.service(service).name.clone());
     }
     let now = (state.clock)();
-    let randomness = |e: std::io::Error| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_randomness",
-            e.to_string(),
-            None,
-        )
-    };
-    let (confirm, confirm_digest) = new_secret().map_err(randomness)?;
-    let (unsubscribe, _) = new_secret().map_err(randomness)?;
+    let (confirm, confirm_digest) = new_secret().map_err(ApiError::no_randomness)?;
+    let (unsubscribe, _) = new_secret().map_err(ApiError::no_randomness)?;
     let base = &state.config.public_url;
     let mail = Email {
         subject: format!("Confirm your email about {}", names.join(", ")),

@@ -152,11 +152,40 @@ impl Server {
         self.send_json(from(ip, request)).await
     }
 
+    /// The page at `uri`, as text.
+    async fn page(&self, uri: impl AsRef<str>) -> String {
+        let (_, body) = self
+            .send(Request::get(uri.as_ref()).body(Body::empty()).unwrap())
+            .await;
+        String::from_utf8(body).unwrap()
+    }
+
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
         let (status, body) = self
             .send(Request::get(uri).body(Body::empty()).unwrap())
             .await;
         (status, serde_json::from_slice(&body).unwrap())
+    }
+}
+
+/// A JSON request to `uri` from [`PEER`], with `token` when given.
+fn call(method: &str, uri: &str, token: Option<&str>, body: &str) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    from(PEER, request.body(Body::from(body.to_string())).unwrap())
+}
+
+/// Each `(body, field)` sent to `uri` with `token` gets 400 naming `field`.
+async fn refused_naming(s: &Server, method: &str, uri: &str, token: &str, cases: &[(&str, &str)]) {
+    for (body, field) in cases {
+        let (status, error) = s.send_json(call(method, uri, Some(token), body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
+        assert_eq!(error_of(&error).1, Some(*field), "{body}: {error}");
     }
 }
 
@@ -702,14 +731,7 @@ async fn the_form_posts_a_report_without_javascript() {
         response.headers()[header::LOCATION],
         "/report/slack?thanks=counted"
     );
-    let (_, thanks) = s
-        .send(
-            Request::get("/report/slack?thanks=counted")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let thanks = String::from_utf8(thanks).unwrap();
+    let thanks = s.page("/report/slack?thanks=counted").await;
     assert!(thanks.contains("your report is counted"), "{thanks}");
     assert!(
         thanks.contains(r#"<a href="/services/slack">Back to Slack</a>"#),
@@ -1285,10 +1307,7 @@ async fn pages_forbid_framing_and_inline_code_except_the_widget_frames() {
             .contains("frame-ancestors")
     );
     // The pages hold no inline script or style for the policy to block.
-    let (_, page) = s
-        .send(Request::get("/services/aws").body(Body::empty()).unwrap())
-        .await;
-    let page = String::from_utf8(page).unwrap();
+    let page = s.page("/services/aws").await;
     assert!(!page.contains("<script>") && !page.contains("<style>") && !page.contains("style="));
     let (status, _) = s
         .send(Request::get("/assets/site.js").body(Body::empty()).unwrap())
@@ -1718,15 +1737,9 @@ async fn maintenance_shows_on_the_site_and_in_the_statuspage_api() {
     let aws_row = home.split("data-slug=\"aws\"").nth(1).unwrap();
     let aws_row = aws_row.split("</tr>").next().unwrap();
     assert!(aws_row.contains("Under maintenance"), "{aws_row}");
-    let (_, page) = s
-        .send(Request::get("/services/aws").body(Body::empty()).unwrap())
-        .await;
-    let page = String::from_utf8(page.to_vec()).unwrap();
+    let page = s.page("/services/aws").await;
     assert!(page.contains("Under maintenance until <time datetime=\"2026-01-22T20:00:00Z\">"));
-    let (_, slack) = s
-        .send(Request::get("/services/slack").body(Body::empty()).unwrap())
-        .await;
-    let slack = String::from_utf8(slack.to_vec()).unwrap();
+    let slack = s.page("/services/slack").await;
     assert!(slack.contains("Maintenance planned from <time datetime=\"2026-01-29T02:00:00Z\">"));
 }
 
@@ -1740,16 +1753,7 @@ async fn operators_add_list_and_end_silences_and_nobody_else_may() {
     let revoked = s.token("old-ops", Role::Operator, None);
     s.revoke("old-ops");
     let importer = s.token("partner", Role::Importer, None);
-    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        from(PEER, request.body(Body::from(body.to_string())).unwrap())
-    };
+    let request = call;
     let good = r#"{"services": ["microsoft-365"], "until": "2026-01-22T20:00:00Z", "comment": "known: MO1221364"}"#;
     let wrong = format!("seismo_{}", "0".repeat(64));
     for (token, status) in [
@@ -1768,28 +1772,29 @@ async fn operators_add_list_and_end_silences_and_nobody_else_may() {
         }
     }
     // Mistakes name their field.
-    for (body, field) in [
-        (
-            r#"{"services": ["myspace"], "until": "2026-01-22T20:00:00Z"}"#,
-            "services",
-        ),
-        (
-            r#"{"services": ["aws"], "until": "2026-01-22T18:00:00Z"}"#,
-            "until",
-        ),
-        (r#"{"services": ["aws"], "until": "tonight"}"#, "until"),
-        (r#"{"until": "2026-01-22T20:00:00Z"}"#, "services"),
-        (
-            r#"{"services": ["aws"], "until": "2026-01-22T20:00:00Z", "forever": true}"#,
-            "forever",
-        ),
-    ] {
-        let (status, error) = s
-            .send_json(request("POST", "/api/v1/silences", Some(&operator), body))
-            .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
-        assert_eq!(error_of(&error).1, Some(field), "{body}: {error}");
-    }
+    refused_naming(
+        &s,
+        "POST",
+        "/api/v1/silences",
+        &operator,
+        &[
+            (
+                r#"{"services": ["myspace"], "until": "2026-01-22T20:00:00Z"}"#,
+                "services",
+            ),
+            (
+                r#"{"services": ["aws"], "until": "2026-01-22T18:00:00Z"}"#,
+                "until",
+            ),
+            (r#"{"services": ["aws"], "until": "tonight"}"#, "until"),
+            (r#"{"until": "2026-01-22T20:00:00Z"}"#, "services"),
+            (
+                r#"{"services": ["aws"], "until": "2026-01-22T20:00:00Z", "forever": true}"#,
+                "forever",
+            ),
+        ],
+    )
+    .await;
     let (status, created) = s
         .send_json(request("POST", "/api/v1/silences", Some(&operator), good))
         .await;
@@ -1859,16 +1864,7 @@ async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() 
     let revoked = s.token("old-ops", Role::Operator, None);
     s.revoke("old-ops");
     let importer = s.token("partner", Role::Importer, None);
-    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        from(PEER, request.body(Body::from(body.to_string())).unwrap())
-    };
+    let request = call;
     let declare = r#"{"title": "Mail to Outlook bounces", "services": ["microsoft-365", "slack"],
         "message": "We **see** bounces <script>alert(1)</script>", "impact": "critical",
         "components": ["Exchange Online"]}"#;
@@ -1894,43 +1890,44 @@ async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() 
         "nothing refused was declared"
     );
     // Mistakes name their field.
-    for (body, field) in [
-        (
-            r#"{"title": " ", "services": ["aws"], "message": "x"}"#,
-            "title",
-        ),
-        (
-            r#"{"title": "x", "services": [], "message": "x"}"#,
-            "services",
-        ),
-        (
-            r#"{"title": "x", "services": ["myspace"], "message": "x"}"#,
-            "services",
-        ),
-        (
-            r#"{"title": "x", "services": ["aws"], "message": ""}"#,
-            "message",
-        ),
-        (r#"{"title": "x", "services": ["aws"]}"#, "message"),
-        (
-            r#"{"title": "x", "services": ["aws"], "message": "x", "state": "false_alarm"}"#,
-            "state",
-        ),
-        (
-            r#"{"title": "x", "services": ["aws"], "message": "x", "state": "fixed"}"#,
-            "state",
-        ),
-        (
-            r#"{"title": "x", "services": ["aws"], "message": "x", "severity": 1}"#,
-            "severity",
-        ),
-    ] {
-        let (status, error) = s
-            .send_json(request("POST", "/api/v1/incidents", Some(&operator), body))
-            .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
-        assert_eq!(error_of(&error).1, Some(field), "{body}: {error}");
-    }
+    refused_naming(
+        &s,
+        "POST",
+        "/api/v1/incidents",
+        &operator,
+        &[
+            (
+                r#"{"title": " ", "services": ["aws"], "message": "x"}"#,
+                "title",
+            ),
+            (
+                r#"{"title": "x", "services": [], "message": "x"}"#,
+                "services",
+            ),
+            (
+                r#"{"title": "x", "services": ["myspace"], "message": "x"}"#,
+                "services",
+            ),
+            (
+                r#"{"title": "x", "services": ["aws"], "message": ""}"#,
+                "message",
+            ),
+            (r#"{"title": "x", "services": ["aws"]}"#, "message"),
+            (
+                r#"{"title": "x", "services": ["aws"], "message": "x", "state": "false_alarm"}"#,
+                "state",
+            ),
+            (
+                r#"{"title": "x", "services": ["aws"], "message": "x", "state": "fixed"}"#,
+                "state",
+            ),
+            (
+                r#"{"title": "x", "services": ["aws"], "message": "x", "severity": 1}"#,
+                "severity",
+            ),
+        ],
+    )
+    .await;
 
     let (status, declared) = s
         .send_json(request(
@@ -1963,14 +1960,7 @@ async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() 
             .any(|i| i["id"] == id),
         "listed under every service it names"
     );
-    let (_, page) = s
-        .send(
-            Request::get("/services/microsoft-365")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let page = String::from_utf8(page).unwrap();
+    let page = s.page("/services/microsoft-365").await;
     assert!(page.contains("Mail to Outlook bounces"), "{page}");
     assert!(
         page.contains("We <strong>see</strong> bounces"),
@@ -2065,14 +2055,7 @@ async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() 
     assert_eq!(status, StatusCode::CREATED, "{dismissed}");
     assert_eq!(dismissed["state"], "resolved");
     assert_eq!(dismissed["false_alarm"], true);
-    let (_, page) = s
-        .send(
-            Request::get(format!("/incidents/{detected}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    let page = String::from_utf8(page).unwrap();
+    let page = s.page(format!("/incidents/{detected}")).await;
     assert!(page.contains("data-false-alarm"), "{page}");
     assert!(page.contains("Our own load test"));
 }
@@ -2595,16 +2578,7 @@ async fn operators_schedule_and_cancel_maintenance_through_the_api() {
     });
     let operator = s.token("ops", Role::Operator, None);
     let importer = s.token("partner", Role::Importer, None);
-    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        request.body(Body::from(body.to_string())).unwrap()
-    };
+    let request = call;
     let good = r#"{"title": "Exchange patching", "services": ["microsoft-365"],
         "starts": "2026-01-22T18:00:00Z", "duration": "2h", "message": "Mail may be slow."}"#;
     for (token, status) in [
@@ -2706,16 +2680,7 @@ async fn admins_make_replace_and_delete_channels_through_the_api() {
     });
     let admin = s.token("root", Role::Admin, None);
     let operator = s.token("ops", Role::Operator, None);
-    let request = |method: &str, uri: &str, token: Option<&str>, body: &str| {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        request.body(Body::from(body.to_string())).unwrap()
-    };
+    let request = call;
     let good = r#"{"kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/secretpath", "services": ["microsoft-365"], "min_state": "confirmed"}"#;
     for (token, status) in [
         (None, StatusCode::UNAUTHORIZED),
@@ -2728,20 +2693,21 @@ async fn admins_make_replace_and_delete_channels_through_the_api() {
             assert_eq!(got, status, "{method} with {token:?}");
         }
     }
-    for (body, field) in [
-        (r#"{"kind": "slack", "url": "ftp://x"}"#, "url"),
-        (r#"{"kind": "pager", "url": "https://x.test"}"#, "kind"),
-        (
-            r#"{"kind": "slack", "url": "https://x.test", "colour": "red"}"#,
-            "colour",
-        ),
-    ] {
-        let (status, error) = s
-            .send_json(request("PUT", "/api/v1/channels/chat", Some(&admin), body))
-            .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {error}");
-        assert_eq!(error_of(&error).1, Some(field), "{body}: {error}");
-    }
+    refused_naming(
+        &s,
+        "PUT",
+        "/api/v1/channels/chat",
+        &admin,
+        &[
+            (r#"{"kind": "slack", "url": "ftp://x"}"#, "url"),
+            (r#"{"kind": "pager", "url": "https://x.test"}"#, "kind"),
+            (
+                r#"{"kind": "slack", "url": "https://x.test", "colour": "red"}"#,
+                "colour",
+            ),
+        ],
+    )
+    .await;
     let (status, error) = s
         .send_json(request(
             "PUT",

@@ -61,20 +61,7 @@ pub async fn create(
     by: &str,
 ) -> Result<MaintenanceInfo, ApiError> {
     seismo_core::maintenance::validate(std::slice::from_ref(&maintenance), &state.live.catalog)
-        .map_err(|e| {
-            let field = e
-                .field
-                .rsplit('.')
-                .next()
-                .unwrap_or("maintenance")
-                .to_string();
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_maintenance",
-                e.message,
-                Some(&field),
-            )
-        })?;
+        .map_err(|e| ApiError::invalid_setting("invalid_maintenance", &e.field, e.message))?;
     let record = NewMaintenance {
         created_at: (state.clock)(),
         created_by: by.to_string(),

@@ -230,15 +230,8 @@ pub async fn put(
     }
     body["name"] = name.into();
     let channel: Channel = json_body(body.to_string().as_bytes())?;
-    seismo_notify::validate(std::slice::from_ref(&channel), &[]).map_err(|e| {
-        let field = e.field.rsplit('.').next().unwrap_or("channel").to_string();
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_channel",
-            e.message,
-            Some(&field),
-        )
-    })?;
+    seismo_notify::validate(std::slice::from_ref(&channel), &[])
+        .map_err(|e| ApiError::invalid_setting("invalid_channel", &e.field, e.message))?;
     let (key, stored) = (
         name.to_string(),
         serde_json::to_string(&channel).expect("channels serialise"),

@@ -149,10 +149,8 @@ pub async fn create(state: &AppState, silence: Silence, by: &str) -> Result<Sile
     if until.is_some_and(|u| u <= now) {
         return Err(bad("until", "a silence must end in the future".into()));
     }
-    seismo_notify::validate(&[], std::slice::from_ref(&silence)).map_err(|e| {
-        let field = e.field.rsplit('.').next().unwrap_or("silence").to_string();
-        bad(&field, e.message)
-    })?;
+    seismo_notify::validate(&[], std::slice::from_ref(&silence))
+        .map_err(|e| ApiError::invalid_setting("invalid_silence", &e.field, e.message))?;
     let record = NewSilence {
         created_at: now,
         created_by: by.to_string(),

@@ -106,14 +106,7 @@ pub async fn make(state: &AppState, new: NewToken, by: &str) -> Result<MadeToken
         return Err(bad("expires_in_days", "at least a day, or none for never"));
     }
     let now = (state.clock)();
-    let (secret, digest) = new_secret().map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_randomness",
-            format!("no secret can be made now: {e}"),
-            None,
-        )
-    })?;
+    let (secret, digest) = new_secret().map_err(ApiError::no_randomness)?;
     let token = Token {
         name: name.clone(),
         role: new.role,
