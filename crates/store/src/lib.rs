@@ -226,9 +226,14 @@ pub trait Store: Send {
         confirmation: &NewNotification,
     ) -> Result<i64, StoreError>;
 
-    /// How many subscriptions `email` asked for since `since`: what caps the mails a
-    /// stranger can make seismo send to someone else's address.
-    fn subscription_requests(&mut self, email: &str, since: Millis) -> Result<u64, StoreError>;
+    /// How many subscriptions were asked for since `since`, for `email` or (`None`)
+    /// for any address: what caps the mails strangers can make seismo send to other
+    /// people's addresses.
+    fn subscription_requests(
+        &mut self,
+        email: Option<&str>,
+        since: Millis,
+    ) -> Result<u64, StoreError>;
 
     /// Confirms the subscription whose link's secret has the digest `digest`, if it
     /// waits for confirmation, has not ended and was asked for after `not_before`; it.

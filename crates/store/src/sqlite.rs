@@ -901,10 +901,14 @@ impl Store for SqliteStore {
         Ok(id)
     }
 
-    fn subscription_requests(&mut self, email: &str, since: Millis) -> Result<u64, StoreError> {
+    fn subscription_requests(
+        &mut self,
+        email: Option<&str>,
+        since: Millis,
+    ) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM subscribers WHERE email = ?1 AND created_ms >= ?2",
+                "SELECT COUNT(*) FROM subscribers WHERE (?1 IS NULL OR email = ?1) AND created_ms >= ?2",
                 params![email, since],
                 |row| row.get(0),
             )

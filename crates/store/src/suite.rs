@@ -806,14 +806,21 @@ fn subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(db: &
         )
         .unwrap();
     assert_eq!(
-        store.subscription_requests("ann@example.com", T0).unwrap(),
+        store
+            .subscription_requests(Some("ann@example.com"), T0)
+            .unwrap(),
         2
     );
     assert_eq!(
         store
-            .subscription_requests("ann@example.com", T0 + 5)
+            .subscription_requests(Some("ann@example.com"), T0 + 5)
             .unwrap(),
         1
+    );
+    assert_eq!(
+        store.subscription_requests(None, T0 + 5).unwrap(),
+        2,
+        "anyone's"
     );
     let queued = store.due_notifications(T0 + 20, 10).unwrap();
     assert_eq!(

@@ -177,7 +177,11 @@ impl Store for SmallDisk {
     ) -> Result<i64, StoreError> {
         self.store.add_subscriber(subscriber, confirmation)
     }
-    fn subscription_requests(&mut self, email: &str, since: Millis) -> Result<u64, StoreError> {
+    fn subscription_requests(
+        &mut self,
+        email: Option<&str>,
+        since: Millis,
+    ) -> Result<u64, StoreError> {
         self.store.subscription_requests(email, since)
     }
     fn confirm_subscriber(

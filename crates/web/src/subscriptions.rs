@@ -6,8 +6,9 @@
 //! anywhere, so it needs no CSRF token: its secret is the credential).
 //!
 //! A stranger could type someone else's address: each address gets at most
-//! [`REQUESTS_PER_DAY`] confirmation mails a day, whoever asks, on top of the sender's
-//! rate limit, and the answer is the same whether a mail went or not.
+//! [`REQUESTS_PER_DAY`] confirmation mails a day, whoever asks, and the site at most
+//! [`REQUESTS_PER_HOUR`] in all, on top of each sender's rate limit; the answer is the
+//! same whether a mail went or not.
 
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use seismo_core::access::{digest, new_secret};
-use seismo_core::time::DAY_MS;
+use seismo_core::time::{DAY_MS, HOUR_MS};
 use seismo_notify::Email;
 use seismo_store::{NewNotification, NewSubscriber};
 
@@ -28,6 +29,9 @@ use crate::{ApiError, AppState};
 
 /// Confirmation mails one address gets in a day, at most.
 pub const REQUESTS_PER_DAY: u64 = 3;
+/// Confirmation mails the whole site sends in an hour, at most: many senders with many
+/// addresses cannot make it a mail cannon either.
+pub const REQUESTS_PER_HOUR: u64 = 500;
 /// How long a confirmation link works.
 const CONFIRM_WITHIN_MS: i64 = 7 * DAY_MS;
 /// Services one subscription names, at most.
@@ -70,7 +74,8 @@ async fn subscribe(state: &AppState, asked: NewSubscription) -> Result<(), ApiEr
             None,
         ));
     }
-    let email = asked.email.trim().to_string();
+    // Addresses are compared, and capped, whatever their case.
+    let email = asked.email.trim().to_lowercase();
     if email.len() > 254 || !seismo_notify::subscribers::is_address(&email) {
         return Err(invalid("email", "an email address, name@example.com"));
     }
@@ -121,8 +126,14 @@ async fn subscribe(state: &AppState, asked: NewSubscription) -> Result<(), ApiEr
         .live
         .writer
         .read(move |store| {
-            if store.subscription_requests(&email, now - DAY_MS)? >= REQUESTS_PER_DAY {
+            if store.subscription_requests(Some(&email), now - DAY_MS)? >= REQUESTS_PER_DAY {
                 tracing::info!("subscription refused: the address had its share today");
+                return Ok(());
+            }
+            if store.subscription_requests(None, now - HOUR_MS)? >= REQUESTS_PER_HOUR {
+                tracing::warn!(
+                    "subscription refused: the site sent its share of confirmations this hour"
+                );
                 return Ok(());
             }
             store.add_subscriber(&subscriber, &confirmation).map(drop)
