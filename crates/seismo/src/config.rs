@@ -435,6 +435,8 @@ fn render(out: &mut String, schema: &Object, defaults: &toml::Table, table: &str
         }
     };
     let mut tables = Vec::new();
+    // Tables that are absent unless set (`[subscriptions]`): shown last, commented out.
+    let mut optional_tables = Vec::new();
     for key in schema.properties.keys() {
         match defaults.get(key) {
             Some(toml::Value::Table(inner)) => tables.push((key, inner)),
@@ -442,6 +444,9 @@ fn render(out: &mut String, schema: &Object, defaults: &toml::Table, table: &str
                 out.push('\n');
                 comment(out, &description(key));
                 out.push_str(&format!("{key} = {value}\n"));
+            }
+            None if optional_table(schema.properties.get(key)).is_some() => {
+                optional_tables.push(key);
             }
             None => {
                 out.push('\n');
@@ -467,6 +472,27 @@ fn render(out: &mut String, schema: &Object, defaults: &toml::Table, table: &str
         };
         render(out, &inner_schema, inner, &name);
     }
+    for key in optional_tables {
+        out.push('\n');
+        comment(out, &description(key));
+        out.push_str(&format!("# [{key}]\n"));
+        if let Some(inner) = optional_table(schema.properties.get(key)) {
+            for inner_key in inner.properties.keys() {
+                out.push_str(&format!("# {inner_key} = \"…\"\n"));
+            }
+        }
+    }
+}
+
+/// The table an optional setting holds, when it is one (`Option` of a struct).
+fn optional_table(schema: Option<&RefOr<Schema>>) -> Option<Object> {
+    let RefOr::T(Schema::OneOf(one_of)) = schema? else {
+        return None;
+    };
+    one_of.items.iter().find_map(|item| match item {
+        RefOr::T(Schema::Object(o)) if !o.properties.is_empty() => Some(o.clone()),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
