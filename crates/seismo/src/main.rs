@@ -32,8 +32,24 @@ use seismo::config::Config;
     about = "Outage detection and status pages from user reports"
 )]
 struct Cli {
+    /// How log lines are written to standard error: `text` (coloured only on a
+    /// terminal) or `json`, one object a line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SEISMO_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Where the settings come from; shared by every command that reads them.
@@ -122,14 +138,20 @@ enum ConfigCommand {
 fn main() -> ExitCode {
     // reqwest finds no cryptography of its own: the probes bring ring, shared by all.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SEISMO_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SEISMO_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        // Colour codes only where a person reads them: never in a file or a journal.
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
+    let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Agent(args) => agent::run(args),
         Command::Import(args) => import::run(args),

@@ -452,3 +452,48 @@ fn a_corrupt_store_is_named_with_what_to_do() {
         "{stderr}"
     );
 }
+
+/// The server's log line that says it is serving, as `seismo serve` writes it to a pipe
+/// in `format`.
+fn serving_line(format: &str) -> String {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = seismo()
+        .env("SEISMO_LOG", "info")
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            format,
+            "--data",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let line = stderr
+        .lines()
+        .map(Result::unwrap)
+        .find(|line| line.contains("serving"))
+        .expect("the server logs that it serves");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    line
+}
+
+#[test]
+fn logs_are_json_on_request_and_plain_text_without_colour_in_a_pipe() {
+    let json: serde_json::Value = serde_json::from_str(&serving_line("json")).unwrap();
+    assert_eq!(json["level"], "INFO");
+    assert_eq!(json["fields"]["message"], "serving");
+    assert!(json["fields"]["services"].as_u64().unwrap() > 0);
+    let text = serving_line("text");
+    assert!(text.contains("INFO") && text.contains("serving"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour codes in a pipe: {text:?}"
+    );
+}

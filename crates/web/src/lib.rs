@@ -183,6 +183,31 @@ impl AppState {
     }
 }
 
+/// `/readyz`: whether this node can serve — its store answers (the schema was brought up
+/// to date when it opened, or it would not have started) — and whether it is the one
+/// that runs the engine and the notifications (`leader`: a node on the embedded store
+/// always is). 503 when the store does not answer, so a load balancer sends nothing.
+async fn ready(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let checked = state.live.writer.read(|store| store.setting("ready")).await;
+    let (status, database) = match checked {
+        Ok(_) => (axum::http::StatusCode::OK, "ok".to_string()),
+        Err(error) => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            error.to_string(),
+        ),
+    };
+    let body = serde_json::json!({
+        "ready": status.is_success(),
+        "database": database,
+        "migrations": "current",
+        "leader": true,
+    });
+    (status, axum::Json(body)).into_response()
+}
+
 pub fn app(state: Arc<AppState>) -> Router {
     // What everyone reads during an outage: cached for a few seconds, with ETags.
     let read_mostly = Router::new()
@@ -231,6 +256,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(pages::report_form).post(pages::report_submit),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
         .merge(admin::routes())
         .route("/services/{slug}/subscribe", post(subscriptions::form))
         .route(

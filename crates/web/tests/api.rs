@@ -2844,3 +2844,20 @@ async fn every_secured_route_refuses_missing_wrong_revoked_and_wrong_role_tokens
         "nor revoked"
     );
 }
+
+#[tokio::test]
+async fn readiness_says_whether_the_store_answers_and_who_leads() {
+    let s = server(WebConfig::default());
+    let (status, ready) = s.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["leader"], true);
+    assert_eq!(ready["database"], "ok");
+    let live = s.state.live.clone();
+    tokio::task::spawn_blocking(move || live.finish())
+        .await
+        .unwrap();
+    let (status, ready) = s.get("/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(ready["ready"], false);
+}
