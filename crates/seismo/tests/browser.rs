@@ -461,6 +461,15 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
         "the update is not shown on the dashboard",
     )
     .await;
+    assert_eq!(
+        eval(
+            &client,
+            "return document.querySelector('.admin-incident select[name=state]').value"
+        )
+        .await,
+        "identified",
+        "the next update starts from where the last one left it"
+    );
     screenshot(&client, "admin.png").await;
 
     // Readers see both updates on the public page, the Markdown rendered.

@@ -328,7 +328,9 @@ async fn logout(State(state): State<Arc<AppState>>, request: Request<Body>) -> R
 struct Dashboard<'a> {
     user: &'a User,
     csrf: &'a str,
-    active: Vec<&'a IncidentView>,
+    /// The active incidents, each with the state its operators last gave it (what
+    /// its update form starts at).
+    active: Vec<(&'a IncidentView, &'static str)>,
     services: Vec<(&'a str, &'a str)>,
     silences: Vec<silences::SilenceInfo>,
     /// Each maintenance now or to come: its id when made here, title, and when.
@@ -377,6 +379,13 @@ async fn render_dashboard(
             .incidents
             .iter()
             .filter(|i| i.state.is_active())
+            .map(|i| {
+                let current = i
+                    .updates
+                    .last()
+                    .map_or("investigating", |w| w.state.as_str());
+                (i, current)
+            })
             .collect(),
         services: snapshot
             .services
