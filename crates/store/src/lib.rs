@@ -244,8 +244,9 @@ pub trait Store: Send {
         not_before: Millis,
     ) -> Result<Option<Subscriber>, StoreError>;
 
-    /// Ends the subscription whose unsubscribe secret is `unsubscribe`; false when none
-    /// is in force.
+    /// Ends the subscription whose unsubscribe secret is `unsubscribe`, and forgets the
+    /// mails still queued for it (none is sent after the click); false when none is in
+    /// force.
     fn end_subscription(&mut self, unsubscribe: &str, at: Millis) -> Result<bool, StoreError>;
 
     /// Every subscription not ended (confirmed or waiting), by id.

@@ -945,14 +945,28 @@ impl Store for SqliteStore {
     }
 
     fn end_subscription(&mut self, unsubscribe: &str, at: Millis) -> Result<bool, StoreError> {
-        let ended = self
-            .conn
-            .execute(
-                "UPDATE subscribers SET ended_ms = ?2 WHERE unsubscribe = ?1 AND ended_ms IS NULL",
+        let context = "ending a subscription";
+        let transaction = self.conn.transaction().during(context)?;
+        let id: Option<i64> = transaction
+            .query_row(
+                "UPDATE subscribers SET ended_ms = ?2 WHERE unsubscribe = ?1 AND ended_ms IS NULL
+                 RETURNING id",
                 params![unsubscribe, at],
+                |row| row.get(0),
             )
-            .during("ending a subscription")?;
-        Ok(ended == 1)
+            .optional()
+            .during(context)?;
+        if let Some(id) = id {
+            transaction
+                .execute(
+                    "DELETE FROM notifications WHERE channel = ?1
+                     AND delivered_ms IS NULL AND dead_ms IS NULL",
+                    [crate::subscriber_channel(id)],
+                )
+                .during(context)?;
+        }
+        transaction.commit().during(context)?;
+        Ok(id.is_some())
     }
 
     fn subscribers(&mut self) -> Result<Vec<Subscriber>, StoreError> {

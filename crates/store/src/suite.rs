@@ -864,7 +864,22 @@ fn subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(db: &
         None,
         "once"
     );
+    assert_eq!(
+        store.due_notifications(T0 + 50, 10).unwrap().len(),
+        3,
+        "Bob's confirmation still queued"
+    );
     assert!(store.end_subscription("leave-b1", T0 + 50).unwrap());
+    assert_eq!(
+        store
+            .due_notifications(T0 + 50, 10)
+            .unwrap()
+            .iter()
+            .map(|n| n.channel.clone())
+            .collect::<Vec<_>>(),
+        [ann, again].map(subscriber_channel),
+        "what was queued for Bob is forgotten with him"
+    );
     assert!(
         !store.end_subscription("leave-b1", T0 + 60).unwrap(),
         "once"
