@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::{incidents, maintenances, notifications, silences, tokens};
 use crate::error::Path;
-use crate::intake::{self, Sender};
+use crate::intake;
 use crate::{ApiError, AppState};
 
 /// How long a session lasts.
@@ -207,11 +207,7 @@ struct LoginForm {
 
 async fn login(State(state): State<Arc<AppState>>, request: Request<Body>) -> Response {
     let result = async {
-        let (parts, body) = request.into_parts();
-        crate::pages::same_site(&parts.headers, &state.config.public_url)?;
-        let sender = Sender::of(&state, &parts).await?;
-        state.limiter.admit(&sender)?;
-        let bytes = intake::read_body(&state, &parts.headers, body, 4096).await?;
+        let (sender, bytes) = crate::pages::site_form(&state, request, 4096).await?;
         let form: LoginForm = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_form", e.to_string(), None)
         })?;

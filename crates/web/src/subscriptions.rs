@@ -202,11 +202,7 @@ pub async fn form(
     request: Request<Body>,
 ) -> Response {
     let result = async {
-        let (parts, body) = request.into_parts();
-        crate::pages::same_site(&parts.headers, &state.config.public_url)?;
-        let sender = Sender::of(&state, &parts).await?;
-        state.limiter.admit(&sender)?;
-        let bytes = intake::read_body(&state, &parts.headers, body, 4096).await?;
+        let (_, bytes) = crate::pages::site_form(&state, request, 4096).await?;
         let field: EmailField =
             serde_urlencoded::from_bytes(&bytes).map_err(|e| invalid("email", e.to_string()))?;
         subscribe(

@@ -194,12 +194,7 @@ pub async fn report_submit(
         Err(error) => return error_page(error),
     };
     let result = async {
-        let (parts, body) = request.into_parts();
-        same_site(&parts.headers, &state.config.public_url)?;
-        let sender = Sender::of(&state, &parts).await?;
-        state.limiter.admit(&sender)?;
-        let body =
-            intake::read_body(&state, &parts.headers, body, state.config.max_json_body).await?;
+        let (sender, body) = site_form(&state, request, state.config.max_json_body).await?;
         let fields: FormFields = serde_urlencoded::from_bytes(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -252,6 +247,22 @@ pub async fn report_submit(
 /// must name the host the request was sent to or the public address. A page elsewhere
 /// cannot forge these in its visitors' browsers, so it cannot make them post reports
 /// from their addresses; a client that sends neither uses the JSON API instead.
+/// A form posted by a browser from this site: its sender, once it passed the sender's
+/// rate limit, and its body, at most `limit` bytes. The report form, the sign-in form and
+/// the subscription form all begin so.
+pub(crate) async fn site_form(
+    state: &AppState,
+    request: Request<Body>,
+    limit: usize,
+) -> Result<(Sender, axum::body::Bytes), ApiError> {
+    let (parts, body) = request.into_parts();
+    same_site(&parts.headers, &state.config.public_url)?;
+    let sender = Sender::of(state, &parts).await?;
+    state.limiter.admit(&sender)?;
+    let bytes = intake::read_body(state, &parts.headers, body, limit).await?;
+    Ok((sender, bytes))
+}
+
 pub(crate) fn same_site(headers: &HeaderMap, public_url: &str) -> Result<(), ApiError> {
     let refused = |why: &str| {
         ApiError::new(
