@@ -12,6 +12,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use support::Server;
@@ -99,10 +101,40 @@ async fn wait_until(client: &Client, script: &str, seconds: u64, what: &str) {
     }
 }
 
+/// Finds the first element `css` selects and acts on it. A live page swaps its content
+/// when an incident changes, until the reader starts writing on it: when the swap falls
+/// between the find and the act, find it again.
+async fn act_on<F, A>(client: &Client, css: &str, act: F)
+where
+    F: Fn(Element) -> A,
+    A: Future<Output = Result<(), CmdError>>,
+{
+    let started = Instant::now();
+    loop {
+        let done = match client.find(Locator::Css(css)).await {
+            Ok(element) => act(element).await,
+            Err(error) => Err(error),
+        };
+        match done {
+            Ok(()) => return,
+            Err(error) => assert!(started.elapsed() < Duration::from_secs(5), "{css}: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Clicks the first element `css` selects.
 async fn click(client: &Client, css: &str) {
-    let element = client.find(Locator::Css(css)).await.unwrap();
-    element.click().await.unwrap();
+    act_on(client, css, |element| async move { element.click().await }).await;
+}
+
+/// Replaces the text of the first field `css` selects.
+async fn fill(client: &Client, css: &str, text: &str) {
+    act_on(client, css, |field| async move {
+        field.clear().await?;
+        field.send_keys(text).await
+    })
+    .await;
 }
 
 async fn screenshot(client: &Client, name: &str) {
@@ -374,6 +406,7 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
         .write_all(b"a long enough password\n")
         .unwrap();
     assert!(adding.wait().unwrap().success());
+    let token = support::create_token(&data, "operator");
     let driver = Driver::start();
     let server = Server::start(&data, &[]);
     let client = browser(&driver, &dir.path().join("profile")).await;
@@ -388,16 +421,8 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
             .path()
             .ends_with("/admin/login")
     );
-    let fill = |css: &'static str, text: &'static str| {
-        let client = client.clone();
-        async move {
-            let field = client.find(Locator::Css(css)).await.unwrap();
-            field.clear().await.unwrap();
-            field.send_keys(text).await.unwrap();
-        }
-    };
-    fill("input[name=name]", "ada").await;
-    fill("input[name=password]", "a wrong password").await;
+    fill(&client, "input[name=name]", "ada").await;
+    fill(&client, "input[name=password]", "a wrong password").await;
     click(&client, "form button").await;
     wait_until(
         &client,
@@ -406,8 +431,8 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
         "a wrong password was not refused",
     )
     .await;
-    fill("input[name=name]", "ada").await;
-    fill("input[name=password]", "a long enough password").await;
+    fill(&client, "input[name=name]", "ada").await;
+    fill(&client, "input[name=password]", "a long enough password").await;
     click(&client, "form button").await;
     wait_until(
         &client,
@@ -427,9 +452,19 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
     );
 
     // Declare an incident on Slack.
-    fill("#declare input[name=title]", "Messages are delayed").await;
-    fill("#declare input[name=services]", "slack").await;
-    fill("#declare textarea[name=message]", "We are **on it**.").await;
+    fill(
+        &client,
+        "#declare input[name=title]",
+        "Messages are delayed",
+    )
+    .await;
+    fill(&client, "#declare input[name=services]", "slack").await;
+    fill(
+        &client,
+        "#declare textarea[name=message]",
+        "We are **on it**.",
+    )
+    .await;
     click(&client, "#declare button").await;
     wait_until(
         &client,
@@ -438,25 +473,67 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
         "the declared incident is not listed",
     )
     .await;
-    // Post an update on it.
-    client
-        .find(Locator::Css(
-            ".admin-incident select[name=state] option[value=identified]",
-        ))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    fill(
-        ".admin-incident textarea[name=message]",
-        "The cause is a bad deploy.",
+    let id = eval(
+        &client,
+        "return document.querySelector('.admin-incident').dataset.incident",
     )
     .await;
-    click(&client, ".admin-incident button").await;
+    let this = format!("[data-incident='{}']", id.as_str().unwrap());
+    // Write an update on it.
+    click(
+        &client,
+        &format!("{this} select[name=state] option[value=identified]"),
+    )
+    .await;
+    let typed = "The cause is a bad deploy.";
+    fill(&client, &format!("{this} textarea[name=message]"), typed).await;
+    // Meanwhile another operator declares an incident through the API: the page says
+    // so, but keeps the form being written rather than swapping it for a fresh page.
+    let api = server.url("/api/v1/incidents");
+    let declared = tokio::task::spawn_blocking(move || {
+        support::http()
+            .build()
+            .unwrap()
+            .post(api)
+            .bearer_auth(token)
+            .json(&json!({"title": "Calls drop", "services": ["zoom"],
+                          "state": "investigating", "message": "Calls drop after a minute."}))
+            .send()
+            .unwrap()
+            .status()
+    })
+    .await
+    .unwrap();
+    assert_eq!(declared, 201);
     wait_until(
         &client,
-        "return document.querySelector('.admin-incident p')?.textContent.includes('Identified by ada')",
+        "return document.getElementById('live').textContent.includes('Calls drop after a minute') \
+                && document.body.dataset.held === 'true'",
+        10,
+        "the page did not tell of the other incident while an update was being written",
+    )
+    .await;
+    let kept = eval(
+        &client,
+        &format!(
+            "const field = document.querySelector(\"{this} textarea[name=message]\"); \
+             return [field.value, document.activeElement === field, \
+                     document.querySelectorAll('.admin-incident').length]"
+        ),
+    )
+    .await;
+    assert_eq!(
+        kept,
+        json!([typed, true, 1]),
+        "the form being written was replaced"
+    );
+    click(&client, &format!("{this} button")).await;
+    wait_until(
+        &client,
+        &format!(
+            "return document.querySelector(\"{this} p\")?.textContent.includes('Identified by ada') \
+                    && document.querySelectorAll('.admin-incident').length === 2"
+        ),
         10,
         "the update is not shown on the dashboard",
     )
@@ -464,7 +541,7 @@ async fn an_operator_signs_in_declares_and_updates_and_readers_see_it() {
     assert_eq!(
         eval(
             &client,
-            "return document.querySelector('.admin-incident select[name=state]').value"
+            &format!("return document.querySelector(\"{this} select[name=state]\").value")
         )
         .await,
         "identified",

@@ -38,22 +38,42 @@ function localAxes(root) {
 }
 localTimes(document);
 localAxes(document);
-document.addEventListener("input", e => { if (e.target.id === "search") filterServices(); });
 // Live: when an incident changes, fetch this page again and swap its content, keeping
-// what the reader typed; without scripts, a reload does the same.
+// what the reader typed in the search box; without scripts, a reload does the same.
+// A reader who is writing keeps the page they write on: while a field of the page has
+// focus, or one of its forms holds changes not yet sent, the fresh page waits (the
+// notice still says what changed), and comes once the field is left untouched.
+let edited = false, held = false;
+document.addEventListener("input", e => {
+  if (e.target.id === "search") filterServices();
+  else if (e.target.form) edited = true;
+});
+function writing() {
+  const field = document.activeElement;
+  return edited || (field !== null && field.matches("input, textarea, select") &&
+    document.querySelector("main").contains(field));
+}
+function hold() { held = true; document.body.dataset.held = "true"; }
+async function refresh() {
+  const response = await fetch(location.href, {cache: "no-store"});
+  if (!response.ok) return;
+  const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
+  if (writing()) return hold();
+  const search = document.getElementById("search"), typed = search && search.value;
+  document.querySelector("main").replaceWith(fresh);
+  if (typed) { document.getElementById("search").value = typed; filterServices(); }
+  localTimes(fresh);
+  localAxes(fresh);
+  held = false; delete document.body.dataset.held;
+  document.body.dataset.updates = (Number(document.body.dataset.updates || 0) + 1).toString();
+}
 if (window.EventSource) {
   const live = document.getElementById("live");
-  new EventSource("/api/v1/events").addEventListener("incident", async e => {
+  new EventSource("/api/v1/events").addEventListener("incident", e => {
     const change = JSON.parse(e.data);
     live.textContent = change.text; live.hidden = false;
-    const response = await fetch(location.href, {cache: "no-store"});
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html").querySelector("main");
-    const search = document.getElementById("search"), typed = search && search.value;
-    document.querySelector("main").replaceWith(fresh);
-    if (typed) { document.getElementById("search").value = typed; filterServices(); }
-    localTimes(fresh);
-    localAxes(fresh);
-    document.body.dataset.updates = (Number(document.body.dataset.updates || 0) + 1).toString();
+    if (writing()) hold(); else refresh();
   });
+  // Focus moves after the blur event: look once it has landed.
+  document.addEventListener("focusout", () => setTimeout(() => { if (held && !writing()) refresh(); }));
 }
