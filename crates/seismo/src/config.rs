@@ -33,9 +33,14 @@ pub struct Config {
     /// Address `seismo serve` listens on; port 0 picks a free one.
     #[schema(value_type = String)]
     pub listen: SocketAddr,
-    /// Directory of the embedded SQLite store (DIR/seismo.db).
+    /// Directory of the embedded SQLite store (DIR/seismo.db), used when `database`
+    /// is not set.
     #[schema(value_type = String)]
     pub data: PathBuf,
+    /// A PostgreSQL database to keep everything in instead of the embedded store
+    /// ("postgres://user:password@host:5432/seismo"), shared by every node that names
+    /// it. Also SEISMO_DATABASE_URL.
+    pub database: Option<String>,
     /// The services to watch: a catalog file (README, "Catalog"). Not set: the built-in
     /// demo catalog of 28 well-known services.
     #[schema(value_type = Option<String>)]
@@ -198,6 +203,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("./seismo-data"),
+            database: None,
             catalog: None,
             geoip: None,
             counting_window: Duration::from_secs(3600),
@@ -304,6 +310,12 @@ impl Config {
         for (variable, value) in env {
             let Some(path) = variable.strip_prefix("SEISMO_") else {
                 continue;
+            };
+            // The name such addresses go by elsewhere.
+            let path = if path == "DATABASE_URL" {
+                "DATABASE"
+            } else {
+                path
             };
             if NOT_SETTINGS.contains(&variable.as_str()) {
                 continue;
@@ -604,11 +616,17 @@ mod tests {
                     r#"["10.0.0.0/8", "192.0.2.1/32"]"#,
                 ),
                 ("SEISMO_LOG", "debug"),
+                ("SEISMO_DATABASE_URL", "postgres://db.example/seismo"),
                 ("HOME", "/root"),
             ],
         )
         .unwrap();
         assert_eq!(config.engine.sensitivity, 9.5);
+        assert_eq!(
+            config.database.as_deref(),
+            Some("postgres://db.example/seismo"),
+            "the usual name of a database's address"
+        );
         assert_eq!(config.listen.port(), 0);
         assert_eq!(config.counting_window_ms(), 30 * 60_000);
         assert_eq!(

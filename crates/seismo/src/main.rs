@@ -62,6 +62,10 @@ pub struct Common {
     /// Overrides `data`: the directory of the embedded SQLite store.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Overrides `database`: a PostgreSQL database (postgres://…) to use instead of
+    /// the embedded store.
+    #[arg(long)]
+    database: Option<String>,
     /// Overrides `catalog`: the services to watch (TOML).
     #[arg(long)]
     catalog: Option<PathBuf>,
@@ -88,6 +92,9 @@ impl Common {
         let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
         if let Some(data) = &self.data {
             config.data = data.clone();
+        }
+        if self.database.is_some() {
+            config.database = self.database.clone();
         }
         if self.catalog.is_some() {
             config.catalog = self.catalog.clone();

@@ -41,7 +41,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.common.place(&e.field)))?;
     let demo = match &demo_dir {
         Some(dir) => {
+            // The demo always runs on a fresh embedded store of its own.
             settings.data = dir.path().to_path_buf();
+            settings.database = None;
             Some(demo::prepare(dir.path(), &catalog)?)
         }
         None => None,
@@ -124,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(password) = &demo_admin_password {
             eprintln!("demo admin pages: http://{address}/admin (name demo, password {password})");
         }
-        tracing::info!(services = state.live.catalog.services().len(), data = %settings.data.display(), "serving");
+        tracing::info!(services = state.live.catalog.services().len(), store = %crate::setup::describe(&settings), "serving");
         let stopping = CancellationToken::new();
         let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());
         tokio::spawn(ticker.run(tick, stopping.clone()));

@@ -11,7 +11,7 @@ use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
 use seismo_core::time::Millis;
 use seismo_runtime::Live;
-use seismo_store::{SqliteStore, Store, StoreError, WriterConfig};
+use seismo_store::{PostgresStore, SqliteStore, Store, StoreError, WriterConfig};
 
 use seismo::config::Config;
 
@@ -43,20 +43,20 @@ impl Intake {
         };
         let gazetteer = Gazetteer::embedded();
         let mut store = open_store(config)?;
-        let client_salt = salt(&mut store)?;
+        let client_salt = salt(&mut *store)?;
         let writer_config = WriterConfig {
             counting_window: config.counting_window_ms(),
             ..WriterConfig::default()
         };
         let live = Live::start(
-            Box::new(store),
+            store,
             catalog.clone(),
             gazetteer,
             config.engine.clone(),
             writer_config,
             now,
         )
-        .with_context(|| format!("starting on the store in {}", config.data.display()))?;
+        .with_context(|| format!("starting on the store {}", describe(config)))?;
         Ok(Intake {
             catalog,
             gazetteer,
@@ -84,27 +84,58 @@ impl Intake {
     }
 }
 
-/// The store the settings name, or an error that says which file and what to do.
-pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    let file = config.data.join("seismo.db");
-    SqliteStore::open(&config.data).map_err(|error| {
-        let advice = match &error {
-            StoreError::Corrupt { .. } => {
-                "it is damaged or not seismo's: restore it from a backup, or move it away to start afresh"
+/// The store the settings name (PostgreSQL when `database` is set, else SQLite in
+/// `data`), or an error that says which and what to do.
+pub fn open_store(config: &Config) -> anyhow::Result<Box<dyn Store>> {
+    let advice = |error: &StoreError, unavailable: &str| {
+        match error {
+        StoreError::Corrupt { .. } => {
+            "it is damaged or not seismo's: restore it from a backup, or move it away to start afresh".to_string()
+        }
+        _ => unavailable.to_string(),
+    }
+    };
+    match &config.database {
+        Some(url) => match PostgresStore::connect(url) {
+            Ok(store) => Ok(Box::new(store)),
+            Err(error) => {
+                let advice = advice(
+                    &error,
+                    "check that the server runs and the address, user and password are right",
+                );
+                anyhow::bail!(
+                    "cannot open the database {}: {error}; {advice}",
+                    describe(config)
+                )
             }
-            _ => "check that the directory exists, is writable and has free space",
-        };
-        anyhow::anyhow!("cannot open the store {}: {error}; {advice}", file.display())
-    })
+        },
+        None => match SqliteStore::open(&config.data) {
+            Ok(store) => Ok(Box::new(store)),
+            Err(error) => {
+                let advice = advice(
+                    &error,
+                    "check that the directory exists, is writable and has free space",
+                );
+                anyhow::bail!(
+                    "cannot open the store {}: {error}; {advice}",
+                    describe(config)
+                )
+            }
+        },
+    }
 }
 
-/// The secret salt of client hashes: made once per store, then kept in it.
-pub fn salt(store: &mut SqliteStore) -> anyhow::Result<u64> {
-    if let Some(value) = store.setting("client_salt")? {
-        return value
-            .parse()
-            .context("the stored client_salt is not a number");
+/// The store the settings name, for logs and errors: never a password.
+pub fn describe(config: &Config) -> String {
+    match &config.database {
+        Some(url) => PostgresStore::describe(url),
+        None => config.data.join("seismo.db").display().to_string(),
     }
+}
+
+/// The secret salt of client hashes: made once per store, then kept in it (the first
+/// node to start on a shared database makes it for all).
+pub fn salt(store: &mut dyn Store) -> anyhow::Result<u64> {
     // RandomState is seeded from the operating system's randomness.
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
@@ -112,9 +143,11 @@ pub fn salt(store: &mut SqliteStore) -> anyhow::Result<u64> {
             .duration_since(std::time::UNIX_EPOCH)?
             .as_nanos(),
     );
-    let salt = hasher.finish();
-    store.set_setting("client_salt", &salt.to_string())?;
-    Ok(salt)
+    let fresh = hasher.finish();
+    store
+        .first_setting("client_salt", &fresh.to_string())?
+        .parse()
+        .context("the stored client_salt is not a number")
 }
 
 /// The wall clock, in epoch milliseconds.

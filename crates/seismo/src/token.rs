@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let name = match name {
                 Some(name) if name.trim().is_empty() => bail!("--name must not be empty"),
                 Some(name) => name,
-                None => unused_name(&mut store, role)?,
+                None => unused_name(&mut *store, role)?,
             };
             let (secret, digest) = new_secret()?;
             let token = Token {

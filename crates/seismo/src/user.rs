@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use seismo_core::access::{Role, User, hash_password, new_secret};
 use seismo_core::time::format_rfc3339;
-use seismo_store::Store;
 
 use crate::Common;
 use crate::setup::{open_store, wall_clock};

@@ -453,6 +453,27 @@ fn a_corrupt_store_is_named_with_what_to_do() {
     );
 }
 
+#[test]
+fn a_database_out_of_reach_is_named_without_its_password() {
+    // Nothing listens on port 1; the address comes from the environment.
+    let output = seismo()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "SEISMO_DATABASE_URL",
+            "postgres://seismo:hunter2@127.0.0.1:1/seismo?connect_timeout=5",
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot open the database postgres://seismo@127.0.0.1:1/seismo")
+            && stderr.contains("check that the server runs")
+            && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+}
+
 /// The server's log line that says it is serving, as `seismo serve` writes it to a pipe
 /// in `format`.
 fn serving_line(format: &str) -> String {

@@ -1,4 +1,4 @@
-//! An acknowledged report survives `kill -9` of the server.
+//! An acknowledged report survives `kill -9` of the server, on either store.
 
 mod support;
 
@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use seismo_store::suite::{Database, PostgresSchema};
 use seismo_store::{SqliteStore, Store};
 use serde_json::json;
 use support::Server;
@@ -15,9 +16,26 @@ use support::Server;
 fn acknowledged_reports_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    survives_sigkill(&data, &[], &|| Box::new(SqliteStore::open(&data).unwrap()));
+}
+
+#[test]
+fn acknowledged_reports_survive_sigkill_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = PostgresSchema::new();
+    let url = schema.url();
+    // The data directory stays empty: everything goes to the database.
+    let data = dir.path().join("unused");
+    survives_sigkill(&data, &["--database", &url], &|| schema.open());
+    assert!(!data.join("seismo.db").exists());
+}
+
+/// Posts from eight threads, kills the server with SIGKILL mid-stream, and checks that
+/// the store `open` reads holds every acknowledged report and a restart counts them.
+fn survives_sigkill(data: &std::path::Path, store: &[&str], open: &dyn Fn() -> Box<dyn Store>) {
     // A partner's importer token: it names its reporters, so each report counts.
-    let token = support::create_token(&data, "importer");
-    let mut server = Server::start(&data, &[]);
+    let token = support::create_token_with(data, "importer", store);
+    let mut server = Server::start(data, store);
     let url = server.url("/api/v1/reports");
     let acknowledged = Arc::new(Mutex::new(Vec::<i64>::new()));
     let acks = Arc::new(AtomicUsize::new(0));
@@ -56,8 +74,7 @@ fn acknowledged_reports_survive_sigkill() {
     let acknowledged = acknowledged.lock().unwrap().clone();
 
     let mut stored = HashSet::new();
-    SqliteStore::open(&data)
-        .unwrap()
+    open()
         .scan(i64::MIN, &mut |outcome, _| {
             stored.insert(outcome.id);
         })
@@ -74,7 +91,7 @@ fn acknowledged_reports_survive_sigkill() {
     );
 
     // The restarted server rebuilds its counts from the store.
-    let server = Server::start(&data, &[]);
+    let server = Server::start(data, store);
     let aws = server.get("/api/v1/services/aws");
     assert!(
         aws["reports_last_hour"].as_u64().unwrap() >= acknowledged.len() as u64,

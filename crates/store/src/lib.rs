@@ -3,11 +3,14 @@
 //! acknowledges each one only after its group is durable, and the behaviour [`suite`]
 //! every implementation must pass.
 
+mod codec;
+mod postgres;
 mod record;
 mod sqlite;
 pub mod suite;
 mod writer;
 
+pub use postgres::PostgresStore;
 pub use record::StoredReport;
 pub use sqlite::{PROBE_RETENTION, SqliteStore};
 pub use writer::{Committed, Pending, Writer, WriterConfig};
@@ -72,8 +75,9 @@ pub struct Outcome {
 ///   order; a cursor (the last id seen) finds everything committed after it, late
 ///   reports (an old `at`, stored now) included.
 ///
-/// Implementations keep SQL portable between SQLite and PostgreSQL: times are epoch
-/// milliseconds, booleans are integers.
+/// Two implementations keep it: [`SqliteStore`], one file written by one process, and
+/// [`PostgresStore`], one database shared by several nodes. Both keep times as epoch
+/// milliseconds and bodies as the same JSON, so a record reads the same from either.
 pub trait Store: Send {
     /// Appends `reports` in one transaction and decides which of them count, with the
     /// counting window `window`; returns each report's id and whether it counted, in
@@ -109,6 +113,10 @@ pub trait Store: Send {
     fn setting(&mut self, key: &str) -> Result<Option<String>, StoreError>;
 
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// The setting `key`, set to `value` first when it has none: of nodes that start
+    /// together, the first to store a value gives it to all (the client-hash salt).
+    fn first_setting(&mut self, key: &str, value: &str) -> Result<String, StoreError>;
 
     /// In one transaction: inserts or replaces `incidents` (by id) and appends `events`
     /// (their `seq` is ignored: the store numbers them).

@@ -4,12 +4,13 @@ use std::hash::BuildHasher;
 use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
-use seismo_core::access::{Role, SecretDigest, Session, Token, User};
+use seismo_core::access::{SecretDigest, Session, Token, User};
 use seismo_core::operator::OperatorUpdate;
-use seismo_core::probe::{Failure, FailureKind, Outcome as ProbeOutcome, ProbeResult};
+use seismo_core::probe::{Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
+use crate::codec::{failure, from_json, hex, role, to_json, unhex};
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
@@ -489,8 +490,7 @@ impl Store for SqliteStore {
                 .during(context)?;
             for result in results {
                 let outcome = &result.outcome;
-                let detail =
-                    serde_json::to_string(&outcome.detail).expect("a probe's detail serialises");
+                let detail = to_json(&outcome.detail);
                 insert
                     .execute(params![
                         result.service,
@@ -541,22 +541,12 @@ impl Store for SqliteStore {
             .during(context)?;
         let mut results = Vec::new();
         while let Some(row) = rows.next().during(context)? {
-            let corrupt = |what: String| StoreError::Corrupt {
-                context,
-                source: what.into(),
-            };
             let kind: Option<String> = row.get(7).during(context)?;
-            let failure = match kind {
-                Some(kind) => Some(Failure {
-                    kind: FailureKind::parse(&kind)
-                        .ok_or_else(|| corrupt(format!("failure kind {kind:?}")))?,
-                    message: row
-                        .get::<_, Option<String>>(8)
-                        .during(context)?
-                        .unwrap_or_default(),
-                }),
-                None => None,
-            };
+            let failure = failure(
+                context,
+                kind.as_deref(),
+                row.get::<_, Option<String>>(8).during(context)?,
+            )?;
             let detail: String = row.get(9).during(context)?;
             results.push(ProbeResult {
                 service: row.get(0).during(context)?,
@@ -568,8 +558,7 @@ impl Store for SqliteStore {
                     ok: row.get(5).during(context)?,
                     latency_ms: row.get::<_, i64>(6).during(context)? as u64,
                     failure,
-                    detail: serde_json::from_str(&detail)
-                        .map_err(|e| corrupt(format!("probe detail: {e}")))?,
+                    detail: from_json(context, &detail)?,
                 },
             });
         }
@@ -579,7 +568,7 @@ impl Store for SqliteStore {
 
     fn add_official_reading(&mut self, reading: &OfficialRecord) -> Result<(), StoreError> {
         let context = "adding an official reading";
-        let status = serde_json::to_string(&reading.status).expect("an official status serialises");
+        let status = to_json(&reading.status);
         let transaction = self.conn.transaction().during(context)?;
         transaction
             .execute(
@@ -765,13 +754,10 @@ impl Store for SqliteStore {
         let mut rows = select.query([]).during(context)?;
         let mut users = Vec::new();
         while let Some(row) = rows.next().during(context)? {
-            let role: String = row.get(1).during(context)?;
+            let role_name: String = row.get(1).during(context)?;
             users.push(User {
                 name: row.get(0).during(context)?,
-                role: role.parse::<Role>().map_err(|e| StoreError::Corrupt {
-                    context,
-                    source: e.into(),
-                })?,
+                role: role(context, &role_name)?,
                 password_hash: row.get(2).during(context)?,
                 created_at: row.get(3).during(context)?,
                 revoked_at: row.get(4).during(context)?,
@@ -870,7 +856,7 @@ impl Store for SqliteStore {
         confirmation: &NewNotification,
     ) -> Result<i64, StoreError> {
         let context = "adding a subscriber";
-        let services = serde_json::to_string(&subscriber.services).expect("slugs serialise");
+        let services = to_json(&subscriber.services);
         let transaction = self.conn.transaction().during(context)?;
         transaction
             .execute(
@@ -985,10 +971,7 @@ impl Store for SqliteStore {
             subscribers.push(Subscriber {
                 id: row.get(0).during(context)?,
                 email: row.get(1).during(context)?,
-                services: serde_json::from_str(&services).map_err(|e| StoreError::Corrupt {
-                    context,
-                    source: e.into(),
-                })?,
+                services: from_json(context, &services)?,
                 created_at: row.get(3).during(context)?,
                 confirmed_at: row.get(4).during(context)?,
                 unsubscribe: row.get(5).during(context)?,
@@ -1086,7 +1069,7 @@ impl Store for SqliteStore {
     }
 
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError> {
-        let body = serde_json::to_string(update).expect("an operator's update serialises");
+        let body = to_json(update);
         self.conn
             .execute(
                 "INSERT INTO operator_updates (incident, at_ms, body) VALUES (?1, ?2, ?3)",
@@ -1106,12 +1089,7 @@ impl Store for SqliteStore {
         let mut updates = Vec::new();
         while let Some(row) = rows.next().during(context)? {
             let body: String = row.get(0).during(context)?;
-            updates.push(
-                serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
-                    context,
-                    source: e.into(),
-                })?,
-            );
+            updates.push(from_json(context, &body)?);
         }
         Ok(updates)
     }
@@ -1136,10 +1114,7 @@ impl Store for SqliteStore {
                 service: row.get(0).during(context)?,
                 feed: row.get(1).during(context)?,
                 at: row.get(2).during(context)?,
-                status: serde_json::from_str(&status).map_err(|e| StoreError::Corrupt {
-                    context,
-                    source: e.into(),
-                })?,
+                status: from_json(context, &status)?,
             });
         }
         Ok(readings)
@@ -1176,17 +1151,12 @@ impl Store for SqliteStore {
         let mut rows = select.query([]).during(context)?;
         let mut tokens = Vec::new();
         while let Some(row) = rows.next().during(context)? {
-            let corrupt = |what: String| StoreError::Corrupt {
-                context,
-                source: what.into(),
-            };
-            let role: String = row.get(1).during(context)?;
+            let role_name: String = row.get(1).during(context)?;
             let digest: String = row.get(2).during(context)?;
             tokens.push(Token {
                 name: row.get(0).during(context)?,
-                role: role.parse::<Role>().map_err(corrupt)?,
-                digest: unhex(&digest)
-                    .ok_or_else(|| corrupt(format!("digest {digest:?} is not 64 hex digits")))?,
+                role: role(context, &role_name)?,
+                digest: unhex(context, &digest)?,
                 created_at: row.get(3).during(context)?,
                 expires_at: row.get(4).during(context)?,
                 revoked_at: row.get(5).during(context)?,
@@ -1291,6 +1261,21 @@ impl Store for SqliteStore {
             [key, value],
         ).during("writing a setting")?;
         Ok(())
+    }
+
+    fn first_setting(&mut self, key: &str, value: &str) -> Result<String, StoreError> {
+        let context = "writing a setting";
+        self.conn
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                [key, value],
+            )
+            .during(context)?;
+        self.conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .during(context)
     }
 
     fn save_incidents(
@@ -1459,21 +1444,6 @@ impl SqliteStore {
         }
         Ok(outcomes)
     }
-}
-
-fn hex(digest: &SecretDigest) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<SecretDigest> {
-    let mut digest = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in digest.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(digest)
 }
 
 /// `old` (positions in `reports`, in time order) cut into runs of at most a day, so

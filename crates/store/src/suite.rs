@@ -1,6 +1,7 @@
-//! The behaviour suite of the [`Store`] contract: one function that any implementation
-//! runs from its tests (SQLite here; PostgreSQL when it comes), so every store keeps the
-//! same promises. Each check panics with what broke.
+//! The behaviour suite of the [`Store`] contract: one function that every implementation
+//! runs from its tests (SQLite and PostgreSQL), so every store keeps the same promises,
+//! and [`run_shared`] for a store that several nodes write at once. Each check panics
+//! with what broke. [`PostgresSchema`] gives a test a schema of its own to run them on.
 
 use seismo_core::access::{Role, Token, digest};
 use seismo_core::probe::{
@@ -34,6 +35,12 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     subscribers_confirm_once_and_unsubscribe_with_their_confirmation_queued(&*fresh());
     maintenances_are_kept_until_cancelled(&*fresh());
     channels_are_put_by_name_and_deleted(&*fresh());
+    the_first_setting_stored_stays(&*fresh());
+}
+
+/// The checks of a store that several nodes write at once, on one database.
+pub fn run_shared(db: &dyn Database) {
+    nodes_appending_together_count_each_reporter_once_in_commit_order(db);
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -119,6 +126,71 @@ fn appends_and_scans_in_time_order_across_reopen(db: &dyn Database) {
             (ids[0], Some(5368361), Some("CA".into()), T0 + 305),
         ]
     );
+}
+
+fn the_first_setting_stored_stays(db: &dyn Database) {
+    let mut store = db.open();
+    assert_eq!(store.first_setting("salt", "1").unwrap(), "1");
+    assert_eq!(
+        db.open().first_setting("salt", "2").unwrap(),
+        "1",
+        "a second node takes the first node's value"
+    );
+    assert_eq!(store.setting("salt").unwrap().as_deref(), Some("1"));
+}
+
+/// Four nodes append the same reporters at once, each in many small transactions; a
+/// fifth reads the outbox of reports as they come. Each reporter counts once per
+/// window whoever stored it, and the reader's cursor, never waiting for a node,
+/// misses no report.
+fn nodes_appending_together_count_each_reporter_once_in_commit_order(db: &dyn Database) {
+    const NODES: u64 = 4;
+    const BATCHES: u64 = 25;
+    let mut reader = db.open();
+    let appended: Vec<Vec<Outcome>> = std::thread::scope(|scope| {
+        let nodes: Vec<_> = (0..NODES)
+            .map(|node| {
+                let mut store = db.open();
+                scope.spawn(move || {
+                    let mut outcomes = Vec::new();
+                    for batch in 0..BATCHES {
+                        // Every node sends every reporter of the batch, a minute apart.
+                        let reports: Vec<StoredReport> = (0..10)
+                            .map(|client| {
+                                report(T0 + (node * 60_000) as Millis, "aws", batch * 10 + client)
+                            })
+                            .collect();
+                        outcomes.extend(store.append(&reports, WINDOW).unwrap());
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        nodes.into_iter().map(|n| n.join().unwrap()).collect()
+    });
+    let outcomes: Vec<&Outcome> = appended.iter().flatten().collect();
+    assert_eq!(outcomes.len() as u64, NODES * BATCHES * 10);
+    let counted = outcomes.iter().filter(|o| o.counted).count() as u64;
+    assert_eq!(
+        counted,
+        BATCHES * 10,
+        "one count per reporter, whichever node"
+    );
+    // The cursor, read after all committed, finds every id once, in id order.
+    let mut seen = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let next = reader
+            .reports_after(cursor, 97, &mut |o, _| seen.push(o.id))
+            .unwrap();
+        if next == cursor {
+            break;
+        }
+        cursor = next;
+    }
+    let mut ids: Vec<i64> = outcomes.iter().map(|o| o.id).collect();
+    ids.sort_unstable();
+    assert_eq!(seen, ids, "every report once, in id order");
 }
 
 fn one_report_counts_per_reporter_service_and_window(db: &dyn Database) {
@@ -945,4 +1017,64 @@ fn channels_are_put_by_name_and_deleted(db: &dyn Database) {
     assert!(store.delete_channel("ops").unwrap());
     assert!(!store.delete_channel("ops").unwrap());
     assert_eq!(store.channels().unwrap().len(), 1);
+}
+
+/// A schema of its own in the PostgreSQL database of the tests, dropped at the end: the
+/// database `SEISMO_TEST_DATABASE_URL` names, or the one `scripts/postgres` makes.
+pub struct PostgresSchema {
+    base: String,
+    name: String,
+}
+
+impl PostgresSchema {
+    pub fn new() -> PostgresSchema {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static MADE: AtomicU32 = AtomicU32::new(0);
+        let base = std::env::var("SEISMO_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://seismo:seismo@127.0.0.1:5432/seismo_test".into());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "test_{}_{}_{nanos}",
+            std::process::id(),
+            MADE.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
+            panic!("the tests' PostgreSQL at {base}: {e} (scripts/postgres starts one)")
+        });
+        client
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        PostgresSchema { base, name }
+    }
+
+    /// The address of the database with this schema first on the search path.
+    pub fn url(&self) -> String {
+        let join = if self.base.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{join}options=-c%20search_path%3D{}",
+            self.base, self.name
+        )
+    }
+}
+
+impl Default for PostgresSchema {
+    fn default() -> Self {
+        PostgresSchema::new()
+    }
+}
+
+impl Database for PostgresSchema {
+    fn open(&self) -> Box<dyn Store> {
+        Box::new(crate::PostgresStore::connect(&self.url()).unwrap())
+    }
+}
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.base, postgres::NoTls) {
+            let _ = client.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
 }

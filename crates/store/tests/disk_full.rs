@@ -70,6 +70,9 @@ impl Store for SmallDisk {
     fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         self.store.set_setting(key, value)
     }
+    fn first_setting(&mut self, key: &str, value: &str) -> Result<String, StoreError> {
+        self.store.first_setting(key, value)
+    }
     fn save_incidents(
         &mut self,
         incidents: &[IncidentRecord],

@@ -90,9 +90,15 @@ pub fn client_from(ip: [u8; 4]) -> reqwest::blocking::Client {
 
 /// `seismo token create --role ROLE` on the store in `data`: the secret it prints.
 pub fn create_token(data: &Path, role: &str) -> String {
+    create_token_with(data, role, &[])
+}
+
+/// [`create_token`] with more arguments (`--database`).
+pub fn create_token_with(data: &Path, role: &str, extra: &[&str]) -> String {
     let created = seismo()
         .args(["token", "create", "--role", role, "--data"])
         .arg(data)
+        .args(extra)
         .output()
         .unwrap();
     assert!(

@@ -1,0 +1,64 @@
+//! What every store writes the same way, whatever its SQL: digests as hex, bodies as
+//! JSON, roles and probe failures by name; and how it reports what it cannot read.
+
+use seismo_core::access::{Role, SecretDigest};
+use seismo_core::probe::{Failure, FailureKind};
+
+use crate::StoreError;
+
+/// A value the database holds but seismo cannot read.
+pub(crate) fn corrupt(context: &'static str, what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        context,
+        source: what.to_string().into(),
+    }
+}
+
+pub(crate) fn hex(digest: &SecretDigest) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn unhex(context: &'static str, text: &str) -> Result<SecretDigest, StoreError> {
+    let invalid = || corrupt(context, format!("digest {text:?} is not 64 hex digits"));
+    let mut digest = [0u8; 32];
+    if text.len() != 64 {
+        return Err(invalid());
+    }
+    for (i, byte) in digest.iter_mut().enumerate() {
+        let pair = text.get(2 * i..2 * i + 2).ok_or_else(invalid)?;
+        *byte = u8::from_str_radix(pair, 16).map_err(|_| invalid())?;
+    }
+    Ok(digest)
+}
+
+pub(crate) fn to_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).expect("seismo's own records serialise")
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    context: &'static str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|error| corrupt(context, error))
+}
+
+pub(crate) fn role(context: &'static str, name: &str) -> Result<Role, StoreError> {
+    name.parse::<Role>()
+        .map_err(|error| corrupt(context, error))
+}
+
+/// A probe's failure from its kind and message columns.
+pub(crate) fn failure(
+    context: &'static str,
+    kind: Option<&str>,
+    message: Option<String>,
+) -> Result<Option<Failure>, StoreError> {
+    kind.map(|kind| {
+        Ok(Failure {
+            kind: FailureKind::parse(kind)
+                .ok_or_else(|| corrupt(context, format!("failure kind {kind:?}")))?,
+            message: message.unwrap_or_default(),
+        })
+    })
+    .transpose()
+}
