@@ -5,8 +5,12 @@
 //!   connections to seismo, and the same requests to a trivial axum handler;
 //! - bulk: `seismo import` of an NDJSON file, next to raw store appends of as many rows
 //!   into the same store; and NDJSON bodies POSTed to the running server;
+//! - bulk on PostgreSQL (`postgres.rs`): one node and several on one database, next to
+//!   raw binary `COPY`;
 //! - reads: a service page and `/api/v2/summary.json` with 1,000 services, alone and while
 //!   `wrk` saturates the intake, next to a trivial handler serving a page of the same size.
+
+mod postgres;
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -36,6 +40,9 @@ pub enum Args {
     /// Status pages and `/api/v2/summary.json` with 1,000 services, alone and under
     /// saturated intake (with `wrk`).
     Read(ReadArgs),
+    /// Bulk intake on PostgreSQL by one node and by several on one database, next to
+    /// raw binary COPY into the same database.
+    Postgres(postgres::PostgresArgs),
     /// HTTP probes a minute on their schedule against a local server, their start
     /// delay and the resident memory, next to the same probes run back to back.
     Probes(ProbesArgs),
@@ -113,6 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Args::Detect(args) => detect(args),
         Args::Read(args) => read(args),
         Args::Probes(args) => probes(args),
+        Args::Postgres(args) => postgres::run(args),
     }
 }
 

@@ -347,7 +347,7 @@ impl PostgresStore {
     /// [`PostgresStore::connect`] with a configuration of the caller's (a schema of
     /// its own through `options`, for tests).
     pub fn connect_with(config: Config) -> Result<PostgresStore, StoreError> {
-        let client = config.connect(NoTls).during("connecting")?;
+        let client = connect(&config)?;
         let mut store = PostgresStore {
             config,
             client,
@@ -361,7 +361,7 @@ impl PostgresStore {
     /// failover): the writer's retries then find a working one.
     fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.is_closed() {
-            self.client = self.config.connect(NoTls).during("connecting again")?;
+            self.client = connect(&self.config)?;
             self.partitions.clear();
         }
         Ok(&mut self.client)
@@ -437,6 +437,16 @@ impl PostgresStore {
         }
         Ok(dropped.len())
     }
+}
+
+/// A connection that keeps the server's notices ("already exists, skipping") out of the
+/// logs; warnings still come through.
+fn connect(config: &Config) -> Result<Client, StoreError> {
+    let mut client = config.connect(NoTls).during("connecting")?;
+    client
+        .batch_execute("SET client_min_messages = warning")
+        .during("connecting")?;
+    Ok(client)
 }
 
 /// Makes the partitions of `reports` that `months` need, in the caller's transaction

@@ -1027,11 +1027,20 @@ pub struct PostgresSchema {
 }
 
 impl PostgresSchema {
+    /// A schema in the tests' database; panics, saying how to start one, when there is
+    /// none.
     pub fn new() -> PostgresSchema {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static MADE: AtomicU32 = AtomicU32::new(0);
         let base = std::env::var("SEISMO_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://seismo:seismo@127.0.0.1:5432/seismo_test".into());
+        PostgresSchema::create(&base).unwrap_or_else(|e| {
+            panic!("the tests' PostgreSQL at {base}: {e} (scripts/postgres starts one)")
+        })
+    }
+
+    /// A schema of its own in the database `base` names.
+    pub fn create(base: &str) -> Result<PostgresSchema, postgres::Error> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static MADE: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -1040,13 +1049,12 @@ impl PostgresSchema {
             std::process::id(),
             MADE.fetch_add(1, Ordering::Relaxed)
         );
-        let mut client = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
-            panic!("the tests' PostgreSQL at {base}: {e} (scripts/postgres starts one)")
-        });
-        client
-            .batch_execute(&format!("CREATE SCHEMA {name}"))
-            .unwrap();
-        PostgresSchema { base, name }
+        let mut client = postgres::Client::connect(base, postgres::NoTls)?;
+        client.batch_execute(&format!("CREATE SCHEMA {name}"))?;
+        Ok(PostgresSchema {
+            base: base.to_string(),
+            name,
+        })
     }
 
     /// The address of the database with this schema first on the search path.
@@ -1074,7 +1082,10 @@ impl Database for PostgresSchema {
 impl Drop for PostgresSchema {
     fn drop(&mut self) {
         if let Ok(mut client) = postgres::Client::connect(&self.base, postgres::NoTls) {
-            let _ = client.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+            let _ = client.batch_execute(&format!(
+                "SET client_min_messages = warning; DROP SCHEMA {} CASCADE",
+                self.name
+            ));
         }
     }
 }
