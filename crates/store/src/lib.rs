@@ -4,12 +4,14 @@
 //! every implementation must pass.
 
 mod codec;
+mod leader;
 mod postgres;
 mod record;
 mod sqlite;
 pub mod suite;
 mod writer;
 
+pub use leader::Leadership;
 pub use postgres::PostgresStore;
 pub use record::StoredReport;
 pub use sqlite::{PROBE_RETENTION, SqliteStore};
@@ -136,6 +138,11 @@ pub trait Store: Send {
         cursor: i64,
         limit: usize,
     ) -> Result<Vec<IncidentEventRecord>, StoreError>;
+
+    /// How many events of incident `id` the outbox holds: what a node that takes over
+    /// (or restarts) compares with its engine's log of the incident, to store the
+    /// changes its predecessor found but did not store.
+    fn incident_event_count(&mut self, id: i64) -> Result<u64, StoreError>;
 
     /// Adds a token; false, storing nothing, when a token of that name exists
     /// (revoked or not: a name stays taken so that logs keep meaning one token).

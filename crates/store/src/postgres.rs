@@ -29,12 +29,15 @@ use crate::{
     ProbeQuery, SilenceRecord, Store, StoreError, StoredReport, Subscriber,
 };
 
-/// Advisory lock keys (`pg_advisory_xact_lock`), the same on every node. Appends of
+/// Advisory locks (`pg_advisory_xact_lock`), the same on every node and apart for each
+/// schema (two seismo sites in one database do not wait for each other): appends of
 /// reports hold one, migrations another, and writes to the incident outbox and the
 /// operators' updates a third, each for one transaction.
-const APPEND_LOCK: i64 = 0x5e15_0001;
-const MIGRATION_LOCK: i64 = 0x5e15_0002;
-const OUTBOX_LOCK: i64 = 0x5e15_0003;
+const APPEND_LOCK: i32 = 1;
+const MIGRATION_LOCK: i32 = 2;
+const OUTBOX_LOCK: i32 = 3;
+/// Takes advisory lock `$1` of the current schema until the transaction ends.
+const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)";
 
 /// Schema changes in order; the one-row table `seismo_schema` counts those applied.
 const MIGRATIONS: &[&str] = &[r#"
@@ -76,6 +79,7 @@ CREATE TABLE incident_events (
     at_ms BIGINT NOT NULL,
     body TEXT NOT NULL
 );
+CREATE INDEX incident_events_incident ON incident_events (incident);
 CREATE TABLE tokens (
     name TEXT PRIMARY KEY,
     role TEXT NOT NULL,
@@ -371,8 +375,7 @@ impl PostgresStore {
         let context = "migrating";
         let mut tx = self.client()?.transaction().during(context)?;
         // Nodes that start together migrate one after the other.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .during(context)?;
+        tx.execute(LOCK, &[&MIGRATION_LOCK]).during(context)?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS seismo_schema (version INTEGER NOT NULL)")
             .during(context)?;
         let applied: Option<i32> = tx
@@ -407,8 +410,7 @@ impl PostgresStore {
     pub fn drop_reports_before(&mut self, before: Millis) -> Result<usize, StoreError> {
         let context = "dropping old reports";
         let mut tx = self.client()?.transaction().during(context)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-            .during(context)?;
+        tx.execute(LOCK, &[&APPEND_LOCK]).during(context)?;
         let months = tx
             .query(
                 "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
@@ -526,8 +528,7 @@ impl Store for PostgresStore {
             client, partitions, ..
         } = self;
         let mut tx = client.transaction().during(context)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-            .during(context)?;
+        tx.execute(LOCK, &[&APPEND_LOCK]).during(context)?;
         let made = ensure_partitions(&mut tx, partitions, reports.iter().map(|r| r.at))?;
         let mut rule = counted_near(&mut tx, reports, window)?;
         // Ids taken under the lock: they grow in commit order across nodes.
@@ -672,8 +673,7 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         let context = "saving incidents";
         let mut tx = self.client()?.transaction().during(context)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-            .during(context)?;
+        tx.execute(LOCK, &[&OUTBOX_LOCK]).during(context)?;
         let upsert = tx
             .prepare(
                 "INSERT INTO incidents (id, service, state, started_ms, ended_ms, format, body)
@@ -706,6 +706,18 @@ impl Store for PostgresStore {
                 .during(context)?;
         }
         tx.commit().during(context)
+    }
+
+    fn incident_event_count(&mut self, id: i64) -> Result<u64, StoreError> {
+        let count: i64 = self
+            .client()?
+            .query_one(
+                "SELECT COUNT(*) FROM incident_events WHERE incident = $1",
+                &[&id],
+            )
+            .during("counting an incident's events")?
+            .get(0);
+        Ok(count as u64)
     }
 
     fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError> {
@@ -1367,8 +1379,7 @@ impl Store for PostgresStore {
         let context = "adding an operator's update";
         let mut tx = self.client()?.transaction().during(context)?;
         // Ids grow in the order the updates were added, whichever node added them.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OUTBOX_LOCK])
-            .during(context)?;
+        tx.execute(LOCK, &[&OUTBOX_LOCK]).during(context)?;
         let id: i64 = tx
             .query_one(
                 "INSERT INTO operator_updates (incident, at_ms, body) VALUES ($1, $2, $3) RETURNING id",
@@ -1516,6 +1527,40 @@ mod tests {
         let error = store.count().expect_err("the connection was ended");
         assert!(error.is_retryable(), "{error}");
         assert_eq!(store.count().unwrap(), 0, "connected again");
+    }
+
+    #[test]
+    fn one_node_leads_and_another_takes_over_when_its_connection_is_gone() {
+        use crate::Leadership;
+        use std::time::{Duration, Instant};
+        let schema = PostgresSchema::new();
+        let every = Duration::from_millis(100);
+        let first = Leadership::campaign(&schema.url(), every).unwrap();
+        let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+            let started = Instant::now();
+            while !done() {
+                assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        wait_for("the first node leads", &|| first.is_leader());
+        let second = Leadership::campaign(&schema.url(), every).unwrap();
+        std::thread::sleep(every * 5);
+        assert!(!second.is_leader(), "one leader at a time");
+        // Cut the leader's connection, as a killed node's would be.
+        let mut admin = postgres::Client::connect(&schema.url(), NoTls).unwrap();
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks
+                 WHERE locktype = 'advisory' AND objid = 4 AND granted",
+                &[],
+            )
+            .unwrap();
+        wait_for("the second node takes over", &|| second.is_leader());
+        wait_for("the first steps down", &|| !first.is_leader());
+        // The first node's campaign goes on, and waits its turn.
+        std::thread::sleep(every * 5);
+        assert!(second.is_leader() && !first.is_leader());
     }
 
     #[test]

@@ -1318,6 +1318,16 @@ impl Store for SqliteStore {
         tx.commit().during(context)
     }
 
+    fn incident_event_count(&mut self, id: i64) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM incident_events WHERE incident = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .during("counting an incident's events")
+    }
+
     fn incidents(&mut self) -> Result<Vec<IncidentRecord>, StoreError> {
         let context = "reading incidents";
         let mut select = self

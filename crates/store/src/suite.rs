@@ -373,6 +373,11 @@ fn incidents_are_replaced_and_their_events_appended_to_the_outbox(db: &dyn Datab
             .unwrap()
             .is_empty()
     );
+    let counts: Vec<u64> = [7, 8, 9]
+        .iter()
+        .map(|&id| store.incident_event_count(id).unwrap())
+        .collect();
+    assert_eq!(counts, [3, 1, 0], "events counted by incident");
 }
 
 fn settings_are_kept(db: &dyn Database) {

@@ -73,6 +73,9 @@ impl Store for SmallDisk {
     fn first_setting(&mut self, key: &str, value: &str) -> Result<String, StoreError> {
         self.store.first_setting(key, value)
     }
+    fn incident_event_count(&mut self, id: i64) -> Result<u64, StoreError> {
+        self.store.incident_event_count(id)
+    }
     fn save_incidents(
         &mut self,
         incidents: &[IncidentRecord],
