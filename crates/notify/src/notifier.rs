@@ -13,7 +13,7 @@ use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::time::Millis;
 use seismo_detect::view::IncidentView;
-use seismo_store::{Attempt, NewNotification, StoreError, Subscriber, Writer};
+use seismo_store::{Attempt, Leadership, NewNotification, StoreError, Subscriber, Writer};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -118,6 +118,8 @@ pub struct Notifier {
     deliverer: Deliverer,
     /// The groups and their JSON as last stored; read from the store at the first step.
     groups: Option<(Groups, String)>,
+    /// Steps run only while this node leads.
+    leadership: Leadership,
 }
 
 impl Notifier {
@@ -139,7 +141,15 @@ impl Notifier {
             templates: Arc::new(templates),
             deliverer,
             groups: None,
+            leadership: Leadership::sole(),
         }
+    }
+
+    /// Runs only while `leadership` says this node leads: of several nodes on one
+    /// database, one notifies.
+    pub fn led_by(mut self, leadership: Leadership) -> Notifier {
+        self.leadership = leadership;
+        self
     }
 
     /// Decides and queues the messages due at `now`, then tries the deliveries due.
@@ -165,6 +175,12 @@ impl Notifier {
             tokio::select! {
                 _ = interval.tick() => {}
                 () = stop.cancelled() => return,
+            }
+            if !self.leadership.is_leader() {
+                // The leader moves the groups on meanwhile: read them again on taking
+                // over.
+                self.groups = None;
+                continue;
             }
             if let Err(error) = self.step(clock()).await {
                 tracing::error!(%error, "notifications: cannot use the store");

@@ -12,6 +12,7 @@ mod official;
 mod operator;
 mod probes;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,12 +22,13 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::probe::ProbeResult;
 use seismo_core::signal::Signal;
 use seismo_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, minute_floor};
+use seismo_detect::incident::{IncidentId, LogEntry};
 use seismo_detect::record::{self, IncidentRecord as Record};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, IncidentEvent, Series};
 use seismo_store::{
-    Committed, IncidentEventRecord, IncidentRecord, OfficialRecord, ProbeQuery, Store, StoreError,
-    Writer, WriterConfig,
+    Committed, IncidentEventRecord, IncidentRecord, Leadership, OfficialRecord, ProbeQuery, Store,
+    StoreError, Writer, WriterConfig,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -51,6 +53,19 @@ pub const GRACE_MS: Millis = 15_000;
 pub const PROBE_REPLAY_RUNS: usize = 20_000;
 /// Minutes of report series kept for the API and the pages.
 const SERIES_KEPT_MS: Millis = 8 * DAY_MS;
+/// Reports of other nodes read at once from a shared database.
+const TAIL_BATCH: usize = 20_000;
+
+/// Who else writes the store.
+#[derive(Clone, Debug)]
+pub enum Nodes {
+    /// Nobody: this node's writer hands its own commits to the engine, and it leads.
+    Sole,
+    /// Other nodes on one database: every node's engine hears every node's reports by
+    /// reading them back from the store (its own too, in the order the database gives
+    /// them ids), and only the node that `Leadership` names stores incidents.
+    Shared(Leadership),
+}
 
 /// Told of every change the engine makes (the web layer clears its caches and sends
 /// live events).
@@ -75,6 +90,16 @@ pub struct Live {
     pub agents: Agents,
     /// The latest reading of every official status feed.
     pub official: OfficialBoard,
+    /// Whether this node stores incidents and notifies (always, alone on its store).
+    pub leadership: Leadership,
+    /// On a shared database: the id of the last report read back from it. `None` alone
+    /// on the store, where the writer hands over its commits.
+    tail: Option<Arc<AtomicI64>>,
+    /// On a shared database: the id of the last operator's update heard, and those
+    /// this node took itself (its engine heard them as they came).
+    operator_tail: Mutex<(i64, std::collections::HashSet<i64>)>,
+    /// Reports before this are history the replay had: read back, they are skipped.
+    replay_since: Millis,
     /// Signals committed since the last tick.
     inbox: Arc<Mutex<Vec<Signal>>>,
     /// What operators' updates changed since the last tick, to store and publish.
@@ -90,12 +115,33 @@ impl Live {
     /// in time order and with the data's own time (so it finds the incidents it found live, with their ids),
     /// fills the series, and starts the writer.
     pub fn start(
+        store: Box<dyn Store>,
+        catalog: Arc<Catalog>,
+        gazetteer: &'static Gazetteer,
+        engine_config: EngineConfig,
+        writer_config: WriterConfig,
+        now: Millis,
+    ) -> Result<Live, StartError> {
+        Live::start_with(
+            store,
+            catalog,
+            gazetteer,
+            engine_config,
+            writer_config,
+            now,
+            Nodes::Sole,
+        )
+    }
+
+    /// [`Live::start`] for a store that `nodes` write.
+    pub fn start_with(
         mut store: Box<dyn Store>,
         catalog: Arc<Catalog>,
         gazetteer: &'static Gazetteer,
         engine_config: EngineConfig,
         writer_config: WriterConfig,
         now: Millis,
+        nodes: Nodes,
     ) -> Result<Live, StartError> {
         let replay_since = now - REPLAY_DAYS * DAY_MS;
         let archive = archived_incidents(&mut *store, replay_since, &catalog, gazetteer)?;
@@ -114,8 +160,10 @@ impl Live {
             );
             stored_signals.extend(official_signal(&catalog, &reading));
         }
-        for update in store.operator_updates(replay_since)? {
+        let mut operator_cursor = 0;
+        for (id, update) in store.operator_updates(replay_since, 0)? {
             stored_signals.extend(operator_signal(&catalog, &update));
+            operator_cursor = id;
         }
         for service in catalog.services() {
             for probe in &service.probes {
@@ -138,9 +186,25 @@ impl Live {
         )));
         let series = Arc::new(RwLock::new(Series::new(catalog.services().len())));
         let inbox: Arc<Mutex<Vec<Signal>>> = Arc::default();
+        let (leadership, tail) = match nodes {
+            Nodes::Sole => (Leadership::sole(), None),
+            Nodes::Shared(leadership) => (leadership, Some(Arc::new(AtomicI64::new(0)))),
+        };
         let on_commit = {
             let (engine, series, inbox) = (engine.clone(), series.clone(), inbox.clone());
+            let tail = tail.clone();
             Box::new(move |committed: Committed<'_>| {
+                if let Some(tail) = &tail {
+                    // Every id up to the newest replayed is in the replay (the database
+                    // gives ids in commit order); later ones are read back by the tick,
+                    // this node's own included.
+                    let newest = committed.outcomes.iter().map(|o| o.id).max();
+                    if committed.replay {
+                        tail.fetch_max(newest.unwrap_or(0), Ordering::Relaxed);
+                    } else {
+                        return;
+                    }
+                }
                 let counted = committed
                     .reports
                     .iter()
@@ -192,6 +256,10 @@ impl Live {
             probes,
             agents: Agents::default(),
             official,
+            leadership,
+            tail,
+            operator_tail: Mutex::new((operator_cursor, Default::default())),
+            replay_since,
             inbox,
             operator_events: Mutex::default(),
             writer_thread: Mutex::new(Some(writer_thread)),
@@ -233,6 +301,93 @@ impl Live {
         self.writer.save_official_reading(record).await?;
         self.inbox.lock().expect("inbox lock").extend(signal);
         Ok(())
+    }
+
+    /// Whether other nodes write the store too.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.tail.is_some()
+    }
+
+    /// On a shared database: reads back the reports stored since the last call, by
+    /// every node, and hands the counted ones to the series and the engine's inbox.
+    /// Alone on the store it does nothing (the writer hands them over). Returns how
+    /// many reports it read.
+    pub async fn read_back(&self) -> Result<usize, Arc<StoreError>> {
+        let Some(tail) = &self.tail else {
+            return Ok(0);
+        };
+        let mut read = 0;
+        // Reports first, then operators' updates: an update that answers reports is
+        // heard after them, as in the order the leader took them.
+        loop {
+            let cursor = tail.load(Ordering::Relaxed);
+            let (catalog, gazetteer) = (self.catalog.clone(), self.gazetteer);
+            let since = self.replay_since;
+            let (next, visited, reports) = self
+                .writer
+                .read(move |store| {
+                    let (mut visited, mut reports) = (0, Vec::new());
+                    let next =
+                        store.reports_after(cursor, TAIL_BATCH, &mut |outcome, stored| {
+                            visited += 1;
+                            if outcome.counted && stored.at >= since {
+                                reports.extend(stored.to_report(&catalog, gazetteer));
+                            }
+                        })?;
+                    Ok((next, visited, reports))
+                })
+                .await?;
+            tail.store(next, Ordering::Relaxed);
+            read += visited;
+            {
+                let mut series = self.series.write().expect("series lock");
+                let mut inbox = self.inbox.lock().expect("inbox lock");
+                for report in &reports {
+                    series.add(report);
+                    inbox.push(Signal::Report(*report));
+                }
+            }
+            if visited < TAIL_BATCH {
+                break;
+            }
+        }
+        // Operators' updates the leader took: heard here as a replay would hear them.
+        let cursor = self.operator_tail.lock().expect("operator tail lock").0;
+        let since = self.replay_since;
+        let updates = self
+            .writer
+            .read(move |store| store.operator_updates(since, cursor))
+            .await?;
+        let mut operator_tail = self.operator_tail.lock().expect("operator tail lock");
+        let mut inbox = self.inbox.lock().expect("inbox lock");
+        for (id, update) in updates {
+            operator_tail.0 = operator_tail.0.max(id);
+            if !operator_tail.1.remove(&id) {
+                inbox.extend(operator_signal(&self.catalog, &update));
+            }
+        }
+        Ok(read)
+    }
+
+    /// The changes of the engine's incidents `stored` (id, events the outbox holds)
+    /// that the outbox lacks: those a node found and did not store before it stopped,
+    /// or before another took over.
+    fn unstored_events(&self, stored: &[(i64, u64)]) -> Vec<IncidentEventRecord> {
+        let engine = self.engine.lock().expect("engine lock");
+        stored
+            .iter()
+            .filter_map(|&(id, count)| {
+                let incident = engine.incident(IncidentId(id as u64))?;
+                Some(
+                    incident
+                        .log
+                        .iter()
+                        .skip(count as usize)
+                        .map(move |entry| outbox_record(incident.id, entry)),
+                )
+            })
+            .flatten()
+            .collect()
     }
 
     /// Waits until every report submitted so far is committed, and stops the writer
@@ -289,18 +444,23 @@ impl Live {
             .collect();
         let outbox = events
             .iter()
-            .map(|e| IncidentEventRecord {
-                seq: 0,
-                incident: e.incident.0 as i64,
-                at: e.entry.at,
-                body: serde_json::to_string(&e.entry).expect("changes serialise"),
-            })
+            .map(|e| outbox_record(e.incident, &e.entry))
             .collect();
         Changes {
             events,
             incidents,
             outbox,
         }
+    }
+}
+
+/// A change of an incident as the outbox keeps it.
+fn outbox_record(incident: IncidentId, entry: &LogEntry) -> IncidentEventRecord {
+    IncidentEventRecord {
+        seq: 0,
+        incident: incident.0 as i64,
+        at: entry.at,
+        body: serde_json::to_string(entry).expect("changes serialise"),
     }
 }
 
@@ -351,7 +511,8 @@ pub struct Ticker {
     live: Arc<Live>,
     clock: Clock,
     publisher: Arc<dyn Publisher>,
-    /// The first tick stores every incident (those the replay found included).
+    /// The first tick as leader stores every incident (those the replay found
+    /// included), and the changes of them that the outbox lacks.
     stored_once: bool,
     series_trimmed_at: Millis,
     /// Incident records and events whose saving failed: tried again with the next.
@@ -375,6 +536,7 @@ impl Ticker {
     /// events stored in one transaction (with any that failed to save before). Returns
     /// the events; on a store error the records are kept and saved with the next tick.
     pub async fn tick(&mut self) -> Result<Vec<IncidentEvent>, Arc<StoreError>> {
+        self.live.read_back().await?;
         let now = (self.clock)();
         let trim = now.saturating_sub(self.series_trimmed_at) >= HOUR_MS;
         if trim {
@@ -398,8 +560,36 @@ impl Ticker {
             let engine = self.live.engine.lock().expect("engine lock");
             self.publisher.publish(&engine, &changes.events);
         }
+        if !self.live.leadership.is_leader() {
+            // The leader stores them. On taking over, the first tick compares every
+            // incident with the store and stores what the leader had not.
+            self.stored_once = false;
+            self.unsaved = Default::default();
+            return Ok(changes.events);
+        }
+        let mut outbox = changes.outbox;
+        if store_all {
+            let ids: Vec<i64> = changes.incidents.iter().map(|i| i.id).collect();
+            let stored = self
+                .live
+                .writer
+                .read(move |store| {
+                    ids.into_iter()
+                        .map(|id| Ok((id, store.incident_event_count(id)?)))
+                        .collect::<Result<Vec<_>, StoreError>>()
+                })
+                .await;
+            match stored {
+                // This tick's events are in the engine's log too: all are here.
+                Ok(stored) => outbox = self.live.unstored_events(&stored),
+                Err(error) => {
+                    self.stored_once = false;
+                    return Err(error);
+                }
+            }
+        }
         self.unsaved.0.extend(changes.incidents);
-        self.unsaved.1.extend(changes.outbox);
+        self.unsaved.1.extend(outbox);
         if !self.unsaved.0.is_empty() || !self.unsaved.1.is_empty() {
             let (incidents, outbox) = std::mem::take(&mut self.unsaved);
             let saved = self

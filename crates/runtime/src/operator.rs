@@ -39,6 +39,12 @@ pub enum PostError {
     UnknownService(String),
     #[error(transparent)]
     Store(Arc<StoreError>),
+    /// Of nodes on one database, only the leader's engine takes operators' updates
+    /// (the others do not hear them until they lead).
+    #[error(
+        "this node does not lead: post operators' updates to the node whose /readyz says \"leader\": true"
+    )]
+    NotLeader,
 }
 
 impl Live {
@@ -48,6 +54,9 @@ impl Live {
     /// stored time says and a replay puts it back there. Blocks on the store: call it
     /// outside the async runtime.
     pub fn post_operator_update(&self, posted: Posted) -> Result<IncidentView, PostError> {
+        if !self.leadership.is_leader() {
+            return Err(PostError::NotLeader);
+        }
         let services = match &posted.declares {
             Some(declaration) => declaration
                 .services
@@ -79,9 +88,18 @@ impl Live {
         };
         engine.check_operator(&update)?;
         let stored = update.clone();
-        self.writer
+        let id = self
+            .writer
             .read_blocking(move |store| store.add_operator_update(&stored))
             .map_err(PostError::Store)?;
+        if self.is_shared() {
+            // Read back later, it is not heard twice.
+            self.operator_tail
+                .lock()
+                .expect("operator tail lock")
+                .1
+                .insert(id);
+        }
         let reading = OperatorReading {
             services,
             update: Arc::new(update),

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // error, not a probe failure.
     let clients = settings.probes.clients()?;
     let templates = seismo_notify::Templates::load(settings.notify.templates.as_deref())?;
-    let intake = Intake::open_with(
+    let intake = Intake::serve(
         &settings,
         catalog,
         demo.as_ref().map_or_else(wall_clock, |d| d.start),
@@ -183,7 +183,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 },
                 templates,
                 clients.deliverer,
-            );
+            )
+            .led_by(intake.live.leadership.clone());
             tracing::info!(channels = settings.channel.len(), "notifications on");
             tokio::spawn(notifier.run(tick, clock.clone(), stopping.clone()));
         }

@@ -10,10 +10,14 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::geoip::GeoIp;
 use seismo_core::report::{ReportRules, TimeLimits};
 use seismo_core::time::Millis;
-use seismo_runtime::Live;
-use seismo_store::{PostgresStore, SqliteStore, Store, StoreError, WriterConfig};
+use seismo_runtime::{Live, Nodes};
+use seismo_store::{Leadership, PostgresStore, SqliteStore, Store, StoreError, WriterConfig};
 
 use seismo::config::Config;
+
+/// How often a node on a shared database tries to take the lead, and, leading, checks
+/// that it still holds it: a killed leader is replaced within this and the tick.
+const LEAD_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What every command that writes reports starts with: the catalog, place resolution,
 /// the client-hash salt, and the live engine over the store.
@@ -31,11 +35,28 @@ impl Intake {
     /// the series need: the reports of the five weeks (the baseline's memory) and a day
     /// before `now`.
     pub fn open(config: &Config, now: Millis) -> anyhow::Result<Intake> {
-        Intake::open_with(config, load_catalog(config)?, now)
+        Intake::open_with(config, load_catalog(config)?, now, Nodes::Sole)
     }
 
-    /// [`Intake::open`] with a catalog of the caller's.
-    pub fn open_with(config: &Config, catalog: Catalog, now: Millis) -> anyhow::Result<Intake> {
+    /// The intake of `seismo serve`: on a shared database, with the other nodes (it
+    /// campaigns for the lead and reads back every node's reports).
+    pub fn serve(config: &Config, catalog: Catalog, now: Millis) -> anyhow::Result<Intake> {
+        let nodes = match &config.database {
+            Some(url) => Nodes::Shared(Leadership::campaign(url, LEAD_CHECK)?),
+            None => Nodes::Sole,
+        };
+        Intake::open_with(config, catalog, now, nodes)
+    }
+
+    /// [`Intake::open`] with a catalog of the caller's, among `nodes`. (An import
+    /// among servers is `Nodes::Sole`: it never ticks, so never leads, and its engine
+    /// only hears its own reports.)
+    fn open_with(
+        config: &Config,
+        catalog: Catalog,
+        now: Millis,
+        nodes: Nodes,
+    ) -> anyhow::Result<Intake> {
         let catalog = Arc::new(catalog);
         let geoip = match &config.geoip {
             Some(path) => Some(Arc::new(GeoIp::open(path)?)),
@@ -48,13 +69,14 @@ impl Intake {
             counting_window: config.counting_window_ms(),
             ..WriterConfig::default()
         };
-        let live = Live::start(
+        let live = Live::start_with(
             store,
             catalog.clone(),
             gazetteer,
             config.engine.clone(),
             writer_config,
             now,
+            nodes,
         )
         .with_context(|| format!("starting on the store {}", describe(config)))?;
         Ok(Intake {

@@ -78,7 +78,9 @@ impl Leadership {
                     "SELECT pg_try_advisory_lock(hashtext(current_schema()), $1)",
                     &[&LEADER_LOCK],
                 )
-                .map(|row| row.get::<_, bool>(0))
+                // NULL when the schema is gone: not the lead.
+                .and_then(|row| row.try_get::<_, Option<bool>>(0))
+                .map(|taken| taken.unwrap_or(false))
         };
         match answer {
             Ok(true) if !self.is_leader() => {

@@ -289,9 +289,14 @@ pub trait Store: Send {
     /// Appends an operator's update; its id (ids grow in the order they were added).
     fn add_operator_update(&mut self, update: &OperatorUpdate) -> Result<i64, StoreError>;
 
-    /// The operators' updates taken in at or after `since`, in the order they were
-    /// added.
-    fn operator_updates(&mut self, since: Millis) -> Result<Vec<OperatorUpdate>, StoreError>;
+    /// The operators' updates taken in at or after `since` and added after update
+    /// `after` (0: from the first), with their ids, in the order they were added: what
+    /// a node replays at start, then reads back as other nodes add them.
+    fn operator_updates(
+        &mut self,
+        since: Millis,
+        after: i64,
+    ) -> Result<Vec<(i64, OperatorUpdate)>, StoreError>;
 }
 
 /// The notification channel of subscriber `id`: what their mails are queued for.

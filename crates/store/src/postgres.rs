@@ -1391,17 +1391,21 @@ impl Store for PostgresStore {
         Ok(id)
     }
 
-    fn operator_updates(&mut self, since: Millis) -> Result<Vec<OperatorUpdate>, StoreError> {
+    fn operator_updates(
+        &mut self,
+        since: Millis,
+        after: i64,
+    ) -> Result<Vec<(i64, OperatorUpdate)>, StoreError> {
         let context = "reading operators' updates";
         let rows = self
             .client()?
             .query(
-                "SELECT body FROM operator_updates WHERE at_ms >= $1 ORDER BY id",
-                &[&since],
+                "SELECT id, body FROM operator_updates WHERE at_ms >= $1 AND id > $2 ORDER BY id",
+                &[&since, &after],
             )
             .during(context)?;
         rows.iter()
-            .map(|row| from_json(context, row.get(0)))
+            .map(|row| Ok((row.get(0), from_json(context, row.get(1))?)))
             .collect()
     }
 }

@@ -1079,17 +1079,23 @@ impl Store for SqliteStore {
         Ok(self.conn.last_insert_rowid())
     }
 
-    fn operator_updates(&mut self, since: Millis) -> Result<Vec<OperatorUpdate>, StoreError> {
+    fn operator_updates(
+        &mut self,
+        since: Millis,
+        after: i64,
+    ) -> Result<Vec<(i64, OperatorUpdate)>, StoreError> {
         let context = "reading operators' updates";
         let mut statement = self
             .conn
-            .prepare_cached("SELECT body FROM operator_updates WHERE at_ms >= ?1 ORDER BY id")
+            .prepare_cached(
+                "SELECT id, body FROM operator_updates WHERE at_ms >= ?1 AND id > ?2 ORDER BY id",
+            )
             .during(context)?;
-        let mut rows = statement.query([since]).during(context)?;
+        let mut rows = statement.query(params![since, after]).during(context)?;
         let mut updates = Vec::new();
         while let Some(row) = rows.next().during(context)? {
-            let body: String = row.get(0).during(context)?;
-            updates.push(from_json(context, &body)?);
+            let body: String = row.get(1).during(context)?;
+            updates.push((row.get(0).during(context)?, from_json(context, &body)?));
         }
         Ok(updates)
     }

@@ -772,14 +772,25 @@ fn operator_updates_are_kept_in_the_order_posted(db: &dyn Database) {
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
     drop(store);
     let mut store = db.open();
+    let with_ids = |updates: &[&OperatorUpdate], ids: &[i64]| -> Vec<(i64, OperatorUpdate)> {
+        ids.iter()
+            .copied()
+            .zip(updates.iter().map(|&u| u.clone()))
+            .collect()
+    };
     assert_eq!(
-        store.operator_updates(T0).unwrap(),
-        [declares, resolves.clone(), late.clone()],
+        store.operator_updates(T0, 0).unwrap(),
+        with_ids(&[&declares, &resolves, &late], &ids),
         "every field kept, across a reopen"
     );
     assert_eq!(
-        store.operator_updates(T0 + 5 * MINUTE_MS).unwrap(),
-        [resolves, late],
+        store.operator_updates(T0, ids[1]).unwrap(),
+        with_ids(&[&late], &ids[2..]),
+        "after an id"
+    );
+    assert_eq!(
+        store.operator_updates(T0 + 5 * MINUTE_MS, 0).unwrap(),
+        with_ids(&[&resolves, &late], &ids[1..]),
         "since a time"
     );
 }

@@ -234,8 +234,9 @@ impl Store for SmallDisk {
     fn operator_updates(
         &mut self,
         since: Millis,
-    ) -> Result<Vec<seismo_core::operator::OperatorUpdate>, StoreError> {
-        self.store.operator_updates(since)
+        after: i64,
+    ) -> Result<Vec<(i64, seismo_core::operator::OperatorUpdate)>, StoreError> {
+        self.store.operator_updates(since, after)
     }
 }
 

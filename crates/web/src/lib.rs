@@ -185,8 +185,10 @@ impl AppState {
 
 /// `/readyz`: whether this node can serve — its store answers (the schema was brought up
 /// to date when it opened, or it would not have started) — and whether it is the one
-/// that runs the engine and the notifications (`leader`: a node on the embedded store
-/// always is). 503 when the store does not answer, so a load balancer sends nothing.
+/// that stores incidents and notifies (`leader`: a node on the embedded store always
+/// is; of nodes on one database, the one that holds the lead). Followers are ready
+/// too: they take reports and serve pages. 503 when the store does not answer, so a
+/// load balancer sends nothing.
 async fn ready(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
 ) -> axum::response::Response {
@@ -203,7 +205,7 @@ async fn ready(
         "ready": status.is_success(),
         "database": database,
         "migrations": "current",
-        "leader": true,
+        "leader": state.live.leadership.is_leader(),
     });
     (status, axum::Json(body)).into_response()
 }

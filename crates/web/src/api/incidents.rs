@@ -250,6 +250,12 @@ pub async fn post_update(state: &Arc<AppState>, posted: Posted) -> Result<Incide
             PostError::Store(error) => {
                 ApiError::store_unavailable("updates cannot be stored", &error)
             }
+            PostError::NotLeader => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_leader",
+                error.to_string(),
+                None,
+            ),
         })?;
     state.snapshots.clear();
     state.pages.clear();

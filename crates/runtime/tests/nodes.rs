@@ -1,0 +1,224 @@
+//! Two nodes on one PostgreSQL database, driven by one fake clock: each hears the
+//! other's reports and the leader's operators' updates, only the leader stores
+//! incidents, and a node that takes over stores what its predecessor found but did not.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use seismo_core::catalog::{Catalog, ProblemId};
+use seismo_core::gazetteer::Gazetteer;
+use seismo_core::operator::Progress;
+use seismo_core::report::{CountingRule, Report};
+use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
+use seismo_detect::EngineConfig;
+use seismo_detect::incident::LogEntry;
+use seismo_runtime::{Clock, GRACE_MS, Live, Nodes, PostError, Posted, Publisher, Ticker};
+use seismo_store::suite::{Database, PostgresSchema};
+use seismo_store::{Leadership, PostgresStore, StoredReport, WriterConfig};
+
+const NOW: Millis = 20_475 * DAY_MS;
+
+struct Quiet;
+
+impl Publisher for Quiet {
+    fn publish(&self, _: &seismo_detect::Engine, _: &[seismo_detect::IncidentEvent]) {}
+}
+
+fn report(at: Millis, client: u64) -> Report {
+    let catalog = Catalog::demo();
+    let city = ["Dallas", "Houston", "Seattle", "Boston"][(client % 4) as usize];
+    Report {
+        at,
+        received: at,
+        service: catalog.by_slug("slack").unwrap(),
+        problem: ProblemId(0),
+        place: Gazetteer::embedded().resolve_named(Some(city), Some("US"), None),
+        client,
+        block: client,
+    }
+}
+
+fn wait_for(what: &str, done: &dyn Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The engine's incidents: id, state, log.
+fn incidents(live: &Live) -> Vec<(u64, String, Vec<LogEntry>)> {
+    let engine = live.engine.lock().unwrap();
+    engine
+        .incidents()
+        .iter()
+        .map(|i| (i.id.0, i.state.as_str().to_string(), i.log.clone()))
+        .collect()
+}
+
+#[test]
+fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
+    let schema = PostgresSchema::new();
+    let catalog = Arc::new(Catalog::demo());
+    // Eight days of two Slack reports a minute.
+    let history: Vec<Report> = (0..8 * 24 * 60)
+        .flat_map(|m| {
+            let at = NOW - 8 * DAY_MS + m * MINUTE_MS;
+            [report(at, 2 * m as u64), report(at, 2 * m as u64 + 1)]
+        })
+        .collect();
+    let mut store = schema.open();
+    for chunk in history.chunks(10_000) {
+        let stored: Vec<StoredReport> = chunk
+            .iter()
+            .map(|r| StoredReport::from_report(r, &catalog, Gazetteer::embedded()))
+            .collect();
+        store.append(&stored, CountingRule::DEFAULT_WINDOW).unwrap();
+    }
+    drop(store);
+
+    let every = Duration::from_millis(50);
+    let node = |leadership: Leadership| {
+        Arc::new(
+            Live::start_with(
+                Box::new(PostgresStore::connect(&schema.url()).unwrap()),
+                catalog.clone(),
+                Gazetteer::embedded(),
+                EngineConfig::default(),
+                WriterConfig::default(),
+                NOW,
+                Nodes::Shared(leadership),
+            )
+            .unwrap(),
+        )
+    };
+    let first_lead = Leadership::campaign(&schema.url(), every).unwrap();
+    wait_for("the first node leads", &|| first_lead.is_leader());
+    let second_lead = Leadership::campaign(&schema.url(), every).unwrap();
+    let (first, second) = (node(first_lead.clone()), node(second_lead.clone()));
+    let time = Arc::new(AtomicI64::new(NOW));
+    let clock: Clock = {
+        let time = time.clone();
+        Arc::new(move || time.load(Ordering::SeqCst))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut tick_first = Ticker::new(first.clone(), clock.clone(), Arc::new(Quiet));
+    let mut tick_second = Ticker::new(second.clone(), clock.clone(), Arc::new(Quiet));
+    let tick = |ticker: &mut Ticker| runtime.block_on(ticker.tick()).unwrap();
+
+    // A surge of forty reports a minute for twenty minutes, all sent to the follower.
+    let surge: Vec<Report> = (0..20)
+        .flat_map(|m| {
+            (0..40).map(move |k| report(NOW + m * MINUTE_MS, 1_000_000 + (m * 40 + k) as u64))
+        })
+        .collect();
+    let outcomes = second
+        .writer
+        .submit_blocking(surge)
+        .unwrap()
+        .blocking_recv()
+        .unwrap()
+        .unwrap();
+    assert!(outcomes.iter().all(|o| o.counted));
+    let post = |live: &Live, at: Millis, incident: u64| {
+        live.post_operator_update(Posted {
+            incident: Some(incident),
+            posted_at: at,
+            by: "alice".into(),
+            state: Progress::Identified,
+            message: "A bad deploy".into(),
+            impact: None,
+            declares: None,
+        })
+    };
+    for minute in 0..14 {
+        time.store(
+            NOW + minute * MINUTE_MS + GRACE_MS + 1_000,
+            Ordering::SeqCst,
+        );
+        tick(&mut tick_first);
+        tick(&mut tick_second);
+        if minute == 12 {
+            let id = incidents(&first)
+                .first()
+                .expect("the leader heard the follower's reports")
+                .0;
+            let at = time.load(Ordering::SeqCst);
+            assert!(matches!(post(&second, at, id), Err(PostError::NotLeader)));
+            post(&first, at, id).unwrap();
+        }
+    }
+    let found = incidents(&first);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(
+        incidents(&second),
+        found,
+        "both nodes found the same, the update too"
+    );
+    assert!(
+        found[0]
+            .2
+            .iter()
+            .any(|e| format!("{:?}", e.change).contains("A bad deploy")),
+        "{found:#?}"
+    );
+    let mut reader = schema.open();
+    let outbox = |reader: &mut dyn seismo_store::Store| -> Vec<String> {
+        reader
+            .incident_events_after(0, 1_000)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.body)
+            .collect()
+    };
+    let logged = |live: &Live| -> Vec<String> {
+        incidents(live)
+            .iter()
+            .flat_map(|(_, _, log)| log.iter().map(|e| serde_json::to_string(e).unwrap()))
+            .collect()
+    };
+    assert_eq!(
+        outbox(&mut *reader),
+        logged(&first),
+        "stored once, by the leader"
+    );
+
+    // The leader stalls: the follower goes on alone through the end of the surge and
+    // finds changes nobody stores, until the leader's connection is cut.
+    for minute in 14..40 {
+        time.store(
+            NOW + minute * MINUTE_MS + GRACE_MS + 1_000,
+            Ordering::SeqCst,
+        );
+        tick(&mut tick_second);
+    }
+    let before_takeover = outbox(&mut *reader);
+    assert!(
+        logged(&second).len() > before_takeover.len(),
+        "the follower found more"
+    );
+    let mut admin = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks
+             WHERE locktype = 'advisory' AND objid = 4 AND granted",
+            &[],
+        )
+        .unwrap();
+    wait_for("the follower takes over", &|| second_lead.is_leader());
+    wait_for("the stalled leader steps down", &|| !first_lead.is_leader());
+    tick(&mut tick_second);
+    tick(&mut tick_first);
+    assert_eq!(
+        outbox(&mut *reader),
+        logged(&second),
+        "the new leader stored what its predecessor had not, once"
+    );
+    for live in [first, second] {
+        live.finish();
+    }
+}
