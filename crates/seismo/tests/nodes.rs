@@ -156,7 +156,7 @@ fn three_nodes_lose_their_leader_and_lose_nothing_else() {
     post_reports(&rest, 300, 500);
 
     // The incident goes on under the new leader, which heard it from the store.
-    let resolved = wait_for("the new leader takes the update", 10, || {
+    wait_for("the new leader takes the update", 10, || {
         let response = client
             .post(new_leader.url(&format!("/api/v1/incidents/{id}/updates")))
             .bearer_auth(&operator)
@@ -165,7 +165,6 @@ fn three_nodes_lose_their_leader_and_lose_nothing_else() {
             .unwrap();
         (response.status() == 201).then_some(())
     });
-    let () = resolved;
     wait_for("the webhook hears the incident resolved", 30, || {
         kinds(&heard)
             .contains(&"resolved".to_string())
