@@ -388,6 +388,8 @@ impl Notifier {
             let attempt = match result {
                 Ok(()) => {
                     delivered += 1;
+                    metrics::counter!("seismo_notifications_total", "outcome" => "delivered")
+                        .increment(1);
                     Attempt::Delivered { at: now }
                 }
                 Err(failure) => {
@@ -395,6 +397,9 @@ impl Notifier {
                     let attempts = notification.attempts + 1;
                     let retry_at = retry_at(now, notification.id, attempts, failure.retry_after)
                         .filter(|_| known);
+                    let outcome = if retry_at.is_some() { "failed" } else { "dead" };
+                    metrics::counter!("seismo_notifications_total", "outcome" => outcome)
+                        .increment(1);
                     tracing::warn!(
                         channel = %notification.channel,
                         id = notification.id,

@@ -274,6 +274,10 @@ impl Live {
         results: Vec<ProbeResult>,
     ) -> Result<(), Arc<StoreError>> {
         self.writer.save_probe_results(results.clone()).await?;
+        for result in &results {
+            let outcome = if result.outcome.ok { "ok" } else { "failed" };
+            metrics::counter!("seismo_probe_runs_total", "outcome" => outcome).increment(1);
+        }
         self.probes.record(&results);
         let signals = results
             .iter()
@@ -544,6 +548,7 @@ impl Ticker {
         }
         let store_all = !std::mem::replace(&mut self.stored_once, true);
         let live = self.live.clone();
+        let started = std::time::Instant::now();
         let changes = tokio::task::spawn_blocking(move || {
             if trim {
                 let mut series = live.series.write().expect("series lock");
@@ -553,6 +558,7 @@ impl Ticker {
         })
         .await
         .expect("the engine does not panic");
+        metrics::histogram!("seismo_engine_tick_seconds").record(started.elapsed());
         for event in &changes.events {
             tracing::info!(incident = event.incident.0, change = ?event.entry.change, "incident");
         }

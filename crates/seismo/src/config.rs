@@ -23,8 +23,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{RefOr, schema::Object};
 
-/// Variables that start with `SEISMO_` but are not settings of this file.
-const NOT_SETTINGS: &[&str] = &["SEISMO_CONFIG", "SEISMO_LOG"];
+/// Variables that start with `SEISMO_` but are not settings of this file (the last:
+/// the database of seismo's own tests, set in the environment the tests run seismo in).
+const NOT_SETTINGS: &[&str] = &[
+    "SEISMO_CONFIG",
+    "SEISMO_LOG",
+    "SEISMO_LOG_FORMAT",
+    "SEISMO_TEST_DATABASE_URL",
+];
 
 /// Every setting of seismo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -616,6 +622,7 @@ mod tests {
                     r#"["10.0.0.0/8", "192.0.2.1/32"]"#,
                 ),
                 ("SEISMO_LOG", "debug"),
+                ("SEISMO_TEST_DATABASE_URL", "postgres://elsewhere/test"),
                 ("SEISMO_DATABASE_URL", "postgres://db.example/seismo"),
                 ("HOME", "/root"),
             ],

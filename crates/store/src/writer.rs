@@ -208,6 +208,11 @@ impl Writer {
             .map_err(|_| Arc::new(StoreError::Stopped))?
     }
 
+    /// Submissions waiting for the writer thread.
+    pub fn queue_depth(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
+    }
+
     /// Every stored token.
     pub async fn tokens(&self) -> Result<Vec<Token>, Arc<StoreError>> {
         self.read(|store| store.tokens()).await
@@ -342,7 +347,10 @@ impl WriterThread {
             .iter()
             .map(|r| StoredReport::from_report(r, &self.catalog, self.gazetteer))
             .collect();
-        match self.store.append(&stored, self.config.counting_window) {
+        let started = std::time::Instant::now();
+        let appended = self.store.append(&stored, self.config.counting_window);
+        metrics::histogram!("seismo_writer_commit_seconds").record(started.elapsed());
+        match appended {
             Ok(outcomes) => {
                 if std::mem::replace(&mut self.failing, false) {
                     tracing::info!("commits succeed again: the store has recovered");

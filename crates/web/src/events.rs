@@ -37,6 +37,11 @@ pub struct Events {
 }
 
 impl Events {
+    /// The event streams open now.
+    pub fn open_streams(&self) -> usize {
+        self.streams.taken()
+    }
+
     pub fn new(bounds: &Bounds) -> Events {
         Events {
             sender: broadcast::channel(BACKLOG).0,

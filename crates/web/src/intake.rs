@@ -161,4 +161,7 @@ pub async fn submit(state: &AppState, reports: Vec<Report>) -> Result<Vec<Outcom
         .submit(reports)
         .await
         .map_err(|e| ApiError::store_unavailable("reports cannot be stored", &e))
+        .inspect(|outcomes| {
+            metrics::counter!("seismo_reports_accepted_total").increment(outcomes.len() as u64);
+        })
 }

@@ -13,6 +13,7 @@ mod feeds;
 mod headers;
 mod intake;
 mod markdown;
+mod metrics;
 mod pages;
 mod rate;
 mod server;
@@ -131,6 +132,8 @@ impl AppState {
         config: WebConfig,
         clock: Clock,
     ) -> AppState {
+        // From here on, what the crates record shows at /metrics.
+        metrics::recorder();
         AppState {
             live,
             geoip,
@@ -259,6 +262,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::render))
         .merge(admin::routes())
         .route("/services/{slug}/subscribe", post(subscriptions::form))
         .route(

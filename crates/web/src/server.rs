@@ -80,6 +80,11 @@ impl Occupancy {
     }
 
     /// A place for `ip` (`None`: not capped per address), or `None` when full.
+    /// The places taken now.
+    pub fn taken(&self) -> usize {
+        self.open.lock().expect("occupancy lock").0
+    }
+
     pub fn take(self: &Arc<Self>, ip: Option<IpAddr>) -> Option<Slot> {
         let mut open = self.open.lock().expect("occupancy lock");
         let (total, per_ip) = &mut *open;

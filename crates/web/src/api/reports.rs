@@ -85,6 +85,15 @@ pub async fn post(
     State(state): State<Arc<AppState>>,
     request: Request<Body>,
 ) -> Result<Response, ApiError> {
+    take(state, request).await.inspect_err(rejected)
+}
+
+/// Counts a refused request or line by its reason, for `/metrics`.
+fn rejected(error: &ApiError) {
+    metrics::counter!("seismo_reports_rejected_total", "reason" => error.code).increment(1);
+}
+
+async fn take(state: Arc<AppState>, request: Request<Body>) -> Result<Response, ApiError> {
     let media_type = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -234,6 +243,7 @@ impl Ndjson<'_> {
     }
 
     fn reject(&mut self, line: usize, error: ApiError) {
+        rejected(&error);
         self.batch.rejected_count += 1;
         if self.batch.rejected.len() < MAX_REJECTED_LISTED {
             self.batch.rejected.push(RejectedLine {
