@@ -610,6 +610,38 @@ mod tests {
     }
 
     #[test]
+    fn the_deployment_examples_set_only_real_settings() {
+        // `SEISMO_…` of deploy/Dockerfile (`ENV A=… \` lines) and deploy/compose.yaml
+        // (`SEISMO_…: …` lines) load as settings, so a renamed one breaks here.
+        let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+        let mut variables = Vec::new();
+        for file in ["Dockerfile", "compose.yaml"] {
+            let text = std::fs::read_to_string(deploy.join(file)).unwrap();
+            for line in text.lines() {
+                let line = line
+                    .trim()
+                    .trim_start_matches("ENV ")
+                    .trim_end_matches('\\');
+                let pair = line.split_once('=').or_else(|| line.split_once(": "));
+                if let Some((name, value)) = pair
+                    && name.starts_with("SEISMO_")
+                {
+                    let value = value.trim().trim_matches('\'');
+                    variables.push((name.to_string(), value.to_string()));
+                }
+            }
+        }
+        let names: Vec<&str> = variables.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(
+            names.contains(&"SEISMO_DATABASE_URL") && names.contains(&"SEISMO_TRUSTED_PROXIES"),
+            "{names:?}"
+        );
+        let config = Config::load(None, variables).unwrap();
+        assert_eq!(config.listen.port(), 8080);
+        assert!(config.database.is_some());
+    }
+
+    #[test]
     fn environment_variables_override_the_file_and_name_themselves_when_wrong() {
         let config = load(
             "[engine]\nsensitivity = 8\n",
