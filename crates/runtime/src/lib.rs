@@ -95,9 +95,8 @@ pub struct Live {
     /// On a shared database: the id of the last report read back from it. `None` alone
     /// on the store, where the writer hands over its commits.
     tail: Option<Arc<AtomicI64>>,
-    /// On a shared database: the id of the last operator's update heard, and those
-    /// this node took itself (its engine heard them as they came).
-    operator_tail: Mutex<(i64, std::collections::HashSet<i64>)>,
+    /// Where the reading back of operators' updates has got to.
+    operator_tail: Mutex<OperatorTail>,
     /// Reports before this are history the replay had: read back, they are skipped.
     replay_since: Millis,
     /// Signals committed since the last tick.
@@ -258,7 +257,10 @@ impl Live {
             official,
             leadership,
             tail,
-            operator_tail: Mutex::new((operator_cursor, Default::default())),
+            operator_tail: Mutex::new(OperatorTail {
+                heard_to: operator_cursor,
+                taken_here: Default::default(),
+            }),
             replay_since,
             inbox,
             operator_events: Mutex::default(),
@@ -356,7 +358,11 @@ impl Live {
             }
         }
         // Operators' updates the leader took: heard here as a replay would hear them.
-        let cursor = self.operator_tail.lock().expect("operator tail lock").0;
+        let cursor = self
+            .operator_tail
+            .lock()
+            .expect("operator tail lock")
+            .heard_to;
         let since = self.replay_since;
         let updates = self
             .writer
@@ -365,8 +371,8 @@ impl Live {
         let mut operator_tail = self.operator_tail.lock().expect("operator tail lock");
         let mut inbox = self.inbox.lock().expect("inbox lock");
         for (id, update) in updates {
-            operator_tail.0 = operator_tail.0.max(id);
-            if !operator_tail.1.remove(&id) {
+            operator_tail.heard_to = operator_tail.heard_to.max(id);
+            if !operator_tail.taken_here.remove(&id) {
                 inbox.extend(operator_signal(&self.catalog, &update));
             }
         }
@@ -456,6 +462,15 @@ impl Live {
             outbox,
         }
     }
+}
+
+/// The operators' updates a node has heard.
+struct OperatorTail {
+    /// The id of the last one heard (replayed, taken here or read back).
+    heard_to: i64,
+    /// Those this node took itself, and its engine heard as they came: read back, they
+    /// are not heard twice.
+    taken_here: std::collections::HashSet<i64>,
 }
 
 /// A change of an incident as the outbox keeps it.

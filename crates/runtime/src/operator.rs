@@ -97,7 +97,7 @@ impl Live {
             self.operator_tail
                 .lock()
                 .expect("operator tail lock")
-                .1
+                .taken_here
                 .insert(id);
         }
         let reading = OperatorReading {

@@ -201,14 +201,7 @@ fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
         logged(&second).len() > before_takeover.len(),
         "the follower found more"
     );
-    let mut admin = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
-    admin
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks
-             WHERE locktype = 'advisory' AND objid = 4 AND granted",
-            &[],
-        )
-        .unwrap();
+    schema.cut_the_leaders_connection();
     wait_for("the follower takes over", &|| second_lead.is_leader());
     wait_for("the stalled leader steps down", &|| !first_lead.is_leader());
     tick(&mut tick_second);

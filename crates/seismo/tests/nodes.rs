@@ -6,48 +6,11 @@
 mod support;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seismo_store::suite::{Database, PostgresSchema};
 use serde_json::{Value, json};
 use support::{Server, create_token_with};
-
-/// A webhook receiver on loopback that answers 200 and keeps every body; its URL.
-fn receiver() -> (Arc<Mutex<Vec<Value>>>, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let heard = Arc::new(Mutex::new(Vec::new()));
-    let keep = heard.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            keep.lock()
-                .unwrap()
-                .push(serde_json::from_slice(&body).unwrap());
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (heard, url)
-}
 
 fn wait_for<T>(what: &str, seconds: u64, mut found: impl FnMut() -> Option<T>) -> T {
     let started = Instant::now();
@@ -77,7 +40,7 @@ fn three_nodes_lose_their_leader_and_lose_nothing_else() {
     let on_database = ["--database", database.as_str()];
     let importer = create_token_with(&data, "importer", &on_database);
     let operator = create_token_with(&data, "operator", &on_database);
-    let (heard, hook) = receiver();
+    let (heard, hook) = support::webhook_receiver();
     let config = dir.path().join("seismo.toml");
     std::fs::write(
         &config,
@@ -126,7 +89,7 @@ fn three_nodes_lose_their_leader_and_lose_nothing_else() {
         .json()
         .unwrap();
     let id = declared["id"].as_u64().expect("declared");
-    let kinds = |heard: &Arc<Mutex<Vec<Value>>>| -> Vec<String> {
+    let kinds = |heard: &support::Received| -> Vec<String> {
         heard
             .lock()
             .unwrap()

@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::Value;
+use support::Received;
 use support::Server;
 
 fn get_text(server: &Server, path: &str) -> (u16, String, String) {
@@ -23,7 +24,7 @@ fn get_text(server: &Server, path: &str) -> (u16, String, String) {
 /// received meanwhile from `/api/v1/events`.
 fn demo_during_the_outage() -> (Server, tempfile::TempDir, Vec<Value>, Received) {
     let dir = tempfile::tempdir().unwrap();
-    let (received, hook) = webhook_receiver();
+    let (received, hook) = support::webhook_receiver();
     let config = dir.path().join("seismo.toml");
     std::fs::write(
         &config,
@@ -79,45 +80,6 @@ fn demo_during_the_outage() -> (Server, tempfile::TempDir, Vec<Value>, Received)
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
     (server, dir, events.try_iter().collect(), received)
-}
-
-/// The JSON bodies a webhook receiver got.
-type Received = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
-
-/// A webhook receiver on loopback that answers 200 to every POST; its address.
-fn webhook_receiver() -> (Received, String) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let received = Received::default();
-    let kept = received.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line.trim().is_empty() {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            kept.lock()
-                .unwrap()
-                .push(serde_json::from_slice(&body).unwrap());
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    });
-    (received, url)
 }
 
 /// The IT team's webhook hears the Microsoft 365 outage once as it opens, with

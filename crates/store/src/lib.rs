@@ -12,7 +12,7 @@ pub mod suite;
 mod writer;
 
 pub use leader::Leadership;
-pub use postgres::PostgresStore;
+pub use postgres::{PostgresStore, REPORT_COLUMNS, REPORT_TYPES};
 pub use record::StoredReport;
 pub use sqlite::{PROBE_RETENTION, SqliteStore};
 pub use writer::{Committed, Pending, Writer, WriterConfig};

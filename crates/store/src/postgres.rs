@@ -181,9 +181,10 @@ CREATE TABLE channels (
 "#];
 
 /// The columns of a report, in the order of [`report_row`] and of the `COPY`.
-const REPORT_COLUMNS: &str = "at_ms, received_ms, service, problem, city_geonameid, region, country, client, block, counted, id";
+pub const REPORT_COLUMNS: &str = "at_ms, received_ms, service, problem, city_geonameid, region, country, client, block, counted, id";
 
-const COPY_TYPES: [Type; 11] = [
+/// The types of [`REPORT_COLUMNS`], for a binary `COPY`.
+pub const REPORT_TYPES: [Type; 11] = [
     Type::INT8,
     Type::INT8,
     Type::TEXT,
@@ -546,7 +547,7 @@ impl Store for PostgresStore {
                 "COPY reports ({REPORT_COLUMNS}) FROM STDIN (FORMAT binary)"
             ))
             .during(context)?;
-        let mut writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
+        let mut writer = BinaryCopyInWriter::new(sink, &REPORT_TYPES);
         for (id, r) in (first..).zip(reports) {
             let counted = rule.admit_at(r.client, service_key(r.service), r.at);
             let row: [&(dyn ToSql + Sync); 11] = [
@@ -1552,14 +1553,7 @@ mod tests {
         std::thread::sleep(every * 5);
         assert!(!second.is_leader(), "one leader at a time");
         // Cut the leader's connection, as a killed node's would be.
-        let mut admin = postgres::Client::connect(&schema.url(), NoTls).unwrap();
-        admin
-            .execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_locks
-                 WHERE locktype = 'advisory' AND objid = 4 AND granted",
-                &[],
-            )
-            .unwrap();
+        schema.cut_the_leaders_connection();
         wait_for("the second node takes over", &|| second.is_leader());
         wait_for("the first steps down", &|| !first.is_leader());
         // The first node's campaign goes on, and waits its turn.

@@ -1073,6 +1073,20 @@ impl PostgresSchema {
         })
     }
 
+    /// Ends the connection that holds this schema's lead, as a killed node's would end
+    /// (see `Leadership`).
+    pub fn cut_the_leaders_connection(&self) {
+        let mut admin = postgres::Client::connect(&self.url(), postgres::NoTls).unwrap();
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_locks
+                 WHERE locktype = 'advisory' AND classid::int = hashtext(current_schema())
+                   AND objid = 4 AND granted",
+                &[],
+            )
+            .unwrap();
+    }
+
     /// The address of the database with this schema first on the search path.
     pub fn url(&self) -> String {
         let join = if self.base.contains('?') { '&' } else { '?' };

@@ -1,18 +1,21 @@
 //! `seismo bench postgres`: bulk intake on PostgreSQL, by one node and by several on one
 //! database, next to raw binary `COPY` of as many rows into a table of the same shape,
-//! in the same run. Each measurement runs in a schema of its own, dropped after.
+//! in the same run; and a follower's service page while `wrk` saturates the leader's
+//! intake, next to the same page on the idle follower. Each measurement runs in a schema
+//! of its own, dropped after.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::bail;
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{ToSql, Type};
+use postgres::types::ToSql;
 use seismo_store::suite::PostgresSchema;
+use seismo_store::{PostgresStore, REPORT_COLUMNS, REPORT_TYPES};
 
-use super::{bulk_file, median};
+use super::{bulk_file, median, report_script, run_wrk, start_seismo};
 use crate::import::import;
-use crate::setup::{Intake, wall_clock};
+use crate::setup::{Intake, load_catalog, wall_clock};
 use seismo::config::Config;
 
 #[derive(clap::Args)]
@@ -30,6 +33,9 @@ pub struct PostgresArgs {
     /// Runs of each measurement; the median is reported.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Seconds of each wrk run of the follower's page.
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
 }
 
 pub fn run(args: PostgresArgs) -> anyhow::Result<ExitCode> {
@@ -91,6 +97,7 @@ pub fn run(args: PostgresArgs) -> anyhow::Result<ExitCode> {
             many_rates[round]
         );
     }
+    let (idle, loaded) = follower_page(&args, &ndjson)?;
     let (raw, one, many) = (median(raw_rates), median(one_rates), median(many_rates));
     println!("| measurement | median | reference (same run) | ratio |");
     println!("|---|---:|---:|---:|");
@@ -104,7 +111,63 @@ pub fn run(args: PostgresArgs) -> anyhow::Result<ExitCode> {
         parts.len(),
         100.0 * many / raw
     );
+    println!(
+        "| a follower's service page, p99, the leader's intake saturated | {loaded:.1} ms | the same page, idle follower: {idle:.1} ms | {:.1}× |",
+        loaded / idle
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The p99 latency (ms, medians of the rounds) of a follower's service page with 32
+/// readers: with the nodes idle, and while 128 connections post reports to the leader as
+/// fast as they can. A day of reports is stored first, so the page has its charts.
+fn follower_page(args: &PostgresArgs, ndjson: &[u8]) -> anyhow::Result<(f64, f64)> {
+    let schema = PostgresSchema::create(&args.database)?;
+    let config = on(&schema);
+    let setup = Intake::open(&config, wall_clock())?;
+    import(&setup, ndjson, "bench", wall_clock())?;
+    setup.finish();
+    drop(setup);
+    let leader = Intake::serve(&config, load_catalog(&config)?, wall_clock())?;
+    let started = Instant::now();
+    while !leader.live.leadership.is_leader() {
+        if started.elapsed() > std::time::Duration::from_secs(10) {
+            bail!("the first node did not take the lead");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let follower = Intake::serve(&config, load_catalog(&config)?, wall_clock())?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let leader_address = runtime.block_on(start_seismo(&leader))?;
+    let follower_address = runtime.block_on(start_seismo(&follower))?;
+    let page = format!("http://{follower_address}/services/microsoft-365");
+    let script = std::env::temp_dir().join(format!("seismo-bench-{}.lua", std::process::id()));
+    std::fs::write(&script, report_script("Outlook", "email"))?;
+    let (mut idle, mut loaded) = (Vec::new(), Vec::new());
+    for round in 0..args.rounds {
+        idle.push(run_wrk(&page, None, 32, args.seconds)?.p99_ms);
+        let flood = {
+            let (script, url) = (script.clone(), format!("http://{leader_address}/"));
+            let seconds = args.seconds + 2;
+            std::thread::spawn(move || run_wrk(&url, Some(&script), 128, seconds))
+        };
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let run = run_wrk(&page, None, 32, args.seconds)?;
+        let flood = flood.join().expect("wrk thread")?;
+        loaded.push(run.p99_ms);
+        eprintln!(
+            "round {}: follower page p99 {:.1} ms idle, {:.1} ms while the leader takes {:.0} reports/s",
+            round + 1,
+            idle[round],
+            run.p99_ms,
+            flood.rate
+        );
+    }
+    let _ = std::fs::remove_file(&script);
+    runtime.shutdown_background();
+    leader.finish();
+    follower.finish();
+    Ok((median(idle), median(loaded)))
 }
 
 /// The settings of a node on `schema`.
@@ -115,44 +178,25 @@ fn on(schema: &PostgresSchema) -> Config {
     }
 }
 
-/// Rows/s of binary `COPY` alone into a table shaped and indexed like the reports, in
-/// 10,000-row transactions: what the database can take with no seismo around it.
+/// Rows/s of binary `COPY` alone into a table with the columns and indexes of the
+/// reports (not partitioned), in 10,000-row transactions: what the database can take
+/// with no seismo around it.
 fn raw_copy(schema: &PostgresSchema, rows: usize) -> anyhow::Result<f64> {
+    // The store makes its tables; the raw one is made like them.
+    drop(PostgresStore::connect(&schema.url())?);
     let mut client = postgres::Client::connect(&schema.url(), postgres::NoTls)?;
-    client.batch_execute(
-        "CREATE TABLE raw (id BIGINT NOT NULL, at_ms BIGINT NOT NULL, received_ms BIGINT NOT NULL,
-             service TEXT NOT NULL, problem TEXT NOT NULL, city_geonameid BIGINT, region TEXT,
-             country TEXT, client BIGINT NOT NULL, block BIGINT NOT NULL, counted BOOLEAN NOT NULL);
-         CREATE INDEX raw_id ON raw (id);
-         CREATE INDEX raw_at ON raw (at_ms);
-         CREATE INDEX raw_reporter ON raw (service, client, at_ms) WHERE counted;",
-    )?;
-    let types = [
-        Type::INT8,
-        Type::INT8,
-        Type::INT8,
-        Type::TEXT,
-        Type::TEXT,
-        Type::INT8,
-        Type::TEXT,
-        Type::TEXT,
-        Type::INT8,
-        Type::INT8,
-        Type::BOOL,
-    ];
+    client.batch_execute("CREATE TABLE raw (LIKE reports INCLUDING ALL)")?;
     let now = wall_clock();
     let started = Instant::now();
     for batch in 0..rows / 10_000 {
         let mut tx = client.transaction()?;
-        let sink = tx.copy_in(
-            "COPY raw (id, at_ms, received_ms, service, problem, city_geonameid, region, country,
-             client, block, counted) FROM STDIN (FORMAT binary)",
-        )?;
-        let mut writer = BinaryCopyInWriter::new(sink, &types);
+        let sink = tx.copy_in(&format!(
+            "COPY raw ({REPORT_COLUMNS}) FROM STDIN (FORMAT binary)"
+        ))?;
+        let mut writer = BinaryCopyInWriter::new(sink, &REPORT_TYPES);
         for i in 0..10_000 {
             let id = (batch * 10_000 + i) as i64;
             let row: [&(dyn ToSql + Sync); 11] = [
-                &id,
                 &now,
                 &now,
                 &"microsoft-365",
@@ -163,6 +207,7 @@ fn raw_copy(schema: &PostgresSchema, rows: usize) -> anyhow::Result<f64> {
                 &id,
                 &id,
                 &true,
+                &id,
             ];
             writer.write(&row)?;
         }

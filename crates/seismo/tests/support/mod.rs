@@ -167,3 +167,42 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The JSON bodies a webhook receiver got.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>;
+
+/// A webhook receiver on loopback that answers 200 to every POST; its address.
+pub fn webhook_receiver() -> (Received, String) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let received = Received::default();
+    let kept = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line.trim().is_empty() {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            kept.lock()
+                .unwrap()
+                .push(serde_json::from_slice(&body).unwrap());
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (received, url)
+}
