@@ -1,63 +1,31 @@
 //! The live loop on a real SQLite store, driven by a fake clock: no sleeps, except
 //! tokio's paused time for the ticker's own loop.
 
+mod common;
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use seismo_core::catalog::{Catalog, ProblemId};
+use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
-use seismo_core::report::{CountingRule, Report};
-use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
+use seismo_core::time::{MINUTE_MS, Millis};
 use seismo_detect::incident::Change;
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, IncidentEvent};
 use seismo_runtime::{Clock, GRACE_MS, Live, Publisher, Ticker};
-use seismo_store::{SqliteStore, Store, StoredReport, WriterConfig};
+use seismo_store::{SqliteStore, Store, WriterConfig};
 use tokio_util::sync::CancellationToken;
 
-/// Eight days of ordinary traffic end here.
-const NOW: Millis = 20_475 * DAY_MS;
+use common::{NOW, slack_report, store_history, surge};
 
 fn catalog() -> Arc<Catalog> {
     Arc::new(Catalog::demo())
 }
 
-fn slack_report(at: Millis, client: u64) -> Report {
-    let catalog = catalog();
-    let cities = ["Dallas", "Houston", "Seattle", "Boston"];
-    let city = cities[(client % 4) as usize];
-    Report {
-        at,
-        received: at,
-        service: catalog.by_slug("slack").unwrap(),
-        problem: ProblemId(0),
-        place: Gazetteer::embedded().resolve_named(Some(city), Some("US"), None),
-        client,
-        block: client,
-    }
-}
-
 /// A store holding eight days of two Slack reports a minute before [`NOW`].
 fn store_with_history(dir: &std::path::Path) {
-    let catalog = catalog();
-    let mut store = SqliteStore::open(dir).unwrap();
-    let reports: Vec<Report> = (0..8 * 24 * 60)
-        .flat_map(|m| {
-            let at = NOW - 8 * DAY_MS + m * MINUTE_MS;
-            [
-                slack_report(at, 2 * m as u64),
-                slack_report(at, 2 * m as u64 + 1),
-            ]
-        })
-        .collect();
-    for chunk in reports.chunks(10_000) {
-        let stored: Vec<StoredReport> = chunk
-            .iter()
-            .map(|r| StoredReport::from_report(r, &catalog, Gazetteer::embedded()))
-            .collect();
-        store.append(&stored, CountingRule::DEFAULT_WINDOW).unwrap();
-    }
+    store_history(&mut SqliteStore::open(dir).unwrap());
 }
 
 fn start(dir: &std::path::Path) -> Arc<Live> {
@@ -92,23 +60,6 @@ impl Publisher for Recorder {
         );
         self.0.lock().unwrap().extend_from_slice(events);
     }
-}
-
-/// Forty reports a minute for `minutes` from [`NOW`], each of another reporter.
-fn surge(live: &Live, minutes: i64) {
-    let reports: Vec<Report> = (0..minutes)
-        .flat_map(|m| {
-            (0..40).map(move |k| slack_report(NOW + m * MINUTE_MS, 1_000_000 + (m * 40 + k) as u64))
-        })
-        .collect();
-    let outcomes = live
-        .writer
-        .submit_blocking(reports)
-        .unwrap()
-        .blocking_recv()
-        .unwrap()
-        .unwrap();
-    assert!(outcomes.iter().all(|o| o.counted));
 }
 
 /// Stops the writer, which blocks: off the async threads.

@@ -2,41 +2,28 @@
 //! other's reports and the leader's operators' updates, only the leader stores
 //! incidents, and a node that takes over stores what its predecessor found but did not.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
-use seismo_core::catalog::{Catalog, ProblemId};
+use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::operator::Progress;
-use seismo_core::report::{CountingRule, Report};
-use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
+use seismo_core::time::{MINUTE_MS, Millis};
 use seismo_detect::EngineConfig;
 use seismo_detect::incident::LogEntry;
 use seismo_runtime::{Clock, GRACE_MS, Live, Nodes, PostError, Posted, Publisher, Ticker};
 use seismo_store::suite::{Database, PostgresSchema};
-use seismo_store::{Leadership, PostgresStore, StoredReport, WriterConfig};
+use seismo_store::{Leadership, PostgresStore, WriterConfig};
 
-const NOW: Millis = 20_475 * DAY_MS;
+use common::{NOW, store_history, surge};
 
 struct Quiet;
 
 impl Publisher for Quiet {
     fn publish(&self, _: &seismo_detect::Engine, _: &[seismo_detect::IncidentEvent]) {}
-}
-
-fn report(at: Millis, client: u64) -> Report {
-    let catalog = Catalog::demo();
-    let city = ["Dallas", "Houston", "Seattle", "Boston"][(client % 4) as usize];
-    Report {
-        at,
-        received: at,
-        service: catalog.by_slug("slack").unwrap(),
-        problem: ProblemId(0),
-        place: Gazetteer::embedded().resolve_named(Some(city), Some("US"), None),
-        client,
-        block: client,
-    }
 }
 
 fn wait_for(what: &str, done: &dyn Fn() -> bool) {
@@ -61,22 +48,7 @@ fn incidents(live: &Live) -> Vec<(u64, String, Vec<LogEntry>)> {
 fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
     let schema = PostgresSchema::new();
     let catalog = Arc::new(Catalog::demo());
-    // Eight days of two Slack reports a minute.
-    let history: Vec<Report> = (0..8 * 24 * 60)
-        .flat_map(|m| {
-            let at = NOW - 8 * DAY_MS + m * MINUTE_MS;
-            [report(at, 2 * m as u64), report(at, 2 * m as u64 + 1)]
-        })
-        .collect();
-    let mut store = schema.open();
-    for chunk in history.chunks(10_000) {
-        let stored: Vec<StoredReport> = chunk
-            .iter()
-            .map(|r| StoredReport::from_report(r, &catalog, Gazetteer::embedded()))
-            .collect();
-        store.append(&stored, CountingRule::DEFAULT_WINDOW).unwrap();
-    }
-    drop(store);
+    store_history(&mut *schema.open());
 
     let every = Duration::from_millis(50);
     let node = |leadership: Leadership| {
@@ -111,19 +83,7 @@ fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
     let tick = |ticker: &mut Ticker| runtime.block_on(ticker.tick()).unwrap();
 
     // A surge of forty reports a minute for twenty minutes, all sent to the follower.
-    let surge: Vec<Report> = (0..20)
-        .flat_map(|m| {
-            (0..40).map(move |k| report(NOW + m * MINUTE_MS, 1_000_000 + (m * 40 + k) as u64))
-        })
-        .collect();
-    let outcomes = second
-        .writer
-        .submit_blocking(surge)
-        .unwrap()
-        .blocking_recv()
-        .unwrap()
-        .unwrap();
-    assert!(outcomes.iter().all(|o| o.counted));
+    surge(&second, 20);
     let post = |live: &Live, at: Millis, incident: u64| {
         live.post_operator_update(Posted {
             incident: Some(incident),

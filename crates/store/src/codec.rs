@@ -14,6 +14,12 @@ pub(crate) fn corrupt(context: &'static str, what: impl std::fmt::Display) -> St
     }
 }
 
+/// A key per service slug for the counting rule.
+pub(crate) fn service_key(slug: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(slug)
+}
+
 pub(crate) fn hex(digest: &SecretDigest) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -8,7 +8,6 @@
 //! is dropping its partition.
 
 use std::collections::HashSet;
-use std::hash::BuildHasher;
 
 use chrono::{Datelike, TimeZone, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
@@ -21,7 +20,7 @@ use seismo_core::probe::{Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::Millis;
 
-use crate::codec::{corrupt, failure, from_json, hex, role, to_json, unhex};
+use crate::codec::{corrupt, failure, from_json, hex, role, service_key, to_json, unhex};
 use crate::sqlite::{NOTIFICATION_RETENTION, OFFICIAL_RETENTION, PROBE_RETENTION};
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
@@ -240,11 +239,6 @@ impl<T> Context<T> for Result<T, postgres::Error> {
             }
         })
     }
-}
-
-/// A key per service slug for the counting rule.
-fn service_key(slug: &str) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(slug)
 }
 
 /// The first millisecond of the month (UTC) that holds `at`, and of the next; `None`

@@ -1,6 +1,5 @@
 //! The embedded store: one SQLite file in write-ahead-log mode, written by one process.
 
-use std::hash::BuildHasher;
 use std::path::Path;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, Transaction, params};
@@ -10,7 +9,7 @@ use seismo_core::probe::{Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
-use crate::codec::{failure, from_json, hex, role, to_json, unhex};
+use crate::codec::{failure, from_json, hex, role, service_key, to_json, unhex};
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
@@ -289,11 +288,6 @@ impl<T> Context<T> for Result<T, rusqlite::types::FromSqlError> {
             source: error.into(),
         })
     }
-}
-
-/// A key per service slug for the index in memory.
-fn service_key(slug: &str) -> u64 {
-    rustc_hash::FxBuildHasher.hash_one(slug)
 }
 
 impl SqliteStore {
