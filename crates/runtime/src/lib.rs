@@ -27,8 +27,8 @@ use seismo_detect::record::{self, IncidentRecord as Record};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, IncidentEvent, Series};
 use seismo_store::{
-    Committed, IncidentEventRecord, IncidentRecord, Leadership, OfficialRecord, ProbeQuery, Store,
-    StoreError, Writer, WriterConfig,
+    Committed, IncidentEventRecord, IncidentRecord, Leadership, OfficialRecord, ProbeQuery,
+    SignalCursor, Store, StoreError, Writer, WriterConfig,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -97,6 +97,9 @@ pub struct Live {
     tail: Option<Arc<AtomicI64>>,
     /// Where the reading back of operators' updates has got to.
     operator_tail: Mutex<OperatorTail>,
+    /// On a shared database: where the reading back of probe results and official
+    /// readings has got to.
+    signal_tail: Mutex<SignalCursor>,
     /// Reports before this are history the replay had: read back, they are skipped.
     replay_since: Millis,
     /// Signals committed since the last tick.
@@ -144,19 +147,15 @@ impl Live {
     ) -> Result<Live, StartError> {
         let replay_since = now - REPLAY_DAYS * DAY_MS;
         let archive = archived_incidents(&mut *store, replay_since, &catalog, gazetteer)?;
+        // Taken before the replay reads them: one stored in between is heard twice,
+        // which changes nothing (the engine keeps the newest of each probe and place,
+        // and an official status as it is), rather than never.
+        let signal_tail = store.newest_signals()?;
         let probes = ProbeBoard::default();
         let official = OfficialBoard::default();
         let mut stored_signals = Vec::new();
         for reading in store.official_readings(replay_since)? {
-            official.record(
-                &reading.service,
-                &reading.feed,
-                seismo_core::official::Reading {
-                    read_at: Some(reading.at),
-                    status: Some(reading.status.clone()),
-                    ..Default::default()
-                },
-            );
+            official.record_stored(&reading);
             stored_signals.extend(official_signal(&catalog, &reading));
         }
         let mut operator_cursor = 0;
@@ -261,6 +260,7 @@ impl Live {
                 heard_to: operator_cursor,
                 taken_here: Default::default(),
             }),
+            signal_tail: Mutex::new(signal_tail),
             replay_since,
             inbox,
             operator_events: Mutex::default(),
@@ -281,10 +281,13 @@ impl Live {
             metrics::counter!("seismo_probe_runs_total", "outcome" => outcome).increment(1);
         }
         self.probes.record(&results);
-        let signals = results
-            .iter()
-            .filter_map(|r| probe_signal(&self.catalog, r));
-        self.inbox.lock().expect("inbox lock").extend(signals);
+        if !self.is_shared() {
+            // Shared, every node's engine hears them as they are read back.
+            let signals = results
+                .iter()
+                .filter_map(|r| probe_signal(&self.catalog, r));
+            self.inbox.lock().expect("inbox lock").extend(signals);
+        }
         Ok(())
     }
 
@@ -305,7 +308,9 @@ impl Live {
         };
         let signal = official_signal(&self.catalog, &record);
         self.writer.save_official_reading(record).await?;
-        self.inbox.lock().expect("inbox lock").extend(signal);
+        if !self.is_shared() {
+            self.inbox.lock().expect("inbox lock").extend(signal);
+        }
         Ok(())
     }
 
@@ -314,8 +319,9 @@ impl Live {
         self.tail.is_some()
     }
 
-    /// On a shared database: reads back the reports stored since the last call, by
-    /// every node, and hands the counted ones to the series and the engine's inbox.
+    /// On a shared database: reads back what every node stored since the last call
+    /// (reports, probe results, official readings, operators' updates), shows it, and
+    /// hands it to the engine's inbox (reports: the counted ones, to the series too).
     /// Alone on the store it does nothing (the writer hands them over). Returns how
     /// many reports it read.
     pub async fn read_back(&self) -> Result<usize, Arc<StoreError>> {
@@ -357,6 +363,7 @@ impl Live {
                 break;
             }
         }
+        self.read_back_signals().await?;
         // Operators' updates the leader took: heard here as a replay would hear them.
         let cursor = self
             .operator_tail
@@ -377,6 +384,38 @@ impl Live {
             }
         }
         Ok(read)
+    }
+
+    /// Reads back the probe results and official readings stored since the last call.
+    async fn read_back_signals(&self) -> Result<(), Arc<StoreError>> {
+        loop {
+            let cursor = *self.signal_tail.lock().expect("signal tail lock");
+            let read = self
+                .writer
+                .read(move |store| store.signals_after(cursor, TAIL_BATCH))
+                .await?;
+            *self.signal_tail.lock().expect("signal tail lock") = read.next;
+            self.probes.record(&read.probe_results);
+            for reading in &read.official_readings {
+                self.official.record_stored(reading);
+            }
+            let more = read.probe_results.len() == TAIL_BATCH
+                || read.official_readings.len() == TAIL_BATCH;
+            let mut inbox = self.inbox.lock().expect("inbox lock");
+            inbox.extend(
+                read.probe_results
+                    .iter()
+                    .filter_map(|r| probe_signal(&self.catalog, r)),
+            );
+            inbox.extend(
+                read.official_readings
+                    .iter()
+                    .filter_map(|r| official_signal(&self.catalog, r)),
+            );
+            if !more {
+                return Ok(());
+            }
+        }
     }
 
     /// The changes of the engine's incidents `stored` (id, events the outbox holds)

@@ -22,6 +22,29 @@ impl OfficialBoard {
         readings.insert((service.to_string(), feed.to_string()), reading);
     }
 
+    /// Keeps the status of a stored reading (a change a node read), unless the board
+    /// holds a reading as new: this node's own, which says more (failures, the last
+    /// read).
+    pub fn record_stored(&self, record: &OfficialRecord) {
+        let mut readings = self.readings.write().expect("official board lock");
+        let key = (record.service.clone(), record.feed.clone());
+        if readings
+            .get(&key)
+            .and_then(|held| held.read_at)
+            .is_some_and(|read_at| read_at >= record.at)
+        {
+            return;
+        }
+        readings.insert(
+            key,
+            Reading {
+                read_at: Some(record.at),
+                status: Some(record.status.clone()),
+                ..Default::default()
+            },
+        );
+    }
+
     /// The latest reading of `service`'s feed `feed`, if it has been read.
     pub fn reading(&self, service: &str, feed: &str) -> Option<Reading> {
         let readings = self.readings.read().expect("official board lock");

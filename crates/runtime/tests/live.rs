@@ -17,7 +17,7 @@ use seismo_runtime::{Clock, GRACE_MS, Live, Publisher, Ticker};
 use seismo_store::{SqliteStore, Store, WriterConfig};
 use tokio_util::sync::CancellationToken;
 
-use common::{NOW, slack_report, store_history, surge};
+use common::{NOW, PROBED, incidents, mail_page, mx_runs, slack_report, store_history, surge};
 
 fn catalog() -> Arc<Catalog> {
     Arc::new(Catalog::demo())
@@ -172,104 +172,6 @@ async fn the_ticker_runs_on_its_interval_until_stopped() {
     stop.cancel();
     running.await.unwrap();
     finish(live).await;
-}
-
-const PROBED: &str = r#"
-[[service]]
-slug = "mail"
-name = "Mail"
-
-[[service.probe]]
-name = "mx"
-kind = "smtp"
-target = "mx.mail.test:25"
-mail_from = "probe@seismo.test"
-rcpt_to = "postmaster@mail.test"
-
-[[service.feed]]
-kind = "statuspage"
-url = "https://status.mail.test"
-"#;
-
-/// The mail vendor's page at minute `minute`: an incident from minute 38, investigated
-/// until it is resolved at minute 70.
-fn mail_page(minute: i64) -> seismo_core::official::OfficialStatus {
-    use seismo_core::official::{Condition, OfficialIncident, OfficialState, OfficialUpdate};
-    let resolved = minute >= 70;
-    let mut updates = vec![OfficialUpdate {
-        at: NOW + 38 * MINUTE_MS,
-        state: OfficialState::Investigating,
-        text: "We are looking into delayed mail.".into(),
-    }];
-    if resolved {
-        updates.push(OfficialUpdate {
-            at: NOW + 70 * MINUTE_MS,
-            state: OfficialState::Resolved,
-            text: "Mail flows again.".into(),
-        });
-    }
-    seismo_core::official::OfficialStatus {
-        condition: Condition::Operational,
-        description: "All Systems Operational".into(),
-        components: vec![],
-        incidents: vec![OfficialIncident {
-            id: "INC1".into(),
-            title: "Delayed mail".into(),
-            state: updates.last().unwrap().state,
-            impact: Some("major".into()),
-            url: None,
-            started_at: NOW + 38 * MINUTE_MS,
-            resolved_at: resolved.then_some(NOW + 70 * MINUTE_MS),
-            components: vec![],
-            maintenance: false,
-            updates,
-        }],
-    }
-}
-
-/// The runs of the `mx` probe from four places in minute `minute` after [`NOW`], five
-/// seconds into it: three hear 451 at RCPT TO from minute 30 to 60, and all of them
-/// are slow from minute 110 to 130.
-fn mx_runs(minute: i64) -> Vec<seismo_core::probe::ProbeResult> {
-    use seismo_core::probe::{Detail, Failure, FailureKind, Outcome, ProbeResult};
-    ["Chicago", "Dallas", "Seattle", "Boston"]
-        .iter()
-        .enumerate()
-        .map(|(n, location)| {
-            let fails = (30..60).contains(&minute) && n < 3;
-            let slow = (110..130).contains(&minute);
-            ProbeResult {
-                service: "mail".into(),
-                probe: "mx".into(),
-                location: location.to_string(),
-                at: NOW + minute * MINUTE_MS + 5_000,
-                attempts: 1,
-                outcome: Outcome {
-                    ok: !fails,
-                    latency_ms: if slow {
-                        4_000
-                    } else {
-                        30 + (minute % 5) as u64
-                    },
-                    failure: fails.then(|| Failure {
-                        kind: FailureKind::Unexpected,
-                        message: "RCPT TO answered 451 4.3.2 Temporary server error".into(),
-                    }),
-                    detail: Detail::Tcp {},
-                },
-            }
-        })
-        .collect()
-}
-
-/// The incidents of `live`'s engine: id, state, and log.
-fn incidents(live: &Live) -> Vec<(u64, String, Vec<seismo_detect::incident::LogEntry>)> {
-    let engine = live.engine.lock().unwrap();
-    engine
-        .incidents()
-        .iter()
-        .map(|i| (i.id.0, i.state.as_str().to_string(), i.log.clone()))
-        .collect()
 }
 
 #[tokio::test]

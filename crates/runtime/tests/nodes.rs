@@ -1,6 +1,7 @@
 //! Two nodes on one PostgreSQL database, driven by one fake clock: each hears the
-//! other's reports and the leader's operators' updates, only the leader stores
-//! incidents, and a node that takes over stores what its predecessor found but did not.
+//! other's reports, probe runs and official readings and the leader's operators'
+//! updates, only the leader stores incidents, and a node that takes over stores what
+//! its predecessor found but did not.
 
 mod common;
 
@@ -13,12 +14,11 @@ use seismo_core::gazetteer::Gazetteer;
 use seismo_core::operator::Progress;
 use seismo_core::time::{MINUTE_MS, Millis};
 use seismo_detect::EngineConfig;
-use seismo_detect::incident::LogEntry;
 use seismo_runtime::{Clock, GRACE_MS, Live, Nodes, PostError, Posted, Publisher, Ticker};
 use seismo_store::suite::{Database, PostgresSchema};
 use seismo_store::{Leadership, PostgresStore, WriterConfig};
 
-use common::{NOW, store_history, surge};
+use common::{NOW, PROBED, incidents, mail_page, mx_runs, store_history, surge};
 
 struct Quiet;
 
@@ -32,16 +32,6 @@ fn wait_for(what: &str, done: &dyn Fn() -> bool) {
         assert!(started.elapsed() < Duration::from_secs(10), "{what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// The engine's incidents: id, state, log.
-fn incidents(live: &Live) -> Vec<(u64, String, Vec<LogEntry>)> {
-    let engine = live.engine.lock().unwrap();
-    engine
-        .incidents()
-        .iter()
-        .map(|i| (i.id.0, i.state.as_str().to_string(), i.log.clone()))
-        .collect()
 }
 
 #[test]
@@ -171,6 +161,94 @@ fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
         logged(&second),
         "the new leader stored what its predecessor had not, once"
     );
+    for live in [first, second] {
+        live.finish();
+    }
+}
+
+#[test]
+fn every_node_hears_the_probe_runs_and_vendor_posts_that_any_node_stores() {
+    let schema = PostgresSchema::new();
+    let catalog = Arc::new(Catalog::parse("test", PROBED).unwrap());
+    let node = || {
+        Arc::new(
+            Live::start_with(
+                Box::new(PostgresStore::connect(&schema.url()).unwrap()),
+                catalog.clone(),
+                Gazetteer::embedded(),
+                EngineConfig::default(),
+                WriterConfig::default(),
+                NOW,
+                Nodes::Shared(Leadership::campaign(&schema.url(), Duration::from_secs(1)).unwrap()),
+            )
+            .unwrap(),
+        )
+    };
+    let (first, second) = (node(), node());
+    let time = Arc::new(AtomicI64::new(NOW));
+    let clock: Clock = {
+        let time = time.clone();
+        Arc::new(move || time.load(Ordering::SeqCst))
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut tickers =
+        [&first, &second].map(|live| Ticker::new(live.clone(), clock.clone(), Arc::new(Quiet)));
+    let feed = catalog.services()[0].feeds[0].name.clone();
+    for minute in 0..100 {
+        let at = NOW + minute * MINUTE_MS + 20_000;
+        time.store(at, Ordering::SeqCst);
+        // Each node probes from two of the four places: a quorum fails only in the
+        // runs of both together. The vendor's page is read by the first alone.
+        let runs = mx_runs(minute);
+        let (firsts, seconds) = runs.split_at(2);
+        runtime.block_on(async {
+            first.record_probe_results(firsts.to_vec()).await.unwrap();
+            second.record_probe_results(seconds.to_vec()).await.unwrap();
+            if minute == 40 || minute == 70 {
+                first
+                    .record_official("mail", &feed, at, mail_page(minute))
+                    .await
+                    .unwrap();
+            }
+        });
+        for ticker in &mut tickers {
+            runtime.block_on(ticker.tick()).unwrap();
+        }
+    }
+    let found = incidents(&first);
+    assert_eq!(
+        found.len(),
+        1,
+        "the probe outage, from both nodes' runs: {found:#?}"
+    );
+    let vendor_posts = found[0]
+        .2
+        .iter()
+        .filter(|e| format!("{:?}", e.change).contains("Official"))
+        .count();
+    assert_eq!(
+        vendor_posts, 2,
+        "both posts of the vendor joined it: {found:#?}"
+    );
+    assert_eq!(incidents(&second), found, "both nodes found the same");
+    // The second node shows what the first stored.
+    assert_eq!(
+        second
+            .official
+            .reading("mail", &feed)
+            .and_then(|r| r.status),
+        Some(mail_page(70))
+    );
+    let shown: Vec<String> = second
+        .probes
+        .of_service("mail")
+        .into_iter()
+        .map(|r| r.location)
+        .collect();
+    assert_eq!(shown, ["Boston", "Chicago", "Dallas", "Seattle"]);
     for live in [first, second] {
         live.finish();
     }

@@ -170,6 +170,30 @@ pub trait Store: Send {
     /// the vendor said when `since` began), oldest first.
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError>;
 
+    /// Where the probe results and official readings stored so far end: a node that has
+    /// replayed them reads back from here.
+    fn newest_signals(&mut self) -> Result<SignalCursor, StoreError>;
+
+    /// At most `limit` probe results and `limit` official readings stored after
+    /// `cursor`, each in id order, and the cursor of the next call. Ids grow in commit
+    /// order whichever node stored them, so reading on from the cursor misses none.
+    fn signals_after(
+        &mut self,
+        cursor: SignalCursor,
+        limit: usize,
+    ) -> Result<StoredSignals, StoreError>;
+
+    /// Notes that node `node`, probing from `location`, is alive at `at`, and forgets
+    /// nodes silent for a day; the names of the nodes of `location` heard from at or
+    /// after `alive_since` (this one included), by name: those that share its probes.
+    fn node_heartbeat(
+        &mut self,
+        node: &str,
+        location: &str,
+        at: Millis,
+        alive_since: Millis,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// The stored incident `id`, if any.
     fn incident(&mut self, id: i64) -> Result<Option<IncidentRecord>, StoreError>;
 
@@ -420,6 +444,23 @@ pub struct OfficialRecord {
     pub feed: String,
     pub at: Millis,
     pub status: seismo_core::official::OfficialStatus,
+}
+
+/// How far a node has read the probe results and official readings, by their ids
+/// (zero: from the first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignalCursor {
+    pub probe_results: i64,
+    pub official_readings: i64,
+}
+
+/// Probe results and official readings read after a [`SignalCursor`], in the order
+/// they were stored, and the cursor after them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredSignals {
+    pub probe_results: Vec<ProbeResult>,
+    pub official_readings: Vec<OfficialRecord>,
+    pub next: SignalCursor,
 }
 
 /// Which probe results to read.

@@ -18,14 +18,15 @@ use seismo_core::access::{SecretDigest, Session, Token, User};
 use seismo_core::operator::OperatorUpdate;
 use seismo_core::probe::{Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
-use seismo_core::time::Millis;
+use seismo_core::time::{DAY_MS, Millis};
 
 use crate::codec::{corrupt, failure, from_json, hex, role, service_key, to_json, unhex};
 use crate::sqlite::{NOTIFICATION_RETENTION, OFFICIAL_RETENTION, PROBE_RETENTION};
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
-    ProbeQuery, SilenceRecord, Store, StoreError, StoredReport, Subscriber,
+    ProbeQuery, SignalCursor, SilenceRecord, Store, StoreError, StoredReport, StoredSignals,
+    Subscriber,
 };
 
 /// Advisory locks (`pg_advisory_xact_lock`), the same on every node and apart for each
@@ -35,11 +36,16 @@ use crate::{
 const APPEND_LOCK: i32 = 1;
 const MIGRATION_LOCK: i32 = 2;
 const OUTBOX_LOCK: i32 = 3;
+/// Held while probe results or official readings are added, so that their ids grow in
+/// commit order and the nodes reading them back by id miss none.
+const SIGNALS_LOCK: i32 = 5;
 /// Takes advisory lock `$1` of the current schema until the transaction ends.
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)";
 
 /// Schema changes in order; the one-row table `seismo_schema` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    // 1: everything up to several nodes.
+    r#"
 CREATE TABLE reports (
     id BIGINT NOT NULL,
     at_ms BIGINT NOT NULL,
@@ -177,7 +183,16 @@ CREATE TABLE channels (
     body TEXT NOT NULL,
     updated_ms BIGINT NOT NULL
 );
-"#];
+"#,
+    // 2: the nodes that share the probes of a location.
+    r#"
+CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,
+    location TEXT NOT NULL,
+    seen_ms BIGINT NOT NULL
+);
+"#,
+];
 
 /// The columns of a report, in the order of [`report_row`] and of the `COPY`.
 pub const REPORT_COLUMNS: &str = "at_ms, received_ms, service, problem, city_geonameid, region, country, client, block, counted, id";
@@ -819,6 +834,7 @@ impl Store for PostgresStore {
             return Ok(());
         };
         let mut tx = self.client()?.transaction().during(context)?;
+        tx.execute(LOCK, &[&SIGNALS_LOCK]).during(context)?;
         let insert = tx
             .prepare(
                 "INSERT INTO probe_results (service, probe, location, at_ms, attempts, ok,
@@ -876,21 +892,7 @@ impl Store for PostgresStore {
             .during(context)?;
         let mut results = rows
             .iter()
-            .map(|row| {
-                Ok(ProbeResult {
-                    service: row.get(0),
-                    probe: row.get(1),
-                    location: row.get(2),
-                    at: row.get(3),
-                    attempts: row.get::<_, i32>(4) as u8,
-                    outcome: ProbeOutcome {
-                        ok: row.get(5),
-                        latency_ms: row.get::<_, i64>(6) as u64,
-                        failure: failure(context, row.get(7), row.get(8))?,
-                        detail: from_json(context, row.get(9))?,
-                    },
-                })
-            })
+            .map(|row| probe_result_row(context, row))
             .collect::<Result<Vec<_>, StoreError>>()?;
         results.reverse();
         Ok(results)
@@ -899,6 +901,7 @@ impl Store for PostgresStore {
     fn add_official_reading(&mut self, reading: &OfficialRecord) -> Result<(), StoreError> {
         let context = "adding an official reading";
         let mut tx = self.client()?.transaction().during(context)?;
+        tx.execute(LOCK, &[&SIGNALS_LOCK]).during(context)?;
         tx.execute(
             "INSERT INTO official_readings (service, feed, at_ms, status) VALUES ($1, $2, $3, $4)",
             &[
@@ -934,16 +937,99 @@ impl Store for PostgresStore {
                 &[&since],
             )
             .during(context)?;
-        rows.iter()
-            .map(|row| {
-                Ok(OfficialRecord {
-                    service: row.get(0),
-                    feed: row.get(1),
-                    at: row.get(2),
-                    status: from_json(context, row.get(3))?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| official_row(context, row)).collect()
+    }
+
+    fn newest_signals(&mut self) -> Result<SignalCursor, StoreError> {
+        let row = self
+            .client()?
+            .query_one(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM probe_results),
+                        (SELECT COALESCE(MAX(id), 0) FROM official_readings)",
+                &[],
+            )
+            .during("reading where the signals end")?;
+        Ok(SignalCursor {
+            probe_results: row.get(0),
+            official_readings: row.get(1),
+        })
+    }
+
+    fn signals_after(
+        &mut self,
+        cursor: SignalCursor,
+        limit: usize,
+    ) -> Result<StoredSignals, StoreError> {
+        let context = "reading back probe results and official readings";
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let client = self.client()?;
+        let probe_rows = client
+            .query(
+                "SELECT service, probe, location, at_ms, attempts, ok, latency_ms,
+                        failure_kind, failure, detail, id
+                 FROM probe_results WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&cursor.probe_results, &limit],
+            )
+            .during(context)?;
+        let official_rows = client
+            .query(
+                "SELECT service, feed, at_ms, status, id FROM official_readings
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&cursor.official_readings, &limit],
+            )
+            .during(context)?;
+        Ok(StoredSignals {
+            probe_results: probe_rows
+                .iter()
+                .map(|row| probe_result_row(context, row))
+                .collect::<Result<_, _>>()?,
+            official_readings: official_rows
+                .iter()
+                .map(|row| official_row(context, row))
+                .collect::<Result<_, _>>()?,
+            next: SignalCursor {
+                probe_results: probe_rows
+                    .last()
+                    .map_or(cursor.probe_results, |r| r.get(10)),
+                official_readings: official_rows
+                    .last()
+                    .map_or(cursor.official_readings, |r| r.get(4)),
+            },
+        })
+    }
+
+    fn node_heartbeat(
+        &mut self,
+        node: &str,
+        location: &str,
+        at: Millis,
+        alive_since: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        let context = "noting a node's heartbeat";
+        let mut tx = self.client()?.transaction().during(context)?;
+        tx.execute(
+            "INSERT INTO nodes (name, location, seen_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE
+             SET location = $2, seen_ms = GREATEST(nodes.seen_ms, $3)",
+            &[&node, &location, &at],
+        )
+        .during(context)?;
+        tx.execute(
+            "DELETE FROM nodes WHERE seen_ms < $1",
+            &[&at.saturating_sub(DAY_MS)],
+        )
+        .during(context)?;
+        let names = tx
+            .query(
+                "SELECT name FROM nodes WHERE location = $1 AND seen_ms >= $2 ORDER BY name",
+                &[&location, &alive_since],
+            )
+            .during(context)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        tx.commit().during(context)?;
+        Ok(names)
     }
 
     fn queue_notifications(
@@ -1442,6 +1528,34 @@ fn subscriber_row(context: &'static str, row: &Row) -> Result<Subscriber, StoreE
         created_at: row.get(3),
         confirmed_at: row.get(4),
         unsubscribe: row.get(5),
+    })
+}
+
+/// A probe result of a row of `service, probe, location, at_ms, attempts, ok,
+/// latency_ms, failure_kind, failure, detail`.
+fn probe_result_row(context: &'static str, row: &postgres::Row) -> Result<ProbeResult, StoreError> {
+    Ok(ProbeResult {
+        service: row.get(0),
+        probe: row.get(1),
+        location: row.get(2),
+        at: row.get(3),
+        attempts: row.get::<_, i32>(4) as u8,
+        outcome: ProbeOutcome {
+            ok: row.get(5),
+            latency_ms: row.get::<_, i64>(6) as u64,
+            failure: failure(context, row.get(7), row.get(8))?,
+            detail: from_json(context, row.get(9))?,
+        },
+    })
+}
+
+/// An official reading of a row of `service, feed, at_ms, status`.
+fn official_row(context: &'static str, row: &postgres::Row) -> Result<OfficialRecord, StoreError> {
+    Ok(OfficialRecord {
+        service: row.get(0),
+        feed: row.get(1),
+        at: row.get(2),
+        status: from_json(context, row.get(3))?,
     })
 }
 

@@ -13,7 +13,8 @@ use crate::codec::{failure, from_json, hex, role, service_key, to_json, unhex};
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
-    ProbeQuery, SilenceRecord, Store, StoreError, StoredReport, Subscriber,
+    ProbeQuery, SignalCursor, SilenceRecord, Store, StoreError, StoredReport, StoredSignals,
+    Subscriber,
 };
 
 /// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.
@@ -205,6 +206,14 @@ CREATE TABLE channels (
     name TEXT PRIMARY KEY,
     body TEXT NOT NULL,
     updated_ms BIGINT NOT NULL
+);
+"#,
+    // 15: the nodes that share the probes of a location.
+    r#"
+CREATE TABLE nodes (
+    name TEXT PRIMARY KEY,
+    location TEXT NOT NULL,
+    seen_ms BIGINT NOT NULL
 );
 "#,
 ];
@@ -535,26 +544,7 @@ impl Store for SqliteStore {
             .during(context)?;
         let mut results = Vec::new();
         while let Some(row) = rows.next().during(context)? {
-            let kind: Option<String> = row.get(7).during(context)?;
-            let failure = failure(
-                context,
-                kind.as_deref(),
-                row.get::<_, Option<String>>(8).during(context)?,
-            )?;
-            let detail: String = row.get(9).during(context)?;
-            results.push(ProbeResult {
-                service: row.get(0).during(context)?,
-                probe: row.get(1).during(context)?,
-                location: row.get(2).during(context)?,
-                at: row.get(3).during(context)?,
-                attempts: row.get(4).during(context)?,
-                outcome: ProbeOutcome {
-                    ok: row.get(5).during(context)?,
-                    latency_ms: row.get::<_, i64>(6).during(context)? as u64,
-                    failure,
-                    detail: from_json(context, &detail)?,
-                },
-            });
+            results.push(probe_result_row(context, row)?);
         }
         results.reverse();
         Ok(results)
@@ -581,6 +571,103 @@ impl Store for SqliteStore {
             )
             .during(context)?;
         transaction.commit().during(context)
+    }
+
+    fn newest_signals(&mut self) -> Result<SignalCursor, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT COALESCE(MAX(id), 0) FROM probe_results),
+                        (SELECT COALESCE(MAX(id), 0) FROM official_readings)",
+                [],
+                |row| {
+                    Ok(SignalCursor {
+                        probe_results: row.get(0)?,
+                        official_readings: row.get(1)?,
+                    })
+                },
+            )
+            .during("reading where the signals end")
+    }
+
+    fn signals_after(
+        &mut self,
+        cursor: SignalCursor,
+        limit: usize,
+    ) -> Result<StoredSignals, StoreError> {
+        let context = "reading back probe results and official readings";
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let mut signals = StoredSignals {
+            next: cursor,
+            ..StoredSignals::default()
+        };
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT service, probe, location, at_ms, attempts, ok, latency_ms,
+                        failure_kind, failure, detail, id
+                 FROM probe_results WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .during(context)?;
+        let mut rows = statement
+            .query(params![cursor.probe_results, limit])
+            .during(context)?;
+        while let Some(row) = rows.next().during(context)? {
+            signals.probe_results.push(probe_result_row(context, row)?);
+            signals.next.probe_results = row.get(10).during(context)?;
+        }
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT service, feed, at_ms, status, id FROM official_readings
+                 WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )
+            .during(context)?;
+        let mut rows = statement
+            .query(params![cursor.official_readings, limit])
+            .during(context)?;
+        while let Some(row) = rows.next().during(context)? {
+            signals.official_readings.push(official_row(context, row)?);
+            signals.next.official_readings = row.get(4).during(context)?;
+        }
+        Ok(signals)
+    }
+
+    fn node_heartbeat(
+        &mut self,
+        node: &str,
+        location: &str,
+        at: Millis,
+        alive_since: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        let context = "noting a node's heartbeat";
+        let transaction = self.conn.transaction().during(context)?;
+        transaction
+            .execute(
+                "INSERT INTO nodes (name, location, seen_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET location = ?2, seen_ms = MAX(seen_ms, ?3)",
+                params![node, location, at],
+            )
+            .during(context)?;
+        transaction
+            .execute(
+                "DELETE FROM nodes WHERE seen_ms < ?1",
+                [at.saturating_sub(DAY_MS)],
+            )
+            .during(context)?;
+        let names = {
+            let mut statement = transaction
+                .prepare_cached(
+                    "SELECT name FROM nodes WHERE location = ?1 AND seen_ms >= ?2 ORDER BY name",
+                )
+                .during(context)?;
+            statement
+                .query_map(params![location, alive_since], |row| row.get(0))
+                .during(context)?
+                .collect::<Result<Vec<String>, _>>()
+                .during(context)?
+        };
+        transaction.commit().during(context)?;
+        Ok(names)
     }
 
     fn incident(&mut self, id: i64) -> Result<Option<IncidentRecord>, StoreError> {
@@ -1109,13 +1196,7 @@ impl Store for SqliteStore {
         let mut rows = statement.query([since]).during(context)?;
         let mut readings = Vec::new();
         while let Some(row) = rows.next().during(context)? {
-            let status: String = row.get(3).during(context)?;
-            readings.push(OfficialRecord {
-                service: row.get(0).during(context)?,
-                feed: row.get(1).during(context)?,
-                at: row.get(2).during(context)?,
-                status: from_json(context, &status)?,
-            });
+            readings.push(official_row(context, row)?);
         }
         Ok(readings)
     }
@@ -1496,6 +1577,48 @@ fn counted_between(
         );
     }
     Ok(rule)
+}
+
+/// A probe result of a row of `service, probe, location, at_ms, attempts, ok,
+/// latency_ms, failure_kind, failure, detail`.
+fn probe_result_row(
+    context: &'static str,
+    row: &rusqlite::Row<'_>,
+) -> Result<ProbeResult, StoreError> {
+    let kind: Option<String> = row.get(7).during(context)?;
+    let failure = failure(
+        context,
+        kind.as_deref(),
+        row.get::<_, Option<String>>(8).during(context)?,
+    )?;
+    let detail: String = row.get(9).during(context)?;
+    Ok(ProbeResult {
+        service: row.get(0).during(context)?,
+        probe: row.get(1).during(context)?,
+        location: row.get(2).during(context)?,
+        at: row.get(3).during(context)?,
+        attempts: row.get(4).during(context)?,
+        outcome: ProbeOutcome {
+            ok: row.get(5).during(context)?,
+            latency_ms: row.get::<_, i64>(6).during(context)? as u64,
+            failure,
+            detail: from_json(context, &detail)?,
+        },
+    })
+}
+
+/// An official reading of a row of `service, feed, at_ms, status`.
+fn official_row(
+    context: &'static str,
+    row: &rusqlite::Row<'_>,
+) -> Result<OfficialRecord, StoreError> {
+    let status: String = row.get(3).during(context)?;
+    Ok(OfficialRecord {
+        service: row.get(0).during(context)?,
+        feed: row.get(1).during(context)?,
+        at: row.get(2).during(context)?,
+        status: from_json(context, &status)?,
+    })
 }
 
 #[cfg(test)]

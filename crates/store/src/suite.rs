@@ -9,7 +9,9 @@ use seismo_core::probe::{
 };
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 
-use crate::{IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, Store, StoredReport};
+use crate::{
+    IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, SignalCursor, Store, StoredReport,
+};
 
 /// A database the suite may open several times, to check what survives a reopen.
 pub trait Database {
@@ -36,11 +38,14 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     maintenances_are_kept_until_cancelled(&*fresh());
     channels_are_put_by_name_and_deleted(&*fresh());
     the_first_setting_stored_stays(&*fresh());
+    probe_results_and_official_readings_are_read_back_in_the_order_stored(&*fresh());
+    nodes_are_known_by_location_while_they_beat(&*fresh());
 }
 
 /// The checks of a store that several nodes write at once, on one database.
 pub fn run_shared(db: &dyn Database) {
     nodes_appending_together_count_each_reporter_once_in_commit_order(db);
+    probe_results_of_nodes_storing_together_are_read_back_once_each(db);
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -606,6 +611,121 @@ fn official_readings_are_kept_with_the_latest_before_a_time(db: &dyn Database) {
         said(T0 + 60 * DAY_MS, &mut store),
         ["c", "e"],
         "the latest of each feed, however old"
+    );
+}
+
+fn probe_results_and_official_readings_are_read_back_in_the_order_stored(db: &dyn Database) {
+    let mut store = db.open();
+    assert_eq!(store.newest_signals().unwrap(), SignalCursor::default());
+    let first = [
+        probe_result(T0 + MINUTE_MS, "smtp", "Dallas, US", false),
+        probe_result(T0, "smtp", "Seattle, US", true),
+    ];
+    store.add_probe_results(&first).unwrap();
+    let replayed = store.newest_signals().unwrap();
+    // Stored later with an older time: still after the cursor.
+    let late = probe_result(T0 - MINUTE_MS, "https", "Dallas, US", true);
+    store
+        .add_probe_results(std::slice::from_ref(&late))
+        .unwrap();
+    let readings = [
+        official("microsoft-365", "status", T0, "a"),
+        official("aws", "rss", T0 - DAY_MS, "b"),
+    ];
+    for reading in &readings {
+        store.add_official_reading(reading).unwrap();
+    }
+    let mut store = db.open();
+    let all = store.signals_after(SignalCursor::default(), 100).unwrap();
+    assert_eq!(all.probe_results, [&first[..], &[late.clone()]].concat());
+    assert_eq!(all.official_readings, readings, "in the order stored");
+    assert_eq!(all.next, store.newest_signals().unwrap());
+    let after_replay = store.signals_after(replayed, 100).unwrap();
+    assert_eq!(after_replay.probe_results, [late]);
+    assert_eq!(after_replay.official_readings, readings);
+    // A limit of one of each, read on from its cursor, finds the rest in turn.
+    let one = store.signals_after(SignalCursor::default(), 1).unwrap();
+    assert_eq!(
+        (one.probe_results.len(), one.official_readings.len()),
+        (1, 1)
+    );
+    let rest = store.signals_after(one.next, 100).unwrap();
+    assert_eq!(rest.probe_results, all.probe_results[1..]);
+    assert_eq!(rest.official_readings, readings[1..]);
+    let none = store.signals_after(all.next, 100).unwrap();
+    assert!(none.probe_results.is_empty() && none.official_readings.is_empty());
+    assert_eq!(none.next, all.next, "nothing new: the cursor stays");
+}
+
+fn nodes_are_known_by_location_while_they_beat(db: &dyn Database) {
+    let mut store = db.open();
+    let alive = |at: Millis| at - 10_000;
+    let beat = |store: &mut Box<dyn Store>, node: &str, location: &str, at: Millis| {
+        store.node_heartbeat(node, location, at, alive(at)).unwrap()
+    };
+    assert_eq!(beat(&mut store, "b", "Dallas", T0), ["b"]);
+    assert_eq!(beat(&mut store, "c", "Seattle", T0), ["c"]);
+    assert_eq!(beat(&mut store, "a", "Dallas", T0 + 1_000), ["a", "b"]);
+    // b falls silent: after ten seconds a sees only itself, until b beats again.
+    assert_eq!(beat(&mut store, "a", "Dallas", T0 + 10_001), ["a"]);
+    assert_eq!(beat(&mut db.open(), "b", "Dallas", T0 + 12_000), ["a", "b"]);
+    // A beat that arrives late does not take a node back in time.
+    assert_eq!(beat(&mut store, "b", "Dallas", T0 + 5_000), ["a", "b"]);
+    assert_eq!(beat(&mut store, "a", "Dallas", T0 + 21_000), ["a", "b"]);
+    // A node that moves is counted where it is now.
+    assert_eq!(beat(&mut store, "b", "Seattle", T0 + 22_000), ["b"]);
+    assert_eq!(beat(&mut store, "c", "Seattle", T0 + 23_000), ["b", "c"]);
+    assert_eq!(beat(&mut store, "a", "Dallas", T0 + 23_000), ["a"]);
+}
+
+fn probe_results_of_nodes_storing_together_are_read_back_once_each(db: &dyn Database) {
+    const NODES: usize = 4;
+    const BATCHES: usize = 25;
+    let mut reader = db.open();
+    let start = reader.newest_signals().unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = start;
+    let mut read_on = |reader: &mut Box<dyn Store>, seen: &mut Vec<(String, Millis)>| {
+        let read = reader.signals_after(cursor, 7).unwrap();
+        seen.extend(read.probe_results.into_iter().map(|r| (r.location, r.at)));
+        cursor = read.next;
+    };
+    std::thread::scope(|scope| {
+        let nodes: Vec<_> = (0..NODES)
+            .map(|node| {
+                let mut store = db.open();
+                scope.spawn(move || {
+                    for batch in 0..BATCHES {
+                        let at = T0 + batch as Millis;
+                        let results = [
+                            probe_result(at, "smtp", &format!("node {node}"), true),
+                            probe_result(at, "https", &format!("node {node}"), true),
+                        ];
+                        store.add_probe_results(&results).unwrap();
+                    }
+                })
+            })
+            .collect();
+        // Reading back while they store: a result committed after a later id was read
+        // would be missed.
+        while nodes.iter().any(|n| !n.is_finished()) {
+            read_on(&mut reader, &mut seen);
+        }
+    });
+    loop {
+        let before = seen.len();
+        read_on(&mut reader, &mut seen);
+        if seen.len() == before {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), NODES * BATCHES * 2, "every result once");
+    seen.sort();
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        NODES * BATCHES,
+        "two probes of each node and time"
     );
 }
 

@@ -116,6 +116,26 @@ impl Store for SmallDisk {
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {
         self.store.official_readings(since)
     }
+    fn newest_signals(&mut self) -> Result<seismo_store::SignalCursor, StoreError> {
+        self.store.newest_signals()
+    }
+    fn signals_after(
+        &mut self,
+        cursor: seismo_store::SignalCursor,
+        limit: usize,
+    ) -> Result<seismo_store::StoredSignals, StoreError> {
+        self.store.signals_after(cursor, limit)
+    }
+    fn node_heartbeat(
+        &mut self,
+        node: &str,
+        location: &str,
+        at: Millis,
+        alive_since: Millis,
+    ) -> Result<Vec<String>, StoreError> {
+        self.limit();
+        self.store.node_heartbeat(node, location, at, alive_since)
+    }
     fn incident(&mut self, id: i64) -> Result<Option<IncidentRecord>, StoreError> {
         self.store.incident(id)
     }
