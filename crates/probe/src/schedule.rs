@@ -91,6 +91,33 @@ pub fn start<R: Runner>(
         .collect()
 }
 
+/// The assignments node `node` runs of those the `nodes` of its location share: each
+/// goes to the node with the highest hash of node and probe (rendezvous hashing), so
+/// the nodes agree without talking, and a node that leaves or joins moves only its own
+/// share. `node` counts as one of `nodes` whether listed or not.
+pub fn share(assignments: &[Assignment], nodes: &[String], node: &str) -> Vec<Assignment> {
+    let weight = |of: &str, assignment: &Assignment| {
+        let hash =
+            rustc_hash::FxBuildHasher.hash_one((of, &assignment.service, &assignment.probe.name));
+        // Fx hashes of names that differ a little differ a little: spread them
+        // (splitmix64's finaliser) so each node wins its fair part.
+        let hash = (hash ^ (hash >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        let hash = (hash ^ (hash >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        hash ^ (hash >> 31)
+    };
+    assignments
+        .iter()
+        .filter(|assignment| {
+            let mine = weight(node, assignment);
+            nodes
+                .iter()
+                .filter(|other| *other != node)
+                .all(|other| (weight(other, assignment), other.as_str()) < (mine, node))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Where in its interval a probe first runs: the same for the same service and name.
 fn phase(assignment: &Assignment) -> Duration {
     let hash = rustc_hash::FxBuildHasher.hash_one((&assignment.service, &assignment.probe.name));

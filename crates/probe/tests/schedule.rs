@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use seismo_core::probe::{Check, Detail, Failure, FailureKind, Outcome, Probe, TcpCheck};
 use seismo_probe::Prober;
-use seismo_probe::schedule::{Assignment, Clock, Finished, Runner, start};
+use seismo_probe::schedule::{Assignment, Clock, Finished, Runner, share, start};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -158,4 +158,53 @@ async fn a_probe_that_panics_or_hangs_stops_nothing_else() {
     for task in tasks {
         task.abort();
     }
+}
+
+#[test]
+fn nodes_share_the_probes_each_to_one_and_a_leaver_moves_only_its_own() {
+    let assignments: Vec<Assignment> = (0..60)
+        .map(|n| assign(probe(&format!("probe {n}"), "127.0.0.1:1", 1_000, 0)))
+        .collect();
+    let names = |share: &[Assignment]| -> Vec<String> {
+        share.iter().map(|a| a.probe.name.clone()).collect()
+    };
+    let nodes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+    let shares: Vec<Vec<String>> = nodes
+        .iter()
+        .map(|node| names(&share(&assignments, &nodes, node)))
+        .collect();
+    let mut all: Vec<&String> = shares.iter().flatten().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        shares.iter().map(Vec::len).sum::<usize>(),
+        60,
+        "each probe to one node"
+    );
+    assert_eq!(all.len(), 60, "every probe to some node");
+    assert!(
+        shares.iter().all(|s| (8..=32).contains(&s.len())),
+        "shared about evenly: {:?}",
+        shares.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    // c leaves: a and b keep what they ran and split c's.
+    let left = &nodes[..2];
+    for (n, node) in left.iter().enumerate() {
+        let now = names(&share(&assignments, left, node));
+        assert!(
+            shares[n].iter().all(|p| now.contains(p)),
+            "{node} keeps its own"
+        );
+    }
+    let taken: usize = left
+        .iter()
+        .map(|node| share(&assignments, left, node).len())
+        .sum();
+    assert_eq!(taken, 60);
+    // Alone, or before its first heartbeat is seen, a node runs everything.
+    assert_eq!(share(&assignments, &[], "a").len(), 60);
+    assert_eq!(
+        share(&assignments, &nodes[1..2], "a").len() + share(&assignments, &nodes[..2], "b").len(),
+        60
+    );
 }

@@ -315,7 +315,7 @@ impl Live {
     }
 
     /// Whether other nodes write the store too.
-    pub(crate) fn is_shared(&self) -> bool {
+    pub fn is_shared(&self) -> bool {
         self.tail.is_some()
     }
 

@@ -1,12 +1,17 @@
 //! The catalog's official status feeds, read by `seismo serve`, each on its own
 //! schedule; every reading goes to the live board the API and the pages read, and
-//! every change to the store and the engine.
+//! every change to the store and the engine. Of nodes sharing a database the leader
+//! alone reads them (one reading of a vendor's page, one stored change); the others
+//! show the changes they read back, and take over the reading with the lead.
 
 use std::sync::Arc;
 
 use seismo_feed::{FeedState, Reader};
 use seismo_runtime::{Clock, Live};
 use tokio_util::sync::CancellationToken;
+
+/// How often a node that does not lead looks whether it does.
+const FOLLOWER_LOOKS: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Starts reading every feed of the catalog until `stopping`.
 pub fn start(live: &Arc<Live>, reader: Reader, clock: Clock, stopping: &CancellationToken) {
@@ -24,6 +29,16 @@ pub fn start(live: &Arc<Live>, reader: Reader, clock: Clock, stopping: &Cancella
                 let mut state = FeedState::default();
                 state.reading = live.official.reading(&slug, &feed.name).unwrap_or_default();
                 loop {
+                    if !live.leadership.is_leader() {
+                        // What the leader stored, as read back: where reading resumes
+                        // on taking over, so an unchanged feed is not news.
+                        state.reading =
+                            live.official.reading(&slug, &feed.name).unwrap_or_default();
+                        tokio::select! {
+                            () = tokio::time::sleep(FOLLOWER_LOOKS) => continue,
+                            () = stopping.cancelled() => return,
+                        }
+                    }
                     let now = clock();
                     let read = reader
                         .read(&feed, &mut state, now, rand::random::<f64>())

@@ -1,11 +1,15 @@
 //! Three `seismo serve` processes on one PostgreSQL database: reports posted to all
 //! three, the leader killed with SIGKILL while an incident is open; another node leads
 //! within ten seconds, every acknowledged report is stored and counted once, and a
-//! webhook hears the incident opened once and resolved once.
+//! webhook hears the incident opened once and resolved once. And the nodes share the
+//! probes and the vendor's page: each runs once however many nodes, every node shows
+//! them, and they go on when the leader goes.
 
 mod support;
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use seismo_store::suite::{Database, PostgresSchema};
@@ -160,4 +164,93 @@ fn three_nodes_lose_their_leader_and_lose_nothing_else() {
         "nothing lost"
     );
     assert!(stored.iter().all(|o| o.counted));
+}
+
+/// A TCP listener on loopback that accepts and drops every connection; its address,
+/// and how many it accepted.
+fn counting_listener() -> (String, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counted = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (address, accepted)
+}
+
+/// How many more times `counter` counts in `window`.
+fn counted_in(counter: &AtomicUsize, window: Duration) -> usize {
+    let before = counter.load(Ordering::SeqCst);
+    std::thread::sleep(window);
+    counter.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn three_nodes_run_each_probe_once_and_the_leader_reads_the_vendor_and_all_show_both() {
+    let schema = PostgresSchema::new();
+    let database = schema.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (target, connections) = counting_listener();
+    let (page, summaries) = support::status_page();
+    let catalog = dir.path().join("catalog.toml");
+    std::fs::write(
+        &catalog,
+        format!(
+            "[[service]]\nslug = \"mail\"\nname = \"Mail\"\n\n\
+             [[service.probe]]\nname = \"submission\"\nkind = \"tcp\"\ntarget = \"{target}\"\ninterval = \"1s\"\n\n\
+             [[service.feed]]\nkind = \"statuspage\"\nurl = \"{page}\"\ninterval = \"10s\"\n"
+        ),
+    )
+    .unwrap();
+    let args = [
+        "--database",
+        database.as_str(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+    ];
+    let data = dir.path().join("unused");
+    let mut nodes: Vec<Server> = (0..3).map(|_| Server::start(&data, &args)).collect();
+    // Every node shows the probe's runs and the vendor's page, whoever ran and read.
+    for node in &nodes {
+        wait_for("every node shows the probe and the vendor", 20, || {
+            let probes = node.get("/api/v1/services/mail/probes");
+            let official = node.get("/api/v1/services/mail/official");
+            let ran = probes["probes"][0]["locations"][0]["ok"] == true;
+            let read = official["feeds"][0]["condition"] == "partial_outage";
+            (ran && read).then_some(())
+        });
+    }
+    // Once the nodes have seen each other beat: one run a second, not three; one read
+    // of the page every ten seconds, not three.
+    std::thread::sleep(Duration::from_secs(5));
+    let window = Duration::from_secs(12);
+    let (runs, reads) = std::thread::scope(|scope| {
+        let runs = scope.spawn(|| counted_in(&connections, window));
+        (runs.join().unwrap(), counted_in(&summaries, window))
+    });
+    assert!((6..=18).contains(&runs), "{runs} runs in 12 s");
+    assert!((1..=2).contains(&reads), "{reads} reads in 12 s");
+
+    // The leader goes: the others take over its reading and, whoever ran the probe,
+    // it runs on.
+    let leader = wait_for("one node leads", 10, || (0..3).find(|&i| leads(&nodes[i])));
+    nodes[leader].child.kill().unwrap();
+    nodes[leader].child.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(10));
+    let (runs, reads) = std::thread::scope(|scope| {
+        let runs = scope.spawn(|| counted_in(&connections, window));
+        (runs.join().unwrap(), counted_in(&summaries, window))
+    });
+    assert!(
+        (6..=18).contains(&runs),
+        "{runs} runs in 12 s after the leader went"
+    );
+    assert!(
+        (1..=2).contains(&reads),
+        "{reads} reads in 12 s after the leader went"
+    );
 }

@@ -637,7 +637,10 @@ fn probe_results_and_official_readings_are_read_back_in_the_order_stored(db: &dy
     }
     let mut store = db.open();
     let all = store.signals_after(SignalCursor::default(), 100).unwrap();
-    assert_eq!(all.probe_results, [&first[..], std::slice::from_ref(&late)].concat());
+    assert_eq!(
+        all.probe_results,
+        [&first[..], std::slice::from_ref(&late)].concat()
+    );
     assert_eq!(all.official_readings, readings, "in the order stored");
     assert_eq!(all.next, store.newest_signals().unwrap());
     let after_replay = store.signals_after(replayed, 100).unwrap();

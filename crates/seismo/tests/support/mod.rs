@@ -206,3 +206,57 @@ pub fn webhook_receiver() -> (Received, String) {
     });
     (received, url)
 }
+
+/// `summary.json` and `incidents.json` of a page whose mail is down, in the shapes of
+/// Statuspage's public API.
+pub const SUMMARY: &str = r#"{
+  "page": {"id": "kctbh9vrtdwd", "name": "Mail", "url": "https://status.mail.test", "time_zone": "Etc/UTC", "updated_at": "2026-01-22T18:40:00.000Z"},
+  "components": [
+    {"id": "c1", "name": "Exchange Online", "status": "major_outage", "group": false, "position": 1},
+    {"id": "c2", "name": "Teams", "status": "operational", "group": false, "position": 2}
+  ],
+  "incidents": [],
+  "scheduled_maintenances": [],
+  "status": {"indicator": "major", "description": "Partial System Outage"}
+}"#;
+
+pub const INCIDENTS: &str = r#"{
+  "page": {"id": "kctbh9vrtdwd"},
+  "incidents": [{
+    "id": "p0qhhxg4zfzh", "name": "Mail delivery delays", "status": "investigating", "impact": "major",
+    "created_at": "2026-01-22T18:37:12.000Z", "updated_at": "2026-01-22T18:37:12.000Z",
+    "started_at": "2026-01-22T18:15:00.000Z", "resolved_at": null, "shortlink": "https://stspg.io/p0qhhxg4zfzh",
+    "components": [{"id": "c1", "name": "Exchange Online", "status": "major_outage"}],
+    "incident_updates": [{"id": "u1", "status": "investigating", "created_at": "2026-01-22T18:37:12.000Z",
+      "display_at": "2026-01-22T18:37:12.000Z", "body": "MO1221364: users cannot send mail (451 4.3.2)."}]
+  }]
+}"#;
+
+/// A page on loopback answering the two documents; its address, and how many times
+/// its summary was asked for.
+pub fn status_page() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let summaries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = summaries.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut line = String::new();
+            BufReader::new(&stream).read_line(&mut line).unwrap();
+            let body = if line.contains("/api/v2/summary.json") {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                SUMMARY
+            } else {
+                INCIDENTS
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (format!("http://{address}"), summaries)
+}
