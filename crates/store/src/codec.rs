@@ -1,8 +1,10 @@
 //! What every store writes the same way, whatever its SQL: digests as hex, bodies as
 //! JSON, roles and probe failures by name; and how it reports what it cannot read.
 
+use chrono::{Datelike, TimeZone, Utc};
 use seismo_core::access::{Role, SecretDigest};
 use seismo_core::probe::{Failure, FailureKind};
+use seismo_core::time::Millis;
 
 use crate::StoreError;
 
@@ -67,4 +69,22 @@ pub(crate) fn failure(
         })
     })
     .transpose()
+}
+
+/// The first millisecond of the month (UTC) that holds `at`, and of the next; `None`
+/// beyond the calendar's range (such reports go to the default partition).
+pub(crate) fn month_of(at: Millis) -> Option<(Millis, Millis)> {
+    let day = Utc.timestamp_millis_opt(at).single()?;
+    let start = |year: i32, month: u32| {
+        Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
+            .single()
+            .map(|t| t.timestamp_millis())
+    };
+    let (year, month) = (day.year(), day.month());
+    let next = if month == 12 {
+        start(year + 1, 1)
+    } else {
+        start(year, month + 1)
+    };
+    Some((start(year, month)?, next?))
 }

@@ -170,6 +170,26 @@ pub trait Store: Send {
     /// the vendor said when `since` began), oldest first.
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError>;
 
+    /// Adds at most `limit` reports stored since the last call, the counted ones, to
+    /// the roll-ups: counts by service, problem and [`ROLLUP_MS`] bucket, which stay
+    /// when the reports are forgotten. Returns how many reports it read (0: all are
+    /// rolled up). Late reports (an old `at`, stored now) are rolled up too.
+    fn roll_up_reports(&mut self, limit: usize) -> Result<usize, StoreError>;
+
+    /// The roll-ups of `service` whose buckets start in `[from, to)`, by bucket, then
+    /// problem.
+    fn report_rollups(
+        &mut self,
+        service: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Rollup>, StoreError>;
+
+    /// Forgets the reports of every calendar month (UTC) that ended by `before`:
+    /// whole months, so that PostgreSQL drops a partition rather than deleting rows.
+    /// Roll them up first: their roll-ups are kept.
+    fn forget_reports_before(&mut self, before: Millis) -> Result<(), StoreError>;
+
     /// Where the probe results and official readings stored so far end: a node that has
     /// replayed them reads back from here.
     fn newest_signals(&mut self) -> Result<SignalCursor, StoreError>;
@@ -445,6 +465,21 @@ pub struct OfficialRecord {
     pub at: Millis,
     pub status: seismo_core::official::OfficialStatus,
 }
+
+/// The span of a roll-up bucket: fifteen minutes, aligned to the epoch.
+pub const ROLLUP_MS: Millis = 15 * seismo_core::time::MINUTE_MS;
+
+/// The counted reports of one service and problem in one [`ROLLUP_MS`] bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollup {
+    /// The bucket's start.
+    pub at: Millis,
+    pub problem: String,
+    pub count: u64,
+}
+
+/// The setting that holds the id of the last report rolled up.
+pub(crate) const ROLLED_UP_TO: &str = "rolled_up_to";
 
 /// How far a node has read the probe results and official readings, by their ids
 /// (zero: from the first).

@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 
-use chrono::{Datelike, TimeZone, Utc};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
@@ -20,13 +19,13 @@ use seismo_core::probe::{Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
-use crate::codec::{corrupt, failure, from_json, hex, role, service_key, to_json, unhex};
+use crate::codec::{corrupt, failure, from_json, hex, month_of, role, service_key, to_json, unhex};
 use crate::sqlite::{NOTIFICATION_RETENTION, OFFICIAL_RETENTION, PROBE_RETENTION};
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
-    ProbeQuery, SignalCursor, SilenceRecord, Store, StoreError, StoredReport, StoredSignals,
-    Subscriber,
+    ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor, SilenceRecord, Store, StoreError,
+    StoredReport, StoredSignals, Subscriber,
 };
 
 /// Advisory locks (`pg_advisory_xact_lock`), the same on every node and apart for each
@@ -39,6 +38,9 @@ const OUTBOX_LOCK: i32 = 3;
 /// Held while probe results or official readings are added, so that their ids grow in
 /// commit order and the nodes reading them back by id miss none.
 const SIGNALS_LOCK: i32 = 5;
+/// Held while reports are rolled up, so that two nodes (a leader and its successor)
+/// never add the same reports twice.
+const ROLLUP_LOCK: i32 = 6;
 /// Takes advisory lock `$1` of the current schema until the transaction ends.
 const LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext(current_schema()), $1)";
 
@@ -184,12 +186,19 @@ CREATE TABLE channels (
     updated_ms BIGINT NOT NULL
 );
 "#,
-    // 2: the nodes that share the probes of a location.
+    // 2: the nodes that share the probes of a location; reports rolled up.
     r#"
 CREATE TABLE nodes (
     name TEXT PRIMARY KEY,
     location TEXT NOT NULL,
     seen_ms BIGINT NOT NULL
+);
+CREATE TABLE report_rollups (
+    service TEXT NOT NULL,
+    bucket_ms BIGINT NOT NULL,
+    problem TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (service, bucket_ms, problem)
 );
 "#,
 ];
@@ -254,24 +263,6 @@ impl<T> Context<T> for Result<T, postgres::Error> {
             }
         })
     }
-}
-
-/// The first millisecond of the month (UTC) that holds `at`, and of the next; `None`
-/// beyond the calendar's range (such reports go to the default partition).
-fn month_of(at: Millis) -> Option<(Millis, Millis)> {
-    let day = Utc.timestamp_millis_opt(at).single()?;
-    let start = |year: i32, month: u32| {
-        Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0)
-            .single()
-            .map(|t| t.timestamp_millis())
-    };
-    let (year, month) = (day.year(), day.month());
-    let next = if month == 12 {
-        start(year + 1, 1)
-    } else {
-        start(year, month + 1)
-    };
-    Some((start(year, month)?, next?))
 }
 
 fn report_row(row: &Row) -> (Outcome, StoredReport<'_>) {
@@ -413,41 +404,6 @@ impl PostgresStore {
         )
         .during(context)?;
         tx.commit().during(context)
-    }
-
-    /// Forgets the reports of every month that ended before `before` by dropping its
-    /// partition; the number of months dropped.
-    pub fn drop_reports_before(&mut self, before: Millis) -> Result<usize, StoreError> {
-        let context = "dropping old reports";
-        let mut tx = self.client()?.transaction().during(context)?;
-        tx.execute(LOCK, &[&APPEND_LOCK]).during(context)?;
-        let months = tx
-            .query(
-                "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = 'reports'::regclass",
-                &[],
-            )
-            .during(context)?;
-        let mut dropped = Vec::new();
-        for row in months {
-            let name: String = row.get(0);
-            let Some(start) = name
-                .strip_prefix("reports_")
-                .and_then(|s| s.parse::<Millis>().ok())
-            else {
-                continue;
-            };
-            if month_of(start).is_some_and(|(_, end)| end <= before) {
-                tx.batch_execute(&format!("DROP TABLE \"{name}\""))
-                    .during(context)?;
-                dropped.push(start);
-            }
-        }
-        tx.commit().during(context)?;
-        for start in &dropped {
-            self.partitions.remove(start);
-        }
-        Ok(dropped.len())
     }
 }
 
@@ -938,6 +894,109 @@ impl Store for PostgresStore {
             )
             .during(context)?;
         rows.iter().map(|row| official_row(context, row)).collect()
+    }
+
+    fn roll_up_reports(&mut self, limit: usize) -> Result<usize, StoreError> {
+        let context = "rolling up reports";
+        let mut tx = self.client()?.transaction().during(context)?;
+        tx.execute(LOCK, &[&ROLLUP_LOCK]).during(context)?;
+        let from: i64 = tx
+            .query_opt(
+                "SELECT value FROM settings WHERE key = $1",
+                &[&ROLLED_UP_TO],
+            )
+            .during(context)?
+            .map_or(Ok(0), |row| {
+                let value: String = row.get(0);
+                value.parse().map_err(|_| corrupt(context, value))
+            })?;
+        // Ids grow in commit order (the append lock), so none is ever stored below the
+        // last one rolled up.
+        let batch = tx
+            .query_one(
+                "SELECT COUNT(*), COALESCE(MAX(id), $1) FROM
+                 (SELECT id FROM reports WHERE id > $1 ORDER BY id LIMIT $2) AS batch",
+                &[&from, &(limit.min(i64::MAX as usize) as i64)],
+            )
+            .during(context)?;
+        let (read, to): (i64, i64) = (batch.get(0), batch.get(1));
+        if read > 0 {
+            tx.execute(
+                "INSERT INTO report_rollups (service, bucket_ms, problem, count)
+                 SELECT service, at_ms - ((at_ms % $3) + $3) % $3, problem, COUNT(*)
+                 FROM reports WHERE id > $1 AND id <= $2 AND counted GROUP BY 1, 2, 3
+                 ON CONFLICT (service, bucket_ms, problem)
+                 DO UPDATE SET count = report_rollups.count + EXCLUDED.count",
+                &[&from, &to, &ROLLUP_MS],
+            )
+            .during(context)?;
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                &[&ROLLED_UP_TO, &to.to_string()],
+            )
+            .during(context)?;
+        }
+        tx.commit().during(context)?;
+        Ok(read as usize)
+    }
+
+    fn report_rollups(
+        &mut self,
+        service: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Rollup>, StoreError> {
+        let rows = self
+            .client()?
+            .query(
+                "SELECT bucket_ms, problem, count FROM report_rollups
+                 WHERE service = $1 AND bucket_ms >= $2 AND bucket_ms < $3
+                 ORDER BY bucket_ms, problem",
+                &[&service, &from, &to],
+            )
+            .during("reading roll-ups")?;
+        Ok(rows
+            .iter()
+            .map(|row| Rollup {
+                at: row.get(0),
+                problem: row.get(1),
+                count: row.get::<_, i64>(2) as u64,
+            })
+            .collect())
+    }
+
+    fn forget_reports_before(&mut self, before: Millis) -> Result<(), StoreError> {
+        let context = "dropping old reports";
+        let mut tx = self.client()?.transaction().during(context)?;
+        tx.execute(LOCK, &[&APPEND_LOCK]).during(context)?;
+        let months = tx
+            .query(
+                "SELECT c.relname FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'reports'::regclass",
+                &[],
+            )
+            .during(context)?;
+        let mut dropped = Vec::new();
+        for row in months {
+            let name: String = row.get(0);
+            let Some(start) = name
+                .strip_prefix("reports_")
+                .and_then(|s| s.parse::<Millis>().ok())
+            else {
+                continue;
+            };
+            if month_of(start).is_some_and(|(_, end)| end <= before) {
+                tx.batch_execute(&format!("DROP TABLE \"{name}\""))
+                    .during(context)?;
+                dropped.push(start);
+            }
+        }
+        tx.commit().during(context)?;
+        for start in &dropped {
+            self.partitions.remove(start);
+        }
+        Ok(())
     }
 
     fn newest_signals(&mut self) -> Result<SignalCursor, StoreError> {
@@ -1617,7 +1676,7 @@ mod tests {
                 ("reports_beyond".to_string(), 1),
             ]
         );
-        assert_eq!(store.drop_reports_before(february + 10).unwrap(), 1);
+        assert_eq!(store.forget_reports_before(february + 10).unwrap(), ());
         assert_eq!(store.count().unwrap(), 2, "January went as one partition");
         // A new report in a dropped month makes its partition again.
         store.append(&[report(january + 9)], 1).unwrap();

@@ -9,12 +9,12 @@ use seismo_core::probe::{Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
-use crate::codec::{failure, from_json, hex, role, service_key, to_json, unhex};
+use crate::codec::{corrupt, failure, from_json, hex, month_of, role, service_key, to_json, unhex};
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
-    ProbeQuery, SignalCursor, SilenceRecord, Store, StoreError, StoredReport, StoredSignals,
-    Subscriber,
+    ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor, SilenceRecord, Store, StoreError,
+    StoredReport, StoredSignals, Subscriber,
 };
 
 /// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.
@@ -208,13 +208,21 @@ CREATE TABLE channels (
     updated_ms BIGINT NOT NULL
 );
 "#,
-    // 15: the nodes that share the probes of a location.
+    // 15: the nodes that share the probes of a location (PostgreSQL); reports rolled
+    // up.
     r#"
 CREATE TABLE nodes (
     name TEXT PRIMARY KEY,
     location TEXT NOT NULL,
     seen_ms BIGINT NOT NULL
 );
+CREATE TABLE report_rollups (
+    service TEXT NOT NULL,
+    bucket_ms BIGINT NOT NULL,
+    problem TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (service, bucket_ms, problem)
+) WITHOUT ROWID;
 "#,
 ];
 
@@ -571,6 +579,90 @@ impl Store for SqliteStore {
             )
             .during(context)?;
         transaction.commit().during(context)
+    }
+
+    fn roll_up_reports(&mut self, limit: usize) -> Result<usize, StoreError> {
+        let context = "rolling up reports";
+        let transaction = self.conn.transaction().during(context)?;
+        let from: i64 = transaction
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [ROLLED_UP_TO],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+            .during(context)?
+            .map_or(Ok(0), |value| {
+                value.parse().map_err(|_| corrupt(context, value))
+            })?;
+        let (read, to): (i64, i64) = transaction
+            .query_row(
+                "SELECT COUNT(*), COALESCE(MAX(id), ?1) FROM
+                 (SELECT id FROM reports WHERE id > ?1 ORDER BY id LIMIT ?2)",
+                params![from, limit.min(i64::MAX as usize) as i64],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .during(context)?;
+        if read > 0 {
+            transaction
+                .execute(
+                    "INSERT INTO report_rollups (service, bucket_ms, problem, count)
+                     SELECT service, at_ms - ((at_ms % ?3) + ?3) % ?3, problem, COUNT(*)
+                     FROM reports WHERE id > ?1 AND id <= ?2 AND counted GROUP BY 1, 2, 3
+                     ON CONFLICT (service, bucket_ms, problem)
+                     DO UPDATE SET count = count + excluded.count",
+                    params![from, to, ROLLUP_MS],
+                )
+                .during(context)?;
+            transaction
+                .execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![ROLLED_UP_TO, to.to_string()],
+                )
+                .during(context)?;
+        }
+        transaction.commit().during(context)?;
+        Ok(read as usize)
+    }
+
+    fn report_rollups(
+        &mut self,
+        service: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<Rollup>, StoreError> {
+        let context = "reading roll-ups";
+        let mut statement = self
+            .conn
+            .prepare_cached(
+                "SELECT bucket_ms, problem, count FROM report_rollups
+                 WHERE service = ?1 AND bucket_ms >= ?2 AND bucket_ms < ?3
+                 ORDER BY bucket_ms, problem",
+            )
+            .during(context)?;
+        statement
+            .query_map(params![service, from, to], |row| {
+                Ok(Rollup {
+                    at: row.get(0)?,
+                    problem: row.get(1)?,
+                    count: row.get::<_, i64>(2)? as u64,
+                })
+            })
+            .during(context)?
+            .collect::<Result<_, _>>()
+            .during(context)
+    }
+
+    fn forget_reports_before(&mut self, before: Millis) -> Result<(), StoreError> {
+        // Whole months, as PostgreSQL drops them.
+        let Some((month, _)) = month_of(before) else {
+            return Ok(());
+        };
+        self.conn
+            .execute("DELETE FROM reports WHERE at_ms < ?1", [month])
+            .during("forgetting old reports")?;
+        Ok(())
     }
 
     fn newest_signals(&mut self) -> Result<SignalCursor, StoreError> {

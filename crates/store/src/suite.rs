@@ -40,6 +40,7 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     the_first_setting_stored_stays(&*fresh());
     probe_results_and_official_readings_are_read_back_in_the_order_stored(&*fresh());
     nodes_are_known_by_location_while_they_beat(&*fresh());
+    reports_roll_up_into_buckets_that_outlive_them(&*fresh());
 }
 
 /// The checks of a store that several nodes write at once, on one database.
@@ -658,6 +659,72 @@ fn probe_results_and_official_readings_are_read_back_in_the_order_stored(db: &dy
     let none = store.signals_after(all.next, 100).unwrap();
     assert!(none.probe_results.is_empty() && none.official_readings.is_empty());
     assert_eq!(none.next, all.next, "nothing new: the cursor stays");
+}
+
+fn reports_roll_up_into_buckets_that_outlive_them(db: &dyn Database) {
+    let mut store = db.open();
+    let login = StoredReport {
+        problem: "login",
+        ..report(T0, "aws", 4)
+    };
+    let reports = [
+        report(T0, "aws", 1),
+        report(T0 + 15 * MINUTE_MS - 1, "aws", 2),
+        report(T0 + 15 * MINUTE_MS, "aws", 3),
+        // The same reporter a minute later: stored, not counted, not rolled up.
+        report(T0 + MINUTE_MS, "aws", 1),
+        login,
+        report(T0, "slack", 5),
+    ];
+    store.append(&reports, WINDOW).unwrap();
+    assert_eq!(store.roll_up_reports(2).unwrap(), 2, "at most the limit");
+    assert_eq!(store.roll_up_reports(100).unwrap(), 4);
+    assert_eq!(store.roll_up_reports(100).unwrap(), 0, "each report once");
+    let rollups = |store: &mut Box<dyn Store>, service: &str, from: Millis, to: Millis| {
+        let rollups = store.report_rollups(service, from, to).unwrap();
+        rollups
+            .into_iter()
+            .map(|r| (r.at, r.problem, r.count))
+            .collect::<Vec<_>>()
+    };
+    let bucket = 15 * MINUTE_MS;
+    assert_eq!(
+        rollups(&mut store, "aws", T0, T0 + DAY_MS),
+        [
+            (T0, "email".to_string(), 2),
+            (T0, "login".to_string(), 1),
+            (T0 + bucket, "email".to_string(), 1)
+        ]
+    );
+    assert_eq!(
+        rollups(&mut store, "aws", T0 + bucket, T0 + 2 * bucket).len(),
+        1,
+        "buckets from `from`, before `to`"
+    );
+    assert_eq!(
+        rollups(&mut store, "slack", 0, Millis::MAX),
+        [(T0, "email".to_string(), 1)]
+    );
+    // A late report (stored now, forty days old) is rolled up with the next call.
+    let old = T0 - 40 * DAY_MS;
+    store.append(&[report(old, "aws", 9)], WINDOW).unwrap();
+    let mut store = db.open();
+    assert_eq!(
+        store.roll_up_reports(100).unwrap(),
+        1,
+        "the cursor survives a reopen"
+    );
+    // Forgetting the months ended by T0 (a day of January 2026) forgets December's
+    // report; January's stay, and every roll-up.
+    store.forget_reports_before(T0).unwrap();
+    let kept = scanned(&mut *store, Millis::MIN);
+    assert_eq!(kept.len(), reports.len(), "{kept:?}");
+    assert!(kept.iter().all(|(at, ..)| *at >= T0));
+    assert_eq!(
+        rollups(&mut store, "aws", old - DAY_MS, T0),
+        [(old - old.rem_euclid(bucket), "email".to_string(), 1)]
+    );
+    assert_eq!(rollups(&mut store, "aws", T0, T0 + DAY_MS).len(), 3);
 }
 
 fn nodes_are_known_by_location_while_they_beat(db: &dyn Database) {

@@ -116,6 +116,22 @@ impl Store for SmallDisk {
     fn official_readings(&mut self, since: Millis) -> Result<Vec<OfficialRecord>, StoreError> {
         self.store.official_readings(since)
     }
+    fn roll_up_reports(&mut self, limit: usize) -> Result<usize, StoreError> {
+        self.limit();
+        self.store.roll_up_reports(limit)
+    }
+    fn report_rollups(
+        &mut self,
+        service: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<seismo_store::Rollup>, StoreError> {
+        self.store.report_rollups(service, from, to)
+    }
+    fn forget_reports_before(&mut self, before: Millis) -> Result<(), StoreError> {
+        self.limit();
+        self.store.forget_reports_before(before)
+    }
     fn newest_signals(&mut self) -> Result<seismo_store::SignalCursor, StoreError> {
         self.store.newest_signals()
     }
