@@ -52,9 +52,14 @@ pub const GRACE_MS: Millis = 15_000;
 /// probe (the newest; a day of a 60-second probe from four places is 5,760).
 pub const PROBE_REPLAY_RUNS: usize = 20_000;
 /// Minutes of report series kept for the API and the pages.
-const SERIES_KEPT_MS: Millis = 8 * DAY_MS;
+pub const SERIES_KEPT_MS: Millis = 8 * DAY_MS;
 /// Reports of other nodes read at once from a shared database.
 const TAIL_BATCH: usize = 20_000;
+/// Reports rolled up in one transaction by [`Live::keep_store`].
+const ROLL_UP_BATCH: usize = 100_000;
+/// The shortest report retention: the replay at start needs [`REPLAY_DAYS`], and
+/// reports are forgotten by whole months.
+pub const MIN_REPORT_RETENTION_MS: Millis = (REPLAY_DAYS + 31) * DAY_MS;
 
 /// Who else writes the store.
 #[derive(Clone, Debug)]
@@ -314,6 +319,36 @@ impl Live {
         Ok(())
     }
 
+    /// The store's upkeep, on the leader (elsewhere it does nothing): rolls up the
+    /// reports stored since the last call into 15-minute buckets, then forgets the
+    /// reports of months that ended more than `retention` before `now` (at least
+    /// [`MIN_REPORT_RETENTION_MS`]). Returns how many reports it rolled up.
+    pub async fn keep_store(
+        &self,
+        now: Millis,
+        retention: Millis,
+    ) -> Result<usize, Arc<StoreError>> {
+        if !self.leadership.is_leader() {
+            return Ok(0);
+        }
+        let mut rolled = 0;
+        loop {
+            let read = self
+                .writer
+                .read(|store| store.roll_up_reports(ROLL_UP_BATCH))
+                .await?;
+            rolled += read;
+            if read < ROLL_UP_BATCH {
+                break;
+            }
+        }
+        let before = now - retention.max(MIN_REPORT_RETENTION_MS);
+        self.writer
+            .read(move |store| store.forget_reports_before(before))
+            .await?;
+        Ok(rolled)
+    }
+
     /// Whether other nodes write the store too.
     pub fn is_shared(&self) -> bool {
         self.tail.is_some()
@@ -562,6 +597,28 @@ fn archived_incidents(
     }
     archive.sort_by_key(|v| std::cmp::Reverse(v.id));
     Ok(archive)
+}
+
+/// Keeps the store (see [`Live::keep_store`]) every `every`, the first time at once,
+/// until `stop` is cancelled.
+pub async fn keep_store(
+    live: Arc<Live>,
+    clock: Clock,
+    retention: Millis,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    let mut interval = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        match live.keep_store(clock(), retention).await {
+            Ok(rolled) => tracing::debug!(rolled, "store kept"),
+            Err(error) => tracing::error!(%error, "cannot roll up or forget old reports"),
+        }
+    }
 }
 
 /// Advances the engine on the clock, stores what changed, and tells the publisher.

@@ -61,6 +61,13 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     #[schema(value_type = String)]
     pub counting_window: Duration,
+    /// Reports are kept this long, then forgotten by whole months (a PostgreSQL
+    /// partition dropped); their counts stay in 15-minute roll-ups, so charts reach
+    /// back as far as the roll-ups do. At least 67 days (the 36 days replayed at start,
+    /// and a month).
+    #[serde(with = "humantime_serde")]
+    #[schema(value_type = String)]
+    pub report_retention: Duration,
     /// How often the server looks for finished minutes to test; each minute is tested
     /// once, fifteen seconds after it ends.
     #[serde(with = "humantime_serde")]
@@ -213,6 +220,7 @@ impl Default for Config {
             catalog: None,
             geoip: None,
             counting_window: Duration::from_secs(3600),
+            report_retention: Duration::from_secs(400 * 86_400),
             tick: Duration::from_secs(5),
             public_url: None,
             trusted_proxies: Vec::new(),
@@ -295,6 +303,10 @@ impl Config {
         self.counting_window.as_millis() as Millis
     }
 
+    pub fn report_retention_ms(&self) -> Millis {
+        self.report_retention.as_millis().min(Millis::MAX as u128) as Millis
+    }
+
     /// The settings from `file` (defaults without one) and the `SEISMO_…` variables of
     /// `env`.
     pub fn load(
@@ -337,6 +349,17 @@ impl Config {
         }
         seismo_notify::validate(&config.channel, &config.silence)
             .map_err(|e| anyhow::anyhow!("{}: {e}", place(&name, &text, &e.field)))?;
+        if config.report_retention_ms() < seismo_runtime::MIN_REPORT_RETENTION_MS {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("report_retention"))
+                .map_or(name.clone(), |i| format!("{name}:{}", i + 1));
+            bail!(
+                "{line}: report_retention: at least {} days: the replay at start needs {} days, and reports are forgotten by whole months",
+                seismo_runtime::MIN_REPORT_RETENTION_MS / seismo_core::time::DAY_MS,
+                seismo_runtime::REPLAY_DAYS
+            );
+        }
         Ok(config)
     }
 
@@ -586,6 +609,25 @@ mod tests {
         assert_eq!(config.engine.sensitivity, 8.0);
         assert_eq!(config.engine.min_count, EngineConfig::default().min_count);
         assert_eq!(config.data, Config::default().data);
+    }
+
+    #[test]
+    fn reports_are_kept_at_least_as_long_as_the_replay_and_a_month() {
+        let error = load("tick = \"5s\"\nreport_retention = \"40days\"\n", &[]).unwrap_err();
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("seismo.toml:2: report_retention: at least 67 days"),
+            "{message}"
+        );
+        let error = load("", &[("SEISMO_REPORT_RETENTION", "1day")]).unwrap_err();
+        assert!(format!("{error:#}").contains("report_retention: at least 67 days"));
+        let kept = load("report_retention = \"67days\"\n", &[]).unwrap();
+        assert_eq!(kept.report_retention_ms(), 67 * 86_400_000);
+        assert_eq!(
+            Config::default().report_retention_ms(),
+            400 * 86_400_000,
+            "a year and a month by default"
+        );
     }
 
     #[test]

@@ -130,6 +130,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let stopping = CancellationToken::new();
         let ticker = Ticker::new(intake.live.clone(), clock.clone(), state.clone());
         tokio::spawn(ticker.run(tick, stopping.clone()));
+        tokio::spawn(seismo_runtime::keep_store(
+            intake.live.clone(),
+            clock.clone(),
+            settings.report_retention_ms(),
+            STORE_UPKEEP,
+            stopping.clone(),
+        ));
         // The demo probes its own mail server from three places, to show a quorum.
         let locations: Vec<String> = match demo_mail {
             Some((mail_listener, pages_listener, outage)) => {
@@ -240,6 +247,9 @@ fn within_descriptors(mut bounds: Bounds) -> Bounds {
     }
     bounds
 }
+
+/// How often the leader rolls up reports and forgets those past their retention.
+const STORE_UPKEEP: Duration = Duration::from_secs(3600);
 
 /// How long requests in flight may take to finish once the server is asked to stop;
 /// with the writer's last commit, the process ends well within five seconds.

@@ -160,6 +160,10 @@ impl Server {
         String::from_utf8(body).unwrap()
     }
 
+    async fn get_owned(&self, uri: String) -> (StatusCode, Value) {
+        self.get(&uri).await
+    }
+
     async fn get(&self, uri: &str) -> (StatusCode, Value) {
         let (status, body) = self
             .send(Request::get(uri).body(Body::empty()).unwrap())
@@ -659,6 +663,92 @@ async fn series_by_problem_and_its_parameter_errors() {
             (status, error_of(&body)),
             (StatusCode::BAD_REQUEST, (code, Some(field))),
             "{query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn old_counts_are_served_from_the_rollups_after_their_reports_are_forgotten() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let importer = s.token("partner", Role::Importer, None);
+    for (n, at, problem) in [
+        (1, "2025-10-20T10:05:00Z", "email"),
+        (2, "2025-10-20T10:50:00Z", "login"),
+        (3, "2026-01-12T12:00:00Z", "email"),
+        (4, "2026-01-22T17:00:00Z", "email"),
+    ] {
+        let report =
+            json!({"service": "m365", "problem": problem, "at": at, "client": format!("user-{n}")});
+        let request = Request::post("/api/v1/reports")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {importer}"))
+            .body(Body::from(report.to_string()))
+            .unwrap();
+        let (status, _) = s.send_json(from(PEER, request)).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+    }
+    // The upkeep rolls them up and forgets October's reports (a retention of 67 days).
+    let now = parse_rfc3339(NOW).unwrap();
+    let live = s.state.live.clone();
+    assert_eq!(live.keep_store(now, 67 * 86_400_000).await.unwrap(), 4);
+    let stored = live.writer.read(|store| store.count()).await.unwrap();
+    assert_eq!(stored, 2, "October's reports are forgotten");
+
+    let series =
+        |query: &str| s.get_owned(format!("/api/v1/services/microsoft-365/series?{query}"));
+    let (status, october) =
+        series("from=2025-10-20T09:00:00Z&to=2025-10-20T12:00:00Z&step=3600").await;
+    assert_eq!(status, StatusCode::OK, "{october}");
+    assert_eq!(
+        october["points"],
+        json!([
+            {"t": "2025-10-20T09:00:00Z", "count": 0, "key": null},
+            {"t": "2025-10-20T10:00:00Z", "count": 2, "key": null},
+            {"t": "2025-10-20T11:00:00Z", "count": 0, "key": null}
+        ]),
+        "from the roll-ups, zero buckets included"
+    );
+    let (_, by_problem) =
+        series("from=2025-10-20T10:00:00Z&to=2025-10-20T11:00:00Z&step=900&by=problem").await;
+    assert_eq!(
+        by_problem["points"],
+        json!([{"t": "2025-10-20T10:00:00Z", "count": 1, "key": "email"}, {"t": "2025-10-20T10:45:00Z", "count": 1, "key": "login"}])
+    );
+    // Across the eight days in memory: roll-ups before, minutes after, neither twice.
+    let (_, fortnight) =
+        series("from=2026-01-08T00:00:00Z&to=2026-01-23T00:00:00Z&step=86400").await;
+    let counted: Vec<(&str, u64)> = fortnight["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["count"] != 0)
+        .map(|p| (p["t"].as_str().unwrap(), p["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        counted,
+        [("2026-01-12T00:00:00Z", 1), ("2026-01-22T00:00:00Z", 1)]
+    );
+    assert_eq!(fortnight["points"].as_array().unwrap().len(), 15);
+    for (query, code, field) in [
+        (
+            "from=2025-10-20T00:00:00Z&to=2025-10-21T00:00:00Z&step=60",
+            "invalid_step",
+            "step",
+        ),
+        (
+            "from=2025-10-20T00:00:00Z&to=2025-10-21T00:00:00Z&step=3600&by=city",
+            "invalid_by",
+            "by",
+        ),
+    ] {
+        let (status, body) = series(query).await;
+        assert_eq!(
+            (status, error_of(&body)),
+            (StatusCode::BAD_REQUEST, (code, Some(field))),
+            "{query}: {body}"
         );
     }
 }

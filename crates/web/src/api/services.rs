@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use seismo_core::catalog::ServiceId;
 use seismo_core::gazetteer::Place;
 use seismo_core::time::{self, HOUR_MS, MINUTE_MS, Millis};
-use seismo_detect::{By, Key};
+use seismo_detect::{By, Key, Point};
+use seismo_store::{ROLLUP_MS, Rollup};
 
 use crate::error::ErrorResponse;
 use crate::{ApiError, AppState, Snapshot};
@@ -111,8 +112,8 @@ pub async fn one(
         ("slug" = String, Path, description = "The service's slug"),
         ("from" = Option<String>, Query, description = "RFC 3339; default 24 hours before `to`"),
         ("to" = Option<String>, Query, description = "RFC 3339; default now"),
-        ("step" = Option<i64>, Query, description = "Seconds per bucket, a multiple of 60; default 60"),
-        ("by" = Option<String>, Query, description = "total (default), problem or city"),
+        ("step" = Option<i64>, Query, description = "Seconds per bucket, a multiple of 60 (of 900 when `from` is more than 8 days ago: older counts are kept in 15-minute roll-ups); default 60"),
+        ("by" = Option<String>, Query, description = "total (default), problem or city (city only within the last 8 days)"),
     ),
     responses(
         (status = 200, body = SeriesResponse),
@@ -188,13 +189,49 @@ pub async fn series(
             ));
         }
     };
-    let points = state
-        .live
-        .series
-        .read()
-        .expect("series lock")
-        .points(id, by, from, to, step);
     let service = state.live.catalog.service(id);
+    // Minutes are in memory for SERIES_KEPT_MS; before that, the store's 15-minute
+    // roll-ups (by problem, not by city) answer.
+    let in_memory_from = now - seismo_runtime::SERIES_KEPT_MS;
+    let mut points = Vec::new();
+    let mut memory_from = from;
+    if from < in_memory_from {
+        if by == By::City {
+            return Err(invalid(
+                "invalid_by",
+                "by",
+                format!(
+                    "reports are counted by city for the last {} days; before that, by total or problem",
+                    seismo_runtime::SERIES_KEPT_MS / time::DAY_MS
+                ),
+            ));
+        }
+        if step % ROLLUP_MS != 0 {
+            return Err(invalid(
+                "invalid_step",
+                "step",
+                format!(
+                    "before the last {} days, reports are counted in 15-minute buckets: step must be a multiple of 900",
+                    seismo_runtime::SERIES_KEPT_MS / time::DAY_MS
+                ),
+            ));
+        }
+        let first = from.div_euclid(step) * step;
+        memory_from = (in_memory_from.div_euclid(step) + 1) * step;
+        let rolled_to = memory_from.min(to);
+        let slug = service.slug.clone();
+        let rollups = state
+            .live
+            .writer
+            .read(move |store| store.report_rollups(&slug, first, rolled_to))
+            .await
+            .map_err(|error| ApiError::store_unavailable("cannot read the roll-ups", &error))?;
+        points = rolled_points(&rollups, service, by, first, rolled_to, step);
+    }
+    if memory_from < to {
+        let series = state.live.series.read().expect("series lock");
+        points.extend(series.points(id, by, memory_from, to, step));
+    }
     let points = points
         .iter()
         .map(|p| {
@@ -225,6 +262,38 @@ pub async fn series(
         by: by_name.to_string(),
         points,
     }))
+}
+
+/// Points of `rollups` in buckets of `step` (a multiple of their 15 minutes) from
+/// `first` to `to`: as [`seismo_detect::Series::points`] makes them of minutes.
+fn rolled_points(
+    rollups: &[Rollup],
+    service: &seismo_core::catalog::Service,
+    by: By,
+    first: Millis,
+    to: Millis,
+    step: Millis,
+) -> Vec<Point> {
+    let bucket = |at: Millis| at.div_euclid(step) * step;
+    let mut counts: std::collections::BTreeMap<(Millis, Option<Key>), u64> = Default::default();
+    if by == By::Total {
+        let starts = (0..).map(|i| first + i * step).take_while(|&t| t < to);
+        counts.extend(starts.map(|t| ((t, None), 0)));
+    }
+    for rollup in rollups {
+        let key = (by == By::Problem).then(|| {
+            Key::Problem(
+                service
+                    .problem(&rollup.problem)
+                    .unwrap_or(service.other_problem()),
+            )
+        });
+        *counts.entry((bucket(rollup.at), key)).or_default() += rollup.count;
+    }
+    counts
+        .into_iter()
+        .map(|((t, key), count)| Point { t, key, count })
+        .collect()
 }
 
 pub(super) fn find(state: &AppState, slug: &str) -> Result<ServiceId, ApiError> {
