@@ -23,13 +23,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{RefOr, schema::Object};
 
-/// Variables that start with `SEISMO_` but are not settings of this file (the last:
-/// the database of seismo's own tests, set in the environment the tests run seismo in).
+/// Variables that start with `SEISMO_` but are not settings of this file (the last two:
+/// the database of seismo's own tests and its authority, set in the environment the
+/// tests run seismo in).
 const NOT_SETTINGS: &[&str] = &[
     "SEISMO_CONFIG",
     "SEISMO_LOG",
     "SEISMO_LOG_FORMAT",
     "SEISMO_TEST_DATABASE_URL",
+    "SEISMO_TEST_DATABASE_CA",
 ];
 
 /// Every setting of seismo.

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use postgres::{Client, Config, NoTls};
+use postgres::Client;
+
+use crate::address::Address;
 
 use crate::StoreError;
 
@@ -36,12 +38,10 @@ impl Leadership {
     /// its connection lives, stepping down at once when it does not (another node may
     /// have the lock by then). The address is checked before this returns.
     pub fn campaign(url: &str, every: Duration) -> Result<Leadership, StoreError> {
-        let mut config: Config = url.parse().map_err(|error| StoreError::Corrupt {
-            context: "reading the database address",
-            source: Box::new(error),
-        })?;
+        let mut address = Address::parse(url)?;
         // A connection cut off without a word is noticed within seconds.
-        config
+        address
+            .config
             .connect_timeout(every.max(Duration::from_secs(2)))
             .keepalives_idle(Duration::from_secs(5))
             .tcp_user_timeout(Duration::from_secs(5));
@@ -52,7 +52,7 @@ impl Leadership {
             .spawn(move || {
                 let mut client: Option<Client> = None;
                 loop {
-                    flag.campaign_once(&config, &mut client);
+                    flag.campaign_once(&address, &mut client);
                     std::thread::sleep(every);
                 }
             })
@@ -64,10 +64,10 @@ impl Leadership {
     }
 
     /// One step of the campaign on `client`, connecting it when needed.
-    fn campaign_once(&self, config: &Config, client: &mut Option<Client>) {
+    fn campaign_once(&self, address: &Address, client: &mut Option<Client>) {
         if client.as_ref().is_none_or(Client::is_closed) {
             self.step_down();
-            *client = config.connect(NoTls).ok();
+            *client = address.connect().ok();
         }
         let Some(connection) = client else { return };
         let answer = if self.is_leader() {

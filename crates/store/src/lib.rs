@@ -3,6 +3,7 @@
 //! acknowledges each one only after its group is durable, and the behaviour [`suite`]
 //! every implementation must pass.
 
+mod address;
 mod codec;
 mod leader;
 mod postgres;

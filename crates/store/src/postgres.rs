@@ -12,13 +12,14 @@ use std::collections::HashSet;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Config, NoTls, Row, Transaction};
+use postgres::{Client, Config, Row, Transaction};
 use seismo_core::access::{SecretDigest, Session, Token, User};
 use seismo_core::operator::OperatorUpdate;
 use seismo_core::probe::{Outcome as ProbeOutcome, ProbeResult};
 use seismo_core::report::CountingRule;
 use seismo_core::time::{DAY_MS, Millis};
 
+use crate::address::Address;
 use crate::codec::{corrupt, failure, from_json, hex, month_of, role, service_key, to_json, unhex};
 use crate::sqlite::{NOTIFICATION_RETENTION, OFFICIAL_RETENTION, PROBE_RETENTION};
 use crate::{
@@ -222,7 +223,7 @@ pub const REPORT_TYPES: [Type; 11] = [
 ];
 
 pub struct PostgresStore {
-    config: Config,
+    address: Address,
     client: Client,
     /// The months (their first millisecond) whose partition of `reports` exists.
     partitions: HashSet<Millis>,
@@ -251,9 +252,20 @@ impl<T> Context<T> for Result<T, postgres::Error> {
                 }
             };
             if passing {
+                // Why a connection failed is deeper in the chain ("error performing TLS
+                // handshake": which certificate, and why).
+                let mut message = error.to_string();
+                let mut cause = std::error::Error::source(&error);
+                while let Some(reason) = cause {
+                    let text = reason.to_string();
+                    if !message.contains(&text) {
+                        message = format!("{message}: {text}");
+                    }
+                    cause = reason.source();
+                }
                 StoreError::Unavailable {
                     context,
-                    source: error.into(),
+                    source: message.into(),
                 }
             } else {
                 StoreError::Corrupt {
@@ -319,17 +331,21 @@ impl PostgresStore {
     /// Connects to the database `url` names (`postgres://user:password@host/db`, or
     /// key=value pairs) and applies pending migrations.
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let config: Config = url.parse().map_err(|error| StoreError::Corrupt {
-            context: "reading the database address",
-            source: Box::new(error),
-        })?;
-        PostgresStore::connect_with(config)
+        let address = Address::parse(url)?;
+        let client = connect(&address)?;
+        let mut store = PostgresStore {
+            address,
+            client,
+            partitions: HashSet::new(),
+        };
+        store.migrate()?;
+        Ok(store)
     }
 
     /// The database `url` names, for logs and errors: its user, host, port and
     /// database, never its password.
     pub fn describe(url: &str) -> String {
-        let Ok(config) = url.parse::<Config>() else {
+        let Ok(config) = crate::address::take_root_cert(url).0.parse::<Config>() else {
             return "(an address that does not parse)".into();
         };
         let hosts: Vec<String> = config
@@ -349,24 +365,11 @@ impl PostgresStore {
         )
     }
 
-    /// [`PostgresStore::connect`] with a configuration of the caller's (a schema of
-    /// its own through `options`, for tests).
-    pub fn connect_with(config: Config) -> Result<PostgresStore, StoreError> {
-        let client = connect(&config)?;
-        let mut store = PostgresStore {
-            config,
-            client,
-            partitions: HashSet::new(),
-        };
-        store.migrate()?;
-        Ok(store)
-    }
-
     /// The connection, made again when the last one was lost (a restarted server, a
     /// failover): the writer's retries then find a working one.
     fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.is_closed() {
-            self.client = connect(&self.config)?;
+            self.client = connect(&self.address)?;
             self.partitions.clear();
         }
         Ok(&mut self.client)
@@ -409,8 +412,8 @@ impl PostgresStore {
 
 /// A connection that keeps the server's notices ("already exists, skipping") out of the
 /// logs; warnings still come through.
-fn connect(config: &Config) -> Result<Client, StoreError> {
-    let mut client = config.connect(NoTls).during("connecting")?;
+fn connect(address: &Address) -> Result<Client, StoreError> {
+    let mut client = address.connect().during("connecting")?;
     client
         .batch_execute("SET client_min_messages = warning")
         .during("connecting")?;
@@ -1684,10 +1687,58 @@ mod tests {
     }
 
     #[test]
+    fn asked_for_tls_the_connection_is_encrypted_and_the_server_verified() {
+        let schema = PostgresSchema::new();
+        let authority = PostgresSchema::authority();
+        let url = format!(
+            "{}&sslmode=require&sslrootcert={}",
+            schema.url(),
+            authority.display()
+        );
+        let mut store = PostgresStore::connect(&url).unwrap();
+        let encrypted: bool = store
+            .client()
+            .unwrap()
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(encrypted);
+        store.append(&[], 0).unwrap();
+        let leadership =
+            crate::Leadership::campaign(&url, std::time::Duration::from_millis(50)).unwrap();
+        let started = std::time::Instant::now();
+        while !leadership.is_leader() {
+            assert!(started.elapsed().as_secs() < 10, "leads over TLS");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // The system's authorities do not know the tests' one: refused, not trusted.
+        let error = PostgresStore::connect(&format!("{}&sslmode=require", schema.url()))
+            .err()
+            .expect("an unknown authority is refused")
+            .to_string();
+        assert!(error.contains("certificate"), "{error}");
+        // Without sslmode=require, no TLS.
+        let mut plain = PostgresStore::connect(&schema.url()).unwrap();
+        let encrypted: bool = plain
+            .client()
+            .unwrap()
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(!encrypted);
+    }
+
+    #[test]
     fn a_lost_connection_is_retryable_and_the_next_call_connects_again() {
         let schema = PostgresSchema::new();
         let mut store = PostgresStore::connect(&schema.url()).unwrap();
-        let mut admin = postgres::Client::connect(&schema.url(), NoTls).unwrap();
+        let mut admin = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
         let pid: i32 = store
             .client
             .query_one("SELECT pg_backend_pid()", &[])
@@ -1732,7 +1783,7 @@ mod tests {
     fn a_schema_from_a_newer_seismo_is_refused() {
         let schema = PostgresSchema::new();
         drop(PostgresStore::connect(&schema.url()).unwrap());
-        let mut admin = postgres::Client::connect(&schema.url(), NoTls).unwrap();
+        let mut admin = postgres::Client::connect(&schema.url(), postgres::NoTls).unwrap();
         admin
             .execute("UPDATE seismo_schema SET version = version + 1", &[])
             .unwrap();

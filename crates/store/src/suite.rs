@@ -1277,6 +1277,18 @@ impl PostgresSchema {
             .unwrap();
     }
 
+    /// The certificate of the authority that signed the tests' server's certificate
+    /// (`SEISMO_TEST_DATABASE_CA`, or where `scripts/postgres` writes it).
+    pub fn authority() -> std::path::PathBuf {
+        let path = std::env::var("SEISMO_TEST_DATABASE_CA")
+            .unwrap_or_else(|_| "/var/lib/postgresql/seismo-test-ca.pem".into());
+        assert!(
+            std::path::Path::new(&path).exists(),
+            "{path}: no authority for the tests' PostgreSQL (scripts/postgres makes it)"
+        );
+        path.into()
+    }
+
     /// The address of the database with this schema first on the search path.
     pub fn url(&self) -> String {
         let join = if self.base.contains('?') { '&' } else { '?' };
