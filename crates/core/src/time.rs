@@ -6,6 +6,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 pub type Millis = i64;
 
 pub const MINUTE_MS: Millis = 60_000;
+/// The span of a roll-up bucket, aligned to the epoch: old counts are kept in these
+/// (the engine's series after two days, the store's roll-ups after the reports go).
+pub const ROLLUP_MS: Millis = 15 * MINUTE_MS;
 pub const HOUR_MS: Millis = 60 * MINUTE_MS;
 pub const DAY_MS: Millis = 24 * HOUR_MS;
 

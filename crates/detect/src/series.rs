@@ -1,11 +1,15 @@
 //! Counted reports per minute: per service, per service × problem, per service × city.
+//! Minutes older than [`Series::roll_up_before`] was told are folded into 15-minute
+//! buckets ([`ROLLUP_MS`]), each counted at its first minute, so a day of old history
+//! holds 96 counts rather than 1,440; points in steps of 15 minutes or more are the same
+//! either way.
 
 use std::collections::{BTreeMap, HashMap};
 
 use seismo_core::catalog::{ProblemId, ServiceId};
 use seismo_core::gazetteer::CityId;
 use seismo_core::report::Report;
-use seismo_core::time::{MINUTE_MS, Millis};
+use seismo_core::time::{MINUTE_MS, Millis, ROLLUP_MS};
 
 /// Counts by minute index (`at / 60 s`).
 type Counts = BTreeMap<i64, u32>;
@@ -21,7 +25,12 @@ struct ServiceSeries {
 #[derive(Debug, Default)]
 pub struct Series {
     services: Vec<ServiceSeries>,
+    /// Minutes (indexes) before this are folded into 15-minute buckets.
+    rolled_to: i64,
 }
+
+/// Minutes in a roll-up bucket.
+const ROLLUP_MINUTES: i64 = ROLLUP_MS / MINUTE_MS;
 
 /// How points are split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,12 +61,16 @@ impl Series {
     pub fn new(services: usize) -> Series {
         Series {
             services: (0..services).map(|_| ServiceSeries::default()).collect(),
+            rolled_to: i64::MIN,
         }
     }
 
     /// Adds one counted report.
     pub fn add(&mut self, report: &Report) {
-        let minute = report.at.div_euclid(MINUTE_MS);
+        let mut minute = report.at.div_euclid(MINUTE_MS);
+        if minute < self.rolled_to {
+            minute -= minute.rem_euclid(ROLLUP_MINUTES);
+        }
         let s = &mut self.services[report.service.0 as usize];
         *s.total.entry(minute).or_default() += 1;
         *s.by_problem
@@ -139,6 +152,35 @@ impl Series {
                     .collect()
             }
         }
+    }
+
+    /// Folds the minutes before `before` (down to a 15-minute boundary) into their
+    /// 15-minute buckets; those rolled up before stay as they are.
+    pub fn roll_up_before(&mut self, before: Millis) {
+        let end = before.div_euclid(ROLLUP_MS) * ROLLUP_MINUTES;
+        if end <= self.rolled_to {
+            return;
+        }
+        let from = self.rolled_to;
+        let fold = |counts: &mut Counts| {
+            let minutes: Vec<i64> = counts
+                .range(from..end)
+                .map(|(&m, _)| m)
+                .filter(|m| m.rem_euclid(ROLLUP_MINUTES) != 0)
+                .collect();
+            for minute in minutes {
+                let count = counts.remove(&minute).unwrap_or(0);
+                *counts
+                    .entry(minute - minute.rem_euclid(ROLLUP_MINUTES))
+                    .or_default() += count;
+            }
+        };
+        for s in &mut self.services {
+            fold(&mut s.total);
+            s.by_problem.values_mut().for_each(fold);
+            s.by_city.values_mut().for_each(fold);
+        }
+        self.rolled_to = end;
     }
 
     /// Drops minutes before `before`, so memory stays bounded.
@@ -228,6 +270,42 @@ mod tests {
         let by_problem = s.points(ServiceId(1), By::Problem, 0, MINUTE_MS, MINUTE_MS);
         assert_eq!(by_problem.len(), 1);
         assert_eq!(by_problem[0].key, Some(Key::Problem(ProblemId(0))));
+    }
+
+    #[test]
+    fn old_minutes_fold_into_quarter_hours_that_keep_every_coarse_point() {
+        let mut s = series();
+        let hourly = |s: &Series, by| s.points(ServiceId(1), by, 0, 3 * H, H);
+        let before = [By::Total, By::Problem, By::City].map(|by| hourly(&s, by));
+        s.roll_up_before(61 * MINUTE_MS);
+        // Minutes 0, 1 and 59 are folded (at 0, 0 and 45); from 60 on they stay.
+        let minutes = s.points(ServiceId(1), By::Total, 0, 62 * MINUTE_MS, MINUTE_MS);
+        let counted: Vec<(Millis, u64)> = minutes
+            .iter()
+            .filter(|p| p.count > 0)
+            .map(|p| (p.t / MINUTE_MS, p.count))
+            .collect();
+        assert_eq!(counted, [(0, 2), (45, 1), (60, 1), (61, 1)]);
+        assert_eq!(
+            [By::Total, By::Problem, By::City].map(|by| hourly(&s, by)),
+            before,
+            "hours are as they were"
+        );
+        // A late report for a folded minute goes to its bucket; rolling again changes
+        // nothing rolled already.
+        s.add(&report(14, 1, Some(7)));
+        s.roll_up_before(61 * MINUTE_MS);
+        s.roll_up_before(30 * MINUTE_MS);
+        let quarter = s.points(ServiceId(1), By::Problem, 0, 15 * MINUTE_MS, MINUTE_MS);
+        let got: Vec<(Millis, Option<Key>, u64)> =
+            quarter.iter().map(|p| (p.t, p.key, p.count)).collect();
+        assert_eq!(
+            got,
+            [
+                (0, Some(Key::Problem(ProblemId(0))), 1),
+                (0, Some(Key::Problem(ProblemId(1))), 2)
+            ]
+        );
     }
 
     #[test]

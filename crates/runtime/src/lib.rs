@@ -51,8 +51,11 @@ pub const GRACE_MS: Millis = 15_000;
 /// Stored probe runs replayed at start: those of the last day, at most this many of each
 /// probe (the newest; a day of a 60-second probe from four places is 5,760).
 pub const PROBE_REPLAY_RUNS: usize = 20_000;
-/// Minutes of report series kept for the API and the pages.
+/// Report series kept in memory for the API and the pages: by minute for
+/// [`SERIES_MINUTES_MS`], then in 15-minute buckets.
 pub const SERIES_KEPT_MS: Millis = 8 * DAY_MS;
+/// How long the series keeps single minutes.
+pub const SERIES_MINUTES_MS: Millis = 2 * DAY_MS;
 /// Reports of other nodes read at once from a shared database.
 const TAIL_BATCH: usize = 20_000;
 /// Reports rolled up in one transaction by [`Live::keep_store`].
@@ -664,6 +667,7 @@ impl Ticker {
             if trim {
                 let mut series = live.series.write().expect("series lock");
                 series.forget_before(now - SERIES_KEPT_MS);
+                series.roll_up_before(now - SERIES_MINUTES_MS);
             }
             live.advance(now - GRACE_MS, store_all)
         })

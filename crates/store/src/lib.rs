@@ -467,8 +467,7 @@ pub struct OfficialRecord {
     pub status: seismo_core::official::OfficialStatus,
 }
 
-/// The span of a roll-up bucket: fifteen minutes, aligned to the epoch.
-pub const ROLLUP_MS: Millis = 15 * seismo_core::time::MINUTE_MS;
+pub use seismo_core::time::ROLLUP_MS;
 
 /// The counted reports of one service and problem in one [`ROLLUP_MS`] bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -732,7 +732,16 @@ async fn old_counts_are_served_from_the_rollups_after_their_reports_are_forgotte
         [("2026-01-12T00:00:00Z", 1), ("2026-01-22T00:00:00Z", 1)]
     );
     assert_eq!(fortnight["points"].as_array().unwrap().len(), 15);
+    // Two to eight days ago: quarter hours in memory, by city too.
+    let (status, by_city) =
+        series("from=2026-01-19T00:00:00Z&to=2026-01-19T12:00:00Z&step=900&by=city").await;
+    assert_eq!(status, StatusCode::OK, "{by_city}");
     for (query, code, field) in [
+        (
+            "from=2026-01-19T00:00:00Z&to=2026-01-19T12:00:00Z&step=60",
+            "invalid_step",
+            "step",
+        ),
         (
             "from=2025-10-20T00:00:00Z&to=2025-10-21T00:00:00Z&step=60",
             "invalid_step",

@@ -112,7 +112,7 @@ pub async fn one(
         ("slug" = String, Path, description = "The service's slug"),
         ("from" = Option<String>, Query, description = "RFC 3339; default 24 hours before `to`"),
         ("to" = Option<String>, Query, description = "RFC 3339; default now"),
-        ("step" = Option<i64>, Query, description = "Seconds per bucket, a multiple of 60 (of 900 when `from` is more than 8 days ago: older counts are kept in 15-minute roll-ups); default 60"),
+        ("step" = Option<i64>, Query, description = "Seconds per bucket, a multiple of 60 (of 900 when `from` is more than 2 days ago: older counts are kept in 15-minute buckets); default 60"),
         ("by" = Option<String>, Query, description = "total (default), problem or city (city only within the last 8 days)"),
     ),
     responses(
@@ -190,9 +190,19 @@ pub async fn series(
         }
     };
     let service = state.live.catalog.service(id);
-    // Minutes are in memory for SERIES_KEPT_MS; before that, the store's 15-minute
-    // roll-ups (by problem, not by city) answer.
+    // In memory: minutes for SERIES_MINUTES_MS, then quarter hours for SERIES_KEPT_MS;
+    // before that, the store's 15-minute roll-ups (by problem, not by city) answer.
     let in_memory_from = now - seismo_runtime::SERIES_KEPT_MS;
+    if from < now - seismo_runtime::SERIES_MINUTES_MS && step % ROLLUP_MS != 0 {
+        return Err(invalid(
+            "invalid_step",
+            "step",
+            format!(
+                "before the last {} days, reports are counted in 15-minute buckets: step must be a multiple of 900",
+                seismo_runtime::SERIES_MINUTES_MS / time::DAY_MS
+            ),
+        ));
+    }
     let mut points = Vec::new();
     let mut memory_from = from;
     if from < in_memory_from {
@@ -202,16 +212,6 @@ pub async fn series(
                 "by",
                 format!(
                     "reports are counted by city for the last {} days; before that, by total or problem",
-                    seismo_runtime::SERIES_KEPT_MS / time::DAY_MS
-                ),
-            ));
-        }
-        if step % ROLLUP_MS != 0 {
-            return Err(invalid(
-                "invalid_step",
-                "step",
-                format!(
-                    "before the last {} days, reports are counted in 15-minute buckets: step must be a multiple of 900",
                     seismo_runtime::SERIES_KEPT_MS / time::DAY_MS
                 ),
             ));
