@@ -34,31 +34,28 @@ fn wait_for(what: &str, done: &dyn Fn() -> bool) {
     }
 }
 
-#[test]
-fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
-    let schema = PostgresSchema::new();
-    let catalog = Arc::new(Catalog::demo());
-    store_history(&mut *schema.open());
-
-    let every = Duration::from_millis(50);
-    let node = |leadership: Leadership| {
-        Arc::new(
-            Live::start_with(
-                Box::new(PostgresStore::connect(&schema.url()).unwrap()),
-                catalog.clone(),
-                Gazetteer::embedded(),
-                EngineConfig::default(),
-                WriterConfig::default(),
-                NOW,
-                Nodes::Shared(leadership),
-            )
-            .unwrap(),
+/// A node of `schema`'s database, started at [`NOW`].
+fn start_node(
+    schema: &PostgresSchema,
+    catalog: &Arc<Catalog>,
+    leadership: Leadership,
+) -> Arc<Live> {
+    Arc::new(
+        Live::start_with(
+            Box::new(PostgresStore::connect(&schema.url()).unwrap()),
+            catalog.clone(),
+            Gazetteer::embedded(),
+            EngineConfig::default(),
+            WriterConfig::default(),
+            NOW,
+            Nodes::Shared(leadership),
         )
-    };
-    let first_lead = Leadership::campaign(&schema.url(), every).unwrap();
-    wait_for("the first node leads", &|| first_lead.is_leader());
-    let second_lead = Leadership::campaign(&schema.url(), every).unwrap();
-    let (first, second) = (node(first_lead.clone()), node(second_lead.clone()));
+        .unwrap(),
+    )
+}
+
+/// A clock at [`NOW`] that the test moves, and a runtime to tick on.
+fn fake_clock_and_runtime() -> (Arc<AtomicI64>, Clock, tokio::runtime::Runtime) {
     let time = Arc::new(AtomicI64::new(NOW));
     let clock: Clock = {
         let time = time.clone();
@@ -68,6 +65,22 @@ fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
         .enable_all()
         .build()
         .unwrap();
+    (time, clock, runtime)
+}
+
+#[test]
+fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
+    let schema = PostgresSchema::new();
+    let catalog = Arc::new(Catalog::demo());
+    store_history(&mut *schema.open());
+
+    let every = Duration::from_millis(50);
+    let node = |leadership| start_node(&schema, &catalog, leadership);
+    let first_lead = Leadership::campaign(&schema.url(), every).unwrap();
+    wait_for("the first node leads", &|| first_lead.is_leader());
+    let second_lead = Leadership::campaign(&schema.url(), every).unwrap();
+    let (first, second) = (node(first_lead.clone()), node(second_lead.clone()));
+    let (time, clock, runtime) = fake_clock_and_runtime();
     let mut tick_first = Ticker::new(first.clone(), clock.clone(), Arc::new(Quiet));
     let mut tick_second = Ticker::new(second.clone(), clock.clone(), Arc::new(Quiet));
     let tick = |ticker: &mut Ticker| runtime.block_on(ticker.tick()).unwrap();
@@ -171,29 +184,11 @@ fn every_node_hears_the_probe_runs_and_vendor_posts_that_any_node_stores() {
     let schema = PostgresSchema::new();
     let catalog = Arc::new(Catalog::parse("test", PROBED).unwrap());
     let node = || {
-        Arc::new(
-            Live::start_with(
-                Box::new(PostgresStore::connect(&schema.url()).unwrap()),
-                catalog.clone(),
-                Gazetteer::embedded(),
-                EngineConfig::default(),
-                WriterConfig::default(),
-                NOW,
-                Nodes::Shared(Leadership::campaign(&schema.url(), Duration::from_secs(1)).unwrap()),
-            )
-            .unwrap(),
-        )
+        let leadership = Leadership::campaign(&schema.url(), Duration::from_secs(1)).unwrap();
+        start_node(&schema, &catalog, leadership)
     };
     let (first, second) = (node(), node());
-    let time = Arc::new(AtomicI64::new(NOW));
-    let clock: Clock = {
-        let time = time.clone();
-        Arc::new(move || time.load(Ordering::SeqCst))
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (time, clock, runtime) = fake_clock_and_runtime();
     let mut tickers =
         [&first, &second].map(|live| Ticker::new(live.clone(), clock.clone(), Arc::new(Quiet)));
     let feed = catalog.services()[0].feeds[0].name.clone();

@@ -1686,6 +1686,18 @@ mod tests {
         assert_eq!(store.count().unwrap(), 3);
     }
 
+    /// Whether `store`'s connection is encrypted, as the server sees it.
+    fn encrypted(store: &mut PostgresStore) -> bool {
+        let client = store.client().unwrap();
+        let row = client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .unwrap();
+        row.get(0)
+    }
+
     #[test]
     fn asked_for_tls_the_connection_is_encrypted_and_the_server_verified() {
         let schema = PostgresSchema::new();
@@ -1696,16 +1708,7 @@ mod tests {
             authority.display()
         );
         let mut store = PostgresStore::connect(&url).unwrap();
-        let encrypted: bool = store
-            .client()
-            .unwrap()
-            .query_one(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        assert!(encrypted);
+        assert!(encrypted(&mut store));
         store.append(&[], 0).unwrap();
         let leadership =
             crate::Leadership::campaign(&url, std::time::Duration::from_millis(50)).unwrap();
@@ -1722,16 +1725,7 @@ mod tests {
         assert!(error.contains("certificate"), "{error}");
         // Without sslmode=require, no TLS.
         let mut plain = PostgresStore::connect(&schema.url()).unwrap();
-        let encrypted: bool = plain
-            .client()
-            .unwrap()
-            .query_one(
-                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        assert!(!encrypted);
+        assert!(!encrypted(&mut plain));
     }
 
     #[test]
