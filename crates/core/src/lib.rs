@@ -14,6 +14,7 @@ pub mod maintenance;
 pub mod network;
 pub mod official;
 pub mod operator;
+pub mod post;
 pub mod probe;
 pub mod report;
 pub mod signal;
