@@ -46,6 +46,7 @@ pub fn run(args: PostgresArgs) -> anyhow::Result<ExitCode> {
         .map(|chunk| chunk.concat())
         .collect();
     let (mut raw_rates, mut one_rates, mut many_rates) = (Vec::new(), Vec::new(), Vec::new());
+    let mut rollup_rates = Vec::new();
     for round in 0..args.rounds {
         raw_rates.push(raw_copy(
             &PostgresSchema::create(&args.database)?,
@@ -64,6 +65,18 @@ pub fn run(args: PostgresArgs) -> anyhow::Result<ExitCode> {
             );
         }
         one_rates.push(summary.accepted as f64 / started.elapsed().as_secs_f64());
+        // The leader's hourly upkeep, on everything the import stored.
+        let mut store = seismo_store::PostgresStore::connect(&schema.url())?;
+        let started = Instant::now();
+        let mut rolled = 0;
+        loop {
+            let read = seismo_store::Store::roll_up_reports(&mut store, 100_000)?;
+            rolled += read;
+            if read == 0 {
+                break;
+            }
+        }
+        rollup_rates.push(rolled as f64 / started.elapsed().as_secs_f64());
 
         let schema = PostgresSchema::create(&args.database)?;
         let nodes = (0..parts.len())
@@ -99,6 +112,7 @@ pub fn run(args: PostgresArgs) -> anyhow::Result<ExitCode> {
     }
     let (idle, loaded) = follower_page(&args, &ndjson)?;
     let (raw, one, many) = (median(raw_rates), median(one_rates), median(many_rates));
+    let rollup = median(rollup_rates);
     println!("| measurement | median | reference (same run) | ratio |");
     println!("|---|---:|---:|---:|");
     println!(
@@ -110,6 +124,10 @@ pub fn run(args: PostgresArgs) -> anyhow::Result<ExitCode> {
         "| the same import shared by {} nodes on one database | {many:.0} reports/s | raw binary COPY {raw:.0} rows/s | {:.0}% |",
         parts.len(),
         100.0 * many / raw
+    );
+    println!(
+        "| rolling those reports up into 15-minute buckets (the hourly upkeep) | {rollup:.0} reports/s | the one-node import {one:.0} reports/s | {:.1}× |",
+        rollup / one
     );
     println!(
         "| a follower's service page, p99, the leader's intake saturated | {loaded:.1} ms | the same page, idle follower: {idle:.1} ms | {:.1}× |",
