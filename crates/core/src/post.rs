@@ -312,14 +312,14 @@ const PROBLEM_WORDS: &[(&str, &[&str])] = &[
 /// What one matched phrase is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Phrase {
-    /// A name of a service (index into the catalog's names).
+    /// A name of a service (index into `Classifier::names`).
     Name(u32),
     Complaint {
         language: &'static str,
-        index: u16,
+        phrase: &'static str,
     },
-    Recovered(u16),
-    News(u16),
+    Recovered(&'static str),
+    News(&'static str),
     /// A word of problem `problem` (index into [`Classifier::problem_words`]).
     ProblemWord(u32),
 }
@@ -377,21 +377,18 @@ impl Classifier {
             }
         }
         for &(language, list) in COMPLAINTS {
-            for (index, phrase) in list.iter().enumerate() {
+            for &phrase in list {
                 patterns.push(format!(" {phrase} "));
-                phrases.push(Phrase::Complaint {
-                    language,
-                    index: index as u16,
-                });
+                phrases.push(Phrase::Complaint { language, phrase });
             }
         }
-        for (index, phrase) in RECOVERED.iter().enumerate() {
+        for &phrase in RECOVERED {
             patterns.push(format!(" {phrase} "));
-            phrases.push(Phrase::Recovered(index as u16));
+            phrases.push(Phrase::Recovered(phrase));
         }
-        for (index, phrase) in NEWS.iter().enumerate() {
+        for &phrase in NEWS {
             patterns.push(format!(" {phrase} "));
-            phrases.push(Phrase::News(index as u16));
+            phrases.push(Phrase::News(phrase));
         }
         let mut problem_words = Vec::new();
         for service in catalog.services() {
@@ -445,20 +442,13 @@ impl Classifier {
             let word = words.index_at(found.start() + 1);
             match self.phrases[found.pattern().as_usize()] {
                 Phrase::Name(name) => name_candidates.push((word, name)),
-                Phrase::Complaint { language, index } => {
-                    let list = COMPLAINTS
-                        .iter()
-                        .find(|(l, _)| *l == language)
-                        .map_or(&[][..], |(_, l)| l);
+                Phrase::Complaint { language, phrase } => {
                     if complaint.is_none_or(|(at, _, _)| word < at) {
-                        complaint = Some((word, list[index as usize], language));
+                        complaint = Some((word, phrase, language));
                     }
                 }
-                Phrase::Recovered(index) => {
-                    overruled.get_or_insert(RECOVERED[index as usize]);
-                }
-                Phrase::News(index) => {
-                    overruled.get_or_insert(NEWS[index as usize]);
+                Phrase::Recovered(phrase) | Phrase::News(phrase) => {
+                    overruled.get_or_insert(phrase);
                 }
                 Phrase::ProblemWord(index) => problem_hits.push((word, index)),
             }
