@@ -60,27 +60,25 @@ impl Address {
 
 /// `url` without its `sslrootcert` (which `postgres` does not know), and that path.
 pub(crate) fn take_root_cert(url: &str) -> (String, Option<PathBuf>) {
+    // A URL's query (`a=1&b=2`), or key=value pairs separated by spaces.
+    let (base, pairs, separator) = match url.split_once('?') {
+        Some((base, query)) => (Some(base), query, "&"),
+        None if url.contains('=') => (None, url, " "),
+        None => return (url.to_string(), None),
+    };
     const KEY: &str = "sslrootcert=";
-    if let Some((base, query)) = url.split_once('?') {
-        let (certs, rest): (Vec<&str>, Vec<&str>) =
-            query.split('&').partition(|pair| pair.starts_with(KEY));
-        let path = certs.last().map(|pair| PathBuf::from(&pair[KEY.len()..]));
-        let url = if rest.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{}", rest.join("&"))
-        };
-        (url, path)
-    } else if url.contains('=') {
-        // key=value pairs, separated by spaces.
-        let (certs, rest): (Vec<&str>, Vec<&str>) = url
-            .split_whitespace()
-            .partition(|pair| pair.starts_with(KEY));
-        let path = certs.last().map(|pair| PathBuf::from(&pair[KEY.len()..]));
-        (rest.join(" "), path)
-    } else {
-        (url.to_string(), None)
-    }
+    let (certs, rest): (Vec<&str>, Vec<&str>) = pairs
+        .split(separator)
+        .filter(|pair| !pair.is_empty())
+        .partition(|pair| pair.starts_with(KEY));
+    let path = certs.last().map(|pair| PathBuf::from(&pair[KEY.len()..]));
+    let rest = rest.join(separator);
+    let url = match base {
+        Some(base) if rest.is_empty() => base.to_string(),
+        Some(base) => format!("{base}?{rest}"),
+        None => rest,
+    };
+    (url, path)
 }
 
 /// TLS that trusts the system's authorities, or those of `root_cert` alone.
