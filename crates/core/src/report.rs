@@ -85,6 +85,10 @@ pub enum ErrorCode {
     TimeTooOld,
     InvalidCoordinates,
     InvalidIp,
+    /// A post's text is empty or too long.
+    InvalidText,
+    /// A post's `lang` is not a language tag.
+    InvalidLanguage,
 }
 
 impl ErrorCode {
@@ -101,6 +105,8 @@ impl ErrorCode {
             ErrorCode::TimeTooOld => "time_too_old",
             ErrorCode::InvalidCoordinates => "invalid_coordinates",
             ErrorCode::InvalidIp => "invalid_ip",
+            ErrorCode::InvalidText => "invalid_text",
+            ErrorCode::InvalidLanguage => "invalid_language",
         }
     }
 
@@ -115,7 +121,11 @@ impl ErrorCode {
 }
 
 impl ReportError {
-    fn new(code: ErrorCode, field: Option<&str>, message: impl Into<String>) -> ReportError {
+    pub(crate) fn new(
+        code: ErrorCode,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) -> ReportError {
         ReportError {
             code,
             message: message.into(),
@@ -127,32 +137,41 @@ impl ReportError {
 impl<'a> ReportInput<'a> {
     /// Parses one JSON report object.
     pub fn from_json(json: &'a [u8]) -> Result<ReportInput<'a>, ReportError> {
-        // Serde would read a JSON array as the struct's fields in order; a report is an object.
-        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(ReportError::new(
-                ErrorCode::MalformedJson,
-                None,
-                "a report must be a JSON object",
-            ));
-        }
-        let mut de = serde_json::Deserializer::from_slice(json);
-        let input = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let message = inner.to_string();
-            if inner.is_syntax() || inner.is_eof() {
-                ReportError::new(ErrorCode::MalformedJson, None, message)
-            } else if message.starts_with("unknown field") {
-                let field = message.split('`').nth(1).unwrap_or(&path).to_string();
-                ReportError::new(ErrorCode::UnknownField, Some(&field), message)
-            } else {
-                ReportError::new(ErrorCode::InvalidField, Some(&path), message)
-            }
-        })?;
-        de.end()
-            .map_err(|e| ReportError::new(ErrorCode::MalformedJson, None, e.to_string()))?;
-        Ok(input)
+        object_from_json(json, "a report")
     }
+}
+
+/// Parses one JSON object of the wire format `T` (`what` names it in errors), naming
+/// the unknown or mistyped field when there is one.
+pub(crate) fn object_from_json<'a, T: Deserialize<'a>>(
+    json: &'a [u8],
+    what: &str,
+) -> Result<T, ReportError> {
+    // Serde would read a JSON array as the struct's fields in order; ours are objects.
+    if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ReportError::new(
+            ErrorCode::MalformedJson,
+            None,
+            format!("{what} must be a JSON object"),
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let input = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        if inner.is_syntax() || inner.is_eof() {
+            ReportError::new(ErrorCode::MalformedJson, None, message)
+        } else if message.starts_with("unknown field") {
+            let field = message.split('`').nth(1).unwrap_or(&path).to_string();
+            ReportError::new(ErrorCode::UnknownField, Some(&field), message)
+        } else {
+            ReportError::new(ErrorCode::InvalidField, Some(&path), message)
+        }
+    })?;
+    de.end()
+        .map_err(|e| ReportError::new(ErrorCode::MalformedJson, None, e.to_string()))?;
+    Ok(input)
 }
 
 /// The limits a report is validated against.
@@ -246,28 +265,7 @@ impl ReportRules<'_> {
                 )
             })?,
         };
-        if at > received.now + self.limits.max_future {
-            return Err(ReportError::new(
-                ErrorCode::TimeInFuture,
-                Some("at"),
-                format!(
-                    "{} is more than {} minutes in the future",
-                    time::format_rfc3339(at),
-                    self.limits.max_future / MINUTE_MS
-                ),
-            ));
-        }
-        if !received.trusted && at < received.now - self.limits.max_age {
-            return Err(ReportError::new(
-                ErrorCode::TimeTooOld,
-                Some("at"),
-                format!(
-                    "{} is more than {} days old; older reports need an importer token",
-                    time::format_rfc3339(at),
-                    self.limits.max_age / DAY_MS
-                ),
-            ));
-        }
+        self.check_time(at, received)?;
         let place = self.place(input, received.peer_ip)?;
         let (client, block) = match input.client.as_deref() {
             Some(id) if received.trusted => {
@@ -290,11 +288,42 @@ impl ReportRules<'_> {
         })
     }
 
-    fn client_key(&self, kind: &[u8], id: &[u8]) -> u64 {
+    /// Refuses a time too far in the future, or too old for an untrusted sender.
+    pub(crate) fn check_time(&self, at: Millis, received: &Received) -> Result<(), ReportError> {
+        if at > received.now + self.limits.max_future {
+            Err(ReportError::new(
+                ErrorCode::TimeInFuture,
+                Some("at"),
+                format!(
+                    "{} is more than {} minutes in the future",
+                    time::format_rfc3339(at),
+                    self.limits.max_future / MINUTE_MS
+                ),
+            ))
+        } else if !received.trusted && at < received.now - self.limits.max_age {
+            Err(ReportError::new(
+                ErrorCode::TimeTooOld,
+                Some("at"),
+                format!(
+                    "{} is more than {} days old; older ones need an importer token",
+                    time::format_rfc3339(at),
+                    self.limits.max_age / DAY_MS
+                ),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn client_key(&self, kind: &[u8], id: &[u8]) -> u64 {
         xxh3_64_with_seed(id, self.client_salt ^ xxh3_64_with_seed(kind, 0))
     }
 
-    fn place(&self, input: &ReportInput, peer_ip: Option<IpAddr>) -> Result<Place, ReportError> {
+    pub(crate) fn place(
+        &self,
+        input: &ReportInput,
+        peer_ip: Option<IpAddr>,
+    ) -> Result<Place, ReportError> {
         if input.city.is_some() || input.country.is_some() || input.region.is_some() {
             return Ok(self.gazetteer.resolve_named(
                 input.city.as_deref(),

@@ -1,12 +1,12 @@
 //! What the detection engine takes in: one observation about one service.
 //!
 //! Each kind of source becomes a variant here (user reports, probe results, official
-//! statuses; social posts as they come), so the engine, the evidence it
+//! statuses, operators' updates, social posts), so the engine, the evidence it
 //! keeps and every `match` over it are checked by the compiler when a kind is added.
 
 use std::sync::Arc;
 
-use crate::catalog::ServiceId;
+use crate::catalog::{ProblemId, ServiceId};
 use crate::official::OfficialStatus;
 use crate::operator::OperatorUpdate;
 use crate::report::Report;
@@ -24,6 +24,19 @@ pub enum Signal {
     Official(OfficialReading),
     /// An update an operator posted on an incident, or the one that declared it.
     Operator(OperatorReading),
+    /// A counted social post complaining about the service.
+    Post(PostComplaint),
+}
+
+/// A counted complaint posted about a service, as the engine needs it: the text and
+/// its classification stay in the store.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PostComplaint {
+    pub service: ServiceId,
+    pub problem: ProblemId,
+    pub at: Millis,
+    /// Who it counts as (see [`crate::post::Post::author`]).
+    pub author: u64,
 }
 
 /// An operator's update, as the engine needs it.
@@ -70,6 +83,7 @@ impl Signal {
             Signal::Probe(run) => run.at,
             Signal::Official(reading) => reading.at,
             Signal::Operator(reading) => reading.update.at,
+            Signal::Post(post) => post.at,
         }
     }
 }

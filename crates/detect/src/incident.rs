@@ -78,6 +78,9 @@ pub enum Evidence {
     Official(OfficialWord),
     /// What one of the service's operators posted.
     Operator(OperatorWord),
+    /// Complaints posted about the service in a window (each author once), against
+    /// their own baseline; `blocks` counts the authors.
+    Posts(CountTest),
 }
 
 impl Evidence {
@@ -88,6 +91,7 @@ impl Evidence {
             Evidence::Probes(_) | Evidence::Slowdown(_) => Source::Probes,
             Evidence::Official(_) => Source::Official,
             Evidence::Operator(_) => Source::Operator,
+            Evidence::Posts(_) => Source::Posts,
         }
     }
 }
@@ -102,6 +106,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
             Slowdown(LatencyTest),
             Official(OfficialWord),
             Operator(OperatorWord),
+            Posts(CountTest),
         }
         /// Incidents stored before evidence named its kind hold a bare count test of
         /// reports.
@@ -117,6 +122,7 @@ impl<'de> serde::Deserialize<'de> for Evidence {
             Stored::Tagged(Tagged::Slowdown(test)) => Evidence::Slowdown(test),
             Stored::Tagged(Tagged::Official(word)) => Evidence::Official(word),
             Stored::Tagged(Tagged::Operator(word)) => Evidence::Operator(word),
+            Stored::Tagged(Tagged::Posts(test)) => Evidence::Posts(test),
         })
     }
 }

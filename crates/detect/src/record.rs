@@ -238,6 +238,7 @@ mod tests {
                 probes: 0.0,
                 official: 0.0,
                 operator: 0.0,
+                posts: 0.0,
             },
             official: vec![],
             acknowledged_at: Some(1_769_107_020_000),

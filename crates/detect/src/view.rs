@@ -271,6 +271,7 @@ impl IncidentView {
                 probes: round(record.sources.probes),
                 official: round(record.sources.official),
                 operator: round(record.sources.operator),
+                posts: round(record.sources.posts),
             },
             official: record
                 .official
@@ -307,7 +308,8 @@ impl IncidentView {
                 Evidence::Probes(_)
                 | Evidence::Slowdown(_)
                 | Evidence::Official(_)
-                | Evidence::Operator(_) => None,
+                | Evidence::Operator(_)
+                | Evidence::Posts(_) => None,
             })
             .max();
         view

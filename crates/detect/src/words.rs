@@ -116,6 +116,12 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
             word.condition.words()
         ),
         Evidence::Operator(word) => operator_words(word),
+        Evidence::Posts(test) => format!(
+            "{} people posted complaints in {} minutes against {:.0} expected",
+            test.blocks.unwrap_or(test.observed),
+            test.window_minutes,
+            test.expected
+        ),
     });
     let with_numbers = |text: String| match &numbers {
         Some(n) => format!("{text}: {n}."),
@@ -155,6 +161,12 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         ("observed", _, Some(Evidence::Official(_))) => {
             with_numbers(format!("The vendor of {name} admits a problem"))
         }
+        ("opened", _, Some(Evidence::Posts(_))) => with_numbers(format!(
+            "People are posting about problems with {name}; no other source says so yet"
+        )),
+        ("observed", _, Some(Evidence::Posts(_))) => {
+            with_numbers(format!("People are posting about problems with {name} too"))
+        }
         ("opened", _, Some(Evidence::Probes(_))) => {
             with_numbers(format!("{name} fails its probes"))
         }
@@ -193,6 +205,9 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         }
         (_, Some(State::Resolved), _) if by_probe => {
             format!("{name} passes its probes again.")
+        }
+        (_, Some(State::Resolved), Some(Evidence::Posts(_))) => {
+            format!("Posts about {name} are back to normal.")
         }
         (_, Some(State::Resolved), _) => format!("Reports for {name} are back to normal."),
         (_, _, _) => with_numbers(format!("Reports for {name} changed")),

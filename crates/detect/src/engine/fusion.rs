@@ -9,16 +9,20 @@
 //!   own, or a mapped component not operational);
 //! - **operator**: [`ACKNOWLEDGED`] once one of the service's operators posts on it
 //!   (any update but a false alarm), and 1 for an incident they declared;
-//! - posts, when they come, will never reach past [`POSSIBLE`] on their own.
+//! - **posts**: [`POSSIBLE`] while complaints posted about the service surge against
+//!   their own baseline, and never more: posts are the earliest voice and the noisiest
+//!   (jokes, pile-ons, a trending hashtag), so they open a possible outage and never
+//!   confirm one, alone or with reports.
 //!
 //! The sources are independent witnesses: the incident is a false alarm only if every
 //! one of them is wrong, so the incident's confidence is `1 − Π(1 − c)`.
 //!
 //! Reports confirm by their lifecycle (a confirming surge while reports are not
-//! falling). Any other source confirms a suspected incident when, with it, the fused
+//! falling). Probes, the vendor and operators confirm a suspected incident when, with it, the fused
 //! confidence reaches [`CONFIRMING`]: a vendor's acknowledgement alone, probes failing
 //! by quorum for five minutes alone, or two sources that each make it possible and
-//! together make it sure.
+//! together make it sure. Posts add to the fused confidence a page shows, never to
+//! what confirms.
 
 /// A source that alone makes an incident possible.
 pub const POSSIBLE: f64 = 0.5;
@@ -34,6 +38,7 @@ pub enum Source {
     Probes,
     Official,
     Operator,
+    Posts,
 }
 
 /// The strongest confidence each source reached.
@@ -48,6 +53,9 @@ pub struct Confidence {
     /// Absent from incidents stored before operators could post.
     #[serde(default)]
     pub operator: f64,
+    /// Absent from incidents stored before posts were heard.
+    #[serde(default)]
+    pub posts: f64,
 }
 
 impl Confidence {
@@ -57,6 +65,7 @@ impl Confidence {
             * (1.0 - self.probes)
             * (1.0 - self.official)
             * (1.0 - self.operator)
+            * (1.0 - self.posts)
     }
 
     pub fn of(&self, source: Source) -> f64 {
@@ -65,6 +74,7 @@ impl Confidence {
             Source::Probes => self.probes,
             Source::Official => self.official,
             Source::Operator => self.operator,
+            Source::Posts => self.posts,
         }
     }
 
@@ -74,6 +84,7 @@ impl Confidence {
             Source::Probes => &mut self.probes,
             Source::Official => &mut self.official,
             Source::Operator => &mut self.operator,
+            Source::Posts => &mut self.posts,
         }
     }
 
@@ -90,9 +101,12 @@ impl Confidence {
         self
     }
 
-    /// Whether sources other than reports confirm (reports confirm by their lifecycle).
+    /// Whether sources other than reports confirm (reports confirm by their lifecycle;
+    /// posts never do).
     pub(crate) fn confirms(&self) -> bool {
-        self.fused() >= CONFIRMING && self.probes.max(self.official).max(self.operator) >= POSSIBLE
+        let witnesses = self.with(Source::Posts, 0.0);
+        witnesses.fused() >= CONFIRMING
+            && self.probes.max(self.official).max(self.operator) >= POSSIBLE
     }
 }
 
@@ -139,6 +153,28 @@ mod tests {
         let mut weak = only(Source::Reports, 0.6);
         weak.raise(Source::Probes, POSSIBLE);
         assert!(!weak.confirms(), "0.8 together is still only suspected");
+    }
+
+    #[test]
+    fn posts_never_confirm_alone_or_with_others() {
+        let mut posts = only(Source::Posts, POSSIBLE);
+        assert_eq!(posts.fused(), POSSIBLE);
+        assert!(!posts.confirms());
+        posts.raise(Source::Reports, 0.8);
+        assert!(
+            posts.fused() >= CONFIRMING,
+            "shown as fused: {}",
+            posts.fused()
+        );
+        assert!(!posts.confirms(), "reports confirm by their lifecycle");
+        posts.raise(Source::Probes, POSSIBLE);
+        assert!(posts.confirms(), "reports and probes confirm, posts aside");
+        let mut probes = only(Source::Probes, POSSIBLE);
+        probes.raise(Source::Posts, 0.9);
+        assert!(
+            !probes.confirms(),
+            "posts do not make a possible probe failure sure"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! - [`probes`]: what the service's probes say, by quorum of locations;
 //! - [`official`]: what the vendor's status feeds admit, and when;
 //! - [`operator`]: what operators declare, and their updates;
+//! - [`posts`]: complaints people post, against their own baseline;
 //! - [`fusion`]: one confidence from every source;
 //! - [`correlate`]: upstream links, configured or inferred;
 //! - [`config`]: the settings.
@@ -20,6 +21,7 @@ mod lifecycle;
 mod official;
 mod operator;
 mod places;
+mod posts;
 mod probes;
 mod service;
 mod surge;
@@ -79,6 +81,8 @@ pub struct Engine {
     probe_watches: Vec<probes::ProbeWatch>,
     /// What each service's official feeds say, by service.
     official_watches: Vec<official::OfficialWatch>,
+    /// What people post about each service, by service.
+    post_watches: Vec<posts::PostWatch>,
     incidents: Vec<Incident>,
     /// Position in `incidents` of each id.
     incident_index: FxHashMap<IncidentId, usize>,
@@ -113,6 +117,11 @@ impl Engine {
                 found
             })
             .collect();
+        let post_watches = catalog
+            .services()
+            .iter()
+            .map(|s| posts::PostWatch::new(s.problems.len(), &config))
+            .collect();
         let services: Vec<ServiceState> = catalog
             .services()
             .iter()
@@ -126,6 +135,7 @@ impl Engine {
             dependencies,
             probe_watches: services.iter().map(|_| Default::default()).collect(),
             official_watches: services.iter().map(|_| Default::default()).collect(),
+            post_watches,
             services,
             incidents: Vec::new(),
             incident_index: FxHashMap::default(),
@@ -161,6 +171,22 @@ impl Engine {
             .collect()
     }
 
+    /// Complaints posted about `service` in the hour before the engine's time, and how
+    /// many the posts' own baseline expects in that hour (`None` while it knows
+    /// nothing of it): what the service page shows as posts against normal.
+    pub fn posts_last_hour(&self, service: ServiceId) -> (u64, Option<f64>) {
+        let Some(now) = self.now else {
+            return (0, None);
+        };
+        let counts = &self.post_watches[service.0 as usize].counts;
+        let now_minute = now / MINUTE_MS;
+        let mut history = counts.history.clone();
+        let expected = history
+            .expected((now_minute - 1).div_euclid(60))
+            .map(|e| e.per_hour);
+        (counts.count_before(now_minute, 60), expected)
+    }
+
     /// Whether the baseline of `service` is still learning, and until when.
     pub fn baseline(&self, service: ServiceId) -> Baseline {
         let history = &self.services[service.0 as usize].history;
@@ -190,6 +216,10 @@ impl Engine {
             Signal::Operator(reading) => {
                 let events = self.hear_operator(reading);
                 self.heard.extend(events);
+            }
+            Signal::Post(post) => {
+                let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
+                self.post_watches[post.service.0 as usize].observe(post, now_minute);
             }
             Signal::Report(report) => {
                 let now_minute = self.now.map_or(i64::MIN, |n| n / MINUTE_MS);
@@ -246,6 +276,7 @@ impl Engine {
             }
             self.test_service(index, now, events);
         }
+        self.watch_posts(now, closing_hour, events);
         self.watch_official(now, events);
         self.watch_probes(now, events);
         self.link_upstream(now, events);
@@ -294,8 +325,7 @@ impl Engine {
                     surge: strongest,
                     recent,
                     hour: s.count_before(now_minute, 60),
-                    held_open: self.probe_watches[index].troubled()
-                        || self.official_watches[index].holds,
+                    held_open: self.held_open(index),
                 };
                 self.follow(index, i, now, &reading, events);
             }
@@ -410,9 +440,59 @@ impl Engine {
                 .map(|v| Evidence::Probes(v.test.clone()))
                 .expect("a service with probes has a verdict");
             self.confirm_by_fusion(i, now, &evidence, events);
-            let held = troubled || self.official_watches[index].holds;
+            let held = self.held_open(index);
             self.end_when_untroubled(index, now, held, evidence, events);
         }
+    }
+
+    /// Tests every service's posts at `now`: a surge opens a possible incident on a
+    /// service without one and joins an open one's timeline once; calm posts let an
+    /// incident nothing else holds end.
+    fn watch_posts(
+        &mut self,
+        now: Millis,
+        closing_hour: Option<i64>,
+        events: &mut Vec<IncidentEvent>,
+    ) {
+        for index in 0..self.services.len() {
+            let watch = &mut self.post_watches[index];
+            let Some(test) = watch.tick(&self.config, self.levels, now, closing_hour) else {
+                continue;
+            };
+            if self.services[index].dismissed {
+                continue;
+            }
+            match (self.services[index].active, test) {
+                (None, posts::PostTest::Surge(test)) => {
+                    let since = watch.surging_since().unwrap_or(now);
+                    let opening = (Source::Posts, fusion::POSSIBLE, since);
+                    self.open_by(index, now, opening, Evidence::Posts(test.count), events);
+                }
+                (Some(i), posts::PostTest::Surge(test)) => {
+                    let incident = &mut self.incidents[i];
+                    if incident.sources.posts < fusion::POSSIBLE {
+                        incident.raise(Source::Posts, fusion::POSSIBLE);
+                        let evidence = Evidence::Posts(test.count);
+                        push(events, incident, now, Change::Observed { evidence });
+                    }
+                }
+                (Some(_), posts::PostTest::Calm(test)) => {
+                    let held = self.held_open(index);
+                    let evidence = Evidence::Posts(test.count);
+                    self.end_when_untroubled(index, now, held, evidence, events);
+                }
+                (None, posts::PostTest::Calm(_)) => {}
+            }
+        }
+    }
+
+    /// Whether something other than reports says service `index` is still in
+    /// trouble: a probe failing or slow by quorum, its vendor investigating, or
+    /// people still posting complaints.
+    fn held_open(&self, index: usize) -> bool {
+        self.probe_watches[index].troubled()
+            || self.official_watches[index].holds
+            || self.post_watches[index].surging()
     }
 
     /// Confirms suspected incident `i` when sources other than reports make it sure
@@ -781,6 +861,7 @@ mod tests {
     use seismo_core::catalog::ProblemId;
     use seismo_core::gazetteer::Place;
     use seismo_core::report::Report;
+    use seismo_core::signal::PostComplaint;
     use seismo_core::time::DAY_MS;
 
     const CATALOG: &str = r#"
@@ -1159,5 +1240,146 @@ rcpt_to = "postmaster@mail.test"
         assert!(engine.incidents().is_empty());
         // Two of four is not a majority either.
         assert!(probe_run(2).1.is_empty());
+    }
+
+    /// Eight days of a report a minute and a complaint posted every ten minutes about
+    /// Auth Cloud, each by someone new; then, from `murmur`, `posters` new people a
+    /// minute post complaints (or, with `one_voice`, the same person every minute), and
+    /// from `murmur + surge_after` twenty reports a minute come, for an hour each.
+    fn murmur(posters: u64, one_voice: bool, surge_after: Option<Millis>) -> (Engine, Millis) {
+        let catalog = Arc::new(Catalog::parse("test", CATALOG).unwrap());
+        let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
+        let start = 20_000 * DAY_MS;
+        let murmur = start + 8 * DAY_MS;
+        let auth = ServiceId(0);
+        let mut people = 0;
+        let mut someone = || {
+            people += 1;
+            people
+        };
+        for minute in 0..(8 * 24 * 60 + 240) {
+            let at = start + minute * MINUTE_MS;
+            engine.advance_to(at);
+            let mut report = |client: u64| {
+                let report = Report {
+                    at,
+                    received: at,
+                    service: auth,
+                    problem: ProblemId(0),
+                    place: Place::default(),
+                    client,
+                    block: client,
+                };
+                engine.observe(&Signal::Report(report));
+            };
+            report(someone());
+            if surge_after.is_some_and(|after| (0..HOUR_MS).contains(&(at - murmur - after))) {
+                for _ in 0..20 {
+                    report(someone());
+                }
+            }
+            let mut post = |author: u64| {
+                let post = PostComplaint {
+                    service: auth,
+                    problem: ProblemId(0),
+                    at,
+                    author,
+                };
+                engine.observe(&Signal::Post(post));
+            };
+            if minute % 10 == 0 {
+                post(someone());
+            }
+            if (murmur..murmur + HOUR_MS).contains(&at) {
+                for _ in 0..posters {
+                    let author = if one_voice { 0 } else { someone() };
+                    post(author);
+                }
+            }
+        }
+        (engine, murmur)
+    }
+
+    #[test]
+    fn posts_make_an_outage_possible_early_and_reports_confirm_it() {
+        let (engine, murmur) = murmur(2, false, Some(2 * HOUR_MS));
+        let [incident] = engine.incidents() else {
+            panic!("one incident: {:#?}", engine.incidents());
+        };
+        let opened = &incident.log[0];
+        assert!(
+            matches!(
+                opened.change,
+                Change::Opened {
+                    state: State::Suspected,
+                    evidence: Evidence::Posts(_)
+                }
+            ),
+            "{opened:?}"
+        );
+        assert!(
+            opened.at - murmur <= 10 * MINUTE_MS,
+            "posts open within minutes: {} s",
+            (opened.at - murmur) / 1000
+        );
+        assert_eq!(incident.started_at, murmur, "the posts' onset");
+        let confirmed = incident
+            .log
+            .iter()
+            .find(|e| {
+                matches!(
+                    e.change,
+                    Change::Became {
+                        to: State::Confirmed,
+                        ..
+                    }
+                )
+            })
+            .expect("reports confirm");
+        assert!(
+            confirmed.at >= murmur + 2 * HOUR_MS,
+            "posts alone never confirm: confirmed at {} s",
+            (confirmed.at - murmur) / 1000
+        );
+        assert!(matches!(
+            confirmed.change,
+            Change::Became {
+                evidence: Evidence::Reports(_),
+                ..
+            }
+        ));
+        assert_eq!(incident.sources.posts, fusion::POSSIBLE);
+    }
+
+    #[test]
+    fn a_murmur_that_fades_ends_possible_and_is_never_confirmed() {
+        let (engine, murmur) = murmur(2, false, None);
+        let [incident] = engine.incidents() else {
+            panic!("one incident: {:#?}", engine.incidents());
+        };
+        assert_eq!(incident.state, State::Resolved);
+        assert!(
+            !incident.log.iter().any(|e| matches!(
+                e.change,
+                Change::Became {
+                    to: State::Confirmed,
+                    ..
+                }
+            )),
+            "{:#?}",
+            incident.log
+        );
+        let ended = incident.ended_at.expect("ended");
+        assert!(
+            (murmur + HOUR_MS..murmur + 2 * HOUR_MS).contains(&ended),
+            "ends when the posts calm down: {} min after the murmur began",
+            (ended - murmur) / MINUTE_MS
+        );
+    }
+
+    #[test]
+    fn one_voice_posting_every_minute_is_no_murmur() {
+        let (engine, _) = murmur(1, true, None);
+        assert!(engine.incidents().is_empty(), "{:#?}", engine.incidents());
     }
 }

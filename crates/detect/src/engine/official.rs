@@ -177,7 +177,8 @@ impl Engine {
             }
             self.confirm_by_fusion(i, now, &word, events);
             if self.catalog.services()[index].probes.is_empty() {
-                self.end_when_untroubled(index, now, verdict.holds, word, events);
+                let held = self.held_open(index);
+                self.end_when_untroubled(index, now, held, word, events);
             }
         }
     }

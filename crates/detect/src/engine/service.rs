@@ -77,9 +77,16 @@ impl ServiceState {
     /// Takes in one counted report: counted in its minute and kept one by one while
     /// recent; learnt as normal at once when older than `now_minute` allows testing.
     pub(crate) fn observe(&mut self, report: &Report, now_minute: i64) {
-        let minute = report.at.div_euclid(MINUTE_MS);
+        let recent = (report.place.city, report.problem, report.block);
+        self.observe_at(report.at, recent, now_minute);
+    }
+
+    /// [`Self::observe`] for anything counted like a report: at `at`, from a place, of
+    /// a problem and from a block (a post: its author).
+    pub(crate) fn observe_at(&mut self, at: Millis, recent: Recent, now_minute: i64) {
+        let minute = at.div_euclid(MINUTE_MS);
         if minute < now_minute.saturating_sub(RECENT_MINUTES) {
-            self.learn_one(report.place.city, report.problem);
+            self.learn_one(recent.0, recent.1);
             return;
         }
         let slot = &mut self.ring[minute.rem_euclid(RING_MINUTES) as usize];
@@ -88,11 +95,7 @@ impl ServiceState {
         }
         slot.1 += 1;
         self.latest_minute = self.latest_minute.max(minute);
-        self.recent.entry(minute).or_default().push((
-            report.place.city,
-            report.problem,
-            report.block,
-        ));
+        self.recent.entry(minute).or_default().push(recent);
     }
 
     fn learn_one(&mut self, city: Option<CityId>, problem: ProblemId) {
