@@ -188,16 +188,39 @@ pub trait Store: Send {
 
     /// Forgets the reports of every calendar month (UTC) that ended by `before`:
     /// whole months, so that PostgreSQL drops a partition rather than deleting rows.
-    /// Roll them up first: their roll-ups are kept.
+    /// Roll them up first: their roll-ups are kept. Posts older than `before` go too.
     fn forget_reports_before(&mut self, before: Millis) -> Result<(), StoreError>;
 
-    /// Where the probe results and official readings stored so far end: a node that has
-    /// replayed them reads back from here.
+    /// Appends `posts` in one transaction and decides which of them count: a complaint
+    /// about a service counts unless a counted post of the same author about the same
+    /// service lies less than `window` from it, before or after (the counting rule of
+    /// reports, decided in the transaction whoever else writes); nothing else counts.
+    /// Returns each post's id and whether it counted, in the order given.
+    fn add_posts(&mut self, posts: &[PostRecord], window: Millis)
+    -> Result<Vec<Outcome>, StoreError>;
+
+    /// Post `id`, if it is stored.
+    fn post(&mut self, id: i64) -> Result<Option<StoredPost>, StoreError>;
+
+    /// The counted posts with `at >= since`, in order of `at` (then id): what the
+    /// engine replays.
+    fn counted_posts(&mut self, since: Millis) -> Result<Vec<StoredPost>, StoreError>;
+
+    /// The newest `limit` complaints posted about `service`, newest first.
+    fn recent_complaints(
+        &mut self,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredPost>, StoreError>;
+
+    /// Where the probe results, official readings and posts stored so far end: a node
+    /// that has replayed them reads back from here.
     fn newest_signals(&mut self) -> Result<SignalCursor, StoreError>;
 
-    /// At most `limit` probe results and `limit` official readings stored after
-    /// `cursor`, each in id order, and the cursor of the next call. Ids grow in commit
-    /// order whichever node stored them, so reading on from the cursor misses none.
+    /// At most `limit` probe results, `limit` official readings and `limit` posts
+    /// stored after `cursor`, each in id order, and the cursor of the next call. Ids
+    /// grow in commit order whichever node stored them, so reading on from the cursor
+    /// misses none.
     fn signals_after(
         &mut self,
         cursor: SignalCursor,
@@ -481,21 +504,67 @@ pub struct Rollup {
 /// The setting that holds the id of the last report rolled up.
 pub(crate) const ROLLED_UP_TO: &str = "rolled_up_to";
 
-/// How far a node has read the probe results and official readings, by their ids
-/// (zero: from the first).
+/// How far a node has read the probe results, official readings and posts, by their
+/// ids (zero: from the first).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SignalCursor {
     pub probe_results: i64,
     pub official_readings: i64,
+    pub posts: i64,
 }
 
-/// Probe results and official readings read after a [`SignalCursor`], in the order
-/// they were stored, and the cursor after them.
+/// Probe results, official readings and posts read after a [`SignalCursor`], in the
+/// order they were stored, and the cursor after them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StoredSignals {
     pub probe_results: Vec<ProbeResult>,
     pub official_readings: Vec<OfficialRecord>,
+    pub posts: Vec<StoredPost>,
     pub next: SignalCursor,
+}
+
+impl StoredSignals {
+    /// Whether a kind filled its `limit`: there may be more to read.
+    pub fn filled(&self, limit: usize) -> bool {
+        self.probe_results.len() == limit
+            || self.official_readings.len() == limit
+            || self.posts.len() == limit
+    }
+}
+
+/// A post as stored: what it said, who it counts as, and how it was classified, with
+/// the rules that decided (so that it is explained as it was decided, whatever later
+/// versions of the classifier would say).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostRecord {
+    pub at: Millis,
+    pub received: Millis,
+    /// Where it came from: `api`, `mastodon` or `bluesky`.
+    pub source: String,
+    /// Who it counts as: a salted hash, never the name.
+    pub author: u64,
+    /// The author's abbreviated name, when a trusted sender named one.
+    pub author_shown: Option<String>,
+    pub lang: Option<String>,
+    pub city_geonameid: Option<u32>,
+    pub text: String,
+    /// The service's slug, when the post names one.
+    pub service: Option<String>,
+    pub complaint: bool,
+    /// One of the service's problems, when it names a service.
+    pub problem: Option<String>,
+    pub rules: Vec<String>,
+}
+
+/// The columns a stored post is read from, in the order both stores decode them.
+pub(crate) const POST_COLUMNS: &str = "id, counted, at_ms, received_ms, source, author, author_shown, lang, city_geonameid, text, service, complaint, problem, rules";
+
+/// A stored post, its id, and whether it counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPost {
+    pub id: i64,
+    pub counted: bool,
+    pub post: PostRecord,
 }
 
 /// Which probe results to read.

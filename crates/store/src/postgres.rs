@@ -26,7 +26,7 @@ use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
     ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor, SilenceRecord, Store, StoreError,
-    StoredReport, StoredSignals, Subscriber,
+    POST_COLUMNS, PostRecord, StoredPost, StoredReport, StoredSignals, Subscriber,
 };
 
 /// Advisory locks (`pg_advisory_xact_lock`), the same on every node and apart for each
@@ -36,8 +36,9 @@ use crate::{
 const APPEND_LOCK: i32 = 1;
 const MIGRATION_LOCK: i32 = 2;
 const OUTBOX_LOCK: i32 = 3;
-/// Held while probe results or official readings are added, so that their ids grow in
-/// commit order and the nodes reading them back by id miss none.
+/// Held while probe results, official readings or posts are added, so that their ids
+/// grow in commit order and the nodes reading them back by id miss none (and, for
+/// posts, so that two nodes never both count one author).
 const SIGNALS_LOCK: i32 = 5;
 /// Held while reports are rolled up, so that two nodes (a leader and its successor)
 /// never add the same reports twice.
@@ -201,6 +202,28 @@ CREATE TABLE report_rollups (
     count BIGINT NOT NULL,
     PRIMARY KEY (service, bucket_ms, problem)
 );
+"#,
+    // 3: social posts, classified, with the rules that decided.
+    r#"
+CREATE TABLE posts (
+    id BIGSERIAL PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    received_ms BIGINT NOT NULL,
+    source TEXT NOT NULL,
+    author BIGINT NOT NULL,
+    author_shown TEXT,
+    lang TEXT,
+    city_geonameid BIGINT,
+    text TEXT NOT NULL,
+    service TEXT,
+    complaint BOOLEAN NOT NULL,
+    problem TEXT,
+    rules TEXT NOT NULL,
+    counted BOOLEAN NOT NULL
+);
+CREATE INDEX posts_counted ON posts (author, service, at_ms) WHERE counted;
+CREATE INDEX posts_complaints ON posts (service, at_ms) WHERE complaint;
+CREATE INDEX posts_at ON posts (at_ms);
 "#,
 ];
 
@@ -995,6 +1018,8 @@ impl Store for PostgresStore {
                 dropped.push(start);
             }
         }
+        tx.execute("DELETE FROM posts WHERE at_ms < $1", &[&before])
+            .during(context)?;
         tx.commit().during(context)?;
         for start in &dropped {
             self.partitions.remove(start);
@@ -1002,18 +1027,127 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    fn add_posts(
+        &mut self,
+        posts: &[PostRecord],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let context = "adding posts";
+        let mut tx = self.client()?.transaction().during(context)?;
+        tx.execute(LOCK, &[&SIGNALS_LOCK]).during(context)?;
+        let taken = tx
+            .prepare(
+                "SELECT EXISTS (SELECT 1 FROM posts WHERE counted AND author = $1
+                 AND service = $2 AND at_ms > $3::BIGINT - $4::BIGINT
+                 AND at_ms < $3::BIGINT + $4::BIGINT)",
+            )
+            .during(context)?;
+        let insert = tx
+            .prepare(
+                "INSERT INTO posts (at_ms, received_ms, source, author, author_shown, lang,
+                 city_geonameid, text, service, complaint, problem, rules, counted)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+            )
+            .during(context)?;
+        let mut outcomes = Vec::with_capacity(posts.len());
+        for post in posts {
+            let author = post.author as i64;
+            let counted = match &post.service {
+                Some(service) if post.complaint => !tx
+                    .query_one(&taken, &[&author, service, &post.at, &window])
+                    .during(context)?
+                    .get::<_, bool>(0),
+                _ => false,
+            };
+            let row = tx
+                .query_one(
+                    &insert,
+                    &[
+                        &post.at,
+                        &post.received,
+                        &post.source,
+                        &author,
+                        &post.author_shown,
+                        &post.lang,
+                        &post.city_geonameid.map(i64::from),
+                        &post.text,
+                        &post.service,
+                        &post.complaint,
+                        &post.problem,
+                        &to_json(&post.rules),
+                        &counted,
+                    ],
+                )
+                .during(context)?;
+            outcomes.push(Outcome {
+                id: row.get(0),
+                counted,
+            });
+        }
+        tx.commit().during(context)?;
+        Ok(outcomes)
+    }
+
+    fn post(&mut self, id: i64) -> Result<Option<StoredPost>, StoreError> {
+        let context = "reading a post";
+        let rows = self
+            .client()?
+            .query(
+                &format!("SELECT {POST_COLUMNS} FROM posts WHERE id = $1"),
+                &[&id],
+            )
+            .during(context)?;
+        rows.first().map(|row| post_row(context, row)).transpose()
+    }
+
+    fn counted_posts(&mut self, since: Millis) -> Result<Vec<StoredPost>, StoreError> {
+        let context = "reading counted posts";
+        let rows = self
+            .client()?
+            .query(
+                &format!(
+                    "SELECT {POST_COLUMNS} FROM posts WHERE counted AND at_ms >= $1
+                     ORDER BY at_ms, id"
+                ),
+                &[&since],
+            )
+            .during(context)?;
+        rows.iter().map(|row| post_row(context, row)).collect()
+    }
+
+    fn recent_complaints(
+        &mut self,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredPost>, StoreError> {
+        let context = "reading recent complaints";
+        let rows = self
+            .client()?
+            .query(
+                &format!(
+                    "SELECT {POST_COLUMNS} FROM posts WHERE complaint AND service = $1
+                     ORDER BY at_ms DESC, id DESC LIMIT $2"
+                ),
+                &[&service, &(limit.min(i64::MAX as usize) as i64)],
+            )
+            .during(context)?;
+        rows.iter().map(|row| post_row(context, row)).collect()
+    }
+
     fn newest_signals(&mut self) -> Result<SignalCursor, StoreError> {
         let row = self
             .client()?
             .query_one(
                 "SELECT (SELECT COALESCE(MAX(id), 0) FROM probe_results),
-                        (SELECT COALESCE(MAX(id), 0) FROM official_readings)",
+                        (SELECT COALESCE(MAX(id), 0) FROM official_readings),
+                        (SELECT COALESCE(MAX(id), 0) FROM posts)",
                 &[],
             )
             .during("reading where the signals end")?;
         Ok(SignalCursor {
             probe_results: row.get(0),
             official_readings: row.get(1),
+            posts: row.get(2),
         })
     }
 
@@ -1022,7 +1156,7 @@ impl Store for PostgresStore {
         cursor: SignalCursor,
         limit: usize,
     ) -> Result<StoredSignals, StoreError> {
-        let context = "reading back probe results and official readings";
+        let context = "reading back the signals";
         let limit = limit.min(i64::MAX as usize) as i64;
         let client = self.client()?;
         let probe_rows = client
@@ -1040,6 +1174,15 @@ impl Store for PostgresStore {
                 &[&cursor.official_readings, &limit],
             )
             .during(context)?;
+        let posts = client
+            .query(
+                &format!("SELECT {POST_COLUMNS} FROM posts WHERE id > $1 ORDER BY id LIMIT $2"),
+                &[&cursor.posts, &limit],
+            )
+            .during(context)?
+            .iter()
+            .map(|row| post_row(context, row))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(StoredSignals {
             probe_results: probe_rows
                 .iter()
@@ -1056,7 +1199,9 @@ impl Store for PostgresStore {
                 official_readings: official_rows
                     .last()
                     .map_or(cursor.official_readings, |r| r.get(4)),
+                posts: posts.last().map_or(cursor.posts, |p| p.id),
             },
+            posts,
         })
     }
 
@@ -1607,6 +1752,28 @@ fn probe_result_row(context: &'static str, row: &postgres::Row) -> Result<ProbeR
             latency_ms: row.get::<_, i64>(6) as u64,
             failure: failure(context, row.get(7), row.get(8))?,
             detail: from_json(context, row.get(9))?,
+        },
+    })
+}
+
+/// A post of a row of [`POST_COLUMNS`].
+fn post_row(context: &'static str, row: &postgres::Row) -> Result<StoredPost, StoreError> {
+    Ok(StoredPost {
+        id: row.get(0),
+        counted: row.get(1),
+        post: PostRecord {
+            at: row.get(2),
+            received: row.get(3),
+            source: row.get(4),
+            author: row.get::<_, i64>(5) as u64,
+            author_shown: row.get(6),
+            lang: row.get(7),
+            city_geonameid: row.get::<_, Option<i64>>(8).map(|g| g as u32),
+            text: row.get(9),
+            service: row.get(10),
+            complaint: row.get(11),
+            problem: row.get(12),
+            rules: from_json(context, row.get(13))?,
         },
     })
 }

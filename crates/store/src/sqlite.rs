@@ -14,7 +14,7 @@ use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
     ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor, SilenceRecord, Store, StoreError,
-    StoredReport, StoredSignals, Subscriber,
+    StoredPost, StoredReport, StoredSignals, Subscriber, PostRecord, POST_COLUMNS,
 };
 
 /// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.
@@ -223,6 +223,28 @@ CREATE TABLE report_rollups (
     count BIGINT NOT NULL,
     PRIMARY KEY (service, bucket_ms, problem)
 ) WITHOUT ROWID;
+"#,
+    // 16: social posts, classified, with the rules that decided.
+    r#"
+CREATE TABLE posts (
+    id INTEGER PRIMARY KEY,
+    at_ms BIGINT NOT NULL,
+    received_ms BIGINT NOT NULL,
+    source TEXT NOT NULL,
+    author BIGINT NOT NULL,
+    author_shown TEXT,
+    lang TEXT,
+    city_geonameid INTEGER,
+    text TEXT NOT NULL,
+    service TEXT,
+    complaint INTEGER NOT NULL,
+    problem TEXT,
+    rules TEXT NOT NULL,
+    counted INTEGER NOT NULL
+);
+CREATE INDEX posts_counted ON posts (author, service, at_ms) WHERE counted;
+CREATE INDEX posts_complaints ON posts (service, at_ms) WHERE complaint;
+CREATE INDEX posts_at ON posts (at_ms);
 "#,
 ];
 
@@ -662,19 +684,135 @@ impl Store for SqliteStore {
         self.conn
             .execute("DELETE FROM reports WHERE at_ms < ?1", [month])
             .during("forgetting old reports")?;
+        self.conn
+            .execute("DELETE FROM posts WHERE at_ms < ?1", [before])
+            .during("forgetting old posts")?;
         Ok(())
+    }
+
+    fn add_posts(
+        &mut self,
+        posts: &[PostRecord],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let context = "adding posts";
+        let tx = self.conn.transaction().during(context)?;
+        let mut outcomes = Vec::with_capacity(posts.len());
+        {
+            let mut taken = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM posts WHERE counted AND author = ?1
+                     AND service = ?2 AND at_ms > ?3 - ?4 AND at_ms < ?3 + ?4)",
+                )
+                .during(context)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO posts (at_ms, received_ms, source, author, author_shown, lang,
+                     city_geonameid, text, service, complaint, problem, rules, counted)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .during(context)?;
+            for post in posts {
+                let author = post.author as i64;
+                let counted = match &post.service {
+                    Some(service) if post.complaint => !taken
+                        .query_row(params![author, service, post.at, window], |row| {
+                            row.get::<_, bool>(0)
+                        })
+                        .during(context)?,
+                    _ => false,
+                };
+                insert
+                    .execute(params![
+                        post.at,
+                        post.received,
+                        post.source,
+                        author,
+                        post.author_shown,
+                        post.lang,
+                        post.city_geonameid,
+                        post.text,
+                        post.service,
+                        post.complaint,
+                        post.problem,
+                        to_json(&post.rules),
+                        counted,
+                    ])
+                    .during(context)?;
+                outcomes.push(Outcome {
+                    id: tx.last_insert_rowid(),
+                    counted,
+                });
+            }
+        }
+        tx.commit().during(context)?;
+        Ok(outcomes)
+    }
+
+    fn post(&mut self, id: i64) -> Result<Option<StoredPost>, StoreError> {
+        let context = "reading a post";
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!("SELECT {POST_COLUMNS} FROM posts WHERE id = ?1"))
+            .during(context)?;
+        let mut rows = statement.query([id]).during(context)?;
+        rows.next()
+            .during(context)?
+            .map(|row| post_row(context, row))
+            .transpose()
+    }
+
+    fn counted_posts(&mut self, since: Millis) -> Result<Vec<StoredPost>, StoreError> {
+        let context = "reading counted posts";
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {POST_COLUMNS} FROM posts WHERE counted AND at_ms >= ?1 ORDER BY at_ms, id"
+            ))
+            .during(context)?;
+        let mut rows = statement.query([since]).during(context)?;
+        let mut posts = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            posts.push(post_row(context, row)?);
+        }
+        Ok(posts)
+    }
+
+    fn recent_complaints(
+        &mut self,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredPost>, StoreError> {
+        let context = "reading recent complaints";
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {POST_COLUMNS} FROM posts WHERE complaint AND service = ?1
+                 ORDER BY at_ms DESC, id DESC LIMIT ?2"
+            ))
+            .during(context)?;
+        let mut rows = statement
+            .query(params![service, limit.min(i64::MAX as usize) as i64])
+            .during(context)?;
+        let mut posts = Vec::new();
+        while let Some(row) = rows.next().during(context)? {
+            posts.push(post_row(context, row)?);
+        }
+        Ok(posts)
     }
 
     fn newest_signals(&mut self) -> Result<SignalCursor, StoreError> {
         self.conn
             .query_row(
                 "SELECT (SELECT COALESCE(MAX(id), 0) FROM probe_results),
-                        (SELECT COALESCE(MAX(id), 0) FROM official_readings)",
+                        (SELECT COALESCE(MAX(id), 0) FROM official_readings),
+                        (SELECT COALESCE(MAX(id), 0) FROM posts)",
                 [],
                 |row| {
                     Ok(SignalCursor {
                         probe_results: row.get(0)?,
                         official_readings: row.get(1)?,
+                        posts: row.get(2)?,
                     })
                 },
             )
@@ -686,7 +824,7 @@ impl Store for SqliteStore {
         cursor: SignalCursor,
         limit: usize,
     ) -> Result<StoredSignals, StoreError> {
-        let context = "reading back probe results and official readings";
+        let context = "reading back the signals";
         let limit = limit.min(i64::MAX as usize) as i64;
         let mut signals = StoredSignals {
             next: cursor,
@@ -720,6 +858,20 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next().during(context)? {
             signals.official_readings.push(official_row(context, row)?);
             signals.next.official_readings = row.get(4).during(context)?;
+        }
+        let mut statement = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {POST_COLUMNS} FROM posts WHERE id > ?1 ORDER BY id LIMIT ?2"
+            ))
+            .during(context)?;
+        let mut rows = statement
+            .query(params![cursor.posts, limit])
+            .during(context)?;
+        while let Some(row) = rows.next().during(context)? {
+            let post = post_row(context, row)?;
+            signals.next.posts = post.id;
+            signals.posts.push(post);
         }
         Ok(signals)
     }
@@ -1695,6 +1847,29 @@ fn probe_result_row(
             latency_ms: row.get::<_, i64>(6).during(context)? as u64,
             failure,
             detail: from_json(context, &detail)?,
+        },
+    })
+}
+
+/// A post of a row of [`POST_COLUMNS`].
+fn post_row(context: &'static str, row: &rusqlite::Row<'_>) -> Result<StoredPost, StoreError> {
+    let rules: String = row.get(13).during(context)?;
+    Ok(StoredPost {
+        id: row.get(0).during(context)?,
+        counted: row.get(1).during(context)?,
+        post: PostRecord {
+            at: row.get(2).during(context)?,
+            received: row.get(3).during(context)?,
+            source: row.get(4).during(context)?,
+            author: row.get::<_, i64>(5).during(context)? as u64,
+            author_shown: row.get(6).during(context)?,
+            lang: row.get(7).during(context)?,
+            city_geonameid: row.get(8).during(context)?,
+            text: row.get(9).during(context)?,
+            service: row.get(10).during(context)?,
+            complaint: row.get(11).during(context)?,
+            problem: row.get(12).during(context)?,
+            rules: from_json(context, &rules)?,
         },
     })
 }

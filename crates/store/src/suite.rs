@@ -10,7 +10,8 @@ use seismo_core::probe::{
 use seismo_core::time::{DAY_MS, MINUTE_MS, Millis};
 
 use crate::{
-    IncidentEventRecord, IncidentRecord, Outcome, ProbeQuery, SignalCursor, Store, StoredReport,
+    IncidentEventRecord, IncidentRecord, Outcome, PostRecord, ProbeQuery, SignalCursor, Store,
+    StoredPost, StoredReport,
 };
 
 /// A database the suite may open several times, to check what survives a reopen.
@@ -41,12 +42,14 @@ pub fn run(fresh: &mut dyn FnMut() -> Box<dyn Database>) {
     probe_results_and_official_readings_are_read_back_in_the_order_stored(&*fresh());
     nodes_are_known_by_location_while_they_beat(&*fresh());
     reports_roll_up_into_buckets_that_outlive_them(&*fresh());
+    posts_count_once_per_author_and_service_and_keep_their_rules(&*fresh());
 }
 
 /// The checks of a store that several nodes write at once, on one database.
 pub fn run_shared(db: &dyn Database) {
     nodes_appending_together_count_each_reporter_once_in_commit_order(db);
     probe_results_of_nodes_storing_together_are_read_back_once_each(db);
+    nodes_posting_together_count_each_author_once(db);
 }
 
 const WINDOW: Millis = 60 * MINUTE_MS;
@@ -659,6 +662,114 @@ fn probe_results_and_official_readings_are_read_back_in_the_order_stored(db: &dy
     let none = store.signals_after(all.next, 100).unwrap();
     assert!(none.probe_results.is_empty() && none.official_readings.is_empty());
     assert_eq!(none.next, all.next, "nothing new: the cursor stays");
+}
+
+fn post(at: Millis, author: u64, service: Option<&str>, complaint: bool) -> PostRecord {
+    PostRecord {
+        at,
+        received: at + 1_000,
+        source: "mastodon".into(),
+        author,
+        author_shown: Some("@ja…@mastodon.social".into()),
+        lang: Some("en".into()),
+        city_geonameid: Some(5_308_655),
+        text: format!("{service:?} is down? ({author} at {at})"),
+        service: service.map(str::to_string),
+        complaint,
+        problem: service.map(|_| "email".to_string()),
+        rules: vec!["complaint: phrase \"down\" (en)".into()],
+    }
+}
+
+fn posts_count_once_per_author_and_service_and_keep_their_rules(db: &dyn Database) {
+    let mut store = db.open();
+    let m365 = Some("microsoft-365");
+    let posts = [
+        post(T0, 1, m365, true),
+        post(T0 + 30 * MINUTE_MS, 1, m365, true),
+        post(T0 + 30 * MINUTE_MS, 1, Some("slack"), true),
+        post(T0, 2, m365, false),
+        post(T0, 3, None, true),
+        post(T0 + 61 * MINUTE_MS, 1, m365, true),
+    ];
+    let outcomes = store.add_posts(&posts, WINDOW).unwrap();
+    assert_eq!(
+        counted(&outcomes),
+        [true, false, true, false, false, true],
+        "once per author, service and window; only complaints about a service"
+    );
+    // Decided against what is stored, at any age, in a later transaction too.
+    let late = store
+        .add_posts(&[post(T0 - 30 * MINUTE_MS, 1, m365, true)], WINDOW)
+        .unwrap();
+    assert!(!late[0].counted);
+    let mut store = db.open();
+    let first = store.post(outcomes[0].id).unwrap().expect("stored");
+    assert_eq!(
+        first,
+        StoredPost {
+            id: outcomes[0].id,
+            counted: true,
+            post: posts[0].clone()
+        }
+    );
+    assert_eq!(store.post(late[0].id + 1).unwrap(), None);
+    let replayed: Vec<(Millis, u64)> = store
+        .counted_posts(T0 + MINUTE_MS)
+        .unwrap()
+        .iter()
+        .map(|p| (p.post.at, p.post.author))
+        .collect();
+    assert_eq!(
+        replayed,
+        [(T0 + 30 * MINUTE_MS, 1), (T0 + 61 * MINUTE_MS, 1)],
+        "counted ones since the time, in time order"
+    );
+    let recent: Vec<Millis> = store
+        .recent_complaints("microsoft-365", 2)
+        .unwrap()
+        .iter()
+        .map(|p| p.post.at)
+        .collect();
+    assert_eq!(recent, [T0 + 61 * MINUTE_MS, T0 + 30 * MINUTE_MS]);
+    let signals = store.signals_after(SignalCursor::default(), 100).unwrap();
+    let ids: Vec<i64> = signals.posts.iter().map(|p| p.id).collect();
+    let mut stored: Vec<i64> = outcomes.iter().chain(&late).map(|o| o.id).collect();
+    assert_eq!(ids, stored, "read back in the order stored");
+    assert_eq!(signals.next.posts, late[0].id);
+    assert_eq!(store.newest_signals().unwrap(), signals.next);
+    store.forget_reports_before(T0 + 31 * MINUTE_MS).unwrap();
+    stored.retain(|&id| {
+        store
+            .post(id)
+            .unwrap()
+            .is_some_and(|p| p.post.at >= T0 + 31 * MINUTE_MS)
+    });
+    assert_eq!(stored, [outcomes[5].id], "older posts are forgotten");
+}
+
+fn nodes_posting_together_count_each_author_once(db: &dyn Database) {
+    const NODES: usize = 4;
+    let at = T0 + 7 * DAY_MS;
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let nodes: Vec<_> = (0..NODES)
+            .map(|_| {
+                let mut store = db.open();
+                scope.spawn(move || {
+                    let posts: Vec<PostRecord> = (0..20)
+                        .map(|author| post(at, 1_000 + author, Some("slack"), true))
+                        .collect();
+                    store.add_posts(&posts, WINDOW).unwrap()
+                })
+            })
+            .collect();
+        nodes.into_iter().flat_map(|n| n.join().unwrap()).collect()
+    });
+    assert_eq!(
+        outcomes.iter().filter(|o| o.counted).count(),
+        20,
+        "each of twenty authors counted once by four nodes"
+    );
 }
 
 fn reports_roll_up_into_buckets_that_outlive_them(db: &dyn Database) {

@@ -132,6 +132,29 @@ impl Store for SmallDisk {
         self.limit();
         self.store.forget_reports_before(before)
     }
+    fn add_posts(
+        &mut self,
+        posts: &[seismo_store::PostRecord],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        self.store.add_posts(posts, window)
+    }
+    fn post(&mut self, id: i64) -> Result<Option<seismo_store::StoredPost>, StoreError> {
+        self.store.post(id)
+    }
+    fn counted_posts(
+        &mut self,
+        since: Millis,
+    ) -> Result<Vec<seismo_store::StoredPost>, StoreError> {
+        self.store.counted_posts(since)
+    }
+    fn recent_complaints(
+        &mut self,
+        service: &str,
+        limit: usize,
+    ) -> Result<Vec<seismo_store::StoredPost>, StoreError> {
+        self.store.recent_complaints(service, limit)
+    }
     fn newest_signals(&mut self) -> Result<seismo_store::SignalCursor, StoreError> {
         self.store.newest_signals()
     }
