@@ -10,6 +10,7 @@
 
 mod official;
 mod operator;
+mod posts;
 mod probes;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
+use seismo_core::post::{Classifier, Post};
 use seismo_core::probe::ProbeResult;
 use seismo_core::signal::Signal;
 use seismo_core::time::{DAY_MS, HOUR_MS, MINUTE_MS, Millis, minute_floor};
@@ -27,8 +29,8 @@ use seismo_detect::record::{self, IncidentRecord as Record};
 use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, EngineConfig, IncidentEvent, Series};
 use seismo_store::{
-    Committed, IncidentEventRecord, IncidentRecord, Leadership, OfficialRecord, ProbeQuery,
-    SignalCursor, Store, StoreError, Writer, WriterConfig,
+    Committed, IncidentEventRecord, IncidentRecord, Leadership, OfficialRecord, PostRecord,
+    ProbeQuery, SignalCursor, Store, StoreError, StoredPost, Writer, WriterConfig,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +38,8 @@ pub use official::OfficialBoard;
 use official::official_signal;
 use operator::operator_signal;
 pub use operator::{PostError, Posted};
+pub use posts::{PostBoard, RECENT_COMPLAINTS};
+use posts::{post_record, post_signal};
 use probes::probe_signal;
 pub use probes::{AGENT_DOWN_AFTER_MS, AgentContact, Agents, ProbeBoard};
 
@@ -98,6 +102,12 @@ pub struct Live {
     pub agents: Agents,
     /// The latest reading of every official status feed.
     pub official: OfficialBoard,
+    /// The newest complaints posted about each service.
+    pub posts: PostBoard,
+    /// Classifies posts for the catalog.
+    pub classifier: Classifier,
+    /// One report, or post, counts per person, service and window this long.
+    counting_window: Millis,
     /// Whether this node stores incidents and notifies (always, alone on its store).
     pub leadership: Leadership,
     /// On a shared database: the id of the last report read back from it. `None` alone
@@ -120,10 +130,10 @@ pub struct Live {
 
 impl Live {
     /// Reads the archive from `store`, replays its last [`REPLAY_DAYS`] of reports,
-    /// official readings and operators' updates and its last day of probe runs before
-    /// `now` into the engine,
-    /// in time order and with the data's own time (so it finds the incidents it found live, with their ids),
-    /// fills the series, and starts the writer.
+    /// official readings, operators' updates and counted posts and its last day of probe
+    /// runs before `now` into the engine, in time order and with the data's own time (so
+    /// it finds the incidents it found live, with their ids), fills the series and the
+    /// boards, and starts the writer.
     pub fn start(
         store: Box<dyn Store>,
         catalog: Arc<Catalog>,
@@ -165,6 +175,13 @@ impl Live {
         for reading in store.official_readings(replay_since)? {
             official.record_stored(&reading);
             stored_signals.extend(official_signal(&catalog, &reading));
+        }
+        for stored in store.counted_posts(replay_since)? {
+            stored_signals.extend(post_signal(&catalog, &stored));
+        }
+        let posts = PostBoard::default();
+        for service in catalog.services() {
+            posts.record(&store.recent_complaints(&service.slug, RECENT_COMPLAINTS)?);
         }
         let mut operator_cursor = 0;
         for (id, update) in store.operator_updates(replay_since, 0)? {
@@ -242,6 +259,8 @@ impl Live {
                 }
             })
         };
+        let counting_window = writer_config.counting_window;
+        let classifier = Classifier::new(&catalog);
         let (writer, writer_thread) = Writer::start(
             store,
             catalog.clone(),
@@ -262,6 +281,9 @@ impl Live {
             probes,
             agents: Agents::default(),
             official,
+            posts,
+            classifier,
+            counting_window,
             leadership,
             tail,
             operator_tail: Mutex::new(OperatorTail {
@@ -320,6 +342,43 @@ impl Live {
             self.inbox.lock().expect("inbox lock").extend(signal);
         }
         Ok(())
+    }
+
+    /// Stores classified posts and decides which count (once per author, service and
+    /// counting window); once they are durable, shows the complaints and hands the
+    /// counted ones to the engine. Returns them as stored, in the order given.
+    pub async fn record_posts(&self, posts: Vec<Post>) -> Result<Vec<StoredPost>, Arc<StoreError>> {
+        let records: Vec<PostRecord> = posts
+            .iter()
+            .map(|p| post_record(&self.catalog, self.gazetteer, p))
+            .collect();
+        let window = self.counting_window;
+        let (records, outcomes) = self
+            .writer
+            .read(move |store| {
+                let outcomes = store.add_posts(&records, window)?;
+                Ok((records, outcomes))
+            })
+            .await?;
+        let stored: Vec<StoredPost> = records
+            .into_iter()
+            .zip(outcomes)
+            .map(|(post, outcome)| StoredPost {
+                id: outcome.id,
+                counted: outcome.counted,
+                post,
+            })
+            .collect();
+        for post in &posts {
+            metrics::counter!("seismo_posts_accepted_total", "source" => post.source.as_str())
+                .increment(1);
+        }
+        self.posts.record(&stored);
+        if !self.is_shared() {
+            let signals = stored.iter().filter_map(|p| post_signal(&self.catalog, p));
+            self.inbox.lock().expect("inbox lock").extend(signals);
+        }
+        Ok(stored)
     }
 
     /// The store's upkeep, on the leader (elsewhere it does nothing): rolls up the
@@ -437,8 +496,8 @@ impl Live {
             for reading in &read.official_readings {
                 self.official.record_stored(reading);
             }
-            let more = read.probe_results.len() == TAIL_BATCH
-                || read.official_readings.len() == TAIL_BATCH;
+            self.posts.record(&read.posts);
+            let more = read.filled(TAIL_BATCH);
             let mut inbox = self.inbox.lock().expect("inbox lock");
             inbox.extend(
                 read.probe_results
@@ -449,6 +508,11 @@ impl Live {
                 read.official_readings
                     .iter()
                     .filter_map(|r| official_signal(&self.catalog, r)),
+            );
+            inbox.extend(
+                read.posts
+                    .iter()
+                    .filter_map(|p| post_signal(&self.catalog, p)),
             );
             if !more {
                 return Ok(());

@@ -17,7 +17,10 @@ use seismo_runtime::{Clock, GRACE_MS, Live, Publisher, Ticker};
 use seismo_store::{SqliteStore, Store, WriterConfig};
 use tokio_util::sync::CancellationToken;
 
-use common::{NOW, PROBED, incidents, mail_page, mx_runs, slack_report, store_history, surge};
+use common::{
+    NOW, PROBED, incidents, mail_page, mx_runs, post, slack_report, store_history,
+    store_post_history, surge,
+};
 
 fn catalog() -> Arc<Catalog> {
     Arc::new(Catalog::demo())
@@ -369,5 +372,72 @@ async fn operators_updates_are_stored_heard_at_once_and_found_again_after_a_rest
         found_live,
         "the same after a restart"
     );
+    finish(restarted).await;
+}
+
+#[tokio::test]
+async fn posted_complaints_open_a_possible_outage_that_a_restart_finds_again() {
+    use seismo_detect::incident::{Evidence, State};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = SqliteStore::open(dir.path()).unwrap();
+        store_history(&mut store);
+        store_post_history(&mut store);
+    }
+    let live = start(dir.path());
+    let (time, clock) = fake_clock(NOW);
+    let mut ticker = Ticker::new(live.clone(), clock, Arc::new(Recorder::default()));
+    assert!(ticker.tick().await.unwrap().is_empty(), "ordinary days");
+    // Two new people a minute say Slack is down, and one of them says it every minute.
+    let mut author = 0;
+    for minute in 0..20 {
+        let at = NOW + minute * MINUTE_MS;
+        let mut posts = vec![post(at, 42, "Slack down again?")];
+        for _ in 0..2 {
+            author += 1;
+            posts.push(post(at, author, "is slack down? messages won't send"));
+        }
+        posts.push(post(at, author, "Lovely weather in Boston today"));
+        let stored = live.record_posts(posts).await.unwrap();
+        let counted: Vec<bool> = stored.iter().map(|p| p.counted).collect();
+        assert_eq!(counted, [minute == 0, true, true, false], "minute {minute}");
+        time.store(at + MINUTE_MS + GRACE_MS, Ordering::SeqCst);
+        ticker.tick().await.unwrap();
+    }
+    let found_live = incidents(&live);
+    assert_eq!(found_live.len(), 1, "{found_live:#?}");
+    let (_, state, log) = &found_live[0];
+    assert_eq!(state, State::Suspected.as_str(), "posts never confirm");
+    assert!(
+        matches!(
+            &log[0].change,
+            Change::Opened {
+                evidence: Evidence::Posts(_),
+                ..
+            }
+        ),
+        "{log:#?}"
+    );
+    let shown = live.posts.of_service("slack");
+    assert_eq!(shown.len(), seismo_runtime::RECENT_COMPLAINTS);
+    assert!(
+        shown.windows(2).all(|w| w[0].post.at >= w[1].post.at),
+        "newest first"
+    );
+    assert!(shown.iter().all(|p| p.post.complaint));
+    finish(live).await;
+
+    let restarted = start(dir.path());
+    let (_, clock) = fake_clock(NOW + 20 * MINUTE_MS + GRACE_MS);
+    Ticker::new(restarted.clone(), clock, Arc::new(Recorder::default()))
+        .tick()
+        .await
+        .unwrap();
+    assert_eq!(
+        incidents(&restarted),
+        found_live,
+        "the same incident from the stored posts"
+    );
+    assert_eq!(restarted.posts.of_service("slack"), shown);
     finish(restarted).await;
 }

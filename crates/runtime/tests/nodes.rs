@@ -1,5 +1,5 @@
 //! Two nodes on one PostgreSQL database, driven by one fake clock: each hears the
-//! other's reports, probe runs and official readings and the leader's operators'
+//! other's reports, probe runs, official readings and posts and the leader's operators'
 //! updates, only the leader stores incidents, and a node that takes over stores what
 //! its predecessor found but did not.
 
@@ -18,7 +18,9 @@ use seismo_runtime::{Clock, GRACE_MS, Live, Nodes, PostError, Posted, Publisher,
 use seismo_store::suite::{Database, PostgresSchema};
 use seismo_store::{Leadership, PostgresStore, WriterConfig};
 
-use common::{NOW, PROBED, incidents, mail_page, mx_runs, store_history, surge};
+use common::{
+    NOW, PROBED, incidents, mail_page, mx_runs, post, store_history, store_post_history, surge,
+};
 
 struct Quiet;
 
@@ -244,6 +246,72 @@ fn every_node_hears_the_probe_runs_and_vendor_posts_that_any_node_stores() {
         .map(|r| r.location)
         .collect();
     assert_eq!(shown, ["Boston", "Chicago", "Dallas", "Seattle"]);
+    for live in [first, second] {
+        live.finish();
+    }
+}
+
+#[test]
+fn every_node_hears_the_posts_any_node_takes_and_an_author_counts_once() {
+    let schema = PostgresSchema::new();
+    let catalog = Arc::new(Catalog::demo());
+    store_history(&mut *schema.open());
+    store_post_history(&mut *schema.open());
+    let node = || {
+        let leadership = Leadership::campaign(&schema.url(), Duration::from_secs(1)).unwrap();
+        start_node(&schema, &catalog, leadership)
+    };
+    let (first, second) = (node(), node());
+    let (time, clock, runtime) = fake_clock_and_runtime();
+    let mut tickers =
+        [&first, &second].map(|live| Ticker::new(live.clone(), clock.clone(), Arc::new(Quiet)));
+    for minute in 0..20 {
+        let at = NOW + minute * MINUTE_MS;
+        // Each node takes one new person's complaint a minute; one more person posts
+        // the same complaint through both.
+        let counted = runtime.block_on(async {
+            let text = "Slack is down, nothing loads";
+            let one = first
+                .record_posts(vec![
+                    post(at, 100 + 2 * minute as u64, text),
+                    post(at, 7, text),
+                ])
+                .await
+                .unwrap();
+            let two = second
+                .record_posts(vec![
+                    post(at, 101 + 2 * minute as u64, text),
+                    post(at, 7, text),
+                ])
+                .await
+                .unwrap();
+            [one, two].concat().iter().filter(|p| p.counted).count()
+        });
+        assert_eq!(counted, if minute == 0 { 3 } else { 2 }, "minute {minute}");
+        time.store(at + MINUTE_MS + GRACE_MS, Ordering::SeqCst);
+        for ticker in &mut tickers {
+            runtime.block_on(ticker.tick()).unwrap();
+        }
+    }
+    let found = incidents(&first);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        format!("{:?}", found[0].2[0].change).contains("Posts"),
+        "{found:#?}"
+    );
+    assert_eq!(incidents(&second), found, "both nodes found the same");
+    let shown = |live: &Live| -> Vec<i64> {
+        live.posts
+            .of_service("slack")
+            .iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    assert_eq!(
+        shown(&second),
+        shown(&first),
+        "each shows the other's posts"
+    );
     for live in [first, second] {
         live.finish();
     }

@@ -196,8 +196,11 @@ pub trait Store: Send {
     /// service lies less than `window` from it, before or after (the counting rule of
     /// reports, decided in the transaction whoever else writes); nothing else counts.
     /// Returns each post's id and whether it counted, in the order given.
-    fn add_posts(&mut self, posts: &[PostRecord], window: Millis)
-    -> Result<Vec<Outcome>, StoreError>;
+    fn add_posts(
+        &mut self,
+        posts: &[PostRecord],
+        window: Millis,
+    ) -> Result<Vec<Outcome>, StoreError>;
 
     /// Post `id`, if it is stored.
     fn post(&mut self, id: i64) -> Result<Option<StoredPost>, StoreError>;

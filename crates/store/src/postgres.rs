@@ -25,8 +25,8 @@ use crate::sqlite::{NOTIFICATION_RETENTION, OFFICIAL_RETENTION, PROBE_RETENTION}
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
-    ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor, SilenceRecord, Store, StoreError,
-    POST_COLUMNS, PostRecord, StoredPost, StoredReport, StoredSignals, Subscriber,
+    POST_COLUMNS, PostRecord, ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor,
+    SilenceRecord, Store, StoreError, StoredPost, StoredReport, StoredSignals, Subscriber,
 };
 
 /// Advisory locks (`pg_advisory_xact_lock`), the same on every node and apart for each

@@ -13,8 +13,8 @@ use crate::codec::{corrupt, failure, from_json, hex, month_of, role, service_key
 use crate::{
     Attempt, IncidentEventRecord, IncidentRecord, MaintenanceRecord, NewMaintenance,
     NewNotification, NewSilence, NewSubscriber, NotificationRecord, OfficialRecord, Outcome,
-    ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor, SilenceRecord, Store, StoreError,
-    StoredPost, StoredReport, StoredSignals, Subscriber, PostRecord, POST_COLUMNS,
+    POST_COLUMNS, PostRecord, ProbeQuery, ROLLED_UP_TO, ROLLUP_MS, Rollup, SignalCursor,
+    SilenceRecord, Store, StoreError, StoredPost, StoredReport, StoredSignals, Subscriber,
 };
 
 /// An incident from a row of `id, service, state, started_ms, ended_ms, format, body`.

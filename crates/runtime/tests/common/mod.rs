@@ -164,3 +164,46 @@ pub fn incidents(live: &Live) -> Vec<(u64, String, Vec<seismo_detect::incident::
         .map(|i| (i.id.0, i.state.as_str().to_string(), i.log.clone()))
         .collect()
 }
+
+/// A post of `author` saying `text`, classified for the demo catalog.
+pub fn post(at: Millis, author: u64, text: &str) -> seismo_core::post::Post {
+    let catalog = Catalog::demo();
+    seismo_core::post::Post {
+        at,
+        received: at,
+        source: seismo_core::post::PostSource::Api,
+        text: text.to_string(),
+        lang: None,
+        author,
+        author_shown: None,
+        place: Default::default(),
+        classification: seismo_core::post::Classifier::new(&catalog).classify(text),
+    }
+}
+
+/// Stores eight days of a complaint about Slack every ten minutes before [`NOW`], each
+/// by someone new: the posts' normal.
+pub fn store_post_history(store: &mut dyn Store) {
+    let catalog = Catalog::demo();
+    let complaint = post(NOW, 0, "slack is down for me");
+    let records: Vec<seismo_store::PostRecord> = (0..8 * 24 * 6)
+        .map(|k| seismo_store::PostRecord {
+            at: NOW - 8 * DAY_MS + k * 10 * MINUTE_MS,
+            received: NOW,
+            source: "api".into(),
+            author: 5_000_000 + k as u64,
+            author_shown: None,
+            lang: None,
+            city_geonameid: None,
+            text: complaint.text.clone(),
+            service: Some("slack".into()),
+            complaint: true,
+            problem: Some(catalog.service(catalog.by_slug("slack").unwrap()).problems[0].clone()),
+            rules: complaint.classification.rules.clone(),
+        })
+        .collect();
+    let outcomes = store
+        .add_posts(&records, CountingRule::DEFAULT_WINDOW)
+        .unwrap();
+    assert!(outcomes.iter().all(|o| o.counted));
+}
