@@ -165,3 +165,241 @@ pub async fn submit(state: &AppState, reports: Vec<Report>) -> Result<Vec<Outcom
             metrics::counter!("seismo_reports_accepted_total").increment(outcomes.len() as u64);
         })
 }
+
+/// How a body of reports or posts is written.
+pub enum BodyKind {
+    /// One JSON object.
+    Json,
+    /// Many, one JSON object per line.
+    Ndjson,
+}
+
+/// The body kind its `Content-Type` declares; 415 naming both otherwise. `what` is
+/// the singular of what the route takes ("report").
+pub fn body_kind(headers: &HeaderMap, what: &str) -> Result<BodyKind, ApiError> {
+    let media_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match media_type.as_deref() {
+        Some("application/json") => Ok(BodyKind::Json),
+        Some("application/x-ndjson" | "application/jsonl" | "application/jsonlines") => {
+            Ok(BodyKind::Ndjson)
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "Content-Type {other:?}: send application/json (one {what}) or application/x-ndjson (many)"
+            ),
+            Some("Content-Type"),
+        )),
+    }
+}
+
+/// Rejected lines listed with their error; the rest are only counted, so that a body of
+/// millions of bad lines costs no more memory than a body of a hundred.
+pub const MAX_REJECTED_LISTED: usize = 100;
+
+/// Items handed to the store at once while an NDJSON body streams in.
+const CHUNK: usize = 10_000;
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RejectedLine {
+    /// 1-based line number in the body.
+    pub line: usize,
+    pub error: crate::error::ErrorBody,
+}
+
+/// What an NDJSON route does with its lines: validates each, and stores them a chunk
+/// at a time.
+pub trait Lines {
+    type Item: Send;
+    /// What the lines are, in the plural ("reports").
+    const PLURAL: &'static str;
+    fn validate(&self, json: &[u8], received: &Received) -> Result<Self::Item, ApiError>;
+    /// Stores `items` and waits until they are durable; how many were stored.
+    fn store(
+        &mut self,
+        items: Vec<Self::Item>,
+    ) -> impl std::future::Future<Output = Result<usize, ApiError>> + Send;
+    /// Counts a refused line or body by its reason, for `/metrics`.
+    fn rejected(error: &ApiError);
+}
+
+/// What became of an NDJSON body's lines: the accepted ones are durable, the rejected
+/// ones say why.
+pub struct LinesRead {
+    pub accepted: usize,
+    pub rejected_count: usize,
+    pub rejected: Vec<RejectedLine>,
+}
+
+/// Reads an NDJSON body as it streams in, within the body's size, line and time limits:
+/// each line validated as it arrives, the valid ones stored a chunk at a time. An error
+/// that stops the body says how many lines were stored before it.
+pub async fn read_ndjson<L: Lines + Send>(
+    state: &AppState,
+    parts: &Parts,
+    sender: &Sender,
+    body: Body,
+    lines: &mut L,
+) -> Result<LinesRead, ApiError> {
+    use futures_util::StreamExt;
+    use seismo_core::lines::LineSplitter;
+
+    check_declared_length(&parts.headers, state.config.max_ndjson_body)?;
+    let deadline = tokio::time::Instant::now() + state.config.bounds.body_timeout;
+    let mut ndjson = Ndjson {
+        state,
+        sender,
+        lines,
+        max_lines: if sender.importer.is_some() {
+            usize::MAX
+        } else {
+            state.config.anonymous_ndjson_lines
+        },
+        seen: 0,
+        items: Vec::new(),
+        read: LinesRead {
+            accepted: 0,
+            rejected_count: 0,
+            rejected: Vec::new(),
+        },
+        refused: None,
+    };
+    let mut splitter = LineSplitter::new(state.config.max_json_body);
+    let mut body = body.into_data_stream();
+    let mut size = 0usize;
+    loop {
+        let next = tokio::time::timeout_at(deadline, body.next()).await;
+        let chunk = match next {
+            Err(_) => return Err(ndjson.stopped(body_timeout(state))),
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                return Err(ndjson.stopped(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "body_unreadable",
+                    format!("the body could not be read: {error}"),
+                    None,
+                )));
+            }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        size += chunk.len();
+        if size > state.config.max_ndjson_body {
+            return Err(ndjson.stopped(too_large(state.config.max_ndjson_body)));
+        }
+        let _ = splitter.feed(&chunk, &mut |line| ndjson.line(line));
+        ndjson.check()?;
+        if ndjson.items.len() >= CHUNK {
+            ndjson.flush().await?;
+        }
+    }
+    let _ = splitter.finish(&mut |line| ndjson.line(line));
+    ndjson.check()?;
+    ndjson.flush().await?;
+    Ok(ndjson.read)
+}
+
+/// An NDJSON body being read.
+struct Ndjson<'a, L: Lines> {
+    state: &'a AppState,
+    sender: &'a Sender,
+    lines: &'a mut L,
+    max_lines: usize,
+    /// Lines seen, blank ones included.
+    seen: usize,
+    items: Vec<L::Item>,
+    read: LinesRead,
+    /// Set by a line that refuses the whole body.
+    refused: Option<ApiError>,
+}
+
+impl<L: Lines> Ndjson<'_, L> {
+    /// Validates one line; breaks when the body must be refused (see [`Self::check`]).
+    fn line(&mut self, line: seismo_core::lines::Line<'_>) -> std::ops::ControlFlow<()> {
+        use std::ops::ControlFlow;
+        self.seen = line.number;
+        let Some(text) = line.text else {
+            let limit = self.state.config.max_json_body;
+            self.reject(
+                line.number,
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "line_too_long",
+                    format!("a line holds one item of at most {limit} bytes"),
+                    None,
+                ),
+            );
+            return ControlFlow::Continue(());
+        };
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return ControlFlow::Continue(());
+        }
+        if line.number > self.max_lines {
+            self.refused = Some(self.stopped(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_lines",
+                format!(
+                    "a body without a token holds at most {} lines; send fewer, or ask for an importer token",
+                    self.max_lines
+                ),
+                None,
+            )));
+            return ControlFlow::Break(());
+        }
+        let received = self.sender.received((self.state.clock)());
+        match self.lines.validate(text, &received) {
+            Ok(item) => self.items.push(item),
+            Err(error) => self.reject(line.number, error),
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// The error that refuses the whole body, if a line made one.
+    fn check(&mut self) -> Result<(), ApiError> {
+        self.refused.take().map_or(Ok(()), Err)
+    }
+
+    fn reject(&mut self, line: usize, error: ApiError) {
+        L::rejected(&error);
+        self.read.rejected_count += 1;
+        if self.read.rejected.len() < MAX_REJECTED_LISTED {
+            self.read.rejected.push(RejectedLine {
+                line,
+                error: error.body(),
+            });
+        }
+    }
+
+    /// Stores the items read so far.
+    async fn flush(&mut self) -> Result<(), ApiError> {
+        if self.items.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.items);
+        match self.lines.store(items).await {
+            Ok(stored) => {
+                self.read.accepted += stored;
+                Ok(())
+            }
+            Err(error) => Err(self.stopped(error)),
+        }
+    }
+
+    /// `error`, saying which lines were stored before it.
+    fn stopped(&self, mut error: ApiError) -> ApiError {
+        if self.read.accepted > 0 {
+            error.message = format!(
+                "{} (the {} {} accepted before line {} are stored)",
+                error.message,
+                self.read.accepted,
+                L::PLURAL,
+                self.seen
+            );
+        }
+        error
+    }
+}

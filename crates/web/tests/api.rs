@@ -1098,10 +1098,13 @@ async fn the_openapi_document_lists_exactly_the_real_routes() {
             "/maintenances",
             "/maintenances/{id}",
             "/notifications",
+            "/posts",
+            "/posts/{id}",
             "/reports",
             "/services",
             "/services/{slug}",
             "/services/{slug}/official",
+            "/services/{slug}/posts",
             "/services/{slug}/probes",
             "/services/{slug}/probes/{probe}/history",
             "/services/{slug}/series",
@@ -2959,4 +2962,174 @@ async fn readiness_says_whether_the_store_answers_and_who_leads() {
     let (status, ready) = s.get("/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
     assert_eq!(ready["ready"], false);
+}
+
+/// An NDJSON request to `uri` from [`PEER`], with `token` when given.
+fn ndjson(uri: &str, token: Option<&str>, lines: &[&str]) -> Request<Body> {
+    let mut request = call("POST", uri, token, &lines.join("\n"));
+    request.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/x-ndjson"),
+    );
+    request
+}
+
+#[tokio::test]
+async fn a_post_is_answered_with_its_classification_and_explained_by_its_id() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let outlook = r#"{"text":"Outlook can't send anything: 451 4.3.2 temporary server issue","author":"@jane@mastodon.social","lang":"en","city":"Phoenix"}"#;
+    let (status, answer) = s
+        .send_json(call("POST", "/api/v1/posts", None, outlook))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["service"], "microsoft-365");
+    assert_eq!(answer["complaint"], true);
+    assert_eq!(answer["problem"], "email");
+    assert_eq!(answer["counted"], true);
+    assert_eq!(
+        answer["author"],
+        Value::Null,
+        "a name is believed only with a token"
+    );
+    assert_eq!(answer["city"], "Phoenix");
+    let (_, again) = s
+        .send_json(call("POST", "/api/v1/posts", None, outlook))
+        .await;
+    assert_eq!(again["counted"], false, "the same network within the hour");
+
+    // An importer names its authors: each counts, shown abbreviated.
+    let importer = s.token("firehose", Role::Importer, None);
+    let (_, named) = s
+        .send_json(call("POST", "/api/v1/posts", Some(&importer), outlook))
+        .await;
+    assert_eq!(named["counted"], true);
+    assert_eq!(named["author"], "@ja…@mastodon.social");
+
+    let (status, explained) = s.get_owned(format!("/api/v1/posts/{}", answer["id"])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        explained["text"],
+        "Outlook can't send anything: 451 4.3.2 temporary server issue"
+    );
+    let rules: Vec<&str> = explained["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(rules[0], "service: name \"Outlook\"");
+    assert!(rules[1].starts_with("complaint: phrase"), "{rules:?}");
+    assert!(rules[2].starts_with("problem: word"), "{rules:?}");
+
+    let (status, missing) = s.get("/api/v1/posts/999999").await;
+    assert_eq!(
+        (status, error_of(&missing).0),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let (status, _) = s.get("/api/v1/posts/latest").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (status, recent) = s.get("/api/v1/services/microsoft-365/posts").await;
+    assert_eq!(status, StatusCode::OK);
+    let posts = recent["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 3, "every complaint, counted or not: {recent}");
+    assert_eq!(posts[0]["id"], named["id"], "newest first");
+    let (status, _) = s.get("/api/v1/services/nothing/posts").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn posts_as_ndjson_keep_good_lines_and_name_bad_ones() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let too_long = format!(r#"{{"text":"{}"}}"#, "down ".repeat(1_001));
+    let lines = [
+        r#"{"text":"is slack down for anyone else?"}"#,
+        r#"{"text":"Steam download finished, what a game"}"#,
+        r#"{"text":"Slack down here too"}"#,
+        r#"{"text":"Netflix ne marche plus","lang":"fr_FR"}"#,
+        r#"{"lang":"en"}"#,
+        r#"{"text":"zoom is down","likes":12}"#,
+        &too_long,
+        "[1, 2]",
+    ];
+    let (status, batch) = s.send_json(ndjson("/api/v1/posts", None, &lines)).await;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    assert_eq!(batch["accepted"], 3);
+    assert_eq!(batch["complaints"], 2);
+    assert_eq!(
+        batch["counted"], 1,
+        "one network, one count per service and hour"
+    );
+    assert_eq!(batch["rejected_count"], 5);
+    let rejected: Vec<(u64, &str, Option<&str>)> = batch["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let (code, field) = error_of(r);
+            (r["line"].as_u64().unwrap(), code, field)
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            (4, "invalid_language", Some("lang")),
+            (5, "missing_field", Some("text")),
+            (6, "unknown_field", Some("likes")),
+            (7, "invalid_text", Some("text")),
+            (8, "malformed_json", None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_flood_posts_or_name_authors() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        anonymous_ndjson_lines: 10,
+        ..WebConfig::default()
+    });
+    // Many names from one network count as that network, once.
+    let lines: Vec<String> = (0..10)
+        .map(|i| format!(r#"{{"text":"Discord is down","author":"bot{i}"}}"#))
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (status, batch) = s.send_json(ndjson("/api/v1/posts", None, &lines)).await;
+    assert_eq!(status, StatusCode::OK, "{batch}");
+    assert_eq!(
+        (batch["accepted"].as_u64(), batch["counted"].as_u64()),
+        (Some(10), Some(1))
+    );
+    let eleven = [&lines[..], &[lines[0]]].concat();
+    let (status, error) = s.send_json(ndjson("/api/v1/posts", None, &eleven)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_of(&error).0, "too_many_lines");
+    let (status, error) = s
+        .send_json(call(
+            "POST",
+            "/api/v1/posts",
+            Some("not-a-token"),
+            r#"{"text":"x"}"#,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{error}");
+    let mut form = call("POST", "/api/v1/posts", None, "text=hi");
+    form.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    let (status, error) = s.send_json(form).await;
+    assert_eq!(
+        (status, error_of(&error)),
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ("unsupported_media_type", Some("Content-Type"))
+        )
+    );
 }

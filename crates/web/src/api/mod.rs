@@ -1,4 +1,4 @@
-//! `/api/v1`: reports in, services, series, incidents and events out. The routes and the
+//! `/api/v1`: reports and posts in, services, series, incidents and events out. The routes and the
 //! OpenAPI 3.1 document at `/api/v1/openapi.json` come from the same declarations (the
 //! handlers' `#[utoipa::path]`), so the document cannot forget a route.
 
@@ -7,6 +7,7 @@ pub(crate) mod incidents;
 pub(crate) mod maintenances;
 pub(crate) mod notifications;
 mod official;
+pub(crate) mod posts;
 mod probes;
 mod reports;
 mod services;
@@ -27,7 +28,7 @@ use crate::AppState;
 #[openapi(
     info(
         title = "seismo",
-        description = "Outage detection from user reports: report problems, read services, report series, incidents and their evidence, and follow changes as server-sent events.",
+        description = "Outage detection from user reports, social posts, probes and status feeds: report problems, send posts, read services, report series, incidents and their evidence, and follow changes as server-sent events.",
     ),
     servers((url = "/api/v1")),
     modifiers(&BearerTokens),
@@ -74,6 +75,9 @@ fn only_parameters(
 pub fn routes() -> (Router<Arc<AppState>>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(reports::post))
+        .routes(routes!(posts::post))
+        .routes(routes!(posts::one))
+        .routes(routes!(posts::of_service))
         .routes(routes!(services::list))
         .routes(routes!(services::one))
         .routes(routes!(services::series))

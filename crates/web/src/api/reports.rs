@@ -5,14 +5,12 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
-use seismo_core::lines::{Line, LineSplitter};
-use std::ops::ControlFlow;
+use seismo_core::report::Received;
 
-use crate::error::{ErrorBody, ErrorResponse};
-use crate::intake::{self, Sender};
+use crate::error::ErrorResponse;
+use crate::intake::{self, BodyKind, RejectedLine, Sender};
 use crate::{ApiError, AppState};
 
 /// A report acknowledged: durable in the store.
@@ -32,27 +30,9 @@ pub struct Batch {
     pub duplicates: usize,
     /// How many lines were rejected.
     pub rejected_count: usize,
-    /// The first [`MAX_REJECTED_LISTED`] of them, with their errors.
+    /// The first [`MAX_REJECTED_LISTED`](intake::MAX_REJECTED_LISTED) of them, with their
+    /// errors.
     pub rejected: Vec<RejectedLine>,
-}
-
-/// Rejected lines listed with their error; the rest are only counted, so that a body of
-/// millions of bad lines costs no more memory than a body of a hundred.
-pub const MAX_REJECTED_LISTED: usize = 100;
-
-/// Reports handed to the writer at once while an NDJSON body streams in.
-const CHUNK: usize = 10_000;
-
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct RejectedLine {
-    /// 1-based line number in the body.
-    pub line: usize,
-    pub error: ErrorBody,
-}
-
-enum BodyKind {
-    Json,
-    Ndjson,
 }
 
 /// Reports problems with a service: one JSON object, or many as NDJSON (one per line).
@@ -94,28 +74,7 @@ fn rejected(error: &ApiError) {
 }
 
 async fn take(state: Arc<AppState>, request: Request<Body>) -> Result<Response, ApiError> {
-    let media_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    let kind = match media_type.as_deref() {
-        Some("application/json") => BodyKind::Json,
-        Some("application/x-ndjson" | "application/jsonl" | "application/jsonlines") => {
-            BodyKind::Ndjson
-        }
-        other => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                format!(
-                    "Content-Type {other:?}: send application/json (one report) or application/x-ndjson (many)"
-                ),
-                Some("Content-Type"),
-            ));
-        }
-    };
+    let kind = intake::body_kind(request.headers(), "report")?;
     let (parts, body) = request.into_parts();
     let sender = Sender::of(&state, &parts).await?;
     state.limiter.admit(&sender)?;
@@ -132,151 +91,43 @@ async fn take(state: Arc<AppState>, request: Request<Body>) -> Result<Response, 
             Ok((StatusCode::ACCEPTED, Json(accepted)).into_response())
         }
         BodyKind::Ndjson => {
-            intake::check_declared_length(&parts.headers, state.config.max_ndjson_body)?;
-            let deadline = tokio::time::Instant::now() + state.config.bounds.body_timeout;
-            let mut ndjson = Ndjson {
+            let mut reports = Reports {
                 state: &state,
-                sender: &sender,
-                max_lines: if sender.importer.is_some() {
-                    usize::MAX
-                } else {
-                    state.config.anonymous_ndjson_lines
-                },
-                lines: 0,
-                reports: Vec::new(),
-                batch: Batch::default(),
-                refused: None,
+                duplicates: 0,
             };
-            let mut splitter = LineSplitter::new(state.config.max_json_body);
-            let mut body = body.into_data_stream();
-            let mut read = 0usize;
-            loop {
-                let next = tokio::time::timeout_at(deadline, body.next()).await;
-                let chunk = match next {
-                    Err(_) => return Err(ndjson.stopped(intake::body_timeout(&state))),
-                    Ok(None) => break,
-                    Ok(Some(Err(error))) => {
-                        return Err(ndjson.stopped(ApiError::new(
-                            StatusCode::BAD_REQUEST,
-                            "body_unreadable",
-                            format!("the body could not be read: {error}"),
-                            None,
-                        )));
-                    }
-                    Ok(Some(Ok(chunk))) => chunk,
-                };
-                read += chunk.len();
-                if read > state.config.max_ndjson_body {
-                    return Err(ndjson.stopped(intake::too_large(state.config.max_ndjson_body)));
-                }
-                let _ = splitter.feed(&chunk, &mut |line| ndjson.line(line));
-                ndjson.check()?;
-                if ndjson.reports.len() >= CHUNK {
-                    ndjson.flush().await?;
-                }
-            }
-            let _ = splitter.finish(&mut |line| ndjson.line(line));
-            ndjson.check()?;
-            ndjson.flush().await?;
-            Ok(Json(ndjson.batch).into_response())
+            let lines = intake::read_ndjson(&state, &parts, &sender, body, &mut reports).await?;
+            let batch = Batch {
+                accepted: lines.accepted,
+                duplicates: reports.duplicates,
+                rejected_count: lines.rejected_count,
+                rejected: lines.rejected,
+            };
+            Ok(Json(batch).into_response())
         }
     }
 }
 
-/// An NDJSON body being read: lines validated as they arrive, reports stored a chunk
-/// at a time.
-struct Ndjson<'a> {
+/// Reports as NDJSON lines: validated one by one, stored a chunk at a time.
+struct Reports<'a> {
     state: &'a AppState,
-    sender: &'a Sender,
-    max_lines: usize,
-    /// Lines seen, blank ones included.
-    lines: usize,
-    reports: Vec<seismo_core::Report>,
-    batch: Batch,
-    /// Set by a line that refuses the whole body.
-    refused: Option<ApiError>,
+    duplicates: usize,
 }
 
-impl Ndjson<'_> {
-    /// Validates one line; breaks when the body must be refused (see [`Self::check`]).
-    fn line(&mut self, line: Line<'_>) -> ControlFlow<()> {
-        self.lines = line.number;
-        let Some(text) = line.text else {
-            let limit = self.state.config.max_json_body;
-            self.reject(
-                line.number,
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "line_too_long",
-                    format!("a line holds one report of at most {limit} bytes"),
-                    None,
-                ),
-            );
-            return ControlFlow::Continue(());
-        };
-        if text.iter().all(u8::is_ascii_whitespace) {
-            return ControlFlow::Continue(());
-        }
-        if line.number > self.max_lines {
-            self.refused = Some(self.stopped(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_many_lines",
-                format!(
-                    "a body without a token holds at most {} lines; send fewer, or ask for an importer token",
-                    self.max_lines
-                ),
-                None,
-            )));
-            return ControlFlow::Break(());
-        }
-        let received = self.sender.received((self.state.clock)());
-        match intake::validate(self.state, text, &received) {
-            Ok(report) => self.reports.push(report),
-            Err(error) => self.reject(line.number, error),
-        }
-        ControlFlow::Continue(())
+impl intake::Lines for Reports<'_> {
+    type Item = seismo_core::Report;
+    const PLURAL: &'static str = "reports";
+
+    fn validate(&self, json: &[u8], received: &Received) -> Result<Self::Item, ApiError> {
+        intake::validate(self.state, json, received)
     }
 
-    /// The error that refuses the whole body, if a line made one.
-    fn check(&mut self) -> Result<(), ApiError> {
-        self.refused.take().map_or(Ok(()), Err)
+    async fn store(&mut self, reports: Vec<Self::Item>) -> Result<usize, ApiError> {
+        let outcomes = intake::submit(self.state, reports).await?;
+        self.duplicates += outcomes.iter().filter(|o| !o.counted).count();
+        Ok(outcomes.len())
     }
 
-    fn reject(&mut self, line: usize, error: ApiError) {
-        rejected(&error);
-        self.batch.rejected_count += 1;
-        if self.batch.rejected.len() < MAX_REJECTED_LISTED {
-            self.batch.rejected.push(RejectedLine {
-                line,
-                error: error.body(),
-            });
-        }
-    }
-
-    /// Stores the reports read so far.
-    async fn flush(&mut self) -> Result<(), ApiError> {
-        if self.reports.is_empty() {
-            return Ok(());
-        }
-        let reports = std::mem::take(&mut self.reports);
-        match intake::submit(self.state, reports).await {
-            Ok(outcomes) => {
-                self.batch.accepted += outcomes.len();
-                self.batch.duplicates += outcomes.iter().filter(|o| !o.counted).count();
-                Ok(())
-            }
-            Err(error) => Err(self.stopped(error)),
-        }
-    }
-
-    /// `error`, saying which lines were stored before it.
-    fn stopped(&self, mut error: ApiError) -> ApiError {
-        if self.batch.accepted > 0 {
-            error.message = format!(
-                "{} (the {} reports accepted before line {} are stored)",
-                error.message, self.batch.accepted, self.lines
-            );
-        }
-        error
+    fn rejected(error: &ApiError) {
+        rejected(error);
     }
 }
