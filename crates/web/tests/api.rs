@@ -3026,8 +3026,8 @@ async fn a_post_is_answered_with_its_classification_and_explained_by_its_id() {
 
     let (status, missing) = s.get("/api/v1/posts/999999").await;
     assert_eq!(
-        (status, error_of(&missing).0),
-        (StatusCode::NOT_FOUND, "not_found")
+        (status, error_of(&missing)),
+        (StatusCode::NOT_FOUND, ("unknown_post", Some("id")))
     );
     let (status, _) = s.get("/api/v1/posts/latest").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

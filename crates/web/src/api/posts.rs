@@ -222,7 +222,14 @@ pub async fn one(
         .read(move |store| store.post(id))
         .await
         .map_err(|e| ApiError::store_unavailable("posts cannot be read", &e))?
-        .ok_or_else(|| ApiError::not_found(format!("there is no post {id}")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_post",
+                format!("there is no post {id} (or it was forgotten)"),
+                Some("id"),
+            )
+        })?;
     Ok(Json(PostView::new(stored, &state)))
 }
 
