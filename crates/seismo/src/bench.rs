@@ -270,7 +270,7 @@ fn detect(args: DetectArgs) -> anyhow::Result<ExitCode> {
             catalog.clone(),
             gazetteer,
         );
-        crate::detect::run_engine(&mut engine, &mut reports, 60 * MINUTE_MS, None);
+        crate::detect::run_engine(&mut engine, &mut reports, &mut [], 60 * MINUTE_MS, None);
         detect_rates.push(lines / started.elapsed().as_secs_f64());
         eprintln!(
             "round {}: parse {:.0}/s, detect {:.0}/s, {} incidents",

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use seismo_core::gazetteer::Gazetteer;
+use seismo_core::post::{Classifier, Post};
 use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
 use seismo_core::signal::Signal;
 use seismo_core::time::{self, HOUR_MS, MINUTE_MS, Millis, minute_floor};
@@ -15,7 +16,7 @@ use seismo_detect::view::IncidentView;
 use seismo_detect::{Engine, Incident};
 
 use crate::Common;
-use crate::ndjson::{Rejected, validate_line};
+use crate::ndjson::{Rejected, validate_line, validate_post_line};
 use crate::setup::load_catalog;
 
 #[derive(clap::Args)]
@@ -26,6 +27,10 @@ pub struct Args {
     /// NDJSON reports, one per line, each with `at`; `-` reads standard input.
     #[arg(long)]
     reports: PathBuf,
+    /// NDJSON posts, one per line, each with `text` and `at` (and `author`, who it
+    /// counts as), as `seismo simulate --posts` writes them.
+    #[arg(long)]
+    posts: Option<PathBuf>,
     /// Print only incidents still open at or ended after this time (RFC 3339).
     #[arg(long)]
     from: Option<String>,
@@ -77,8 +82,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(to) = to {
         reports.retain(|r| r.at < to);
     }
+    let mut posts = match &args.posts {
+        Some(path) => read_posts(&rules, &catalog, path)?,
+        None => Vec::new(),
+    };
+    if let Some(to) = to {
+        posts.retain(|p| p.at < to);
+    }
     let mut engine = Engine::new(config, catalog.clone(), gazetteer);
-    let counted = run_engine(&mut engine, &mut reports, settings.counting_window_ms(), to);
+    let counted = run_engine(
+        &mut engine,
+        &mut reports,
+        &mut posts,
+        settings.counting_window_ms(),
+        to,
+    );
     let seconds = started.elapsed().as_secs_f64();
     let incidents: Vec<&Incident> = engine
         .incidents()
@@ -168,20 +186,54 @@ pub fn parse(rules: &ReportRules, data: &[u8]) -> (Vec<Report>, Rejected) {
     (reports, rejected)
 }
 
-/// Feeds the engine in time order, ticking at every minute boundary as the data's
-/// clock passes it, exactly as the live server does with the wall clock. Returns how
-/// many reports counted.
+/// Reads a file of posts; an invalid line is an error naming the file and the line.
+fn read_posts(
+    rules: &ReportRules,
+    catalog: &seismo_core::Catalog,
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<Post>> {
+    let name = path.display();
+    let data = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+    let classifier = Classifier::new(catalog);
+    let mut posts = Vec::new();
+    for (n, line) in data.split(|&b| b == b'\n').enumerate() {
+        let text = line.trim_ascii();
+        if !text.is_empty() {
+            let post = validate_post_line(rules, &classifier, text)
+                .with_context(|| format!("{name}:{}", n + 1))?;
+            posts.push(post);
+        }
+    }
+    Ok(posts)
+}
+
+/// Feeds the engine in time order, reports and posts merged, ticking at every minute
+/// boundary as the data's clock passes it, exactly as the live server does with the
+/// wall clock. Each counts as the stores count it (once per person, service and
+/// window). Returns how many reports counted.
 pub fn run_engine(
     engine: &mut Engine,
     reports: &mut [Report],
+    posts: &mut [Post],
     counting_window: Millis,
     until: Option<Millis>,
 ) -> u64 {
     reports.sort_by_key(|r| r.at);
+    posts.sort_by_key(|p| p.at);
+    let mut posts = posts.iter().filter_map(Post::complaint).peekable();
+    let mut post_rule = CountingRule::new(counting_window);
+    let mut hear_posts_until = |engine: &mut Engine, at: Millis| {
+        while let Some(post) = posts.next_if(|p| p.at <= at) {
+            if post_rule.admit_at(post.author, u64::from(post.service.0), post.at) {
+                engine.replay(&Signal::Post(post));
+            }
+        }
+    };
     let mut rule = CountingRule::new(counting_window);
     let mut counted = 0;
     let mut forgot = Millis::MIN;
     for report in reports.iter() {
+        hear_posts_until(engine, report.at);
         // In time order, a reporter silent for longer than the window can be forgotten.
         if report.at > forgot.saturating_add(HOUR_MS) {
             rule.forget_before(report.at - counting_window);
@@ -193,6 +245,7 @@ pub fn run_engine(
         counted += 1;
         engine.replay(&Signal::Report(*report));
     }
+    hear_posts_until(engine, until.unwrap_or(Millis::MAX));
     if let Some(last) = until.or(reports.last().map(|r| minute_floor(r.at) + MINUTE_MS)) {
         engine.advance_to(last);
     }

@@ -1,6 +1,7 @@
-//! Reports from NDJSON files, as `seismo import` and `seismo detect` read them: the same
-//! validation as the API, and rejected lines named by file and line.
+//! Reports and posts from NDJSON files, as `seismo import` and `seismo detect` read
+//! them: the same validation as the API, and rejected lines named by file and line.
 
+use seismo_core::post::{Classifier, Post, PostInput, PostSource};
 use seismo_core::report::{ErrorCode, Received, Report, ReportError, ReportInput, ReportRules};
 use seismo_core::time::Millis;
 
@@ -18,20 +19,43 @@ pub fn validate_line(
 ) -> Result<Report, ReportError> {
     let input = ReportInput::from_json(text)?;
     if now.is_none() && input.at.is_none() {
-        return Err(ReportError {
-            code: ErrorCode::MissingField,
-            message: "at is required: history has no time of receipt".into(),
-            field: Some("at".into()),
-        });
+        return Err(at_required());
     }
-    let received = Received {
+    rules.validate(&input, &received(text, now))
+}
+
+/// What a line of a file is received as: trusted (the file is the operator's own),
+/// standing for its own sender, at `now` or, for history, at no time in particular.
+fn received(text: &[u8], now: Option<Millis>) -> Received<'_> {
+    Received {
         now: now.unwrap_or(Millis::MAX / 4),
         peer_ip: None,
         sender: text,
         block: text,
         trusted: true,
-    };
-    rules.validate(&input, &received)
+    }
+}
+
+fn at_required() -> ReportError {
+    ReportError {
+        code: ErrorCode::MissingField,
+        message: "at is required: history has no time of receipt".into(),
+        field: Some("at".into()),
+    }
+}
+
+/// Validates and classifies one post of history (an NDJSON line with `at`); the file is
+/// the operator's own, so its `author` names who the post counts as.
+pub fn validate_post_line(
+    rules: &ReportRules,
+    classifier: &Classifier,
+    text: &[u8],
+) -> Result<Post, ReportError> {
+    let input = PostInput::from_json(text)?;
+    if input.at.is_none() {
+        return Err(at_required());
+    }
+    rules.validate_post(&input, &received(text, None), PostSource::Api, classifier)
 }
 
 #[derive(Debug, Default)]

@@ -20,6 +20,9 @@ use serde::Deserialize;
 pub struct Args {
     /// The scenario (TOML).
     scenario: PathBuf,
+    /// Also write the posts people make (NDJSON) to this file.
+    #[arg(long)]
+    posts: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +69,12 @@ pub struct ServiceTraffic {
     /// Normal mix of problems, as weights.
     #[serde(default)]
     pub problems: BTreeMap<String, f64>,
+    /// Mean complaints posted an hour over a normal week, each by someone new.
+    #[serde(default)]
+    pub posts_per_hour: f64,
+    /// The name people post it under ("Outlook"); the slug, spaced, when absent.
+    #[serde(default)]
+    pub posted_as: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,6 +111,13 @@ pub struct Outage {
     /// Services that break because this one did, with the same footprint.
     #[serde(default)]
     pub follower: Vec<Follower>,
+    /// Complaints posted at full outage, times the normal posts (1: no more than usual).
+    #[serde(default = "one")]
+    pub posts_multiplier: f64,
+    /// Minutes before the onset that the extra posts begin (people notice before they
+    /// report).
+    #[serde(default)]
+    pub posts_lead_minutes: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,8 +215,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
     let count = scenario.generate(&mut out)?;
     out.flush()?;
+    let posts = match &args.posts {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let count = scenario.generate_posts(&mut out)?;
+            out.flush()?;
+            format!(", {count} posts")
+        }
+        None => String::new(),
+    };
     eprintln!(
-        "{}: {count} reports. {}",
+        "{}: {count} reports{posts}. {}",
         args.scenario.display(),
         scenario.description
     );
@@ -232,6 +259,81 @@ impl Scenario {
     fn time(&self, field: &str, text: &str) -> anyhow::Result<Millis> {
         time::parse_rfc3339(text)
             .with_context(|| format!("{field}: {text:?} is not an RFC 3339 time"))
+    }
+
+    /// Writes the complaints people post, in time order, and returns how many: each
+    /// service's normal posts (following the day, as reports do), and each outage's
+    /// extra ones from `posts_lead_minutes` before its onset to its end. Drawn from a
+    /// generator of their own, so that posts never change the reports of a seed.
+    pub fn generate_posts(&self, out: &mut impl Write) -> anyhow::Result<u64> {
+        let (start, end) = (
+            self.time("start", &self.start)?,
+            self.time("end", &self.end)?,
+        );
+        let mut surges = Vec::new();
+        for outage in &self.outage {
+            let index = self
+                .service
+                .iter()
+                .position(|s| s.slug == outage.service)
+                .with_context(|| {
+                    format!("outage of {:?}, which has no [[service]]", outage.service)
+                })?;
+            let onset = self.time("outage.onset", &outage.onset)?;
+            let lead = outage.posts_lead_minutes * MINUTE_MS;
+            surges.push(Surge {
+                service: index,
+                onset: onset - lead,
+                ramp: outage.ramp_minutes * MINUTE_MS,
+                plateau: lead + outage.plateau_minutes * MINUTE_MS,
+                decay: outage.decay_minutes * MINUTE_MS,
+                extra: self.service[index].posts_per_hour / 60.0 * (outage.posts_multiplier - 1.0),
+                cities: Vec::new(),
+                problems: mix(if outage.problems.is_empty() {
+                    &self.service[index].problems
+                } else {
+                    &outage.problems
+                }),
+            });
+        }
+        let offset = self.utc_offset_hours * HOUR_MS;
+        let mut rng = SmallRng::seed_from_u64(self.seed ^ 0x706f_7374);
+        let normal_mixes: Vec<Vec<(String, f64)>> =
+            self.service.iter().map(|s| mix(&s.problems)).collect();
+        let mut count = 0u64;
+        let mut minute = start - start.rem_euclid(MINUTE_MS);
+        while minute <= end {
+            let rhythm = self.rhythm(minute + offset);
+            for (index, service) in self.service.iter().enumerate() {
+                let normal = poisson(&mut rng, service.posts_per_hour / 60.0 * rhythm);
+                let mut batches = vec![(normal, &normal_mixes[index])];
+                for surge in surges.iter().filter(|s| s.service == index) {
+                    let shape = surge.shape(minute);
+                    if shape > 0.0 {
+                        let extra = poisson(&mut rng, surge.extra * shape * rhythm.max(0.5));
+                        batches.push((extra, &surge.problems));
+                    }
+                }
+                let name = service
+                    .posted_as
+                    .clone()
+                    .unwrap_or_else(|| service.slug.replace('-', " "));
+                for (n, mix) in batches {
+                    for _ in 0..n {
+                        let templates = complaints_about(pick(&mut rng, mix));
+                        let text = templates[rng.random_range(0..templates.len())]
+                            .replace("{name}", &name);
+                        let at = time::format_rfc3339(minute + rng.random_range(0..60) * 1000);
+                        count += 1;
+                        let author = format!("@sim{count}@posts.example");
+                        let line = serde_json::json!({"text": text, "at": at, "author": author, "lang": "en"});
+                        writeln!(out, "{line}")?;
+                    }
+                }
+            }
+            minute += MINUTE_MS;
+        }
+        Ok(count)
     }
 
     /// Writes the reports, in time order, and returns how many.
@@ -424,6 +526,26 @@ impl Scenario {
         };
         writeln!(out, "{line}")?;
         Ok(())
+    }
+}
+
+/// What people post when `problem` breaks, `{name}` for the service.
+fn complaints_about(problem: &str) -> &'static [&'static str] {
+    match problem {
+        "email" => &[
+            "{name} emails going out slowly, nothing incoming",
+            "{name} can't send email: 451 4.3.2 temporary server issue",
+            "is {name} down? mail not arriving since lunch",
+        ],
+        "login" => &[
+            "can't log in to {name} again",
+            "{name} login not working, keeps asking for my password",
+        ],
+        _ => &[
+            "is {name} down for anyone else?",
+            "{name} not working for me",
+            "{name} outage? nothing loads",
+        ],
     }
 }
 

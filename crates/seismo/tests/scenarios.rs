@@ -1,7 +1,8 @@
 //! The shipped scenarios are the engine's regression tests: `seismo simulate` makes
-//! their reports, `seismo detect` finds their incidents, and each outage the scenario
-//! describes must be found once, early, in the right places, linked to its cause, while
-//! services without an outage stay quiet.
+//! their reports and posts, `seismo detect` finds their incidents, and each outage the
+//! scenario describes must be found once, early, in the right places, linked to its
+//! cause, while services without an outage stay quiet. An outage people post about
+//! before they report it is found possible from the posts, and confirmed by the reports.
 
 mod support;
 
@@ -19,6 +20,8 @@ struct Outage {
     cities: Vec<String>,
     /// The service this one follows, for followers.
     upstream: Option<String>,
+    /// How long before the onset people post about it.
+    posts_lead: i64,
 }
 
 fn outages(scenario: &toml::Value) -> Vec<Outage> {
@@ -56,6 +59,11 @@ fn outages(scenario: &toml::Value) -> Vec<Outage> {
             sudden: ramp <= 3.0 && extra_per_minute >= 2.0,
             cities: cities.clone(),
             upstream: None,
+            posts_lead: o
+                .get("posts_lead_minutes")
+                .and_then(|m| m.as_integer())
+                .unwrap_or(0)
+                * MINUTE_MS,
         });
         for f in o
             .get("follower")
@@ -70,6 +78,7 @@ fn outages(scenario: &toml::Value) -> Vec<Outage> {
                 sudden: false,
                 cities: cities.clone(),
                 upstream: Some(service.clone()),
+                posts_lead: 0,
             });
         }
     }
@@ -115,18 +124,49 @@ fn check(name: &str) -> Vec<Value> {
     for outage in &outages {
         let incident = per_service[outage.service.as_str()][0];
         let what = format!("{name}: {} incident {}", outage.service, incident["id"]);
-        let lag = time(incident, "detected_at") - outage.onset;
         let most = if outage.sudden { 5 } else { 15 } * MINUTE_MS;
-        assert!(
-            (0..=most).contains(&lag),
-            "{what}: detected {} min after the onset",
-            lag / MINUTE_MS
-        );
-        assert!(
-            (time(incident, "started_at") - outage.onset).abs() <= 10 * MINUTE_MS,
-            "{what}: onset estimated at {}",
-            incident["started_at"]
-        );
+        if outage.posts_lead > 0 {
+            // Posts murmur first: possible within half an hour of the murmur's start,
+            // confirmed once the reports surge, as early as reports alone would.
+            let murmur = outage.onset - outage.posts_lead;
+            let lag = time(incident, "detected_at") - murmur;
+            assert!(
+                (0..=30 * MINUTE_MS).contains(&lag),
+                "{what}: possible {} min after the posts began",
+                lag / MINUTE_MS
+            );
+            assert_eq!(incident["log"][0]["evidence"]["kind"], "posts", "{what}");
+            assert!(
+                (time(incident, "started_at") - murmur).abs() <= 30 * MINUTE_MS,
+                "{what}: onset estimated at {}",
+                incident["started_at"]
+            );
+            let confirmed = incident["log"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["state"] == "confirmed")
+                .unwrap_or_else(|| panic!("{what}: never confirmed"));
+            assert_eq!(confirmed["evidence"]["kind"], "reports", "{what}");
+            let lag = time(confirmed, "at") - outage.onset;
+            assert!(
+                (0..=most).contains(&lag),
+                "{what}: confirmed {} min after the reports' onset",
+                lag / MINUTE_MS
+            );
+        } else {
+            let lag = time(incident, "detected_at") - outage.onset;
+            assert!(
+                (0..=most).contains(&lag),
+                "{what}: detected {} min after the onset",
+                lag / MINUTE_MS
+            );
+            assert!(
+                (time(incident, "started_at") - outage.onset).abs() <= 10 * MINUTE_MS,
+                "{what}: onset estimated at {}",
+                incident["started_at"]
+            );
+        }
         let cities: Vec<&str> = incident["cities"]
             .as_array()
             .unwrap()

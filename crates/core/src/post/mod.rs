@@ -18,6 +18,7 @@ pub use classify::{COMMON_WORD_NAMES, Classification, Classifier};
 
 use crate::gazetteer::Place;
 use crate::report::{ErrorCode, Received, ReportError, ReportInput, ReportRules};
+use crate::signal::PostComplaint;
 use crate::time::{self, Millis};
 
 /// The longest text a post may have, in characters (Mastodon's default is 500,
@@ -101,9 +102,15 @@ pub struct Post {
 }
 
 impl Post {
-    /// Whether it can count: a complaint about a service.
-    pub fn is_complaint(&self) -> bool {
-        self.classification.complaint && self.classification.service.is_some()
+    /// What the engine hears of it once it counted: a complaint about a service.
+    pub fn complaint(&self) -> Option<PostComplaint> {
+        let found = &self.classification;
+        Some(PostComplaint {
+            service: found.service.filter(|_| found.complaint)?,
+            problem: found.problem?,
+            at: self.at,
+            author: self.author,
+        })
     }
 }
 
@@ -254,7 +261,7 @@ mod tests {
             &received(true, b"net"),
         )
         .unwrap();
-        assert!(post.is_complaint());
+        assert!(post.complaint().is_some());
         assert_eq!(post.lang.as_deref(), Some("en"));
         assert_eq!(post.author_shown.as_deref(), Some("@ja…@mastodon.social"));
         let gazetteer = Gazetteer::embedded();

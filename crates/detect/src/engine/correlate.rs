@@ -1,6 +1,7 @@
 //! Upstream attribution: which active incident is the likely cause of another — a
-//! service it depends on (the catalog's `depends_on`), or else one that started no
-//! later, hit the same places with the same problems and is larger (inferred).
+//! service it depends on (the catalog's `depends_on`) whose incident began before it or
+//! soon after, or else one that started with it, hit the same places with the same
+//! problems and is larger (inferred).
 
 use std::collections::HashMap;
 
@@ -25,10 +26,18 @@ pub(crate) fn best_upstream(
     let mut best: Option<(f64, usize, bool)> = None;
     for &a in active {
         let ia = &incidents[a];
-        if a == b || (ib.started_at - ia.started_at).abs() > max_lag || chain_contains(a, ib.id) {
+        let configured = dependencies[ib.service.0 as usize].contains(&ia.service);
+        // A service it depends on may have been down for hours (its posts murmured long
+        // before reports surged) and still be the cause; an inferred cause began with it.
+        let lag = ib.started_at - ia.started_at;
+        let in_time = if configured {
+            lag >= -max_lag
+        } else {
+            lag.abs() <= max_lag
+        };
+        if a == b || !in_time || chain_contains(a, ib.id) {
             continue;
         }
-        let configured = dependencies[ib.service.0 as usize].contains(&ia.service);
         let score = if configured {
             2.0
         } else {

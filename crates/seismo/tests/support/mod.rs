@@ -44,7 +44,14 @@ pub fn scenario_path(name: &str) -> std::path::PathBuf {
 pub fn simulate_and_detect(path: &Path) -> Vec<serde_json::Value> {
     let dir = tempfile::tempdir().unwrap();
     let reports = dir.path().join("reports.ndjson");
-    let simulated = seismo().arg("simulate").arg(path).output().unwrap();
+    let posts = dir.path().join("posts.ndjson");
+    let simulated = seismo()
+        .arg("simulate")
+        .arg(path)
+        .arg("--posts")
+        .arg(&posts)
+        .output()
+        .unwrap();
     assert!(
         simulated.status.success(),
         "{}",
@@ -54,6 +61,8 @@ pub fn simulate_and_detect(path: &Path) -> Vec<serde_json::Value> {
     let detected = seismo()
         .args(["detect", "--format", "json", "--reports"])
         .arg(&reports)
+        .arg("--posts")
+        .arg(&posts)
         .output()
         .unwrap();
     assert!(
