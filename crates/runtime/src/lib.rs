@@ -38,8 +38,8 @@ pub use official::OfficialBoard;
 use official::official_signal;
 use operator::operator_signal;
 pub use operator::{PostError, Posted};
-pub use posts::{PostBoard, RECENT_COMPLAINTS};
-use posts::{post_record, post_signal};
+use posts::post_signal;
+pub use posts::{PostBoard, RECENT_COMPLAINTS, post_record};
 use probes::probe_signal;
 pub use probes::{AGENT_DOWN_AFTER_MS, AgentContact, Agents, ProbeBoard};
 

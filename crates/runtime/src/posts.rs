@@ -15,7 +15,7 @@ use seismo_store::{PostRecord, StoredPost};
 pub const RECENT_COMPLAINTS: usize = 20;
 
 /// `post` as the store keeps it.
-pub(crate) fn post_record(catalog: &Catalog, gazetteer: &Gazetteer, post: &Post) -> PostRecord {
+pub fn post_record(catalog: &Catalog, gazetteer: &Gazetteer, post: &Post) -> PostRecord {
     let found = &post.classification;
     let service = found.service.map(|id| catalog.service(id));
     PostRecord {

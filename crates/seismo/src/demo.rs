@@ -1,8 +1,11 @@
 //! `seismo serve --demo`: the 22 January 2026 story (scenarios/mail-outage.toml),
 //! replayed in accelerated time. Three weeks of history are stored before the server
-//! starts; the server's clock then starts ten minutes before the outage and runs sixty
-//! times faster than the wall clock, while the rest of the reports arrive as their time
-//! comes, so a newcomer watches the outage unfold within a minute.
+//! starts; the server's clock then starts five minutes before people begin to post
+//! about Outlook (16:00 UTC), runs [`MURMUR_SPEED`] times faster than the wall clock
+//! through the two hours of murmur (in which the posts make the outage possible), and
+//! [`SPEED`] times faster from ten minutes before the reports surge; the rest of the
+//! reports and posts arrive as their time comes, so a newcomer watches the outage
+//! unfold within a minute.
 //!
 //! A mail server of the demo's own on loopback plays Microsoft 365's: it takes mail
 //! until the outage begins, then answers RCPT TO with `451 4.3.2 Temporary server
@@ -21,24 +24,32 @@ use anyhow::Context;
 use seismo_core::catalog::Catalog;
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::official::{Feed, PageSource, Source};
+use seismo_core::post::{Classifier, Post};
 use seismo_core::probe::{Check, Probe, SmtpCheck, StartTls};
 use seismo_core::report::{CountingRule, Report, ReportRules, TimeLimits};
 use seismo_core::time::{MINUTE_MS, Millis};
-use seismo_store::{SqliteStore, Store, StoredReport, Writer};
+use seismo_runtime::{Live, post_record};
+use seismo_store::{PostRecord, SqliteStore, Store, StoredReport};
 
-use crate::ndjson::validate_line;
+use crate::ndjson::{validate_line, validate_post_line};
 use crate::setup::{salt, wall_clock};
 use crate::simulate::Scenario;
 
 const SCENARIO: &str = include_str!("../../../scenarios/mail-outage.toml");
-/// Simulated seconds per wall-clock second.
+/// Simulated seconds per wall-clock second, from ten minutes before the reports surge.
 pub const SPEED: i64 = 60;
+/// Simulated seconds per wall-clock second while people only post.
+pub const MURMUR_SPEED: i64 = 300;
 
 pub struct Demo {
     /// Simulated time when the server starts.
     pub start: Millis,
+    /// Until when the clock runs at [`MURMUR_SPEED`].
+    murmur_until: Millis,
     /// The reports still to come, in time order.
     pending: Vec<Report>,
+    /// The posts still to come, in time order.
+    pending_posts: Vec<Post>,
     /// When Microsoft 365's mail refuses recipients: `[start, end)`.
     mail_outage: (Millis, Millis),
     /// The password of the demo's admin, `demo`, made afresh for each run.
@@ -88,10 +99,17 @@ const REFUSAL: &str = "451 4.3.2 Temporary server error. Please try again later"
 /// Generates the scenario and stores its history in `data` (which must be empty).
 pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
     let scenario = Scenario::parse("mail-outage.toml", SCENARIO)?;
-    let start = scenario
+    let murmur_until = scenario
         .first_onset()?
         .context("the demo scenario has an outage")?
         - 10 * MINUTE_MS;
+    let lead = scenario
+        .outage
+        .iter()
+        .map(|o| o.posts_lead_minutes)
+        .max()
+        .unwrap_or(0);
+    let start = (murmur_until + (5 - lead) * MINUTE_MS).min(murmur_until);
     let mail = scenario
         .outage
         .iter()
@@ -120,6 +138,21 @@ pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
     reports.sort_by_key(|r| r.at);
     let split = reports.partition_point(|r| r.at < start);
     let pending = reports.split_off(split);
+    let mut posts_ndjson = Vec::new();
+    scenario.generate_posts(&mut posts_ndjson)?;
+    let classifier = Classifier::new(catalog);
+    let mut posts: Vec<Post> = posts_ndjson
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| validate_post_line(&rules, &classifier, line))
+        .collect::<Result<_, _>>()?;
+    posts.sort_by_key(|p| p.at);
+    let pending_posts = posts.split_off(posts.partition_point(|p| p.at < start));
+    let records: Vec<PostRecord> = posts
+        .iter()
+        .map(|p| post_record(catalog, Gazetteer::embedded(), p))
+        .collect();
+    store.add_posts(&records, CountingRule::DEFAULT_WINDOW)?;
     for chunk in reports.chunks(10_000) {
         let stored: Vec<StoredReport> = chunk
             .iter()
@@ -139,7 +172,9 @@ pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
     })?;
     Ok(Demo {
         start,
+        murmur_until,
         pending,
+        pending_posts,
         mail_outage,
         admin_password,
     })
@@ -262,19 +297,39 @@ impl Demo {
 
     /// The server's clock: `start` when called, then sixty times the wall clock.
     pub fn clock(&self) -> Arc<dyn Fn() -> Millis + Send + Sync> {
-        let (start, wall_start) = (self.start, wall_clock());
-        Arc::new(move || start + (wall_clock() - wall_start) * SPEED)
+        let (start, wall_start, murmur_until) = (self.start, wall_clock(), self.murmur_until);
+        let murmur_wall = (murmur_until - start) / MURMUR_SPEED;
+        Arc::new(move || {
+            let wall = wall_clock() - wall_start;
+            if wall < murmur_wall {
+                start + wall * MURMUR_SPEED
+            } else {
+                murmur_until + (wall - murmur_wall) * SPEED
+            }
+        })
     }
 
-    /// Submits the pending reports as the clock reaches them, then returns.
-    pub fn feed(self, writer: Writer, clock: Arc<dyn Fn() -> Millis + Send + Sync>) {
+    /// Hands the pending reports and posts to `live` as the clock reaches them, then
+    /// returns; posts are stored through `runtime`.
+    pub fn feed(
+        self,
+        live: Arc<Live>,
+        runtime: tokio::runtime::Handle,
+        clock: Arc<dyn Fn() -> Millis + Send + Sync>,
+    ) {
         let mut pending = self.pending.into_iter().peekable();
-        while pending.peek().is_some() {
+        let mut pending_posts = self.pending_posts.into_iter().peekable();
+        while pending.peek().is_some() || pending_posts.peek().is_some() {
             std::thread::sleep(Duration::from_millis(100));
             let now = clock();
             let due: Vec<Report> =
                 std::iter::from_fn(|| pending.next_if(|r| r.at <= now)).collect();
-            if !due.is_empty() && writer.submit_blocking(due).is_err() {
+            if !due.is_empty() && live.writer.submit_blocking(due).is_err() {
+                return;
+            }
+            let posts: Vec<Post> =
+                std::iter::from_fn(|| pending_posts.next_if(|p| p.at <= now)).collect();
+            if !posts.is_empty() && runtime.block_on(live.record_posts(posts)).is_err() {
                 return;
             }
         }

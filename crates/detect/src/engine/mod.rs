@@ -433,12 +433,16 @@ impl Engine {
             if failing_since.is_some_and(|since| now - since >= PROBE_CONFIRM_MINUTES * MINUTE_MS) {
                 incident.raise(Source::Probes, fusion::CONFIRMING);
             }
-            let evidence = verdicts
+            // No probe has run lately (probes stopped, or not started yet): they say
+            // nothing, and the other sources decide.
+            let Some(evidence) = verdicts
                 .iter()
                 .find(|v| v.failing)
                 .or(verdicts.first())
                 .map(|v| Evidence::Probes(v.test.clone()))
-                .expect("a service with probes has a verdict");
+            else {
+                continue;
+            };
             self.confirm_by_fusion(i, now, &evidence, events);
             let held = self.held_open(index);
             self.end_when_untroubled(index, now, held, evidence, events);
@@ -864,11 +868,17 @@ mod tests {
     use seismo_core::signal::PostComplaint;
     use seismo_core::time::DAY_MS;
 
+    /// Auth Cloud declares a probe that never runs: a silent probe must not matter.
     const CATALOG: &str = r#"
 [[service]]
 slug = "auth-cloud"
 name = "Auth Cloud"
 problems = ["login", "billing"]
+
+[[service.probe]]
+name = "https"
+kind = "http"
+url = "https://auth.cloud.test/"
 
 [[service]]
 slug = "shop"
