@@ -1,6 +1,6 @@
 //! `seismo serve --demo`: the 22 January 2026 story (scenarios/mail-outage.toml),
 //! replayed in accelerated time. Three weeks of history are stored before the server
-//! starts; the server's clock then starts five minutes before people begin to post
+//! starts; the server's clock then starts half an hour before people begin to post
 //! about Outlook (16:00 UTC), runs [`MURMUR_SPEED`] times faster than the wall clock
 //! through the two hours of murmur (in which the posts make the outage possible), and
 //! [`SPEED`] times faster from ten minutes before the reports surge; the rest of the
@@ -109,7 +109,8 @@ pub fn prepare(data: &Path, catalog: &Catalog) -> anyhow::Result<Demo> {
         .map(|o| o.posts_lead_minutes)
         .max()
         .unwrap_or(0);
-    let start = (murmur_until + (5 - lead) * MINUTE_MS).min(murmur_until);
+    // Half an hour of calm first, so that a page opened at once shows all well.
+    let start = (murmur_until + (10 - lead - 30) * MINUTE_MS).min(murmur_until);
     let mail = scenario
         .outage
         .iter()
