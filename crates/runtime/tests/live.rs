@@ -418,6 +418,12 @@ async fn posted_complaints_open_a_possible_outage_that_a_restart_finds_again() {
         ),
         "{log:#?}"
     );
+    let slack = catalog().by_slug("slack").unwrap();
+    let (last_hour, expected) = live.engine.lock().unwrap().posts_last_hour(slack);
+    // 41 counted this last 20 minutes, and the four of the ordinary 40 before.
+    assert_eq!(last_hour, 45);
+    let expected = expected.expect("eight days of posts");
+    assert!((5.0..7.0).contains(&expected), "six an hour: {expected}");
     let shown = live.posts.of_service("slack");
     assert_eq!(shown.len(), seismo_runtime::RECENT_COMPLAINTS);
     assert!(

@@ -202,10 +202,9 @@ fn the_demo_shows_the_outage_unfold_as_detect_finds_it() {
     );
     // Within minutes of the mail server's first refusal, the scenario's onset (the
     // incident itself began earlier, with the posts).
-    let scenario: toml::Value = toml::from_str(
-        &std::fs::read_to_string(support::scenario_path("mail-outage")).unwrap(),
-    )
-    .unwrap();
+    let scenario: toml::Value =
+        toml::from_str(&std::fs::read_to_string(support::scenario_path("mail-outage")).unwrap())
+            .unwrap();
     let onset = scenario["outage"][0]["onset"].as_str().unwrap();
     let onset = seismo_core::time::parse_rfc3339(onset).unwrap() / 60_000;
     let probe_minute = minutes(probes, "at");

@@ -3133,3 +3133,40 @@ async fn a_stranger_cannot_flood_posts_or_name_authors() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_service_page_shows_recent_complaints_escaped_with_authors_abbreviated() {
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    let importer = s.token("firehose", Role::Importer, None);
+    let hostile = r#"{"text":"Slack is down <script>alert(1)</script> & <b>nothing</b> loads","author":"@mallory@evil.example"}"#;
+    let (status, _) = s
+        .send_json(call("POST", "/api/v1/posts", Some(&importer), hostile))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let long = format!(r#"{{"text":"slack not working {}"}}"#, "x".repeat(400));
+    s.send_json(call("POST", "/api/v1/posts", None, &long))
+        .await;
+    let joke = r#"{"text":"my cat loves Slack notifications"}"#;
+    s.send_json(call("POST", "/api/v1/posts", None, joke)).await;
+
+    let page = s.page("/services/slack").await;
+    assert!(page.contains("<h2>What people post</h2>"), "{page}");
+    assert!(!page.contains("<script>alert"), "the text is escaped");
+    assert!(
+        page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{page}"
+    );
+    assert!(page.contains("@ma…@evil.example"), "the author abbreviated");
+    assert!(!page.contains("mallory"), "never the whole name");
+    assert!(
+        page.contains(&format!("{}…", "x".repeat(262))),
+        "a long post is cut"
+    );
+    assert!(!page.contains("cat loves"), "only complaints are shown");
+    assert!(page.contains("data-posts-last-hour="), "{page}");
+    // A service nobody posted about has no such panel.
+    assert!(!s.page("/services/zoom").await.contains("What people post"));
+}

@@ -153,10 +153,73 @@ struct ServicePage<'a> {
     problems: Vec<(String, f64)>,
     probes: Vec<ProbeRow>,
     vendor: Vec<VendorRow>,
+    posts: PostsPanel,
     /// The next maintenance windows of the service: title, start, end (RFC 3339).
     upcoming: Vec<(String, String, String)>,
     /// Readers may subscribe to email.
     subscriptions: bool,
+}
+
+/// What people post about the service: complaints in the last hour against normal, and
+/// the newest ones.
+struct PostsPanel {
+    last_hour: u64,
+    /// What the posts' baseline expects in that hour; none while it learns.
+    expected: Option<f64>,
+    recent: Vec<PostRow>,
+}
+
+struct PostRow {
+    id: i64,
+    /// At most [`POST_SHOWN_CHARS`] of it.
+    text: String,
+    /// Abbreviated.
+    author: Option<String>,
+    at: String,
+}
+
+/// Complaints the service page shows, newest first.
+const POSTS_SHOWN: usize = 8;
+/// A longer post is cut here on the page (the API has all of it).
+const POST_SHOWN_CHARS: usize = 280;
+
+fn posts_panel(state: &AppState, service: &Service) -> PostsPanel {
+    let id = state
+        .live
+        .catalog
+        .by_slug(&service.slug)
+        .expect("a page's service is in the catalog");
+    let (last_hour, expected) = state
+        .live
+        .engine
+        .lock()
+        .expect("engine lock")
+        .posts_last_hour(id);
+    let recent = state
+        .live
+        .posts
+        .of_service(&service.slug)
+        .into_iter()
+        .take(POSTS_SHOWN)
+        .map(|stored| {
+            let text = &stored.post.text;
+            let text = match text.char_indices().nth(POST_SHOWN_CHARS) {
+                Some((cut, _)) => format!("{}…", &text[..cut]),
+                None => text.clone(),
+            };
+            PostRow {
+                id: stored.id,
+                text,
+                author: stored.post.author_shown,
+                at: format_rfc3339(stored.post.at),
+            }
+        })
+        .collect();
+    PostsPanel {
+        last_hour,
+        expected,
+        recent,
+    }
 }
 
 /// One official feed, as the vendor panel shows it.
@@ -394,6 +457,7 @@ pub async fn service(State(state): State<Arc<AppState>>, Path(slug): Path<String
         problems,
         probes: probe_rows(&state, service, now).await,
         vendor: vendor_rows(&state, service),
+        posts: posts_panel(&state, service),
         upcoming: state
             .maintenances()
             .iter()
