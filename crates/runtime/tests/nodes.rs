@@ -56,6 +56,14 @@ fn start_node(
     )
 }
 
+/// Two nodes of `schema`'s database that campaign to lead, started at [`NOW`].
+fn two_nodes(schema: &PostgresSchema, catalog: &Arc<Catalog>) -> [Arc<Live>; 2] {
+    [(); 2].map(|()| {
+        let leadership = Leadership::campaign(&schema.url(), Duration::from_secs(1)).unwrap();
+        start_node(schema, catalog, leadership)
+    })
+}
+
 /// A clock at [`NOW`] that the test moves, and a runtime to tick on.
 fn fake_clock_and_runtime() -> (Arc<AtomicI64>, Clock, tokio::runtime::Runtime) {
     let time = Arc::new(AtomicI64::new(NOW));
@@ -185,11 +193,7 @@ fn nodes_hear_each_other_and_only_the_leader_stores_until_another_takes_over() {
 fn every_node_hears_the_probe_runs_and_vendor_posts_that_any_node_stores() {
     let schema = PostgresSchema::new();
     let catalog = Arc::new(Catalog::parse("test", PROBED).unwrap());
-    let node = || {
-        let leadership = Leadership::campaign(&schema.url(), Duration::from_secs(1)).unwrap();
-        start_node(&schema, &catalog, leadership)
-    };
-    let (first, second) = (node(), node());
+    let [first, second] = two_nodes(&schema, &catalog);
     let (time, clock, runtime) = fake_clock_and_runtime();
     let mut tickers =
         [&first, &second].map(|live| Ticker::new(live.clone(), clock.clone(), Arc::new(Quiet)));
@@ -257,11 +261,7 @@ fn every_node_hears_the_posts_any_node_takes_and_an_author_counts_once() {
     let catalog = Arc::new(Catalog::demo());
     store_history(&mut *schema.open());
     store_post_history(&mut *schema.open());
-    let node = || {
-        let leadership = Leadership::campaign(&schema.url(), Duration::from_secs(1)).unwrap();
-        start_node(&schema, &catalog, leadership)
-    };
-    let (first, second) = (node(), node());
+    let [first, second] = two_nodes(&schema, &catalog);
     let (time, clock, runtime) = fake_clock_and_runtime();
     let mut tickers =
         [&first, &second].map(|live| Ticker::new(live.clone(), clock.clone(), Arc::new(Quiet)));

@@ -182,7 +182,10 @@ fn the_vendor_acknowledges_after_seismo_and_aws_stays_green(server: &Server) {
     assert_eq!(mail["acknowledged_at"], "2026-01-22T18:37:00Z");
     // Possible from the posts at 16:22: two hours and a quarter before the vendor.
     let lead = mail["lead_seconds"].as_i64().unwrap();
-    assert!((134 * 60..=136 * 60).contains(&lead), "lead {lead} s: {mail}");
+    assert!(
+        (134 * 60..=136 * 60).contains(&lead),
+        "lead {lead} s: {mail}"
+    );
     assert_eq!(mail["official"][0]["id"], "MO1221364");
     assert_eq!(
         mail["says_operational"], false,
