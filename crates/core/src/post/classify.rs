@@ -120,6 +120,11 @@ const COMPLAINTS: &[(&str, &[&str])] = &[
             "500s",
             "502s",
             "503s",
+            "something went wrong",
+            "keeps asking",
+            "flaky",
+            "bad day",
+            "no bars",
         ],
     ),
     (
@@ -137,6 +142,9 @@ const COMPLAINTS: &[(&str, &[&str])] = &[
             "fallando",
             "sin servicio",
             "no anda",
+            "no llega",
+            "no llegan",
+            "no cargan",
         ],
     ),
     (
@@ -179,6 +187,67 @@ const COMPLAINTS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
+
+/// A general pattern of trouble in English: one of these negations, then within three
+/// words a verb of using a service ("won't even load", "can't push", "couldn't refresh",
+/// "refuses to open"), so that the ways of saying it need not be listed one by one.
+const NEGATIONS: &[&str] = &[
+    "cant",
+    "cannot",
+    "wont",
+    "isnt",
+    "arent",
+    "doesnt",
+    "dont",
+    "couldnt",
+    "unable to",
+    "refuses to",
+    "fails to",
+    "not",
+];
+
+/// The verbs of using a service of that pattern. Their `-ing` forms may also follow a
+/// bare "not" ("not syncing"); the others need a stronger negation, since "I'm not
+/// posting today" is no complaint. Verbs that mean too much else ("get", "see", "work")
+/// are not here.
+const USE_VERBS: &[(&str, &[&str])] = &[
+    ("load", &["loading"]),
+    ("open", &["opening"]),
+    ("connect", &["connecting"]),
+    ("send", &["sending"]),
+    ("receive", &["receiving"]),
+    ("sync", &["syncing"]),
+    ("save", &["saving"]),
+    ("play", &["playing"]),
+    ("stream", &["streaming"]),
+    ("refresh", &["refreshing"]),
+    ("update", &["updating"]),
+    ("deliver", &["delivering"]),
+    ("log in", &["logging in"]),
+    ("sign in", &["signing in"]),
+    ("login", &[]),
+    ("push", &["pushing"]),
+    ("pull", &["pulling"]),
+    ("upload", &["uploading"]),
+    ("join", &[]),
+    ("start", &["starting"]),
+    ("launch", &["launching"]),
+    ("respond", &["responding"]),
+    ("answer", &["answering"]),
+    ("process", &["processing"]),
+    ("resolve", &["resolving"]),
+    ("reach", &[]),
+    ("access", &[]),
+    ("come through", &["coming through"]),
+    ("go through", &[]),
+];
+
+/// Most words between a negation and its verb.
+const PATTERN_GAP: usize = 3;
+
+/// Words that, right after a negation, make it eagerness, not trouble ("can't wait to
+/// stream the finale", "can't stop playing").
+const EAGER: &[&str] = &["wait", "stop"];
 
 /// Phrases that say a service works again: not a complaint, whatever else is said.
 const RECOVERED: &[&str] = &[
@@ -322,6 +391,11 @@ enum Phrase {
     News(&'static str),
     /// A word of problem `problem` (index into [`Classifier::problem_words`]).
     ProblemWord(u32),
+    /// A negation of the general pattern, and how many words it has.
+    Negation(&'static str, usize),
+    /// A verb of the general pattern; `after_not`: an `-ing` form, which a bare "not"
+    /// may negate.
+    UseVerb(&'static str, bool),
 }
 
 /// How one post was classified, and why.
@@ -382,6 +456,18 @@ impl Classifier {
                 phrases.push(Phrase::Complaint { language, phrase });
             }
         }
+        for &negation in NEGATIONS {
+            patterns.push(format!(" {negation} "));
+            phrases.push(Phrase::Negation(negation, negation.split(' ').count()));
+        }
+        for &(verb, forms) in USE_VERBS {
+            patterns.push(format!(" {verb} "));
+            phrases.push(Phrase::UseVerb(verb, false));
+            for &form in forms {
+                patterns.push(format!(" {form} "));
+                phrases.push(Phrase::UseVerb(form, true));
+            }
+        }
         for &phrase in RECOVERED {
             patterns.push(format!(" {phrase} "));
             phrases.push(Phrase::Recovered(phrase));
@@ -438,6 +524,9 @@ impl Classifier {
         let mut overruled: Option<&'static str> = None;
         let mut name_candidates: Vec<(usize, u32)> = Vec::new();
         let mut problem_hits: Vec<(usize, u32)> = Vec::new();
+        // (first word after it, the negation) and (word, verb, an -ing form).
+        let mut negations: Vec<(usize, &'static str)> = Vec::new();
+        let mut verbs: Vec<(usize, &'static str, bool)> = Vec::new();
         for found in self.automaton.find_overlapping_iter(haystack.as_str()) {
             let word = words.index_at(found.start() + 1);
             match self.phrases[found.pattern().as_usize()] {
@@ -451,6 +540,30 @@ impl Classifier {
                     overruled.get_or_insert(phrase);
                 }
                 Phrase::ProblemWord(index) => problem_hits.push((word, index)),
+                Phrase::Negation(negation, words) => negations.push((word + words, negation)),
+                Phrase::UseVerb(verb, ing) => verbs.push((word, verb, ing)),
+            }
+        }
+        // No phrase of trouble: perhaps the general pattern, a negation then a verb of
+        // use, told as `cant … load`.
+        let mut pattern: Option<String> = None;
+        if complaint.is_none() {
+            let eager = |word: usize| words.word(word).is_some_and(|w| EAGER.contains(&w));
+            let found = negations
+                .iter()
+                .filter(|&&(after, _)| !eager(after))
+                .find_map(|&(after, negation)| {
+                    let gap = if negation == "not" { 1 } else { PATTERN_GAP };
+                    verbs
+                        .iter()
+                        .find(|&&(word, _, ing)| {
+                            (after..=after + gap).contains(&word) && (ing || negation != "not")
+                        })
+                        .map(|&(_, verb, _)| (after - 1, negation, verb))
+                });
+            if let Some((word, negation, verb)) = found {
+                complaint = Some((word, "", "en"));
+                pattern = Some(format!("{negation} … {verb}"));
             }
         }
         for &(word, name) in &name_candidates {
@@ -474,7 +587,12 @@ impl Classifier {
                 false
             }
             (Some((_, phrase, language)), None) => {
-                rules.push(format!("complaint: phrase {phrase:?} ({language})"));
+                match &pattern {
+                    Some(pattern) => {
+                        rules.push(format!("complaint: pattern {pattern:?} ({language})"))
+                    }
+                    None => rules.push(format!("complaint: phrase {phrase:?} ({language})")),
+                }
                 true
             }
             (None, _) => {
@@ -560,6 +678,15 @@ impl Words {
         words
     }
 
+    /// Word number `word`, folded.
+    fn word(&self, word: usize) -> Option<&str> {
+        let start = *self.starts.get(word)?;
+        let end = self.folded[start..]
+            .find(' ')
+            .map_or(self.folded.len(), |e| start + e);
+        Some(&self.folded[start..end])
+    }
+
     /// The word that starts at byte `at` of the folded text.
     fn index_at(&self, at: usize) -> usize {
         self.starts.partition_point(|&start| start < at)
@@ -628,6 +755,26 @@ mod tests {
         assert!(classify("Netflix ne marche plus chez moi").1);
         assert!(classify("Discord geht nicht").1);
         assert!(classify("o Instagram caiu de novo").1);
+    }
+
+    #[test]
+    fn a_negated_verb_of_use_is_a_complaint_without_listing_every_phrase() {
+        let catalog = Catalog::demo();
+        let classifier = Classifier::new(&catalog);
+        let found = classifier.classify("GitHub won't even load for me");
+        assert!(found.complaint);
+        assert_eq!(found.rules[1], "complaint: pattern \"wont … load\" (en)");
+        assert!(classify("Dropbox? no, Outlook is not syncing").1);
+        assert!(classify("couldn't refresh my Instagram feed").1);
+        assert!(
+            !classify("I'm not posting on Instagram today").1,
+            "a bare not needs an -ing verb of trouble"
+        );
+        assert!(
+            !classify("can't wait to stream the finale on Netflix").1,
+            "too many words between"
+        );
+        assert!(!classify("Slack won't load? it was back up in a minute").1);
     }
 
     #[test]
