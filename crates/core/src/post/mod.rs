@@ -9,12 +9,14 @@
 //! authors costs nothing.
 
 mod classify;
+mod connector;
 
 use std::borrow::Cow;
 
 use serde::Deserialize;
 
 pub use classify::{COMMON_WORD_NAMES, Classification, Classifier};
+pub use connector::{ConnectorBoard, ConnectorStatus, Link};
 
 use crate::gazetteer::Place;
 use crate::report::{ErrorCode, Received, ReportError, ReportInput, ReportRules};
@@ -202,9 +204,17 @@ fn language(tag: &str) -> Result<String, ReportError> {
 
 /// An author's name as pages show it: its first two characters and "…", then the
 /// server when the name has one after an `@` (`@jane@mastodon.social` →
-/// `@ja…@mastodon.social`, `jane.bsky.social` → `ja…`). Enough to tell posts apart,
+/// `@ja…@mastodon.social`, `jane.bsky.social` → `ja…`, a DID keeps its method:
+/// `did:plc:z7…`). Enough to tell posts apart,
 /// too little to find the person.
 pub fn abbreviate(name: &str) -> String {
+    // A Bluesky author is a DID (`did:plc:…`): its method stays, to say what it is.
+    if let Some(id) = name.strip_prefix("did:")
+        && let Some((method, rest)) = id.split_once(':')
+    {
+        let head: String = rest.chars().take(2).collect();
+        return format!("did:{method}:{head}…");
+    }
     let (at, rest) = match name.strip_prefix('@') {
         Some(rest) => ("@", rest),
         None => ("", name),
@@ -318,5 +328,9 @@ mod tests {
         assert_eq!(abbreviate("jane.bsky.social"), "ja…");
         assert_eq!(abbreviate("@jo@fosstodon.org"), "@jo…@fosstodon.org");
         assert_eq!(abbreviate("é"), "é…");
+        assert_eq!(
+            abbreviate("did:plc:z72i7hdynmk6r22z27h6tvur"),
+            "did:plc:z7…"
+        );
     }
 }
