@@ -104,6 +104,8 @@ pub struct Live {
     pub official: OfficialBoard,
     /// The newest complaints posted about each service.
     pub posts: PostBoard,
+    /// The status line of each reader of a post stream.
+    pub connectors: Arc<seismo_core::post::ConnectorBoard>,
     /// Classifies posts for the catalog.
     pub classifier: Classifier,
     /// One report, or post, counts per person, service and window this long.
@@ -282,6 +284,7 @@ impl Live {
             agents: Agents::default(),
             official,
             posts,
+            connectors: Arc::default(),
             classifier,
             counting_window,
             leadership,

@@ -93,6 +93,9 @@ pub struct Config {
     pub engine: EngineConfig,
     #[schema(inline)]
     pub probes: Probes,
+    /// Public streams of posts read by this server (README, "Posts").
+    #[schema(inline)]
+    pub posts: Posts,
     /// How incidents become notifications (README, "Get alerted").
     #[schema(inline)]
     pub notify: seismo_notify::Grouping,
@@ -150,6 +153,7 @@ impl Probes {
                 .map_err(anyhow::Error::msg)?,
             deliverer: seismo_notify::Deliverer::new(&tls).map_err(anyhow::Error::msg)?,
             prober: seismo_probe::Prober::new(roots, None).map_err(anyhow::Error::msg)?,
+            tls: tls.verified(),
         })
     }
 }
@@ -159,6 +163,33 @@ pub struct Clients {
     pub prober: seismo_probe::Prober,
     pub reader: seismo_feed::Reader,
     pub deliverer: seismo_notify::Deliverer,
+    /// For the post streams.
+    pub tls: std::sync::Arc<rustls::ClientConfig>,
+}
+
+/// Public streams of posts (README, "Posts"); none by default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Posts {
+    /// Mastodon streams, each a `[[posts.mastodon]]` table: `name`, `url` (a streaming
+    /// URL, such as `https://mastodon.social/api/v1/streaming/hashtag?tag=outage`) and
+    /// `token_env`, the environment variable holding a token for servers that want one.
+    pub mastodon: Vec<PostStream>,
+    /// Bluesky's Jetstream, each a `[[posts.bluesky]]` table: `name` and `url`
+    /// (`wss://jetstream2.us-east.bsky.network/subscribe`).
+    pub bluesky: Vec<PostStream>,
+}
+
+/// One stream of posts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostStream {
+    /// Its name on the admin page's status line.
+    pub name: String,
+    pub url: String,
+    /// The environment variable holding its bearer token (Mastodon), if it needs one.
+    #[serde(default)]
+    pub token_env: Option<String>,
 }
 
 /// What the report intake accepts, and how often (README, "Trust").
@@ -230,6 +261,7 @@ impl Default for Config {
             limits: Limits::default(),
             engine: EngineConfig::default(),
             probes: Probes::default(),
+            posts: Posts::default(),
             notify: seismo_notify::Grouping::default(),
             channel: Vec::new(),
             silence: Vec::new(),

@@ -7,6 +7,7 @@ mod detect;
 mod feeds;
 mod import;
 mod ndjson;
+mod posts;
 mod probes;
 mod serve;
 mod setup;

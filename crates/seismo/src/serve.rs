@@ -175,6 +175,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
         crate::feeds::start(&intake.live, clients.reader, clock.clone(), &stopping);
+        crate::posts::start(
+            &intake.live,
+            &settings.posts,
+            clients.tls.clone(),
+            intake.client_salt,
+            clock.clone(),
+            &stopping,
+        )?;
         // Always: channels and maintenance may be made through the API at any time.
         {
             let notifier = seismo_notify::Notifier::new(

@@ -13,6 +13,19 @@ use seismo_core::post::{ConnectorBoard, Link};
 
 use crate::{Backoff, Clock, Heard, Keep, Read, Settings, StatusLine};
 
+/// The HTTP client of the Mastodon connectors, trusting `tls`'s roots.
+pub fn client(tls: Arc<rustls::ClientConfig>) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured((*tls).clone())
+        .user_agent(concat!(
+            "seismo/",
+            env!("CARGO_PKG_VERSION"),
+            " (post stream reader)"
+        ))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 /// Reads `settings.url` forever, handing its posts to `keep`.
 pub async fn run(
     settings: Settings,

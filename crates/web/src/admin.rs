@@ -335,6 +335,8 @@ struct Dashboard<'a> {
     tokens: Vec<tokens::TokenInfo>,
     /// A token just made: its name and secret, shown this once.
     made: Option<(String, String)>,
+    /// The status line of each reader of a post stream, with since when (RFC 3339).
+    connectors: Vec<(seismo_core::post::ConnectorStatus, String)>,
 }
 
 async fn dashboard(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -410,6 +412,16 @@ async fn render_dashboard(
         channels,
         tokens,
         made,
+        connectors: state
+            .live
+            .connectors
+            .all()
+            .into_iter()
+            .map(|c| {
+                let since = format_rfc3339(c.since);
+                (c, since)
+            })
+            .collect(),
     };
     // It may show a token's secret: never kept by a cache.
     (

@@ -3170,3 +3170,64 @@ async fn the_service_page_shows_recent_complaints_escaped_with_authors_abbreviat
     // A service nobody posted about has no such panel.
     assert!(!s.page("/services/zoom").await.contains("What people post"));
 }
+
+#[tokio::test]
+async fn the_admin_page_shows_each_post_stream_s_status_line() {
+    use seismo_core::access::{User, hash_password};
+    use seismo_core::post::{ConnectorStatus, Link};
+
+    let s = server(WebConfig {
+        rates: unlimited(),
+        ..WebConfig::default()
+    });
+    SqliteStore::open(s.dir.path())
+        .unwrap()
+        .add_user(&User {
+            name: "ada".into(),
+            role: Role::Admin,
+            password_hash: hash_password("ada-password-1").unwrap(),
+            created_at: 0,
+            revoked_at: None,
+        })
+        .unwrap();
+    s.state.live.connectors.set(ConnectorStatus {
+        name: "jetstream".into(),
+        kind: "bluesky",
+        link: Link::Waiting,
+        since: parse_rfc3339(NOW).unwrap(),
+        messages: 1_200,
+        kept: 31,
+        malformed: 2,
+        drops: 3,
+        last_error: Some("<b>HTTP 503</b>".into()),
+        resume: Some("cursor 1769097799000000".into()),
+    });
+    let signed = sign_in(&s, "ada", "ada-password-1").await;
+    let cookie = signed.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let request = Request::get("/admin")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    let (status, page) = s.send(from(PEER, request)).await;
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(r#"<li data-connector="jetstream" data-link="waiting"><strong>jetstream</strong> (bluesky): waiting since <time datetime="2026-01-22T18:30:00Z">"#),
+        "{page}"
+    );
+    assert!(page.contains(
+        "1200 messages, 31 posts kept, 2 malformed, 3 drops; resumes at cursor 1769097799000000"
+    ));
+    assert!(
+        page.contains("last error: &#60;b&#62;HTTP 503"),
+        "escaped: {page}"
+    );
+    // Nobody signed in sees none of it.
+    assert!(!s.page("/admin").await.contains("jetstream"));
+}
