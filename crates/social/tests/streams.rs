@@ -261,6 +261,9 @@ async fn a_silent_or_refusing_server_is_left_and_tried_again_with_back_off() {
     );
 }
 
+/// The collections and cursor each connection asked for.
+type Subscriptions = Arc<Mutex<Vec<(String, Option<i64>)>>>;
+
 #[derive(serde::Deserialize)]
 struct Subscription {
     #[serde(rename = "wantedCollections")]
@@ -271,8 +274,8 @@ struct Subscription {
 #[tokio::test(flavor = "multi_thread")]
 async fn jetstream_posts_are_read_and_a_dropped_connection_resumes_from_its_cursor() {
     provider();
-    let cursors: Arc<Mutex<Vec<(String, Option<i64>)>>> = Arc::default();
-    let handler = |State(cursors): State<Arc<Mutex<Vec<(String, Option<i64>)>>>>,
+    let cursors: Subscriptions = Arc::default();
+    let handler = |State(cursors): State<Subscriptions>,
                    Query(query): Query<Subscription>,
                    upgrade: WebSocketUpgrade| async move {
         let first = {
