@@ -10,6 +10,10 @@
 //! depends_on = []
 //! regions = ["US"]
 //! ```
+//!
+//! An internet provider or mobile carrier is marked `kind = "access"`: when it fails in
+//! some places, people there report whatever they were using, and the engine links
+//! those local surges to it.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -28,6 +32,22 @@ pub const OTHER_PROBLEM: &str = "other";
 
 /// The catalog seismo starts with when no `--catalog` is given.
 pub const DEMO_CATALOG: &str = include_str!("../data/demo-catalog.toml");
+
+/// What a service is to the people who report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    /// Not said: the engine takes it for an access provider when its normal reports
+    /// come from one region (see `seismo_detect`'s access rule).
+    #[default]
+    #[serde(skip_deserializing)]
+    Unsaid,
+    /// Something people use over their internet connection.
+    Service,
+    /// An internet provider or mobile carrier: when it fails, its customers cannot
+    /// reach anything else either.
+    Access,
+}
 
 /// Index of a service in its [`Catalog`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +69,8 @@ pub struct Service {
     pub problems: Vec<String>,
     /// Services this one needs to work, by id.
     pub depends_on: Vec<ServiceId>,
+    /// An access provider (ISP, carrier), a service, or not said.
+    pub kind: ServiceKind,
     /// Where the service is mostly used (country or `CC-REGION` codes); a hint only.
     pub regions: Vec<String>,
     /// Free words that group services for people ("mail", "critical"): silences and
@@ -119,6 +141,8 @@ struct ServiceEntry {
     problems: Vec<Spanned<String>>,
     #[serde(default)]
     depends_on: Vec<Spanned<String>>,
+    #[serde(default)]
+    kind: ServiceKind,
     #[serde(default, alias = "region")]
     regions: Vec<String>,
     #[serde(default)]
@@ -307,6 +331,7 @@ impl Catalog {
                 aliases: entry.aliases.iter().map(|a| a.get_ref().clone()).collect(),
                 problems,
                 depends_on,
+                kind: entry.kind,
                 regions: entry.regions.clone(),
                 labels: entry.labels.clone(),
                 probes,
@@ -526,6 +551,29 @@ problems = ["email", "login"]
         );
         assert_eq!((e.line, e.field.as_str()), (8, "service[1].aliases"));
         assert!(e.message.contains("already a name of service \"a\""), "{e}");
+    }
+
+    #[test]
+    fn the_demo_marks_its_internet_providers_and_carriers_as_access() {
+        let catalog = Catalog::demo();
+        let kind = |slug: &str| catalog.service(catalog.by_slug(slug).unwrap()).kind;
+        for slug in ["comcast-xfinity", "att", "verizon", "t-mobile", "spectrum"] {
+            assert_eq!(kind(slug), ServiceKind::Access, "{slug}");
+        }
+        assert_eq!(kind("netflix"), ServiceKind::Unsaid);
+    }
+
+    #[test]
+    fn kind_is_access_service_or_unsaid_and_nothing_else() {
+        let catalog = Catalog::parse(
+            "t.toml",
+            "[[service]]\nslug = \"a\"\nname = \"A\"\nkind = \"service\"\n",
+        )
+        .unwrap();
+        assert_eq!(catalog.services()[0].kind, ServiceKind::Service);
+        let e = parse_err("[[service]]\nslug = \"a\"\nname = \"A\"\nkind = \"isp\"\n");
+        assert_eq!(e.line, 4, "{e}");
+        assert!(e.message.contains("unknown variant `isp`"), "{e}");
     }
 
     #[test]

@@ -271,9 +271,17 @@ impl Gazetteer {
     pub fn nearest_city(&self, lat: f64, lon: f64) -> Option<CityId> {
         let point = unit_vector(lat, lon);
         let nearest = self.tree.nearest_neighbor(point)?;
-        let chord = distance(nearest.geom(), &point);
-        let km = 2.0 * (chord / 2.0).min(1.0).asin() * EARTH_RADIUS_KM;
+        let km = chord_km(distance(nearest.geom(), &point));
         (km <= NEAREST_CITY_MAX_KM).then_some(nearest.data)
+    }
+
+    /// Kilometres between two cities, along the Earth's surface.
+    pub fn km_between(&self, a: CityId, b: CityId) -> f64 {
+        let (a, b) = (self.city(a), self.city(b));
+        chord_km(distance(
+            &unit_vector(a.lat, a.lon),
+            &unit_vector(b.lat, b.lon),
+        ))
     }
 
     /// The place of a city: the city with its region and country.
@@ -309,6 +317,11 @@ impl Gazetteer {
 fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
     let (lat, lon) = (lat.to_radians(), lon.to_radians());
     [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+}
+
+/// The great-circle distance, km, of a chord between two unit vectors.
+fn chord_km(chord: f64) -> f64 {
+    2.0 * (chord / 2.0).min(1.0).asin() * EARTH_RADIUS_KM
 }
 
 fn distance(a: &[f64; 3], b: &[f64; 3]) -> f64 {
@@ -380,6 +393,21 @@ mod tests {
                 .city,
             None
         );
+    }
+
+    #[test]
+    fn denver_and_boulder_are_one_metro_apart_and_denver_and_dallas_are_not() {
+        let find = |name: &str| {
+            g().resolve_named(Some(name), Some("US"), None)
+                .city
+                .unwrap()
+        };
+        let (denver, boulder, dallas) = (find("Denver"), find("Boulder"), find("Dallas"));
+        let near = g().km_between(denver, boulder);
+        assert!((35.0..45.0).contains(&near), "{near}");
+        let far = g().km_between(denver, dallas);
+        assert!((1000.0..1100.0).contains(&far), "{far}");
+        assert_eq!(g().km_between(denver, denver), 0.0);
     }
 
     #[test]

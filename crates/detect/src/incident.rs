@@ -269,6 +269,9 @@ pub enum Change {
     LinkedUpstream {
         upstream: IncidentId,
         inferred: bool,
+        /// The upstream is an access provider down in the places of these reports.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        provider: bool,
     },
     /// Evidence joined the incident without changing its state (a probe started or
     /// stopped failing, the vendor posted).
@@ -352,6 +355,9 @@ pub struct Upstream {
     pub service: ServiceId,
     /// True when found from onset, footprint and problems rather than `depends_on`.
     pub inferred: bool,
+    /// True when the upstream is an access provider down in the same places: the
+    /// reports come from its customers, who cannot reach anything.
+    pub provider: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -84,6 +84,9 @@ pub struct UpstreamRecord {
     /// The upstream service's slug.
     pub service: String,
     pub inferred: bool,
+    /// The upstream is an access provider down in the same places.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provider: bool,
 }
 
 impl IncidentRecord {
@@ -111,6 +114,7 @@ impl IncidentRecord {
                 incident: u.incident.0,
                 service: catalog.service(u.service).slug.clone(),
                 inferred: u.inferred,
+                provider: u.provider,
             }),
             log: incident.log.clone(),
             sources: incident.sources,
@@ -224,6 +228,7 @@ mod tests {
                 incident: 7,
                 service: "azure".into(),
                 inferred: true,
+                provider: true,
             }),
             log: vec![LogEntry {
                 at: 1_769_105_820_000,
@@ -262,6 +267,7 @@ mod tests {
         assert_eq!(view.regions[0].code, "US-CA");
         assert_eq!(view.detected_at, "2026-01-22T18:17:00Z");
         assert_eq!(view.upstream.as_ref().unwrap().service, "azure");
+        assert!(view.upstream.as_ref().unwrap().provider);
         assert_eq!(view.log[0].event, "opened");
         assert_eq!(
             view.lead_seconds,

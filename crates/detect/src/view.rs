@@ -128,6 +128,14 @@ pub struct UpstreamView {
     pub service_name: String,
     pub incident: u64,
     pub inferred: bool,
+    /// True when the upstream is an access provider (an internet provider or carrier)
+    /// down in the same places: the reports come from its customers.
+    #[serde(default)]
+    pub provider: bool,
+    /// Why, in a sentence: "Reports about Netflix in Denver and Boulder probably come
+    /// from the Comcast Xfinity outage there."
+    #[serde(default)]
+    pub words: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -146,6 +154,10 @@ pub struct LogView {
     pub upstream: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inferred: Option<bool>,
+    /// For `upstream`: true when the upstream is an access provider down in the same
+    /// places.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<bool>,
     /// For `says_operational`: raised (true) or cleared (false).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raised: Option<bool>,
@@ -263,6 +275,8 @@ impl IncidentView {
                 service_name: name_of(&u.service),
                 incident: u.incident,
                 inferred: u.inferred,
+                provider: u.provider,
+                words: String::new(),
             }),
             log: record.log.iter().map(LogView::new).collect(),
             reporting_blocks: None,
@@ -300,6 +314,12 @@ impl IncidentView {
             false_alarm: updates.iter().any(|u| u.state == Progress::FalseAlarm),
             updates,
         };
+        if let Some(words) = crate::words::upstream_words(&view) {
+            view.upstream
+                .as_mut()
+                .expect("words come from an upstream")
+                .words = words;
+        }
         view.reporting_blocks = view
             .log
             .iter()
@@ -326,6 +346,7 @@ impl LogView {
             evidence: None,
             upstream: None,
             inferred: None,
+            provider: None,
             raised: None,
             // Unrounded: a vendor's word moves a sure 0.999 to 0.99999.
             confidence: entry.confidence,
@@ -346,10 +367,15 @@ impl LogView {
                 view.state = Some(State::Suspected);
                 view.evidence = Some(evidence.clone());
             }
-            Change::LinkedUpstream { upstream, inferred } => {
+            Change::LinkedUpstream {
+                upstream,
+                inferred,
+                provider,
+            } => {
                 view.event = "upstream".into();
                 view.upstream = Some(upstream.0);
                 view.inferred = Some(*inferred);
+                view.provider = provider.then_some(true);
             }
             Change::Observed { evidence } => {
                 view.event = "observed".into();

@@ -188,15 +188,12 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         }
         ("observed", _, _) => with_numbers(format!("A probe of {name} fails")),
         ("upstream", _, _) => {
-            let via = if entry.inferred == Some(true) {
-                "seems to follow (same onset, places and problems)"
-            } else {
-                "depends on"
-            };
-            match &incident.upstream {
-                Some(u) => format!("{name} {via} {}, which has an outage.", u.service_name),
-                None => format!("{name} {via} a service with an outage."),
-            }
+            let upstream = incident
+                .upstream
+                .as_ref()
+                .map_or("a service", |u| u.service_name.as_str());
+            let inferred = entry.inferred == Some(true);
+            cause_words(incident, upstream, inferred, entry.provider == Some(true))
         }
         (_, Some(State::Confirmed), _) => with_numbers(format!("Outage of {name} confirmed")),
         (_, Some(State::Recovering), _) => with_numbers(format!("Reports for {name} are falling")),
@@ -211,6 +208,59 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
         }
         (_, Some(State::Resolved), _) => format!("Reports for {name} are back to normal."),
         (_, _, _) => with_numbers(format!("Reports for {name} changed")),
+    }
+}
+
+/// Why incident is taken to follow its upstream, in a sentence: "Reports about Netflix
+/// in Denver and Boulder probably come from the Comcast Xfinity outage there."
+pub fn upstream_words(incident: &IncidentView) -> Option<String> {
+    let up = incident.upstream.as_ref()?;
+    Some(cause_words(
+        incident,
+        &up.service_name,
+        up.inferred,
+        up.provider,
+    ))
+}
+
+/// Cities named in a sentence before the rest are counted.
+const CITIES_NAMED: usize = 4;
+
+fn cause_words(incident: &IncidentView, upstream: &str, inferred: bool, provider: bool) -> String {
+    let name = &incident.service_name;
+    if !provider {
+        return if inferred {
+            format!(
+                "{name} seems to follow {upstream}, which has an outage: same onset, places and problems."
+            )
+        } else {
+            format!("{name} depends on {upstream}, which has an outage.")
+        };
+    }
+    let mut cities: Vec<String> = incident
+        .cities
+        .iter()
+        .take(CITIES_NAMED)
+        .map(|c| c.city.clone())
+        .collect();
+    let more = incident.cities.len().saturating_sub(CITIES_NAMED);
+    if more > 0 {
+        cities.push(format!(
+            "{more} more {}",
+            if more == 1 { "city" } else { "cities" }
+        ));
+    }
+    match cities.split_last() {
+        None => {
+            format!("Reports about {name} probably come from the {upstream} outage where they are.")
+        }
+        Some((last, [])) => format!(
+            "Reports about {name} in {last} probably come from the {upstream} outage there."
+        ),
+        Some((last, rest)) => format!(
+            "Reports about {name} in {} and {last} probably come from the {upstream} outage there.",
+            rest.join(", ")
+        ),
     }
 }
 
@@ -343,6 +393,70 @@ mod tests {
     }
 
     #[test]
+    fn a_provider_upstream_names_the_places_of_the_reports() {
+        let mut netflix = m365_incident();
+        netflix.service_name = "Netflix".into();
+        netflix.upstream = Some(
+            serde_json::from_value(serde_json::json!({
+                "service": "comcast-xfinity", "service_name": "Comcast Xfinity",
+                "incident": 9, "inferred": true, "provider": true
+            }))
+            .unwrap(),
+        );
+        let city = |name: &str| -> crate::view::CityView {
+            serde_json::from_value(serde_json::json!({
+                "city": name, "country": "US", "region": "Colorado", "lat": 0.0, "lon": 0.0,
+                "observed": 10, "expected": 1.0, "p_value": 0.0
+            }))
+            .unwrap()
+        };
+        assert_eq!(
+            upstream_words(&netflix).unwrap(),
+            "Reports about Netflix probably come from the Comcast Xfinity outage where they are."
+        );
+        netflix.cities = vec![city("Denver")];
+        assert_eq!(
+            upstream_words(&netflix).unwrap(),
+            "Reports about Netflix in Denver probably come from the Comcast Xfinity outage there."
+        );
+        netflix.cities.push(city("Boulder"));
+        let words = upstream_words(&netflix).unwrap();
+        assert_eq!(
+            words,
+            "Reports about Netflix in Denver and Boulder probably come from the Comcast \
+             Xfinity outage there."
+        );
+        for name in ["Aurora", "Lakewood", "Longmont"] {
+            netflix.cities.push(city(name));
+        }
+        assert_eq!(
+            upstream_words(&netflix).unwrap(),
+            "Reports about Netflix in Denver, Boulder, Aurora, Lakewood and 1 more city \
+             probably come from the Comcast Xfinity outage there."
+        );
+        // The timeline's entry says the same.
+        let mut linked: LogView = serde_json::from_value(serde_json::json!({
+            "at": "2026-01-22T18:20:00Z", "event": "upstream", "upstream": 9,
+            "inferred": true, "provider": true
+        }))
+        .unwrap();
+        netflix.cities.truncate(2);
+        assert_eq!(sentence(&netflix, &linked), words);
+        linked.provider = None;
+        assert_eq!(
+            sentence(&netflix, &linked),
+            "Netflix seems to follow Comcast Xfinity, which has an outage: same onset, places \
+             and problems."
+        );
+        netflix.upstream.as_mut().unwrap().provider = false;
+        netflix.upstream.as_mut().unwrap().inferred = false;
+        assert_eq!(
+            upstream_words(&netflix).unwrap(),
+            "Netflix depends on Comcast Xfinity, which has an outage."
+        );
+    }
+
+    #[test]
     fn problem_keys_read_as_words() {
         assert_eq!(problem_label("admin-portal"), "Admin portal");
         assert_eq!(problem_label("dns"), "DNS");
@@ -383,6 +497,7 @@ mod tests {
             evidence: Some(evidence),
             upstream: None,
             inferred: None,
+            provider: None,
             raised,
             confidence: None,
         }
@@ -462,6 +577,7 @@ mod tests {
                 evidence: Some(Evidence::Slowdown(test)),
                 upstream: None,
                 inferred: None,
+                provider: None,
                 raised: None,
                 confidence: None,
             }

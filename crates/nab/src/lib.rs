@@ -2,8 +2,10 @@
 //! detector over every data file, writes results in NAB's layout
 //! (`OUT/seismo/<category>/seismo_<file>.csv`, columns `timestamp,value,anomaly_score,label`)
 //! so NAB's own scorer can read them, and with `--score` scores them with seismo's
-//! implementation of NAB's scoring (`score.rs`).
+//! implementation of NAB's scoring (`score.rs`). `--detector reports` runs the report
+//! engine instead, over the files of counts (`realTweets`), into `OUT/seismo-reports/`.
 
+mod reports;
 mod score;
 
 use std::collections::HashMap;
@@ -32,7 +34,22 @@ pub struct Options {
     /// looks ahead, so by default the detector learns the range as the values come.
     #[arg(long)]
     pub known_range: bool,
+    /// Which detector: the numeric one over every file, or the report engine (the one
+    /// that opens incidents on the site) over the files of counts, `realTweets`.
+    #[arg(long, value_enum, default_value_t = Detector::Numeric)]
+    pub detector: Detector,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Detector {
+    /// The streaming numeric detector (`seismo_detect::numeric`).
+    Numeric,
+    /// The report engine, each count a number of reports.
+    Reports,
+}
+
+/// The category whose values are counts of events, as reports are.
+const COUNTS: &str = "realTweets";
 
 fn timestamp(text: &str) -> anyhow::Result<i64> {
     let t = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f")
@@ -49,6 +66,10 @@ pub fn run(args: &Options) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read {}", labels_path.display()))?,
     )
     .with_context(|| format!("{}: not NAB windows", labels_path.display()))?;
+    let results = match args.detector {
+        Detector::Numeric => "seismo",
+        Detector::Reports => "seismo-reports",
+    };
     let mut files = Vec::new();
     let mut names: Vec<&String> = labels.keys().collect();
     names.sort();
@@ -56,17 +77,20 @@ pub fn run(args: &Options) -> anyhow::Result<()> {
         let (category, file_name) = name
             .split_once('/')
             .with_context(|| format!("label key {name:?}"))?;
+        if args.detector == Detector::Reports && category != COUNTS {
+            continue;
+        }
         let path = args.data.join("data").join(name);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let file = detect_file(&path, &text, category, &labels[name], args.known_range)?;
-        write_results(&args.out, category, file_name, &text, &file)?;
+        let file = detect_file(&path, &text, category, &labels[name], args)?;
+        write_results(&args.out, results, category, file_name, &text, &file)?;
         files.push(file);
     }
     eprintln!(
         "{} files -> {}",
         files.len(),
-        args.out.join("seismo").display()
+        args.out.join(results).display()
     );
     if args.score {
         print_scores(&args.data, &files)?;
@@ -81,7 +105,7 @@ fn detect_file(
     text: &str,
     category: &str,
     windows: &[(String, String)],
-    known_range: bool,
+    args: &Options,
 ) -> anyhow::Result<File> {
     let (mut timestamps, mut values) = (Vec::new(), Vec::new());
     for (n, line) in text.lines().enumerate().skip(1) {
@@ -96,24 +120,10 @@ fn detect_file(
         timestamps.push(at);
         values.push(value);
     }
-    let mut detector = if known_range {
-        let (low, high) = values
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
-                (l.min(v), h.max(v))
-            });
-        NumericDetector::with_range(low, high)
-    } else {
-        NumericDetector::new()
+    let scores = match args.detector {
+        Detector::Numeric => numeric_scores(&timestamps, &values, args.known_range),
+        Detector::Reports => reports::scores(&timestamps, &values),
     };
-    // Values per day, from the first interval: the daily watch starts after a day,
-    // by which time the second timestamp has long been seen.
-    if let [first, second, ..] = timestamps[..]
-        && second > first
-    {
-        detector = detector.with_daily_period((86_400 / (second - first)) as usize);
-    }
-    let scores = values.iter().map(|&v| detector.observe(v)).collect();
     let windows = windows
         .iter()
         .map(|(s, e)| Ok((timestamp(s)?, timestamp(e)?)))
@@ -126,14 +136,39 @@ fn detect_file(
     })
 }
 
+/// The numeric detector's score of each value, in order.
+fn numeric_scores(timestamps: &[i64], values: &[f64], known_range: bool) -> Vec<f64> {
+    let mut detector = if known_range {
+        let (low, high) = values
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                (l.min(v), h.max(v))
+            });
+        NumericDetector::with_range(low, high)
+    } else {
+        NumericDetector::new()
+    };
+    // Values per day, from the first interval: the daily watch starts after a day,
+    // by which time the second timestamp has long been seen.
+    if let [first, second, ..] = *timestamps
+        && second > first
+    {
+        detector = detector.with_daily_period((86_400 / (second - first)) as usize);
+    }
+    values.iter().map(|&v| detector.observe(v)).collect()
+}
+
+/// Writes `file`'s scores as NAB's results of detector `name` (`seismo` or
+/// `seismo-reports`): `OUT/name/category/name_file`.
 fn write_results(
     out: &Path,
+    name: &str,
     category: &str,
     file_name: &str,
     text: &str,
     file: &File,
 ) -> anyhow::Result<()> {
-    let dir = out.join("seismo").join(category);
+    let dir = out.join(name).join(category);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut csv = String::from("timestamp,value,anomaly_score,label\n");
     for ((line, &t), &score) in text.lines().skip(1).zip(&file.timestamps).zip(&file.scores) {
@@ -141,7 +176,7 @@ fn write_results(
         let label = u8::from(file.windows.iter().any(|&(s, e)| (s..=e).contains(&t)));
         let _ = writeln!(csv, "{stamp},{},{score},{label}", value.trim());
     }
-    let path = dir.join(format!("seismo_{file_name}"));
+    let path = dir.join(format!("{name}_{file_name}"));
     std::fs::write(&path, csv).with_context(|| format!("cannot write {}", path.display()))
 }
 

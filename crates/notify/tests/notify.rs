@@ -162,6 +162,7 @@ fn incident(
             incident,
             service: service.into(),
             inferred: false,
+            provider: false,
         }),
         log: Vec::new(),
         sources: Confidence::default(),

@@ -87,9 +87,13 @@ fn outages(scenario: &toml::Value) -> Vec<Outage> {
 
 /// Simulates and detects `name`, then checks every rule; returns the incidents.
 fn check(name: &str) -> Vec<Value> {
-    let path = scenario_path(name);
+    check_at(&scenario_path(name), name)
+}
+
+/// [`check`] of the scenario at `path`.
+fn check_at(path: &std::path::Path, name: &str) -> Vec<Value> {
     let scenario: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let incidents = simulate_and_detect(&path);
+    let incidents = simulate_and_detect(path);
 
     let time = |i: &Value, field: &str| parse_rfc3339(i[field].as_str().unwrap()).unwrap();
     for incident in &incidents {
@@ -290,6 +294,134 @@ fn single_city_isp_outage() {
     let incidents = check("isp-city-outage");
     assert_eq!(incidents[0]["footprint"], "city");
     assert_eq!(incidents[0]["cities"][0]["city"], "Denver");
+}
+
+/// The incident of `slug` among `incidents`.
+fn of<'a>(incidents: &'a [Value], slug: &str) -> &'a Value {
+    incidents
+        .iter()
+        .find(|i| i["service"] == slug)
+        .unwrap_or_else(|| panic!("no incident of {slug}"))
+}
+
+#[test]
+fn a_provider_outage_in_one_metro_area_carries_the_services_blamed_there() {
+    // `check` also asserts that Discord, down elsewhere at the same time, is unlinked.
+    let incidents = check("provider-outage");
+    let comcast = of(&incidents, "comcast-xfinity");
+    assert_eq!(
+        comcast["footprint"], "region",
+        "Denver and Boulder are in Colorado"
+    );
+    for (slug, name) in [
+        ("netflix", "Netflix"),
+        ("youtube", "YouTube"),
+        ("steam", "Steam"),
+    ] {
+        let blamed = of(&incidents, slug);
+        let upstream = &blamed["upstream"];
+        assert_eq!(upstream["incident"], comcast["id"], "{slug}");
+        assert_eq!(upstream["inferred"], true, "{slug}");
+        assert_eq!(upstream["provider"], true, "{slug}");
+        let words = upstream["words"].as_str().unwrap();
+        assert!(
+            words.starts_with(&format!("Reports about {name} in "))
+                && words.ends_with(" probably come from the Comcast Xfinity outage there.")
+                && words.contains("Denver"),
+            "{words}"
+        );
+        let linked = blamed["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"] == "upstream")
+            .unwrap();
+        assert_eq!(linked["provider"], true, "{slug}");
+    }
+    assert!(of(&incidents, "discord")["upstream"].is_null());
+}
+
+/// The provider scenario's services and cities with other outages: each `[[outage]]`
+/// of `outages` instead of its own. Checked by [`check_at`] like a shipped scenario.
+fn provider_variant(outages: &str) -> Vec<Value> {
+    let shipped = std::fs::read_to_string(scenario_path("provider-outage")).unwrap();
+    let (services_and_cities, _) = shipped.split_once("\n# The provider fails").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("variant.toml");
+    std::fs::write(&path, format!("{services_and_cities}\n{outages}")).unwrap();
+    check_at(&path, "provider variant")
+}
+
+#[test]
+fn a_service_broken_nationwide_is_not_blamed_on_a_local_provider() {
+    // Netflix breaks everywhere three minutes after Comcast fails in Denver and
+    // Boulder: Denver's Netflix reports rise too, but so do everyone else's.
+    let incidents = provider_variant(
+        r#"
+[[outage]]
+service = "comcast-xfinity"
+onset = "2026-02-23T02:40:00Z"
+plateau_minutes = 150
+multiplier = 12
+cities = ["Denver", "Boulder"]
+problems = { internet = 5, wifi = 3 }
+
+[[outage]]
+service = "netflix"
+onset = "2026-02-23T02:43:00Z"
+plateau_minutes = 90
+multiplier = 12
+problems = { streaming = 5, app = 1 }
+"#,
+    );
+    assert!(of(&incidents, "netflix")["upstream"].is_null());
+}
+
+#[test]
+fn two_providers_down_in_different_cities_each_carry_their_own_services() {
+    // Comcast fails in Denver and Boulder, Spectrum in Dallas, minutes apart; Netflix
+    // is blamed in Colorado, YouTube in Dallas. `check_at` asserts each follower's
+    // upstream; here, that both links are the provider kind.
+    let incidents = provider_variant(
+        r#"
+[[outage]]
+service = "comcast-xfinity"
+onset = "2026-02-23T02:40:00Z"
+plateau_minutes = 150
+multiplier = 12
+cities = ["Denver", "Boulder"]
+problems = { internet = 5, wifi = 3 }
+
+[[outage.follower]]
+service = "netflix"
+delay_minutes = 2
+multiplier = 12
+problems = { streaming = 5 }
+
+[[outage]]
+service = "spectrum"
+onset = "2026-02-23T02:44:00Z"
+plateau_minutes = 150
+multiplier = 12
+cities = ["Dallas"]
+problems = { internet = 5 }
+
+[[outage.follower]]
+service = "youtube"
+delay_minutes = 2
+multiplier = 12
+problems = { video = 5 }
+"#,
+    );
+    for (blamed, provider) in [("netflix", "comcast-xfinity"), ("youtube", "spectrum")] {
+        let upstream = &of(&incidents, blamed)["upstream"];
+        assert_eq!(
+            upstream["incident"],
+            of(&incidents, provider)["id"],
+            "{blamed}"
+        );
+        assert_eq!(upstream["provider"], true, "{blamed}");
+    }
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Upstream attribution: which active incident is the likely cause of another — a
 //! service it depends on (the catalog's `depends_on`) whose incident began before it or
-//! soon after, or else one that started with it, hit the same places with the same
+//! soon after; or else an access provider down in the very places of its surge, which
+//! began with it (inferred: its customers report what they could not reach, whatever
+//! the problem); or else one that started with it, hit the same places with the same
 //! problems and is larger (inferred).
 
 use std::collections::HashMap;
@@ -11,8 +13,21 @@ use seismo_core::time::MINUTE_MS;
 use super::config::EngineConfig;
 use crate::incident::{AffectedPlace, Incident, IncidentId, ProblemShare};
 
+/// Why an incident is taken for another's cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The catalog says the service depends on it.
+    Dependency,
+    /// An access provider down where the service's reports come from.
+    Provider,
+    /// Same onset, places and problems.
+    Similar,
+}
+
 /// The best upstream of incident `b` among the `active` ones (positions in
-/// `incidents`), with whether it was inferred; `None` when none fits.
+/// `incidents`), with why; `None` when none fits. `local_provider(a, b)` says whether
+/// `a` is an access provider's incident confined to some places, and `b`'s surge is
+/// confined to the same.
 pub(crate) fn best_upstream(
     config: &EngineConfig,
     dependencies: &[Vec<ServiceId>],
@@ -20,10 +35,11 @@ pub(crate) fn best_upstream(
     active: &[usize],
     b: usize,
     chain_contains: impl Fn(usize, IncidentId) -> bool,
-) -> Option<(usize, bool)> {
+    local_provider: impl Fn(usize, usize) -> bool,
+) -> Option<(usize, Cause)> {
     let max_lag = config.upstream_max_lag_minutes * MINUTE_MS;
     let ib = &incidents[b];
-    let mut best: Option<(f64, usize, bool)> = None;
+    let mut best: Option<(f64, usize, Cause)> = None;
     for &a in active {
         let ia = &incidents[a];
         let configured = dependencies[ib.service.0 as usize].contains(&ia.service);
@@ -38,8 +54,10 @@ pub(crate) fn best_upstream(
         if a == b || !in_time || chain_contains(a, ib.id) {
             continue;
         }
-        let score = if configured {
-            2.0
+        let (score, cause) = if configured {
+            (2.0, Cause::Dependency)
+        } else if local_provider(a, b) {
+            (1.5, Cause::Provider)
         } else {
             if dependencies[ia.service.0 as usize].contains(&ib.service)
                 || ia.started_at > ib.started_at + 2 * MINUTE_MS
@@ -54,13 +72,13 @@ pub(crate) fn best_upstream(
             {
                 continue;
             }
-            overlap * problems
+            (overlap * problems, Cause::Similar)
         };
         if best.is_none_or(|(s, _, _)| score > s) {
-            best = Some((score, a, !configured));
+            best = Some((score, a, cause));
         }
     }
-    best.map(|(_, a, inferred)| (a, inferred))
+    best.map(|(_, a, cause)| (a, cause))
 }
 
 /// Shared places over all places of the two.

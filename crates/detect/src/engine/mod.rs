@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use seismo_core::catalog::{Catalog, ServiceId};
+use seismo_core::catalog::{Catalog, ServiceId, ServiceKind};
 use seismo_core::gazetteer::Gazetteer;
 use seismo_core::signal::Signal;
 use seismo_core::time::{HOUR_MS, MINUTE_MS, Millis, minute_floor};
@@ -782,34 +782,101 @@ impl Engine {
         if active.len() < 2 {
             return;
         }
+        let local_providers = self.local_providers(&active, now);
         for &b in &active {
             if self.incidents[b].upstream.is_some_and(|u| !u.inferred) {
                 continue;
             }
-            let Some((a, inferred)) = correlate::best_upstream(
+            let Some((a, cause)) = correlate::best_upstream(
                 &self.config,
                 &self.dependencies,
                 &self.incidents,
                 &active,
                 b,
                 |from, target| self.upstream_chain_contains(from, target),
+                |a, b| local_providers.contains(&(a, b)),
             ) else {
                 continue;
             };
             let upstream = Upstream {
                 incident: self.incidents[a].id,
                 service: self.incidents[a].service,
-                inferred,
+                inferred: cause != correlate::Cause::Dependency,
+                provider: cause == correlate::Cause::Provider,
             };
             let incident = &mut self.incidents[b];
             if incident.upstream != Some(upstream) {
                 incident.upstream = Some(upstream);
                 let linked = Change::LinkedUpstream {
                     upstream: upstream.incident,
-                    inferred,
+                    inferred: upstream.inferred,
+                    provider: upstream.provider,
                 };
                 push(events, incident, now, linked);
             }
+        }
+    }
+
+    /// Pairs `(a, b)` of active incidents where `a` is an access provider's, confined
+    /// to the metro areas of its affected cities (its reports elsewhere are normal),
+    /// and `b` is another service's whose reports rose there and nowhere else, which
+    /// began within `upstream_max_lag_minutes` of it.
+    fn local_providers(&mut self, active: &[usize], now: Millis) -> Vec<(usize, usize)> {
+        let now_minute = now / MINUTE_MS;
+        let since = |started_at: Millis| (started_at / MINUTE_MS).max(now_minute - RECENT_MINUTES);
+        let max_lag = self.config.upstream_max_lag_minutes * MINUTE_MS;
+        let mut pairs = Vec::new();
+        for &a in active {
+            let (service, started_at) = (self.incidents[a].service, self.incidents[a].started_at);
+            let area: Vec<_> = self.incidents[a].cities.iter().map(|c| c.place).collect();
+            if area.is_empty() || !self.is_access(service) {
+                continue;
+            }
+            let state = &mut self.services[service.0 as usize];
+            let own = places::split_scan(
+                state,
+                &self.config,
+                self.gazetteer,
+                since(started_at),
+                now_minute,
+                &area,
+            );
+            if own.beyond {
+                continue;
+            }
+            for &b in active {
+                let other = &self.incidents[b];
+                if b == a
+                    || (other.started_at - started_at).abs() > max_lag
+                    || self.is_access(other.service)
+                {
+                    continue;
+                }
+                let from = since(other.started_at);
+                let state = &mut self.services[other.service.0 as usize];
+                let split = places::split_scan(
+                    state,
+                    &self.config,
+                    self.gazetteer,
+                    from,
+                    now_minute,
+                    &area,
+                );
+                if split.inside && !split.beyond {
+                    pairs.push((a, b));
+                }
+            }
+        }
+        pairs
+    }
+
+    /// Whether service `id` is an access provider: marked so in the catalog, or, when
+    /// the catalog does not say, regional ([`places::regional`]).
+    fn is_access(&self, id: ServiceId) -> bool {
+        match self.catalog.service(id).kind {
+            ServiceKind::Access => true,
+            ServiceKind::Service => false,
+            ServiceKind::Unsaid => places::regional(&self.services[id.0 as usize], self.gazetteer),
         }
     }
 
@@ -962,7 +1029,8 @@ problems = ["login", "billing"]
             Some(Upstream {
                 incident: auth.id,
                 service: auth.service,
-                inferred: true
+                inferred: true,
+                provider: false,
             })
         );
         assert_eq!(
@@ -980,6 +1048,82 @@ problems = ["login", "billing"]
                 .iter()
                 .any(|e| matches!(e.change, Change::LinkedUpstream { inferred: true, .. }))
         );
+    }
+
+    /// Eight days of Mile High Net (an ISP the catalog describes with `kind`, which may
+    /// be empty) reported from three Colorado cities, and of Games from four cities of
+    /// four states; then the ISP fails in Denver (internet) and Games surges there two
+    /// minutes later (billing). Returns Games's incident's upstream.
+    fn regional_isp_outage(kind: &str) -> Option<Upstream> {
+        let catalog = format!(
+            "[[service]]\nslug = \"mile-high-net\"\nname = \"Mile High Net\"\n\
+             problems = [\"internet\"]\n{kind}\n\n[[service]]\nslug = \"games\"\n\
+             name = \"Games\"\nproblems = [\"login\", \"billing\"]\n"
+        );
+        let catalog = Arc::new(Catalog::parse("test", &catalog).unwrap());
+        let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
+        let colorado = [place("Denver"), place("Boulder"), place("Colorado Springs")];
+        let spread = [
+            place("Denver"),
+            place("Dallas"),
+            place("Seattle"),
+            place("Boston"),
+        ];
+        let start = 20_000 * DAY_MS;
+        let outage = start + 8 * DAY_MS;
+        let mut reporters = 0;
+        for minute in 0..(8 * 24 * 60 + 90) {
+            let at = start + minute * MINUTE_MS;
+            engine.advance_to(at);
+            let mut add = |service: u32, place: Place, problem: u16| {
+                reporters += 1;
+                engine.observe(&Signal::Report(Report {
+                    at,
+                    received: at,
+                    service: ServiceId(service),
+                    problem: ProblemId(problem),
+                    place,
+                    client: reporters,
+                    block: reporters,
+                }));
+            };
+            for k in 0..2 {
+                add(0, colorado[((minute + k) % 3) as usize], 0);
+                add(1, spread[((minute + k) % 4) as usize], (minute % 2) as u16);
+            }
+            if at >= outage {
+                for _ in 0..15 {
+                    add(0, colorado[0], 0);
+                }
+            }
+            if at >= outage + 2 * MINUTE_MS {
+                for _ in 0..6 {
+                    add(1, colorado[0], 1);
+                }
+            }
+        }
+        let games = engine.catalog().by_slug("games").unwrap();
+        let isp = engine.catalog().by_slug("mile-high-net").unwrap();
+        let incidents = engine.incidents();
+        let isp_incident = incidents.iter().find(|i| i.service == isp).unwrap();
+        let games_incident = incidents.iter().find(|i| i.service == games).unwrap();
+        assert_eq!(isp_incident.upstream, None);
+        games_incident
+            .upstream
+            .inspect(|u| assert_eq!(u.incident, isp_incident.id))
+    }
+
+    #[test]
+    fn a_service_reported_from_one_region_is_taken_for_its_access_provider() {
+        let upstream = regional_isp_outage("").expect("Games is linked to the regional ISP");
+        assert!(upstream.inferred && upstream.provider, "{upstream:?}");
+        let marked = regional_isp_outage("kind = \"access\"").unwrap();
+        assert!(marked.provider, "{marked:?}");
+    }
+
+    #[test]
+    fn a_service_said_not_to_be_a_provider_is_not_one_whatever_its_footprint() {
+        assert_eq!(regional_isp_outage("kind = \"service\""), None);
     }
 
     #[test]

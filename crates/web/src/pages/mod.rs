@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use seismo_core::catalog::Service;
 use seismo_core::report::ReportInput;
+use seismo_detect::view::IncidentView;
 
 use crate::intake::{self, Sender};
 use crate::status::{Level, ServiceStatus};
@@ -33,10 +34,19 @@ struct IndexPage<'a> {
     total: usize,
     /// Services matching the query, active incidents first.
     services: Vec<&'a ServiceStatus>,
-    /// Cards of the active incidents.
-    active: Vec<IncidentCard<'a>>,
+    /// Cards of the active incidents that follow no other active one, each with those
+    /// that follow it folded under it.
+    active: Vec<Folded<'a>>,
     /// Every affected city of the active incidents, on the world map.
     world_map: String,
+}
+
+/// An active incident on the home page, with the active incidents it probably caused
+/// (directly or through others): a provider's outage with the services its customers
+/// blame, a vendor's with its dependants.
+struct Folded<'a> {
+    card: IncidentCard<'a>,
+    under: Vec<IncidentCard<'a>>,
 }
 
 #[derive(Template)]
@@ -68,13 +78,28 @@ pub async fn index(
         .into_iter()
         .filter(|s| s.matches(&query.q))
         .collect();
-    let active: Vec<IncidentCard> = snapshot
+    let active: Vec<&IncidentView> = snapshot
         .incidents
         .iter()
         .filter(|i| i.state.is_active())
-        .map(|i| IncidentCard::new(&snapshot, i))
         .collect();
-    let dots: Vec<map::Dot> = active.iter().flat_map(|c| c.dots()).collect();
+    let root = |view| chain_root(&active, view);
+    let dots: Vec<map::Dot> = active
+        .iter()
+        .flat_map(|&i| IncidentCard::new(&snapshot, i).dots())
+        .collect();
+    let active: Vec<Folded> = active
+        .iter()
+        .filter(|&&i| root(i) == i.id)
+        .map(|&top| Folded {
+            card: IncidentCard::new(&snapshot, top),
+            under: active
+                .iter()
+                .filter(|&&i| i.id != top.id && root(i) == top.id)
+                .map(|&i| IncidentCard::new(&snapshot, i))
+                .collect(),
+        })
+        .collect();
     let world_map = map::world(&dots, "Cities with more reports than normal, all services");
     let page = IndexPage {
         worst: snapshot.worst(),
@@ -85,6 +110,18 @@ pub async fn index(
         world_map,
     };
     Html(page.render().expect("index renders"))
+}
+
+/// The id of the incident at the top of `view`'s chain of upstreams among `active`.
+fn chain_root<'a>(active: &[&'a IncidentView], mut view: &'a IncidentView) -> u64 {
+    for _ in 0..active.len() {
+        let up = view.upstream.as_ref().map(|u| u.incident);
+        match active.iter().find(|a| Some(a.id) == up) {
+            Some(next) => view = next,
+            None => break,
+        }
+    }
+    view.id
 }
 
 #[derive(Template)]
