@@ -6,19 +6,102 @@ use std::fmt::Write as _;
 
 use support::seismo;
 
+/// NAB's windows and its three profiles' costs, into the benchmark at `nab`.
+fn write_labels_and_profiles(nab: &std::path::Path, windows: &serde_json::Value) {
+    std::fs::create_dir_all(nab.join("labels")).unwrap();
+    std::fs::create_dir_all(nab.join("config")).unwrap();
+    std::fs::write(
+        nab.join("labels/combined_windows.json"),
+        windows.to_string(),
+    )
+    .unwrap();
+    let costs = |fp: f64, fn_: f64| serde_json::json!({"CostMatrix": {"tpWeight": 1.0, "fnWeight": fn_, "fpWeight": fp, "tnWeight": 1.0}});
+    let profiles = serde_json::json!({"standard": costs(0.11, 1.0), "reward_low_FP_rate": costs(0.22, 1.0), "reward_low_FN_rate": costs(0.11, 2.0)});
+    std::fs::write(nab.join("config/profiles.json"), profiles.to_string()).unwrap();
+}
+
+/// `2015-01-01 00:00:00` plus `i` five-minute steps, as NAB writes times.
+fn stamp(i: i64) -> String {
+    let t = chrono::DateTime::from_timestamp(1_420_070_400 + i * 300, 0).unwrap();
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[test]
+fn the_report_engine_runs_over_the_counts_and_opens_an_incident_on_their_surge() {
+    let dir = tempfile::tempdir().unwrap();
+    let nab = dir.path().join("nab");
+    std::fs::create_dir_all(nab.join("data/realTweets")).unwrap();
+    std::fs::create_dir_all(nab.join("data/realTraffic")).unwrap();
+    // Three weeks of 30 tweets every five minutes by day and 10 by night; on day 18
+    // at 14:00, 300 for an hour.
+    const DAY: i64 = 288;
+    let surge = 18 * DAY + 14 * 12;
+    let mut counts = String::from("timestamp,value\n");
+    for i in 0..21 * DAY {
+        let by_day = (8 * 12..22 * 12).contains(&(i % DAY));
+        let value = if (surge..surge + 12).contains(&i) {
+            300
+        } else if by_day {
+            30 + (i * 37) % 5
+        } else {
+            10 + (i * 37) % 3
+        };
+        writeln!(counts, "{},{value}", stamp(i)).unwrap();
+    }
+    std::fs::write(nab.join("data/realTweets/counts.csv"), counts).unwrap();
+    // Not counts: not the report engine's to read, so never read (it does not exist).
+    let windows = serde_json::json!({
+        "realTweets/counts.csv": [[format!("{}.000000", stamp(surge - 6)), format!("{}.000000", stamp(surge + 30))]],
+        "realTraffic/speed.csv": [],
+    });
+    write_labels_and_profiles(&nab, &windows);
+    let out = dir.path().join("out");
+    let output = seismo()
+        .args(["nab", "--detector", "reports", "--score", "--data"])
+        .arg(&nab)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let csv =
+        std::fs::read_to_string(out.join("seismo-reports/realTweets/seismo-reports_counts.csv"))
+            .unwrap();
+    let alarms: Vec<(usize, f64)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap())
+        .enumerate()
+        .filter(|&(_, score)| score > 0.0)
+        .collect();
+    let surge = surge as usize;
+    assert!(
+        alarms
+            .iter()
+            .any(|&(i, s)| (surge..surge + 3).contains(&i) && s >= 0.5),
+        "opened within ten minutes of the surge: {alarms:?}"
+    );
+    assert!(
+        alarms
+            .iter()
+            .all(|&(i, _)| (surge..surge + 12).contains(&i)),
+        "no other alarm: {alarms:?}"
+    );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains("| realTweets |"), "{table}");
+}
+
 #[test]
 fn writes_results_in_nab_layout_and_scores_them() {
     let dir = tempfile::tempdir().unwrap();
     let nab = dir.path().join("nab");
     std::fs::create_dir_all(nab.join("data/synthetic")).unwrap();
-    std::fs::create_dir_all(nab.join("labels")).unwrap();
-    std::fs::create_dir_all(nab.join("config")).unwrap();
     // 1,000 five-minute values around 100, with a jump to 500 at row 700.
     let mut csv = String::from("timestamp,value\n");
-    let stamp = |i: i64| {
-        let t = chrono::DateTime::from_timestamp(1_420_070_400 + i * 300, 0).unwrap();
-        t.format("%Y-%m-%d %H:%M:%S").to_string()
-    };
     for i in 0..1000 {
         let value = if (700..720).contains(&i) {
             500
@@ -55,14 +138,7 @@ fn writes_results_in_nab_layout_and_scores_them() {
         "synthetic/noise.csv": [],
         "synthetic/peakless.csv": [[format!("{}.000000", stamp(6 * DAY + 8 * 12)), format!("{}.000000", stamp(6 * DAY + 20 * 12))]],
     });
-    std::fs::write(
-        nab.join("labels/combined_windows.json"),
-        windows.to_string(),
-    )
-    .unwrap();
-    let costs = |fp: f64, fn_: f64| serde_json::json!({"CostMatrix": {"tpWeight": 1.0, "fnWeight": fn_, "fpWeight": fp, "tnWeight": 1.0}});
-    let profiles = serde_json::json!({"standard": costs(0.11, 1.0), "reward_low_FP_rate": costs(0.22, 1.0), "reward_low_FN_rate": costs(0.11, 2.0)});
-    std::fs::write(nab.join("config/profiles.json"), profiles.to_string()).unwrap();
+    write_labels_and_profiles(&nab, &windows);
 
     // Runs `seismo nab` with `flag` into `out`; returns what it printed.
     let nab_run = |flag: &str, out: &std::path::Path| {

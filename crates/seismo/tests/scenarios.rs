@@ -92,7 +92,7 @@ fn check(name: &str) -> Vec<Value> {
 
 /// [`check`] of the scenario at `path`.
 fn check_at(path: &std::path::Path, name: &str) -> Vec<Value> {
-    let scenario: toml::Value = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let scenario: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let incidents = simulate_and_detect(path);
 
     let time = |i: &Value, field: &str| parse_rfc3339(i[field].as_str().unwrap()).unwrap();

@@ -294,6 +294,23 @@ fn home_page_puts_the_outage_first(server: &Server) {
     assert!(html.contains("Status of 28 services"));
     assert!(html.contains("Confirmed outage"));
     assert!(html.contains("role=\"search\""));
+    // Mimecast and GoDaddy are folded under Microsoft 365's incident, with why.
+    let folded = html
+        .split("<ul class=\"folded\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .unwrap_or_else(|| panic!("nothing folded: {html}"));
+    for name in ["Mimecast", "GoDaddy"] {
+        assert!(
+            folded.contains(&format!(
+                "{name} depends on Microsoft 365, which has an outage."
+            )),
+            "{folded}"
+        );
+    }
+    let active = html.split("<ul class=\"active\">").nth(1).unwrap();
+    let top_level = active.split("<ul class=\"folded\">").next().unwrap();
+    assert!(top_level.contains("Microsoft 365 outage") && !top_level.contains("Mimecast"));
     // The search works without scripts.
     let (_, _, found) = get_text(server, "/?q=micro");
     assert!(found.contains("/services/microsoft-365\"") && !found.contains("/services/aws\""));

@@ -24,7 +24,8 @@ pub struct EngineConfig {
     /// addresses, or a handful, adds a few reports, never a surge.
     pub per_block: u64,
     /// Size of the negative binomial: variance = mean + mean² / dispersion. Smaller
-    /// tolerates noisier traffic.
+    /// tolerates noisier traffic. A service whose own hours vary four times more than
+    /// this allows is tested with what they show instead.
     pub dispersion: f64,
     /// Hours of history a service needs before it can raise an incident.
     pub warmup_hours: i64,

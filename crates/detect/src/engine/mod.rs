@@ -1126,6 +1126,47 @@ problems = ["login", "billing"]
         assert_eq!(regional_isp_outage("kind = \"service\""), None);
     }
 
+    /// Ten days of Auth Cloud at `per_hour(hour)` reports an hour, spread evenly.
+    fn hours_of(per_hour: impl Fn(i64) -> i64) -> Engine {
+        let catalog = Arc::new(Catalog::parse("test", CATALOG).unwrap());
+        let mut engine = Engine::new(EngineConfig::default(), catalog, Gazetteer::embedded());
+        let start = 20_000 * DAY_MS;
+        let mut reporters = 0;
+        for hour in 0..240 {
+            let n = per_hour(hour);
+            for k in 0..n {
+                let at = start + hour * HOUR_MS + k * HOUR_MS / n;
+                engine.advance_to(at);
+                reporters += 1;
+                engine.observe(&Signal::Report(Report {
+                    at,
+                    received: at,
+                    service: ServiceId(0),
+                    problem: ProblemId(0),
+                    place: Place::default(),
+                    client: reporters,
+                    block: reporters,
+                }));
+            }
+        }
+        engine
+    }
+
+    #[test]
+    fn traffic_far_burstier_than_the_settings_allow_is_tested_by_its_own_variance() {
+        let configured = EngineConfig::default().dispersion;
+        let steady = hours_of(|_| 40);
+        assert_eq!(steady.services[0].surge_dispersion(), configured);
+        // Around 40 an hour, but any hour may hold a third or twice as many: the hourly
+        // relative variance is about 0.4, so a dispersion of about 2.5.
+        let bursty = hours_of(|hour| [40, 13, 80, 40, 25, 70, 40][(hour * 5 % 7) as usize]);
+        let learnt = bursty.services[0].surge_dispersion();
+        assert!((0.5..8.0).contains(&learnt), "{learnt}");
+        // Twice the variance the settings allow is within their measured balance.
+        let mild = hours_of(|hour| [40, 36, 46, 40, 34, 44, 40][(hour * 5 % 7) as usize]);
+        assert_eq!(mild.services[0].surge_dispersion(), configured);
+    }
+
     #[test]
     fn a_baseline_learns_for_a_week_from_its_first_report() {
         let catalog = Arc::new(Catalog::parse("test", CATALOG).unwrap());

@@ -21,6 +21,17 @@ pub(crate) const RECENT_MINUTES: i64 = 180;
 /// An hour is closed into the baseline this many hours after it ends, so an incident
 /// found late can still mask it.
 pub(crate) const CLOSE_DELAY_HOURS: i64 = 2;
+/// Hours with fewer expected reports say too little about the traffic's variance.
+const MIN_EXPECTED_FOR_VARIANCE: f64 = 5.0;
+/// Closed hours before the learnt variance is used…
+const VARIANCE_MIN_HOURS: u32 = 72;
+/// …and how many it remembers, about: two weeks.
+const VARIANCE_MEMORY_HOURS: u32 = 336;
+/// Traffic this many times more variable than the dispersion allows is of another
+/// nature than the one the settings were measured on (docs/DETECTION.md): its own
+/// variance is used. Within that, the settings' measured balance of false alarms and
+/// lag stands (the simulated scenarios vary up to twice as much as they allow).
+const BURSTY: f64 = 4.0;
 /// How far back the onset of a surge is searched.
 const ONSET_LOOKBACK_MINUTES: i64 = 120;
 
@@ -51,6 +62,9 @@ pub(crate) struct ServiceState {
     /// lowered by each false alarm an operator marks (the traffic is noisier than
     /// assumed).
     pub(crate) dispersion: f64,
+    /// The traffic's own excess variance, as learnt from closed hours: a running mean
+    /// of ((count − expected)² − expected) / expected², and the hours in it.
+    excess_variance: (f64, u32),
     /// An operator ended its last incident by hand: no new one opens from reports or
     /// probes until both are back to normal, so the surge they ended does not reopen it.
     pub(crate) dismissed: bool,
@@ -70,6 +84,7 @@ impl ServiceState {
             latest_minute: i64::MIN,
             expected: [(i64::MIN, None); 2],
             dispersion,
+            excess_variance: (0.0, 0),
             dismissed: false,
         }
     }
@@ -185,6 +200,23 @@ impl ServiceState {
             .map(|e| e.per_hour / 60.0)
     }
 
+    /// The dispersion its surge tests use: the engine's (or what false alarms taught),
+    /// unless its own hours have varied [`BURSTY`] times more than that allows — traffic
+    /// of another nature (tweets burst far more than reports do) — then what they show.
+    pub(crate) fn surge_dispersion(&self) -> f64 {
+        let (mean, hours) = self.excess_variance;
+        let learnt = if mean > 0.0 {
+            1.0 / mean
+        } else {
+            f64::INFINITY
+        };
+        if hours >= VARIANCE_MIN_HOURS && learnt * BURSTY < self.dispersion {
+            learnt
+        } else {
+            self.dispersion
+        }
+    }
+
     /// Moves what is old enough from the recent buffers into the normal shares, and
     /// closes `closing_hour` into the baseline.
     pub(crate) fn learn(&mut self, now_minute: i64, closing_hour: Option<i64>) {
@@ -203,6 +235,19 @@ impl ServiceState {
             let first = hour * 60;
             let count: u64 = (first..first + 60).map(|m| self.count(m)).sum();
             let masked = (first..first + 60).any(|m| self.masked(m * MINUTE_MS));
+            if !masked
+                && let Some(e) = self.expected_hour(hour)
+                && e.per_hour >= MIN_EXPECTED_FOR_VARIANCE
+            {
+                // What the hour's miss says beyond Poisson noise, less what the
+                // baseline's own error explains (the surge test adds that already).
+                let excess = ((count as f64 - e.per_hour).powi(2) - e.per_hour)
+                    / e.per_hour.powi(2)
+                    - 1.0 / e.basis.max(1.0);
+                let (mean, hours) = &mut self.excess_variance;
+                *hours = (*hours + 1).min(VARIANCE_MEMORY_HOURS);
+                *mean += (excess - *mean) / f64::from(*hours);
+            }
             self.history.close(hour, count as u32, masked);
             // Masks older than the history matter no more.
             let horizon = (hour - 6 * WEEK_HOURS) * HOUR_MS;

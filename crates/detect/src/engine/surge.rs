@@ -70,7 +70,7 @@ pub(crate) fn surge_test(
     }
     // The baseline's own error (relative variance 1/basis) widens the tails on top
     // of the traffic's dispersion: a young or thin baseline is trusted less.
-    let dispersion = 1.0 / (1.0 / s.dispersion + 1.0 / basis.max(1.0));
+    let dispersion = 1.0 / (1.0 / s.surge_dispersion() + 1.0 / basis.max(1.0));
     // A floor of one report a day keeps an idle service's expectation above zero.
     let expected = expected.max(window as f64 / (24.0 * 60.0));
     let learning = history < config.cold_start_hours;
