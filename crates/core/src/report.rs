@@ -60,6 +60,29 @@ pub struct Report {
     pub block: u64,
 }
 
+impl Report {
+    /// A report seen and received at `at` from a reporter known by a number alone, a
+    /// block of its own: how counts replayed as reports (NAB's tweets) and tests make
+    /// them.
+    pub fn from_reporter(
+        at: Millis,
+        service: ServiceId,
+        problem: ProblemId,
+        place: Place,
+        reporter: u64,
+    ) -> Report {
+        Report {
+            at,
+            received: at,
+            service,
+            problem,
+            place,
+            client: reporter,
+            block: reporter,
+        }
+    }
+}
+
 /// Why a report was refused. `field` names the offending field when there is one.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]

@@ -36,15 +36,13 @@ pub(crate) fn scores(timestamps: &[i64], counts: &[f64]) -> Vec<f64> {
         for k in 0..n {
             reporter += 1;
             let at = at + k * step / n;
-            engine.observe(&Signal::Report(Report {
+            engine.observe(&Signal::Report(Report::from_reporter(
                 at,
-                received: at,
-                service: ServiceId(0),
-                problem: ProblemId(0),
-                place: Place::default(),
-                client: reporter,
-                block: reporter,
-            }));
+                ServiceId(0),
+                ProblemId(0),
+                Place::default(),
+                reporter,
+            )));
         }
     }
     if let (Some(last), Some(&t)) = (scores.len().checked_sub(1), timestamps.last()) {

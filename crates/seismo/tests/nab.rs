@@ -20,6 +20,25 @@ fn write_labels_and_profiles(nab: &std::path::Path, windows: &serde_json::Value)
     std::fs::write(nab.join("config/profiles.json"), profiles.to_string()).unwrap();
 }
 
+/// `seismo nab ARGS --data NAB --out OUT`, which must succeed; what it printed.
+fn seismo_nab(args: &[&str], nab: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    let output = seismo()
+        .arg("nab")
+        .args(args)
+        .arg("--data")
+        .arg(nab)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 /// `2015-01-01 00:00:00` plus `i` five-minute steps, as NAB writes times.
 fn stamp(i: i64) -> String {
     let t = chrono::DateTime::from_timestamp(1_420_070_400 + i * 300, 0).unwrap();
@@ -56,18 +75,7 @@ fn the_report_engine_runs_over_the_counts_and_opens_an_incident_on_their_surge()
     });
     write_labels_and_profiles(&nab, &windows);
     let out = dir.path().join("out");
-    let output = seismo()
-        .args(["nab", "--detector", "reports", "--score", "--data"])
-        .arg(&nab)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = seismo_nab(&["--detector", "reports", "--score"], &nab, &out);
     let csv =
         std::fs::read_to_string(out.join("seismo-reports/realTweets/seismo-reports_counts.csv"))
             .unwrap();
@@ -140,22 +148,7 @@ fn writes_results_in_nab_layout_and_scores_them() {
     });
     write_labels_and_profiles(&nab, &windows);
 
-    // Runs `seismo nab` with `flag` into `out`; returns what it printed.
-    let nab_run = |flag: &str, out: &std::path::Path| {
-        let output = seismo()
-            .args(["nab", flag, "--data"])
-            .arg(&nab)
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
-    };
+    let nab_run = |flag: &str, out: &std::path::Path| seismo_nab(&[flag], &nab, out);
     let out = dir.path().join("out");
     let output = nab_run("--score", &out);
     let results = std::fs::read_to_string(out.join("seismo/synthetic/seismo_jump.csv")).unwrap();

@@ -352,12 +352,8 @@ fn provider_variant(outages: &str) -> Vec<Value> {
     check_at(&path, "provider variant")
 }
 
-#[test]
-fn a_service_broken_nationwide_is_not_blamed_on_a_local_provider() {
-    // Netflix breaks everywhere three minutes after Comcast fails in Denver and
-    // Boulder: Denver's Netflix reports rise too, but so do everyone else's.
-    let incidents = provider_variant(
-        r#"
+/// Comcast Xfinity down in Denver and Boulder, as an outage of a provider variant.
+const COMCAST_DOWN_IN_COLORADO: &str = r#"
 [[outage]]
 service = "comcast-xfinity"
 onset = "2026-02-23T02:40:00Z"
@@ -365,7 +361,16 @@ plateau_minutes = 150
 multiplier = 12
 cities = ["Denver", "Boulder"]
 problems = { internet = 5, wifi = 3 }
+"#;
 
+#[test]
+fn a_service_broken_nationwide_is_not_blamed_on_a_local_provider() {
+    // Netflix breaks everywhere three minutes after Comcast fails in Denver and
+    // Boulder: Denver's Netflix reports rise too, but so do everyone else's.
+    let incidents = provider_variant(
+        &[
+            COMCAST_DOWN_IN_COLORADO,
+            r#"
 [[outage]]
 service = "netflix"
 onset = "2026-02-23T02:43:00Z"
@@ -373,6 +378,8 @@ plateau_minutes = 90
 multiplier = 12
 problems = { streaming = 5, app = 1 }
 "#,
+        ]
+        .concat(),
     );
     assert!(of(&incidents, "netflix")["upstream"].is_null());
 }
@@ -383,15 +390,9 @@ fn two_providers_down_in_different_cities_each_carry_their_own_services() {
     // is blamed in Colorado, YouTube in Dallas. `check_at` asserts each follower's
     // upstream; here, that both links are the provider kind.
     let incidents = provider_variant(
-        r#"
-[[outage]]
-service = "comcast-xfinity"
-onset = "2026-02-23T02:40:00Z"
-plateau_minutes = 150
-multiplier = 12
-cities = ["Denver", "Boulder"]
-problems = { internet = 5, wifi = 3 }
-
+        &[
+            COMCAST_DOWN_IN_COLORADO,
+            r#"
 [[outage.follower]]
 service = "netflix"
 delay_minutes = 2
@@ -412,6 +413,8 @@ delay_minutes = 2
 multiplier = 12
 problems = { video = 5 }
 "#,
+        ]
+        .concat(),
     );
     for (blamed, provider) in [("netflix", "comcast-xfinity"), ("youtube", "spectrum")] {
         let upstream = &of(&incidents, blamed)["upstream"];

@@ -436,6 +436,21 @@ fn incident_and_history_pages(server: &Server) {
     let (status, _, html) = get_text(server, &format!("/incidents/{id}"));
     assert_eq!(status, 200);
     assert!(html.contains("Microsoft 365 outage (email)"));
+    // Mimecast's page says why it is down, in the words the API gives, and links to
+    // the cause.
+    let mimecast = &server.get("/api/v1/incidents?service=mimecast")["incidents"][0];
+    let words = mimecast["upstream"]["words"].as_str().unwrap();
+    assert_eq!(
+        words,
+        "Mimecast depends on Microsoft 365, which has an outage."
+    );
+    let (_, _, page) = get_text(server, &format!("/incidents/{}", mimecast["id"]));
+    assert!(
+        page.contains(&format!(
+            "<p class=\"link\">{words} <a href=\"/incidents/{id}\">See the Microsoft 365 outage.</a></p>"
+        )),
+        "{page}"
+    );
     let (_, _, history) = get_text(server, "/history?service=mimecast");
     assert!(history.contains("Mimecast outage") && !history.contains("Microsoft 365 outage"));
     assert!(

@@ -274,15 +274,13 @@ async fn a_flood_from_one_network_or_one_block_is_no_outage_three_hundred_networ
         let mut engine = s.engine.lock().unwrap();
         for minute in 0..8 * 24 * 60 {
             let at = now - 8 * DAY_MS - 30 * MINUTE_MS + minute * MINUTE_MS;
-            engine.replay(&Signal::Report(Report {
+            engine.replay(&Signal::Report(Report::from_reporter(
                 at,
-                received: at,
-                service: aws,
-                problem: ProblemId(0),
-                place: Default::default(),
-                client: minute as u64,
-                block: minute as u64,
-            }));
+                aws,
+                ProblemId(0),
+                Default::default(),
+                minute as u64,
+            )));
         }
     }
     // A flood from one address: 300 client ids and 300 user agents.
@@ -1946,15 +1944,13 @@ async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() 
             let at = start + minute * MINUTE_MS;
             for _ in 0..if minute >= 8 * 24 * 60 { 40 } else { 1 } {
                 reporter += 1;
-                engine.replay(&Signal::Report(Report {
+                engine.replay(&Signal::Report(Report::from_reporter(
                     at,
-                    received: at,
-                    service: slack,
-                    problem: ProblemId(0),
-                    place: Default::default(),
-                    client: reporter,
-                    block: reporter,
-                }));
+                    slack,
+                    ProblemId(0),
+                    Default::default(),
+                    reporter,
+                )));
             }
         }
         assert_eq!(engine.incidents().len(), 1);

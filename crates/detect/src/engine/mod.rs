@@ -984,15 +984,13 @@ problems = ["login", "billing"]
             for service in 0..3u32 {
                 let mut add = |place: Place, problem: u16| {
                     reporters += 1;
-                    let report = Report {
+                    let report = Report::from_reporter(
                         at,
-                        received: at,
-                        service: ServiceId(service),
-                        problem: ProblemId(problem),
+                        ServiceId(service),
+                        ProblemId(problem),
                         place,
-                        client: reporters,
-                        block: reporters,
-                    };
+                        reporters,
+                    );
                     engine.observe(&Signal::Report(report));
                 };
                 for k in 0..2 {
@@ -1077,15 +1075,13 @@ problems = ["login", "billing"]
             engine.advance_to(at);
             let mut add = |service: u32, place: Place, problem: u16| {
                 reporters += 1;
-                engine.observe(&Signal::Report(Report {
+                engine.observe(&Signal::Report(Report::from_reporter(
                     at,
-                    received: at,
-                    service: ServiceId(service),
-                    problem: ProblemId(problem),
+                    ServiceId(service),
+                    ProblemId(problem),
                     place,
-                    client: reporters,
-                    block: reporters,
-                }));
+                    reporters,
+                )));
             };
             for k in 0..2 {
                 add(0, colorado[((minute + k) % 3) as usize], 0);
@@ -1138,15 +1134,13 @@ problems = ["login", "billing"]
                 let at = start + hour * HOUR_MS + k * HOUR_MS / n;
                 engine.advance_to(at);
                 reporters += 1;
-                engine.observe(&Signal::Report(Report {
+                engine.observe(&Signal::Report(Report::from_reporter(
                     at,
-                    received: at,
-                    service: ServiceId(0),
-                    problem: ProblemId(0),
-                    place: Place::default(),
-                    client: reporters,
-                    block: reporters,
-                }));
+                    ServiceId(0),
+                    ProblemId(0),
+                    Place::default(),
+                    reporters,
+                )));
             }
         }
         engine
@@ -1176,15 +1170,13 @@ problems = ["login", "billing"]
         assert_eq!(engine.baseline(auth), Baseline::Learning { ready_at: None });
         let ready_at = start + (7 * 24 + 2) * HOUR_MS;
         let report = |at: Millis| {
-            Signal::Report(Report {
+            Signal::Report(Report::from_reporter(
                 at,
-                received: at,
-                service: auth,
-                problem: ProblemId(0),
-                place: Place::default(),
-                client: at as u64,
-                block: at as u64,
-            })
+                auth,
+                ProblemId(0),
+                Place::default(),
+                at as u64,
+            ))
         };
         let mut at = start;
         while at < ready_at {

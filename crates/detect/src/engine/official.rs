@@ -362,15 +362,13 @@ components = ["Storage"]
             };
             for _ in 0..reports {
                 reporter += 1;
-                engine.observe(&Signal::Report(Report {
-                    at: now + 1_000,
-                    received: now + 1_000,
-                    service: ServiceId(0),
-                    problem: ProblemId(0),
-                    place: Place::default(),
-                    client: reporter,
-                    block: reporter,
-                }));
+                engine.observe(&Signal::Report(Report::from_reporter(
+                    now + 1_000,
+                    ServiceId(0),
+                    ProblemId(0),
+                    Place::default(),
+                    reporter,
+                )));
             }
         }
         (engine, events)

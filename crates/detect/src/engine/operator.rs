@@ -298,15 +298,13 @@ problems = ["messages"]
             let n = 2 + if bumped { extra } else { 0 };
             for _ in 0..n {
                 reporter += 1;
-                engine.replay(&Signal::Report(Report {
+                engine.replay(&Signal::Report(Report::from_reporter(
                     at,
-                    received: at,
-                    service: ServiceId(0),
-                    problem: ProblemId(0),
-                    place: Place::default(),
-                    client: reporter,
-                    block: reporter,
-                }));
+                    ServiceId(0),
+                    ProblemId(0),
+                    Place::default(),
+                    reporter,
+                )));
             }
             operate(&mut engine, minute);
         }
