@@ -273,6 +273,10 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         provider: bool,
     },
+    /// A provider link no longer holds: the reports rose beyond the provider's area too.
+    UnlinkedUpstream {
+        upstream: IncidentId,
+    },
     /// Evidence joined the incident without changing its state (a probe started or
     /// stopped failing, the vendor posted).
     Observed {
@@ -294,7 +298,7 @@ impl Change {
             | Change::Reopened { evidence }
             | Change::Observed { evidence }
             | Change::SaysOperational { evidence, .. } => Some(evidence),
-            Change::LinkedUpstream { .. } => None,
+            Change::LinkedUpstream { .. } | Change::UnlinkedUpstream { .. } => None,
         }
     }
 }

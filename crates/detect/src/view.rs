@@ -141,8 +141,8 @@ pub struct UpstreamView {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LogView {
     pub at: String,
-    /// `opened`, `state`, `reopened`, `upstream`, `observed` (evidence joined) or
-    /// `says_operational`.
+    /// `opened`, `state`, `reopened`, `upstream`, `unlinked` (a provider link no longer
+    /// holds), `observed` (evidence joined) or `says_operational`.
     pub event: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<State>,
@@ -376,6 +376,10 @@ impl LogView {
                 view.upstream = Some(upstream.0);
                 view.inferred = Some(*inferred);
                 view.provider = provider.then_some(true);
+            }
+            Change::UnlinkedUpstream { upstream } => {
+                view.event = "unlinked".into();
+                view.upstream = Some(upstream.0);
             }
             Change::Observed { evidence } => {
                 view.event = "observed".into();

@@ -195,6 +195,10 @@ pub fn sentence(incident: &IncidentView, entry: &LogView) -> String {
             let inferred = entry.inferred == Some(true);
             cause_words(incident, upstream, inferred, entry.provider == Some(true))
         }
+        ("unlinked", _, _) => format!(
+            "Reports about {name} now rise beyond the places of the outage it seemed to \
+             come from: it looks like an outage of {name}'s own."
+        ),
         (_, Some(State::Confirmed), _) => with_numbers(format!("Outage of {name} confirmed")),
         (_, Some(State::Recovering), _) => with_numbers(format!("Reports for {name} are falling")),
         (_, Some(State::Resolved), _) if by_vendor => {
@@ -442,6 +446,13 @@ mod tests {
         .unwrap();
         netflix.cities.truncate(2);
         assert_eq!(sentence(&netflix, &linked), words);
+        let mut unlinked = linked.clone();
+        unlinked.event = "unlinked".into();
+        assert_eq!(
+            sentence(&netflix, &unlinked),
+            "Reports about Netflix now rise beyond the places of the outage it seemed to come \
+             from: it looks like an outage of Netflix's own."
+        );
         linked.provider = None;
         assert_eq!(
             sentence(&netflix, &linked),

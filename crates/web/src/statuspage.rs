@@ -117,7 +117,11 @@ fn incident(snapshot: &Snapshot, incident: &IncidentView, base: &str) -> Value {
         .iter()
         .enumerate()
         .rev()
-        .filter(|(_, e)| e.state.is_some() || e.event == "upstream" || operator(e).is_some())
+        .filter(|(_, e)| {
+            e.state.is_some()
+                || ["upstream", "unlinked"].contains(&e.event.as_str())
+                || operator(e).is_some()
+        })
         .map(|(n, e)| {
             let (status, body) = match operator(e) {
                 Some(word) => (progress_status(word.state), word.message),

@@ -782,8 +782,21 @@ impl Engine {
         if active.len() < 2 {
             return;
         }
-        let local_providers = self.local_providers(&active, now);
+        let providers = self.local_providers(&active, now);
         for &b in &active {
+            if let Some(u) = self.incidents[b].upstream
+                && u.provider
+                && providers
+                    .spread
+                    .contains(&(self.incident_index[&u.incident], b))
+            {
+                let incident = &mut self.incidents[b];
+                incident.upstream = None;
+                let unlinked = Change::UnlinkedUpstream {
+                    upstream: u.incident,
+                };
+                push(events, incident, now, unlinked);
+            }
             if self.incidents[b].upstream.is_some_and(|u| !u.inferred) {
                 continue;
             }
@@ -794,7 +807,7 @@ impl Engine {
                 &active,
                 b,
                 |from, target| self.upstream_chain_contains(from, target),
-                |a, b| local_providers.contains(&(a, b)),
+                |a, b| providers.confined.contains(&(a, b)),
             ) else {
                 continue;
             };
@@ -819,13 +832,14 @@ impl Engine {
 
     /// Pairs `(a, b)` of active incidents where `a` is an access provider's, confined
     /// to the metro areas of its affected cities (its reports elsewhere are normal),
-    /// and `b` is another service's whose reports rose there and nowhere else, which
-    /// began within `upstream_max_lag_minutes` of it.
-    fn local_providers(&mut self, active: &[usize], now: Millis) -> Vec<(usize, usize)> {
+    /// and `b` is another service's, not a provider's, which began within
+    /// `upstream_max_lag_minutes` of it: `confined` when `b`'s reports rose there and
+    /// nowhere else, `spread` when they clearly rose elsewhere too.
+    fn local_providers(&mut self, active: &[usize], now: Millis) -> ProviderPairs {
         let now_minute = now / MINUTE_MS;
         let since = |started_at: Millis| (started_at / MINUTE_MS).max(now_minute - RECENT_MINUTES);
         let max_lag = self.config.upstream_max_lag_minutes * MINUTE_MS;
-        let mut pairs = Vec::new();
+        let mut pairs = ProviderPairs::default();
         for &a in active {
             let (service, started_at) = (self.incidents[a].service, self.incidents[a].started_at);
             let area: Vec<_> = self.incidents[a].cities.iter().map(|c| c.place).collect();
@@ -841,7 +855,7 @@ impl Engine {
                 now_minute,
                 &area,
             );
-            if own.beyond {
+            if own.beyond_p < self.config.place_alpha {
                 continue;
             }
             for &b in active {
@@ -862,8 +876,10 @@ impl Engine {
                     now_minute,
                     &area,
                 );
-                if split.inside && !split.beyond {
-                    pairs.push((a, b));
+                if split.inside && split.beyond_p >= self.config.place_alpha {
+                    pairs.confined.push((a, b));
+                } else if split.beyond_p < self.config.place_alpha * SPREAD_MARGIN {
+                    pairs.spread.push((a, b));
                 }
             }
         }
@@ -891,6 +907,18 @@ impl Engine {
         }
         false
     }
+}
+
+/// A link to a provider is undone only when the reports beyond its area are this much
+/// more improbable than the link's own test allows: noise at the edge of the test must
+/// not link, unlink and link again.
+const SPREAD_MARGIN: f64 = 0.01;
+
+/// What [`Engine::local_providers`] finds.
+#[derive(Default)]
+struct ProviderPairs {
+    confined: Vec<(usize, usize)>,
+    spread: Vec<(usize, usize)>,
 }
 
 /// Records in `told` whether `probe` is in trouble; true when that is news.
@@ -1051,8 +1079,9 @@ problems = ["login", "billing"]
     /// Eight days of Mile High Net (an ISP the catalog describes with `kind`, which may
     /// be empty) reported from three Colorado cities, and of Games from four cities of
     /// four states; then the ISP fails in Denver (internet) and Games surges there two
-    /// minutes later (billing). Returns Games's incident's upstream.
-    fn regional_isp_outage(kind: &str) -> Option<Upstream> {
+    /// minutes later (billing) — and everywhere from `spreads_after` minutes after the
+    /// outage, if given. Returns Games's incident.
+    fn regional_isp_outage(kind: &str, spreads_after: Option<i64>) -> Incident {
         let catalog = format!(
             "[[service]]\nslug = \"mile-high-net\"\nname = \"Mile High Net\"\n\
              problems = [\"internet\"]\n{kind}\n\n[[service]]\nslug = \"games\"\n\
@@ -1097,6 +1126,13 @@ problems = ["login", "billing"]
                     add(1, colorado[0], 1);
                 }
             }
+            if spreads_after.is_some_and(|after| at >= outage + after * MINUTE_MS) {
+                for &city in &spread[1..] {
+                    for _ in 0..6 {
+                        add(1, city, 1);
+                    }
+                }
+            }
         }
         let games = engine.catalog().by_slug("games").unwrap();
         let isp = engine.catalog().by_slug("mile-high-net").unwrap();
@@ -1104,22 +1140,57 @@ problems = ["login", "billing"]
         let isp_incident = incidents.iter().find(|i| i.service == isp).unwrap();
         let games_incident = incidents.iter().find(|i| i.service == games).unwrap();
         assert_eq!(isp_incident.upstream, None);
-        games_incident
-            .upstream
-            .inspect(|u| assert_eq!(u.incident, isp_incident.id))
+        if let Some(u) = games_incident.upstream {
+            assert_eq!(u.incident, isp_incident.id);
+        }
+        games_incident.clone()
     }
 
     #[test]
     fn a_service_reported_from_one_region_is_taken_for_its_access_provider() {
-        let upstream = regional_isp_outage("").expect("Games is linked to the regional ISP");
+        let upstream = regional_isp_outage("", None)
+            .upstream
+            .expect("Games is linked to the regional ISP");
         assert!(upstream.inferred && upstream.provider, "{upstream:?}");
-        let marked = regional_isp_outage("kind = \"access\"").unwrap();
+        let marked = regional_isp_outage("kind = \"access\"", None)
+            .upstream
+            .unwrap();
         assert!(marked.provider, "{marked:?}");
     }
 
     #[test]
+    fn a_provider_link_is_undone_when_the_reports_spread_beyond_its_area() {
+        let games = regional_isp_outage("kind = \"access\"", Some(30));
+        assert_eq!(games.upstream, None, "{:#?}", games.log);
+        let changes: Vec<&Change> = games
+            .log
+            .iter()
+            .map(|e| &e.change)
+            .filter(|c| {
+                matches!(
+                    c,
+                    Change::LinkedUpstream { .. } | Change::UnlinkedUpstream { .. }
+                )
+            })
+            .collect();
+        assert!(
+            matches!(
+                changes[..],
+                [
+                    Change::LinkedUpstream { provider: true, .. },
+                    Change::UnlinkedUpstream { .. }
+                ]
+            ),
+            "linked once, then undone once: {changes:?}"
+        );
+    }
+
+    #[test]
     fn a_service_said_not_to_be_a_provider_is_not_one_whatever_its_footprint() {
-        assert_eq!(regional_isp_outage("kind = \"service\""), None);
+        assert_eq!(
+            regional_isp_outage("kind = \"service\"", None).upstream,
+            None
+        );
     }
 
     /// Ten days of Auth Cloud at `per_hour(hour)` reports an hour, spread evenly.

@@ -90,12 +90,13 @@ fn expected_placed(s: &mut ServiceState, from: i64, to: i64) -> f64 {
 }
 
 /// Whether the reports of `s` in minutes `from..to` rose inside an area and beyond it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Split {
     /// The reports from inside rose above their normal share, as an affected place's.
     pub inside: bool,
-    /// The reports from everywhere else rose above theirs at all.
-    pub beyond: bool,
+    /// How improbable the reports from everywhere else are under their normal share
+    /// (negative binomial upper tail): below `place_alpha`, they rose too.
+    pub beyond_p: f64,
 }
 
 /// How the reports of `s` in minutes `from..to` that name a city split between the
@@ -134,16 +135,12 @@ pub(crate) fn split_scan(
         // Half a pseudo-report each: an area never seen still expects a little.
         let expected = expected * (normal[part] as f64 + 0.5) / (total + 1.0);
         let p = nb_upper_tail(observed[part], expected, config.dispersion);
-        (
-            p < config.place_alpha,
-            observed[part] as f64 / expected.max(f64::MIN_POSITIVE),
-        )
+        (p, observed[part] as f64 / expected.max(f64::MIN_POSITIVE))
     };
-    let (inside_rose, inside_ratio) = test(1);
-    let (beyond_rose, _) = test(0);
+    let (inside_p, inside_ratio) = test(1);
     Split {
-        inside: inside_rose && observed[1] >= 3 && inside_ratio >= 2.0,
-        beyond: beyond_rose,
+        inside: inside_p < config.place_alpha && observed[1] >= 3 && inside_ratio >= 2.0,
+        beyond_p: test(0).0,
     }
 }
 
