@@ -71,6 +71,18 @@ fn settings(name: &str, url: String) -> Settings {
 }
 
 /// Waits until `done` holds of the connector's status line.
+/// The Mastodon connector of `settings` on a task of its own (abort it when done), and
+/// the board it reports to; its clock stands still.
+fn spawn_mastodon(
+    settings: Settings,
+    keep: Keep,
+) -> (Arc<ConnectorBoard>, tokio::task::AbortHandle) {
+    let board = Arc::new(ConnectorBoard::default());
+    let client = reqwest::Client::builder().build().unwrap();
+    let run = mastodon::run(settings, client, keep, board.clone(), Arc::new(|| 7));
+    (board, tokio::spawn(run).abort_handle())
+}
+
 fn wait_for(
     board: &ConnectorBoard,
     what: &str,
@@ -157,7 +169,6 @@ async fn mastodon_statuses_are_read_across_a_dropped_stream_and_a_malformed_even
     let address = serve(app).await;
 
     let (keep, heard) = keeper();
-    let board = Arc::new(ConnectorBoard::default());
     let settings = Settings {
         token: Some("secret".into()),
         ..settings(
@@ -165,14 +176,7 @@ async fn mastodon_statuses_are_read_across_a_dropped_stream_and_a_malformed_even
             format!("http://{address}/api/v1/streaming/hashtag?tag=outlook"),
         )
     };
-    let client = reqwest::Client::builder().build().unwrap();
-    let task = tokio::spawn(mastodon::run(
-        settings,
-        client,
-        keep,
-        board.clone(),
-        Arc::new(|| 7),
-    ));
+    let (board, task) = spawn_mastodon(settings, keep);
     let status = wait_for(&board, "both posts read", |s| s.kept == 2);
     task.abort();
 
@@ -235,7 +239,6 @@ async fn a_silent_or_refusing_server_is_left_and_tried_again_with_back_off() {
         .with_state(connections.clone());
     let address = serve(app).await;
     let (keep, _) = keeper();
-    let board = Arc::new(ConnectorBoard::default());
     let settings = Settings {
         idle: Duration::from_millis(300),
         ..settings(
@@ -243,14 +246,7 @@ async fn a_silent_or_refusing_server_is_left_and_tried_again_with_back_off() {
             format!("http://{address}/api/v1/streaming/public"),
         )
     };
-    let client = reqwest::Client::builder().build().unwrap();
-    let task = tokio::spawn(mastodon::run(
-        settings,
-        client,
-        keep,
-        board.clone(),
-        Arc::new(|| 7),
-    ));
+    let (board, task) = spawn_mastodon(settings, keep);
     let status = wait_for(&board, "a silent stream dropped", |s| s.drops >= 2);
     task.abort();
     assert!(connections.load(Ordering::SeqCst) >= 2);

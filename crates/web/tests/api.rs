@@ -2159,6 +2159,22 @@ async fn operators_declare_update_and_take_over_incidents_and_nobody_else_may() 
 }
 
 /// Signs `name` in with `password` through the form; the response.
+/// Adds user `name` with `role` and the password `NAME-password-1` to the server's
+/// store; false when the name is taken.
+fn add_user(s: &Server, name: &str, role: Role) -> bool {
+    use seismo_core::access::{User, hash_password};
+    SqliteStore::open(s.dir.path())
+        .unwrap()
+        .add_user(&User {
+            name: name.into(),
+            role,
+            password_hash: hash_password(&format!("{name}-password-1")).unwrap(),
+            created_at: 0,
+            revoked_at: None,
+        })
+        .unwrap()
+}
+
 async fn sign_in(s: &Server, name: &str, password: &str) -> axum::response::Response {
     let request = Request::post("/admin/login")
         .header(header::HOST, "seismo.test")
@@ -2184,31 +2200,16 @@ fn form(uri: &str, cookie: Option<&str>, body: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn the_admin_pages_need_a_session_of_the_right_role_and_its_csrf_token() {
-    use seismo_core::access::{User, hash_password};
-
     let s = server(WebConfig {
         rates: unlimited(),
         ..WebConfig::default()
     });
-    {
-        let mut store = SqliteStore::open(s.dir.path()).unwrap();
-        for (name, role) in [
-            ("ada", Role::Admin),
-            ("otto", Role::Operator),
-            ("gone", Role::Admin),
-        ] {
-            assert!(
-                store
-                    .add_user(&User {
-                        name: name.into(),
-                        role,
-                        password_hash: hash_password(&format!("{name}-password-1")).unwrap(),
-                        created_at: 0,
-                        revoked_at: None,
-                    })
-                    .unwrap()
-            );
-        }
+    for (name, role) in [
+        ("ada", Role::Admin),
+        ("otto", Role::Operator),
+        ("gone", Role::Admin),
+    ] {
+        assert!(add_user(&s, name, role));
     }
     // Signing in: a wrong password and an unknown name are refused alike.
     for (name, password) in [("ada", "nope"), ("nobody", "ada-password-1")] {
@@ -2429,22 +2430,12 @@ async fn the_admin_pages_need_a_session_of_the_right_role_and_its_csrf_token() {
 
 #[tokio::test]
 async fn a_session_cookie_over_https_is_secure_and_host_only() {
-    use seismo_core::access::{User, hash_password};
     let s = server(WebConfig {
         rates: unlimited(),
         public_url: "https://seismo.test".into(),
         ..WebConfig::default()
     });
-    SqliteStore::open(s.dir.path())
-        .unwrap()
-        .add_user(&User {
-            name: "ada".into(),
-            role: Role::Admin,
-            password_hash: hash_password("ada-password-1").unwrap(),
-            created_at: 0,
-            revoked_at: None,
-        })
-        .unwrap();
+    add_user(&s, "ada", Role::Admin);
     let signed = sign_in(&s, "ada", "ada-password-1").await;
     let set = signed.headers()[header::SET_COOKIE].to_str().unwrap();
     assert!(set.starts_with("__Host-seismo_session=seismo_"), "{set}");
@@ -3169,23 +3160,13 @@ async fn the_service_page_shows_recent_complaints_escaped_with_authors_abbreviat
 
 #[tokio::test]
 async fn the_admin_page_shows_each_post_stream_s_status_line() {
-    use seismo_core::access::{User, hash_password};
     use seismo_core::post::{ConnectorStatus, Link};
 
     let s = server(WebConfig {
         rates: unlimited(),
         ..WebConfig::default()
     });
-    SqliteStore::open(s.dir.path())
-        .unwrap()
-        .add_user(&User {
-            name: "ada".into(),
-            role: Role::Admin,
-            password_hash: hash_password("ada-password-1").unwrap(),
-            created_at: 0,
-            revoked_at: None,
-        })
-        .unwrap();
+    add_user(&s, "ada", Role::Admin);
     s.state.live.connectors.set(ConnectorStatus {
         name: "jetstream".into(),
         kind: "bluesky",

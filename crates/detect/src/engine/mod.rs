@@ -840,10 +840,15 @@ impl Engine {
         let since = |started_at: Millis| (started_at / MINUTE_MS).max(now_minute - RECENT_MINUTES);
         let max_lag = self.config.upstream_max_lag_minutes * MINUTE_MS;
         let mut pairs = ProviderPairs::default();
-        for &a in active {
+        // Once per incident: an unmarked service's footprint takes a pass over its cities.
+        let access: Vec<bool> = active
+            .iter()
+            .map(|&i| self.is_access(self.incidents[i].service))
+            .collect();
+        for (&a, &a_is_access) in active.iter().zip(&access) {
             let (service, started_at) = (self.incidents[a].service, self.incidents[a].started_at);
             let area: Vec<_> = self.incidents[a].cities.iter().map(|c| c.place).collect();
-            if area.is_empty() || !self.is_access(service) {
+            if area.is_empty() || !a_is_access {
                 continue;
             }
             let state = &mut self.services[service.0 as usize];
@@ -858,12 +863,9 @@ impl Engine {
             if own.beyond_p < self.config.place_alpha {
                 continue;
             }
-            for &b in active {
+            for (&b, &b_is_access) in active.iter().zip(&access) {
                 let other = &self.incidents[b];
-                if b == a
-                    || (other.started_at - started_at).abs() > max_lag
-                    || self.is_access(other.service)
-                {
+                if b == a || b_is_access || (other.started_at - started_at).abs() > max_lag {
                     continue;
                 }
                 let from = since(other.started_at);
