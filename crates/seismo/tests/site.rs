@@ -203,7 +203,16 @@ fn the_vendor_acknowledges_after_seismo_and_aws_stays_green(server: &Server) {
         flags[0].1 && flags[0].0 < "2026-01-22T18:37:00Z",
         "{flags:?}"
     );
-    assert_eq!(flags[1], ("2026-01-22T18:38:00Z", false));
+    // The demo reads the page once a demo minute (one real second, plus the read's own
+    // time), so the first read that sees the 18:37 post lands in the next minute or, when
+    // the reader's phase has slipped past the minute under load, the one after: never
+    // before the post, and within one read of it.
+    let (cleared_at, raised) = flags[1];
+    assert!(!raised, "{flags:?}");
+    assert!(
+        ("2026-01-22T18:37:00Z"..="2026-01-22T18:39:00Z").contains(&cleared_at),
+        "{flags:?}"
+    );
     assert!(mail["confidence_sources"]["official"].as_f64().unwrap() >= 0.99);
 
     let (_, _, page) = get_text(server, &format!("/incidents/{}", mail["id"]));
