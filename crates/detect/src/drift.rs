@@ -1,6 +1,8 @@
 //! Slow changes that a sequence memory misses: a level that creeps away from where it
-//! has been (a machine's temperature drifting before it fails), or a day that stops
-//! following the days before it (a daily peak that does not come). Both are found by
+//! has been (a machine's temperature drifting before it fails), a day that stops
+//! following the days before it (a daily peak that does not come), or a week that stops
+//! following the weeks before it (a holiday, quiet like a Sunday on a Thursday). All are
+//! found by
 //! Page's cumulative sum (CUSUM, 1954) of standardised deviations: small deviations
 //! that keep the same sign add up until they cross a limit, while noise that changes
 //! sign keeps draining the sum back to zero.
@@ -65,31 +67,44 @@ impl Cusum {
     }
 }
 
-/// How far each value is from the usual value at its time of day: one running mean
-/// per position in the day, updated once a day.
+/// How far each value is from the usual value at its place in a season (its time of
+/// day, or of the week): one running mean per place, updated once a season.
 #[derive(Debug)]
-pub struct DailyResidual {
-    /// Values in a day.
+pub struct SeasonalResidual {
+    /// Values in a season.
     period: usize,
-    /// Weight of today in each position's mean.
+    /// Weight of the newest season in each place's mean.
     rate: f64,
     usual: Vec<f64>,
     seen: usize,
+    /// Seasons with no residual: the first, which sets the usual values, and any more
+    /// asked for by [`SeasonalResidual::silent_for`].
+    silent: usize,
 }
 
-impl DailyResidual {
-    /// `period` values make a day.
-    pub fn new(period: usize, rate: f64) -> DailyResidual {
-        DailyResidual {
+impl SeasonalResidual {
+    /// `period` values make a season.
+    pub fn new(period: usize, rate: f64) -> SeasonalResidual {
+        SeasonalResidual {
             period,
             rate,
             usual: Vec::with_capacity(period),
             seen: 0,
+            silent: 1,
         }
     }
 
-    /// Takes the next value; its distance from the usual value at this time of day,
-    /// or `None` during the first day, which has no usual values yet.
+    /// Says nothing for the first `seasons` seasons (at least the first), while the
+    /// usual values are still one season's values.
+    pub fn silent_for(self, seasons: usize) -> SeasonalResidual {
+        SeasonalResidual {
+            silent: seasons.max(1),
+            ..self
+        }
+    }
+
+    /// Takes the next value; its distance from the usual value at its place in the
+    /// season, or `None` while the residual is silent.
     pub fn residual(&mut self, value: f64) -> Option<f64> {
         let slot = self.seen % self.period;
         self.seen += 1;
@@ -100,7 +115,7 @@ impl DailyResidual {
         let usual = &mut self.usual[slot];
         let residual = value - *usual;
         *usual += self.rate * residual;
-        Some(residual)
+        (self.seen > self.silent * self.period).then_some(residual)
     }
 }
 
@@ -159,7 +174,7 @@ mod tests {
 
     #[test]
     fn the_residual_is_the_distance_from_the_same_time_yesterday() {
-        let mut daily = DailyResidual::new(4, 0.5);
+        let mut daily = SeasonalResidual::new(4, 0.5);
         let day = [1.0, 5.0, 9.0, 5.0];
         let first: Vec<Option<f64>> = day.iter().map(|&v| daily.residual(v)).collect();
         assert_eq!(first, vec![None; 4]);
@@ -171,5 +186,16 @@ mod tests {
         // Half of the miss went into the usual value (rate 0.5).
         let next = [1.0, 5.0, 9.0, 5.0].map(|v| daily.residual(v));
         assert_eq!(next[2], Some(4.0));
+    }
+
+    #[test]
+    fn a_silent_residual_learns_without_speaking() {
+        let mut weekly = SeasonalResidual::new(2, 0.5).silent_for(2);
+        let spoken: Vec<Option<f64>> = [1.0, 3.0, 3.0, 3.0, 1.0, 3.0]
+            .iter()
+            .map(|&v| weekly.residual(v))
+            .collect();
+        // The second season moved the first place halfway to 3: 1 is 1 below it.
+        assert_eq!(spoken, vec![None, None, None, None, Some(-1.0), Some(0.0)]);
     }
 }

@@ -9,18 +9,19 @@
 //! 3. The range is learnt, not given: when a value falls outside it, the range grows to
 //!    take it in, and the memory is rebuilt by replaying the last [`REPLAY_VALUES`]
 //!    values on the new levels, so it is as if the range had been known all along.
-//! 4. Beside the memory, which judges one step at a time, two [`Cusum`]s look for
-//!    slow changes: one on the values (a level creeping away), and, when the detector
-//!    knows how many values make a day, one on each value's distance from the usual
-//!    value at its time of day (a day unlike the days before). A change they find
-//!    scores 1.
+//! 4. Beside the memory, which judges one step at a time, [`Cusum`]s look for slow
+//!    changes: one on the values (a level creeping away), and, when the detector knows
+//!    how many values make a day, one on each value's distance from the usual value at
+//!    its time of day (a day unlike the days before) and one on its distance from the
+//!    usual value at its time of the week (a holiday: a weekday as quiet as a Sunday,
+//!    which is a day like many before it). A change they find scores 1.
 //! 5. One anomaly, one alarm: after a score of [`ALARM_SCORE`] or more, the next
 //!    [`QUIET_VALUES`] values score 0.
 
 use std::collections::VecDeque;
 
 use crate::context::{ContextMemory, level_facts};
-use crate::drift::{Cusum, DailyResidual};
+use crate::drift::{Cusum, SeasonalResidual};
 
 /// Levels are 0 to this, so each has three facts.
 const TOP_LEVEL: u64 = 7;
@@ -41,10 +42,21 @@ fn level_drift() -> Cusum {
 /// The daily residual's CUSUM tolerates more (two standard deviations), since a day
 /// is never quite like the last; each time of day's usual value moves a fifth of the
 /// way to each new day.
-fn daily_drift(period: usize) -> (DailyResidual, Cusum) {
+fn daily_drift(period: usize) -> (SeasonalResidual, Cusum) {
     (
-        DailyResidual::new(period, 0.2),
+        SeasonalResidual::new(period, 0.2),
         Cusum::new(0.002, 2.0, 100.0),
+    )
+}
+
+/// The weekly residual's CUSUM tolerates one standard deviation, like the level's: a
+/// time of the week is compared with the same time in earlier weeks, which differ less
+/// than neighbouring days do. It says nothing for two weeks, until each time of the
+/// week's usual value is more than one week's value.
+fn weekly_drift(day: usize) -> (SeasonalResidual, Cusum) {
+    (
+        SeasonalResidual::new(7 * day, 0.2).silent_for(2),
+        Cusum::new(0.002, 1.0, 100.0),
     )
 }
 
@@ -64,7 +76,8 @@ pub struct NumericDetector {
     /// Values left to silence after an alarm.
     quiet: usize,
     level_drift: Cusum,
-    daily_drift: Option<(DailyResidual, Cusum)>,
+    /// The daily and weekly watches, when the detector knows how many values make a day.
+    seasonal_drifts: Vec<(SeasonalResidual, Cusum)>,
 }
 
 impl Default for NumericDetector {
@@ -87,7 +100,7 @@ impl NumericDetector {
             // Like an alarm just before the first value: the first values only teach.
             quiet: QUIET_VALUES,
             level_drift: level_drift(),
-            daily_drift: None,
+            seasonal_drifts: Vec::new(),
         }
     }
 
@@ -116,10 +129,15 @@ impl NumericDetector {
         }
     }
 
-    /// Also watches each time of day, given that `period` values make a day.
+    /// Also watches each time of day and of the week, given that `period` values make
+    /// a day.
     pub fn with_daily_period(self, period: usize) -> NumericDetector {
         NumericDetector {
-            daily_drift: (period > 1).then(|| daily_drift(period)),
+            seasonal_drifts: if period > 1 {
+                vec![daily_drift(period), weekly_drift(period)]
+            } else {
+                Vec::new()
+            },
             ..self
         }
     }
@@ -145,10 +163,10 @@ impl NumericDetector {
             self.rebuild();
         }
         let mut changed = self.level_drift.observe(value);
-        if let Some((daily, cusum)) = &mut self.daily_drift
-            && let Some(residual) = daily.residual(value)
-        {
-            changed |= cusum.observe(residual);
+        for (seasonal, cusum) in &mut self.seasonal_drifts {
+            if let Some(residual) = seasonal.residual(value) {
+                changed |= cusum.observe(residual);
+            }
         }
         let score = if changed { 1.0 } else { score };
         let quiet = self.quiet > 0;
@@ -299,6 +317,51 @@ mod tests {
         assert!(
             first.is_some_and(|i| (peak_due..peak_due + 12).contains(&i)),
             "the missing peak alarms within its first hour, not at {found:?}"
+        );
+    }
+
+    /// Five working days of [`daily`] a week, then two that stay at the night level.
+    fn weekly(i: usize) -> f64 {
+        if (i / DAY) % 7 < 5 {
+            daily(i)
+        } else {
+            100.0 + ((i * 37) % 11) as f64
+        }
+    }
+
+    #[test]
+    fn a_holiday_alarms_when_the_detector_knows_the_day() {
+        // A Wednesday of the fifth week is as quiet as a Sunday: every step of it is
+        // a step the memory has seen, and each week has two such days, so only the
+        // time of the week tells it apart.
+        let holiday = (4 * 7 + 2) * DAY..(4 * 7 + 3) * DAY;
+        let value = |i: usize| {
+            if holiday.contains(&i) {
+                100.0 + ((i * 37) % 11) as f64
+            } else {
+                weekly(i)
+            }
+        };
+        let weeks = 6 * 7 * DAY;
+        let blind = alarms(&mut NumericDetector::new(), (0..weeks).map(value));
+        assert!(
+            !blind.iter().any(|i| holiday.contains(i)),
+            "alarms at {blind:?}"
+        );
+        let mut watching = NumericDetector::new().with_daily_period(DAY);
+        let found = alarms(&mut watching, (0..weeks).map(value));
+        let peak_due = holiday.start + 8 * 12;
+        let first_in_holiday = found.iter().find(|i| holiday.contains(i));
+        assert!(
+            first_in_holiday.is_some_and(|i| (peak_due..peak_due + 12).contains(i)),
+            "the holiday alarms within the first hour of its missing peak, not at {found:?}"
+        );
+        // The same weeks without the holiday: that Wednesday is no alarm.
+        let mut ordinary = NumericDetector::new().with_daily_period(DAY);
+        let usual = alarms(&mut ordinary, (0..weeks).map(weekly));
+        assert!(
+            !usual.iter().any(|i| holiday.contains(i)),
+            "alarms at {usual:?}"
         );
     }
 
