@@ -38,6 +38,12 @@ pub struct Options {
     /// that opens incidents on the site) over the files of counts, `realTweets`.
     #[arg(long, value_enum, default_value_t = Detector::Numeric)]
     pub detector: Detector,
+    /// Another detector's results in NAB's layout, such as NAB's own `results/ARTime`
+    /// (`DIR/<category>/<DIR's name>_<file>.csv`, the anomaly score third): scored with
+    /// the same scorer beside seismo's, with the windows where the two earned
+    /// differently and the files where their false alarms differ.
+    #[arg(long, requires = "score")]
+    pub against: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,6 +77,7 @@ pub fn run(args: &Options) -> anyhow::Result<()> {
         Detector::Reports => "seismo-reports",
     };
     let mut files = Vec::new();
+    let mut keys = Vec::new();
     let mut names: Vec<&String> = labels.keys().collect();
     names.sort();
     for name in names {
@@ -86,6 +93,7 @@ pub fn run(args: &Options) -> anyhow::Result<()> {
         let file = detect_file(&path, &text, category, &labels[name], args)?;
         write_results(&args.out, results, category, file_name, &text, &file)?;
         files.push(file);
+        keys.push(name.as_str());
     }
     eprintln!(
         "{} files -> {}",
@@ -93,9 +101,64 @@ pub fn run(args: &Options) -> anyhow::Result<()> {
         args.out.join(results).display()
     );
     if args.score {
-        print_scores(&args.data, &files)?;
+        let profiles = Profiles::read(&args.data)?;
+        let ours = if args.known_range {
+            "seismo --known-range"
+        } else {
+            "seismo"
+        };
+        print_scores(&profiles, &files, ours)?;
+        if let Some(dir) = &args.against {
+            let (name, theirs) = read_results(dir, &keys, &files)?;
+            print_scores(&profiles, &theirs, &name)?;
+            print_differences(&profiles, &keys, (ours, &files), (&name, &theirs))?;
+        }
     }
     Ok(())
+}
+
+/// The results of another detector in NAB's layout under `dir`, for the files `keys`
+/// (`category/file.csv`) that seismo ran over, with their timestamps and windows; and
+/// the detector's name, `dir`'s own.
+fn read_results(dir: &Path, keys: &[&str], ours: &[File]) -> anyhow::Result<(String, Vec<File>)> {
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("{}: no detector name", dir.display()))?
+        .to_string();
+    let mut theirs = Vec::new();
+    for (key, file) in keys.iter().zip(ours) {
+        let (category, file_name) = key.split_once('/').unwrap_or(("", key));
+        let path = dir.join(category).join(format!("{name}_{file_name}"));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let scores = text
+            .lines()
+            .enumerate()
+            .skip(1)
+            .map(|(n, line)| {
+                let score = line.split(',').nth(2).with_context(|| {
+                    format!("{}:{}: no anomaly_score column", path.display(), n + 1)
+                })?;
+                score.trim().parse::<f64>().with_context(|| {
+                    format!("{}:{}: {score:?} is not a number", path.display(), n + 1)
+                })
+            })
+            .collect::<anyhow::Result<Vec<f64>>>()?;
+        if scores.len() != file.timestamps.len() {
+            bail!(
+                "{}: {} rows, but the data file has {}",
+                path.display(),
+                scores.len(),
+                file.timestamps.len()
+            );
+        }
+        theirs.push(File {
+            scores,
+            ..file.clone()
+        });
+    }
+    Ok((name, theirs))
 }
 
 /// Runs the detector over one file's `text`, one value at a time, in order; `path`
@@ -180,29 +243,54 @@ fn write_results(
     std::fs::write(&path, csv).with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn print_scores(data: &Path, files: &[File]) -> anyhow::Result<()> {
-    let path = data.join("config/profiles.json");
-    let profiles: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-    )?;
+/// NAB's scoring profiles (`config/profiles.json`), by name.
+struct Profiles(Vec<(&'static str, Costs)>);
+
+impl Profiles {
+    fn read(data: &Path) -> anyhow::Result<Profiles> {
+        let path = data.join("config/profiles.json");
+        let profiles: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        )
+        .with_context(|| format!("{}: not NAB profiles", path.display()))?;
+        let costs = |name: &str| {
+            let m = &profiles[name]["CostMatrix"];
+            let weight = |k: &str| {
+                m[k].as_f64()
+                    .with_context(|| format!("{}: {name}.{k}", path.display()))
+            };
+            anyhow::Ok(Costs {
+                true_positive: weight("tpWeight")?,
+                false_positive: weight("fpWeight")?,
+                false_negative: weight("fnWeight")?,
+            })
+        };
+        Ok(Profiles(
+            ["standard", "reward_low_FP_rate", "reward_low_FN_rate"]
+                .into_iter()
+                .map(|name| Ok((name, costs(name)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ))
+    }
+
+    fn standard(&self) -> &Costs {
+        &self.0[0].1
+    }
+}
+
+/// `detector`'s scores under each profile, overall and per category, as a table.
+fn print_scores(profiles: &Profiles, files: &[File], detector: &str) -> anyhow::Result<()> {
+    if files.is_empty() {
+        bail!("no data files");
+    }
     println!(
-        "| profile | score | threshold | {} |",
+        "| {detector} | score | threshold | {} |",
         categories(files).join(" | ")
     );
     println!("|---|---:|---:|{}", "---:|".repeat(categories(files).len()));
-    for name in ["standard", "reward_low_FP_rate", "reward_low_FN_rate"] {
-        let m = &profiles[name]["CostMatrix"];
-        let weight = |k: &str| {
-            m[k].as_f64()
-                .with_context(|| format!("{}: {name}.{k}", path.display()))
-        };
-        let costs = Costs {
-            true_positive: weight("tpWeight")?,
-            false_positive: weight("fpWeight")?,
-            false_negative: weight("fnWeight")?,
-        };
-        let s = score::score(files, &costs);
+    for (name, costs) in &profiles.0 {
+        let s = score::score(files, costs);
         let per: Vec<String> = s
             .categories
             .iter()
@@ -219,8 +307,64 @@ fn print_scores(data: &Path, files: &[File]) -> anyhow::Result<()> {
             per.join(" | ")
         );
     }
-    if files.is_empty() {
-        bail!("no data files");
+    Ok(())
+}
+
+/// Under the standard profile, each at its own best threshold: the windows where two
+/// detectors earned differently (most lost by the first, `ours`, first) and the files
+/// where their false alarms differ. `keys` name the files.
+fn print_differences(
+    profiles: &Profiles,
+    keys: &[&str],
+    (our_name, ours): (&str, &[File]),
+    (their_name, theirs): (&str, &[File]),
+) -> anyhow::Result<()> {
+    let (a, b) = (
+        score::score(ours, profiles.standard()),
+        score::score(theirs, profiles.standard()),
+    );
+    let mut windows = Vec::new();
+    for (key, file) in keys.iter().zip(ours) {
+        for &(start, _) in &file.windows {
+            let from = chrono::DateTime::from_timestamp(start, 0)
+                .context("a window's start")?
+                .format("%Y-%m-%d %H:%M");
+            windows.push(format!("{key} from {from}"));
+        }
+    }
+    let mut differing: Vec<(f64, &String, f64, f64)> = (windows.iter().enumerate())
+        .map(|(w, name)| {
+            (
+                a.windows[w] - b.windows[w],
+                name,
+                a.windows[w],
+                b.windows[w],
+            )
+        })
+        .filter(|&(difference, ..)| difference.abs() > 0.05)
+        .collect();
+    differing.sort_by(|x, y| x.0.total_cmp(&y.0));
+    println!(
+        "\nStandard profile, each at its own threshold: what each window earned (1 found at its start, 0 at its end, -1 missed), where the two differ"
+    );
+    println!("| window | {our_name} | {their_name} |\n|---|---:|---:|");
+    for (_, name, ours, theirs) in differing {
+        println!("| {name} | {ours:.2} | {theirs:.2} |");
+    }
+    let miss = -profiles.standard().false_negative;
+    let missed = |s: &score::Score| s.windows.iter().filter(|&&w| w == miss).count();
+    println!(
+        "\nMissed windows: {our_name} {}, {their_name} {}. False alarms: {our_name} {}, {their_name} {}; where they differ:",
+        missed(&a),
+        missed(&b),
+        a.false_alarms.iter().sum::<usize>(),
+        b.false_alarms.iter().sum::<usize>()
+    );
+    println!("| file | {our_name} | {their_name} |\n|---|---:|---:|");
+    for ((key, ours), theirs) in keys.iter().zip(&a.false_alarms).zip(&b.false_alarms) {
+        if ours != theirs {
+            println!("| {key} | {ours} | {theirs} |");
+        }
     }
     Ok(())
 }

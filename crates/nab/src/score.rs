@@ -34,6 +34,11 @@ pub struct Score {
     pub normalized: f64,
     /// Per category: normalized score at the corpus threshold.
     pub categories: Vec<(String, f64)>,
+    /// At the corpus threshold, what each window earned (its first detection's worth,
+    /// or −false_negative when missed), the files' windows in order, one after another.
+    pub windows: Vec<f64>,
+    /// At the corpus threshold, each file's detections outside its windows.
+    pub false_alarms: Vec<usize>,
 }
 
 /// −1 well after a window, 0 at its end, about +1 at its start.
@@ -154,7 +159,18 @@ pub fn score(files: &[File], costs: &Costs) -> Score {
             0.0
         }
     };
-    // Per category at the corpus threshold.
+    // At the corpus threshold: each window's best worth, each file's false alarms.
+    let mut window_worth = vec![-costs.false_negative; windows];
+    let mut false_alarms = vec![(0, 0.0); files.len()];
+    for row in all.iter().take_while(|r| r.score >= threshold) {
+        match row.window {
+            Some(w) => window_worth[w] = window_worth[w].max(row.worth),
+            None => {
+                false_alarms[row.file].0 += 1;
+                false_alarms[row.file].1 += row.worth;
+            }
+        }
+    }
     let mut categories: Vec<(String, f64)> = Vec::new();
     let mut names: Vec<&str> = files.iter().map(|f| f.category.as_str()).collect();
     names.sort_unstable();
@@ -163,23 +179,12 @@ pub fn score(files: &[File], costs: &Costs) -> Score {
         let members: Vec<usize> = (0..files.len())
             .filter(|&f| files[f].category == name)
             .collect();
-        let mut best = vec![-costs.false_negative; windows];
-        let mut fp = 0.0;
-        for row in all
-            .iter()
-            .filter(|r| r.score >= threshold && members.contains(&r.file))
-        {
-            match row.window {
-                Some(w) => best[w] = best[w].max(row.worth),
-                None => fp += row.worth,
-            }
-        }
         let raw: f64 = members
             .iter()
-            .flat_map(|&f| windows_of_file[f].clone())
-            .map(|w| best[w])
-            .sum::<f64>()
-            + fp;
+            .map(|&f| {
+                window_worth[windows_of_file[f].clone()].iter().sum::<f64>() + false_alarms[f].1
+            })
+            .sum();
         let count = members.iter().map(|&f| files[f].windows.len()).sum();
         categories.push((name.to_string(), normalize(raw, count)));
     }
@@ -188,6 +193,8 @@ pub fn score(files: &[File], costs: &Costs) -> Score {
         raw: best_total,
         normalized: normalize(best_total, windows),
         categories,
+        windows: window_worth,
+        false_alarms: false_alarms.iter().map(|&(count, _)| count).collect(),
     }
 }
 
@@ -241,6 +248,19 @@ mod tests {
         // Missing one of two windows: half the way from null to perfect, less a little.
         let half = score(&[file(&[400])], &STANDARD).normalized;
         assert!((half - 50.0).abs() < 1e-9, "{half}");
+    }
+
+    #[test]
+    fn each_window_and_file_is_reported_at_the_threshold() {
+        // The first window found at its start, the second missed, two false alarms; a
+        // second file with no window and one false alarm.
+        let mut quiet = file(&[300]);
+        quiet.windows.clear();
+        let s = score(&[file(&[400, 200, 900]), quiet], &STANDARD);
+        assert_eq!(s.windows.len(), 2);
+        assert!((s.windows[0] - 1.0).abs() < 0.02, "{s:?}");
+        assert_eq!(s.windows[1], -1.0);
+        assert_eq!(s.false_alarms, [2, 1]);
     }
 
     #[test]

@@ -20,9 +20,9 @@ fn write_labels_and_profiles(nab: &std::path::Path, windows: &serde_json::Value)
     std::fs::write(nab.join("config/profiles.json"), profiles.to_string()).unwrap();
 }
 
-/// `seismo nab ARGS --data NAB --out OUT`, which must succeed; what it printed.
-fn seismo_nab(args: &[&str], nab: &std::path::Path, out: &std::path::Path) -> std::process::Output {
-    let output = seismo()
+/// `seismo nab ARGS --data NAB --out OUT`; how it ended and what it printed.
+fn run_nab(args: &[&str], nab: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    seismo()
         .arg("nab")
         .args(args)
         .arg("--data")
@@ -30,7 +30,12 @@ fn seismo_nab(args: &[&str], nab: &std::path::Path, out: &std::path::Path) -> st
         .arg("--out")
         .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `seismo nab ARGS --data NAB --out OUT`, which must succeed; what it printed.
+fn seismo_nab(args: &[&str], nab: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    let output = run_nab(args, nab, out);
     assert!(
         output.status.success(),
         "{}",
@@ -43,6 +48,28 @@ fn seismo_nab(args: &[&str], nab: &std::path::Path, out: &std::path::Path) -> st
 fn stamp(i: i64) -> String {
     let t = chrono::DateTime::from_timestamp(1_420_070_400 + i * 300, 0).unwrap();
     t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// 1,000 five-minute values around 100, with a jump to 500 at row 700: a data file.
+fn jump() -> String {
+    let mut csv = String::from("timestamp,value\n");
+    for i in 0..1000 {
+        let value = if (700..720).contains(&i) {
+            500
+        } else {
+            100 + (i * 37) % 11
+        };
+        writeln!(csv, "{},{value}", stamp(i)).unwrap();
+    }
+    csv
+}
+
+/// The labelled window around [`jump`]'s jump, rows 690 to 740, as NAB writes windows.
+fn jump_window() -> serde_json::Value {
+    serde_json::json!([[
+        format!("{}.000000", stamp(690)),
+        format!("{}.000000", stamp(740))
+    ]])
 }
 
 #[test]
@@ -108,17 +135,7 @@ fn writes_results_in_nab_layout_and_scores_them() {
     let dir = tempfile::tempdir().unwrap();
     let nab = dir.path().join("nab");
     std::fs::create_dir_all(nab.join("data/synthetic")).unwrap();
-    // 1,000 five-minute values around 100, with a jump to 500 at row 700.
-    let mut csv = String::from("timestamp,value\n");
-    for i in 0..1000 {
-        let value = if (700..720).contains(&i) {
-            500
-        } else {
-            100 + (i * 37) % 11
-        };
-        writeln!(csv, "{},{value}", stamp(i)).unwrap();
-    }
-    std::fs::write(nab.join("data/synthetic/jump.csv"), csv).unwrap();
+    std::fs::write(nab.join("data/synthetic/jump.csv"), jump()).unwrap();
     // 500 values of irregular noise between 100 and 110, then one at 1,000.
     let mut noise = String::from("timestamp,value\n");
     for i in 0..501 {
@@ -142,7 +159,7 @@ fn writes_results_in_nab_layout_and_scores_them() {
     }
     std::fs::write(nab.join("data/synthetic/peakless.csv"), peakless).unwrap();
     let windows = serde_json::json!({
-        "synthetic/jump.csv": [[format!("{}.000000", stamp(690)), format!("{}.000000", stamp(740))]],
+        "synthetic/jump.csv": jump_window(),
         "synthetic/noise.csv": [],
         "synthetic/peakless.csv": [[format!("{}.000000", stamp(6 * DAY + 8 * 12)), format!("{}.000000", stamp(6 * DAY + 20 * 12))]],
     });
@@ -197,4 +214,68 @@ fn writes_results_in_nab_layout_and_scores_them() {
     let (learnt, known) = (scores(&out, "noise"), scores(&told, "noise"));
     assert!(known[..500].iter().all(|&s| s == 0.0), "{known:?}");
     assert!(learnt[..500].iter().any(|&s| s > 0.0), "{learnt:?}");
+}
+
+#[test]
+fn compares_with_another_detectors_results_window_by_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let nab = dir.path().join("nab");
+    std::fs::create_dir_all(nab.join("data/synthetic")).unwrap();
+    std::fs::write(nab.join("data/synthetic/jump.csv"), jump()).unwrap();
+    write_labels_and_profiles(
+        &nab,
+        &serde_json::json!({"synthetic/jump.csv": jump_window()}),
+    );
+    // Another detector's results, as NAB publishes them: it alarms only at row 300,
+    // outside the window, so it misses the jump that seismo finds.
+    let other = dir.path().join("results/late");
+    std::fs::create_dir_all(other.join("synthetic")).unwrap();
+    let results = |rows: usize| {
+        let mut csv = String::from("timestamp,value,anomaly_score,label\n");
+        for i in 0..rows {
+            let score = if i == 300 { 1.0 } else { 0.0 };
+            writeln!(csv, "{},0,{score},0", stamp(i as i64)).unwrap();
+        }
+        csv
+    };
+    let late = other.join("synthetic/late_jump.csv");
+    std::fs::write(&late, results(1000)).unwrap();
+
+    let out = dir.path().join("out");
+    let output = seismo_nab(
+        &["--score", "--against", other.to_str().unwrap()],
+        &nab,
+        &out,
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("| late | score | threshold | synthetic |"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| synthetic/jump.csv from 2015-01-03 09:30 |"))
+        .unwrap_or_else(|| panic!("the jump's window differs: {text}"));
+    let earned: Vec<f64> = row
+        .split('|')
+        .skip(2)
+        .take(2)
+        .map(|c| c.trim().parse().unwrap())
+        .collect();
+    assert!(earned[0] > 0.5 && earned[1] == -1.0, "{row}");
+    assert!(text.contains("Missed windows: seismo 0, late 1."), "{text}");
+
+    // Results that do not match the data file row for row are refused, by name.
+    std::fs::write(&late, results(999)).unwrap();
+    let refused = run_nab(
+        &["--score", "--against", other.to_str().unwrap()],
+        &nab,
+        &out,
+    );
+    assert!(!refused.status.success());
+    let error = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        error.contains("late_jump.csv: 999 rows, but the data file has 1000"),
+        "{error}"
+    );
 }
