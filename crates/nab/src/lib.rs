@@ -4,6 +4,9 @@
 //! so NAB's own scorer can read them, and with `--score` scores them with seismo's
 //! implementation of NAB's scoring (`score.rs`). `--detector reports` runs the report
 //! engine instead, over the files of counts (`realTweets`), into `OUT/seismo-reports/`.
+//! `--against DIR` scores another detector's results in the same layout (NAB publishes
+//! every detector's, `results/<detector>/`) with the same scorer, and lists where the two
+//! differ window by window: what a detector gains over another, and where.
 
 mod reports;
 mod score;
