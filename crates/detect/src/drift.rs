@@ -2,10 +2,9 @@
 //! has been (a machine's temperature drifting before it fails), a day that stops
 //! following the days before it (a daily peak that does not come), or a week that stops
 //! following the weeks before it (a holiday, quiet like a Sunday on a Thursday). All are
-//! found by
-//! Page's cumulative sum (CUSUM, 1954) of standardised deviations: small deviations
-//! that keep the same sign add up until they cross a limit, while noise that changes
-//! sign keeps draining the sum back to zero.
+//! found by Page's cumulative sum (CUSUM, 1954) of standardised deviations: small
+//! deviations that keep the same sign add up until they cross a limit, while noise that
+//! changes sign keeps draining the sum back to zero.
 
 /// A two-sided CUSUM over a stream whose mean and spread it learns as it goes.
 #[derive(Debug)]

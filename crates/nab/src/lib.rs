@@ -110,11 +110,17 @@ pub fn run(args: &Options) -> anyhow::Result<()> {
         } else {
             "seismo"
         };
-        print_scores(&profiles, &files, ours)?;
+        let our_score = print_scores(&profiles, &files, ours)?;
         if let Some(dir) = &args.against {
             let (name, theirs) = read_results(dir, &keys, &files)?;
-            print_scores(&profiles, &theirs, &name)?;
-            print_differences(&profiles, &keys, (ours, &files), (&name, &theirs))?;
+            let their_score = print_scores(&profiles, &theirs, &name)?;
+            print_differences(
+                &profiles,
+                &keys,
+                &files,
+                (ours, &our_score),
+                (&name, &their_score),
+            )?;
         }
     }
     Ok(())
@@ -277,13 +283,21 @@ impl Profiles {
         ))
     }
 
+    /// Where the standard profile stands among them: first, as [`Profiles::read`] reads them.
+    const STANDARD: usize = 0;
+
     fn standard(&self) -> &Costs {
-        &self.0[0].1
+        &self.0[Self::STANDARD].1
     }
 }
 
-/// `detector`'s scores under each profile, overall and per category, as a table.
-fn print_scores(profiles: &Profiles, files: &[File], detector: &str) -> anyhow::Result<()> {
+/// `detector`'s scores under each profile, overall and per category, as a table; the
+/// standard profile's score, returned.
+fn print_scores(
+    profiles: &Profiles,
+    files: &[File],
+    detector: &str,
+) -> anyhow::Result<score::Score> {
     if files.is_empty() {
         bail!("no data files");
     }
@@ -292,6 +306,7 @@ fn print_scores(profiles: &Profiles, files: &[File], detector: &str) -> anyhow::
         categories(files).join(" | ")
     );
     println!("|---|---:|---:|{}", "---:|".repeat(categories(files).len()));
+    let mut scores = Vec::new();
     for (name, costs) in &profiles.0 {
         let s = score::score(files, costs);
         let per: Vec<String> = s
@@ -309,25 +324,23 @@ fn print_scores(profiles: &Profiles, files: &[File], detector: &str) -> anyhow::
             s.normalized,
             per.join(" | ")
         );
+        scores.push(s);
     }
-    Ok(())
+    Ok(scores.swap_remove(Profiles::STANDARD))
 }
 
-/// Under the standard profile, each at its own best threshold: the windows where two
-/// detectors earned differently (most lost by the first, `ours`, first) and the files
-/// where their false alarms differ. `keys` name the files.
+/// From two detectors' standard scores over `files` (each at its own best threshold):
+/// the windows where they earned differently (most lost by the first, `a`, first) and
+/// the files where their false alarms differ. `keys` name the files.
 fn print_differences(
     profiles: &Profiles,
     keys: &[&str],
-    (our_name, ours): (&str, &[File]),
-    (their_name, theirs): (&str, &[File]),
+    files: &[File],
+    (our_name, a): (&str, &score::Score),
+    (their_name, b): (&str, &score::Score),
 ) -> anyhow::Result<()> {
-    let (a, b) = (
-        score::score(ours, profiles.standard()),
-        score::score(theirs, profiles.standard()),
-    );
     let mut windows = Vec::new();
-    for (key, file) in keys.iter().zip(ours) {
+    for (key, file) in keys.iter().zip(files) {
         for &(start, _) in &file.windows {
             let from = chrono::DateTime::from_timestamp(start, 0)
                 .context("a window's start")?
@@ -358,8 +371,8 @@ fn print_differences(
     let missed = |s: &score::Score| s.windows.iter().filter(|&&w| w == miss).count();
     println!(
         "\nMissed windows: {our_name} {}, {their_name} {}. False alarms: {our_name} {}, {their_name} {}; where they differ:",
-        missed(&a),
-        missed(&b),
+        missed(a),
+        missed(b),
         a.false_alarms.iter().sum::<usize>(),
         b.false_alarms.iter().sum::<usize>()
     );
