@@ -64,6 +64,14 @@ fn jump() -> String {
     csv
 }
 
+/// A NAB directory under `dir` whose data is [`jump`] as `synthetic/jump.csv`.
+fn nab_with_jump(dir: &std::path::Path) -> std::path::PathBuf {
+    let nab = dir.join("nab");
+    std::fs::create_dir_all(nab.join("data/synthetic")).unwrap();
+    std::fs::write(nab.join("data/synthetic/jump.csv"), jump()).unwrap();
+    nab
+}
+
 /// The labelled window around [`jump`]'s jump, rows 690 to 740, as NAB writes windows.
 fn jump_window() -> serde_json::Value {
     serde_json::json!([[
@@ -133,9 +141,7 @@ fn the_report_engine_runs_over_the_counts_and_opens_an_incident_on_their_surge()
 #[test]
 fn writes_results_in_nab_layout_and_scores_them() {
     let dir = tempfile::tempdir().unwrap();
-    let nab = dir.path().join("nab");
-    std::fs::create_dir_all(nab.join("data/synthetic")).unwrap();
-    std::fs::write(nab.join("data/synthetic/jump.csv"), jump()).unwrap();
+    let nab = nab_with_jump(dir.path());
     // 500 values of irregular noise between 100 and 110, then one at 1,000.
     let mut noise = String::from("timestamp,value\n");
     for i in 0..501 {
@@ -219,9 +225,7 @@ fn writes_results_in_nab_layout_and_scores_them() {
 #[test]
 fn compares_with_another_detectors_results_window_by_window() {
     let dir = tempfile::tempdir().unwrap();
-    let nab = dir.path().join("nab");
-    std::fs::create_dir_all(nab.join("data/synthetic")).unwrap();
-    std::fs::write(nab.join("data/synthetic/jump.csv"), jump()).unwrap();
+    let nab = nab_with_jump(dir.path());
     write_labels_and_profiles(
         &nab,
         &serde_json::json!({"synthetic/jump.csv": jump_window()}),
