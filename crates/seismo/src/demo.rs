@@ -32,7 +32,7 @@ use seismo_runtime::{Live, post_record};
 use seismo_store::{PostRecord, SqliteStore, Store, StoredReport};
 
 use crate::ndjson::{validate_line, validate_post_line};
-use crate::setup::{salt, wall_clock};
+use crate::setup::salt;
 use crate::simulate::Scenario;
 
 const SCENARIO: &str = include_str!("../../../scenarios/mail-outage.toml");
@@ -296,18 +296,28 @@ impl Demo {
         self.mail_outage
     }
 
-    /// The server's clock: `start` when called, then sixty times the wall clock.
+    /// The server's clock: `start` when called, then [`Demo::time_after`] of the time
+    /// since. That time is measured on the monotonic clock: a step of the system clock
+    /// (an NTP correction of a few tens of seconds is hours of demo time) would otherwise
+    /// make the story leap, the engine judging minutes whose reports were never fed.
     pub fn clock(&self) -> Arc<dyn Fn() -> Millis + Send + Sync> {
-        let (start, wall_start, murmur_until) = (self.start, wall_clock(), self.murmur_until);
-        let murmur_wall = (murmur_until - start) / MURMUR_SPEED;
+        let (start, murmur_until) = (self.start, self.murmur_until);
+        let began = std::time::Instant::now();
         Arc::new(move || {
-            let wall = wall_clock() - wall_start;
-            if wall < murmur_wall {
-                start + wall * MURMUR_SPEED
-            } else {
-                murmur_until + (wall - murmur_wall) * SPEED
-            }
+            let elapsed = Millis::try_from(began.elapsed().as_millis()).unwrap_or(Millis::MAX);
+            Demo::time_after(start, murmur_until, elapsed)
         })
+    }
+
+    /// The demo's time `elapsed` real milliseconds after it started at `start`:
+    /// [`MURMUR_SPEED`] times faster until `murmur_until`, [`SPEED`] times after.
+    fn time_after(start: Millis, murmur_until: Millis, elapsed: Millis) -> Millis {
+        let murmur_wall = (murmur_until - start) / MURMUR_SPEED;
+        if elapsed < murmur_wall {
+            start + elapsed * MURMUR_SPEED
+        } else {
+            murmur_until + (elapsed - murmur_wall) * SPEED
+        }
     }
 
     /// Hands the pending reports and posts to `live` as the clock reaches them, then
@@ -456,4 +466,27 @@ async fn converse(socket: tokio::net::TcpStream, refusing: bool) -> std::io::Res
         write.write_all(reply.as_bytes()).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_murmur_runs_faster_than_the_surge() {
+        let start = 1_000 * MINUTE_MS;
+        let murmur_until = start + 150 * MINUTE_MS;
+        assert_eq!(Demo::time_after(start, murmur_until, 0), start);
+        // Ten real seconds of murmur are fifty demo minutes.
+        assert_eq!(
+            Demo::time_after(start, murmur_until, 10_000),
+            start + 50 * MINUTE_MS
+        );
+        // The murmur's 150 minutes take 30 real seconds; each second after is a minute.
+        assert_eq!(Demo::time_after(start, murmur_until, 30_000), murmur_until);
+        assert_eq!(
+            Demo::time_after(start, murmur_until, 32_000),
+            murmur_until + 2 * MINUTE_MS
+        );
+    }
 }
