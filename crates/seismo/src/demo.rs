@@ -304,8 +304,7 @@ impl Demo {
         let (start, murmur_until) = (self.start, self.murmur_until);
         let began = std::time::Instant::now();
         Arc::new(move || {
-            let elapsed = Millis::try_from(began.elapsed().as_millis()).unwrap_or(Millis::MAX);
-            Demo::time_after(start, murmur_until, elapsed)
+            Demo::time_after(start, murmur_until, began.elapsed().as_millis() as Millis)
         })
     }
 
